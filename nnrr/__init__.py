@@ -1,0 +1,1 @@
+"""NNRR: the Norwegian Neck and Back Registry (Norsk nakke- og ryggregister)."""

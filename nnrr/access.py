@@ -1,0 +1,118 @@
+"""The one way in to patient data.
+
+Views reach patients, courses, forms and orders only through these functions, always through the
+request's active profile (role + unit). An object of another unit answers 404 exactly like one
+that does not exist, and the attempt is logged. Roles without form rights are refused before any
+lookup. See docs/decisions/0003-one-access-module.md.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
+
+from nnrr.accounts.profiles import Profile, Right
+from nnrr.audit.context import Actor
+from nnrr.audit.models import Outcome
+from nnrr.audit.services import record_event
+from nnrr.patients.models import Course, Patient
+from nnrr.questionnaires.models import FormStatus, Response
+from nnrr.scheduling.models import Order
+
+if TYPE_CHECKING:
+    from django.db.models import Model
+
+
+def active_profile(request: HttpRequest) -> Profile:
+    profile: Profile | None = getattr(request, "profile", None)
+    if profile is None:
+        raise PermissionDenied(_("Velg en profil først."))
+    return profile
+
+
+def require_right(request: HttpRequest, right: Right) -> Profile:
+    """The active profile, if it holds ``right``; otherwise 403."""
+    profile = active_profile(request)
+    if not profile.has(right):
+        raise PermissionDenied(_("Din rolle gir ikke tilgang til denne funksjonen."))
+    return profile
+
+
+def _not_found(request: HttpRequest, kind: str, object_id: object) -> Http404:
+    record_event(
+        actor=Actor.from_request(request),
+        action=f"nnrr.{kind}.access_denied",
+        object_type=kind,
+        object_id=str(object_id),
+        outcome=Outcome.DENIED,
+    )
+    return Http404(_("Finnes ikke, eller tilhører en annen enhet."))
+
+
+# --- Query sets scoped to the active unit ----------------------------------------------------
+
+
+def patients_of_unit(profile: Profile) -> QuerySet[Patient]:
+    return Patient.objects.filter(unit_links__unit=profile.unit)
+
+
+def courses_of_unit(profile: Profile) -> QuerySet[Course]:
+    return Course.objects.filter(unit=profile.unit)
+
+
+def responses_of_unit(profile: Profile) -> QuerySet[Response]:
+    return Response.objects.filter(course__unit=profile.unit)
+
+
+def orders_of_unit(profile: Profile) -> QuerySet[Order]:
+    return Order.objects.filter(course__unit=profile.unit)
+
+
+# --- Single objects --------------------------------------------------------------------------
+
+
+def _get(request: HttpRequest, queryset: QuerySet[Model], kind: str, object_id: uuid.UUID) -> Model:
+    obj = queryset.filter(pk=object_id).first()
+    if obj is None:
+        raise _not_found(request, kind, object_id)
+    return obj
+
+
+def access_patient(request: HttpRequest, patient_id: uuid.UUID) -> Patient:
+    profile = require_right(request, Right.FORMS)
+    return _get(request, patients_of_unit(profile), "patient", patient_id)  # type: ignore[return-value]
+
+
+def find_patient(request: HttpRequest, national_id: str) -> Patient | None:
+    """The patient with this national id if registered at the active unit."""
+    profile = require_right(request, Right.FORMS)
+    return patients_of_unit(profile).filter(national_id=national_id).first()
+
+
+def access_course(request: HttpRequest, course_id: uuid.UUID, *, active: bool = True) -> Course:
+    profile = require_right(request, Right.FORMS)
+    queryset = courses_of_unit(profile).select_related("patient", "owner", "unit")
+    if active:
+        queryset = queryset.filter(status=Course.Status.ACTIVE)
+    return _get(request, queryset, "course", course_id)  # type: ignore[return-value]
+
+
+def access_response(request: HttpRequest, response_id: uuid.UUID) -> Response:
+    profile = require_right(request, Right.FORMS)
+    queryset = (
+        responses_of_unit(profile)
+        .exclude(status=FormStatus.SLETTET)
+        .select_related("course", "course__patient", "course__owner", "course__unit")
+    )
+    return _get(request, queryset, "response", response_id)  # type: ignore[return-value]
+
+
+def access_order(request: HttpRequest, order_id: uuid.UUID) -> Order:
+    profile = require_right(request, Right.FORMS)
+    queryset = orders_of_unit(profile).select_related("course", "course__patient")
+    return _get(request, queryset, "order", order_id)  # type: ignore[return-value]

@@ -1,0 +1,1 @@
+"""Users, units, memberships (a role per unit), profile choice and login."""

@@ -1,0 +1,42 @@
+"""Attach the active profile to each request and end sessions that have lived too long."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+
+from nnrr.accounts.profiles import load_profile
+
+LOGIN_TIME_SESSION_KEY = "nnrr_login_at"
+
+
+class SessionTimeoutMiddleware:
+    """Absolute session timeout; the idle timeout is the session cookie's age."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            started = request.session.get(LOGIN_TIME_SESSION_KEY)
+            if started is None or time.time() - float(started) > settings.SESSION_ABSOLUTE_TIMEOUT:
+                logout(request)
+                messages.info(request, _("Du er logget ut fordi økten var for gammel. Logg inn på nytt."))
+                return redirect(settings.LOGIN_URL)
+        return self.get_response(request)
+
+
+class ProfileMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.profile = load_profile(request)  # type: ignore[attr-defined]
+        return self.get_response(request)

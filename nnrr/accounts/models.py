@@ -1,0 +1,95 @@
+"""Units, users, identities and memberships."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Unit(models.Model):
+    """A reporting clinic, identified by its reshID (``UnitId``)."""
+
+    resh_id = models.PositiveIntegerField(_("reshID"), primary_key=True)
+    name = models.CharField(_("navn"), max_length=200)
+    short_name = models.CharField(_("kortnavn"), max_length=60)
+    organisation_number = models.CharField(_("organisasjonsnummer"), max_length=9)
+    is_active = models.BooleanField(_("aktiv"), default=True)
+
+    class Meta:
+        ordering = ["short_name"]
+        verbose_name = _("enhet")
+        verbose_name_plural = _("enheter")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A person who works with the registry.
+
+    The account is bound to identities from the identity provider (:class:`Identity`), never to an
+    e-mail address; ``email`` is only where notices go.
+    """
+
+    full_name = models.CharField(_("navn"), max_length=200)
+
+    class Meta:
+        ordering = ["full_name"]
+        verbose_name = _("bruker")
+        verbose_name_plural = _("brukere")
+
+    def __str__(self) -> str:
+        return self.full_name or self.username
+
+
+class Identity(models.Model):
+    """A login identity: the subject an identity provider vouches for (for Norwegian eID, the pid)."""
+
+    class Provider(models.TextChoices):
+        IDPORTEN = "idporten", "ID-porten"
+        HELSEID = "helseid", "HelseID"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="identities")
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    subject = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_login_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "subject"], name="identity_unique_subject")
+        ]
+        verbose_name = _("identitet")
+        verbose_name_plural = _("identiteter")
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.subject[:6]}…"
+
+
+class Role(models.TextChoices):
+    PASIENTANSVARLIG = "pasientansvarlig", _("Pasientansvarlig")
+    LOKAL_REGISTERANSVARLIG = "lokal_registeransvarlig", _("Lokal registeransvarlig")
+    DATADUMPRAPPORTLESER = "datadumprapportleser", _("Datadumprapportleser")
+    RAPPORTLESER = "rapportleser", _("Rapportleser")
+    REGISTERADMINISTRATOR = "registeradministrator", _("Registeradministrator")
+
+
+class Membership(models.Model):
+    """A role a user holds at a unit; chosen after login as the active *profile*."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(_("rolle"), max_length=30, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["unit__short_name", "role"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "unit", "role"], name="membership_unique_role")
+        ]
+        verbose_name = _("tilgang")
+        verbose_name_plural = _("tilganger")
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} ved {self.unit.name}"

@@ -1,0 +1,75 @@
+"""The active profile: the (role, unit) a user has chosen to work as, and what each role may do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.http import HttpRequest
+
+from nnrr.accounts.models import Membership, Role, Unit, User
+
+PROFILE_SESSION_KEY = "nnrr_membership_id"
+
+
+class Right(StrEnum):
+    FORMS = "forms"  # search and register patients, book courses, fill forms, order ePROM, worklists
+    RETURN_FORMS = "return_forms"  # return a completed Behandlerskjema to draft
+    AUDIT_LOG = "audit_log"  # read the access log
+    EXPORT = "export"  # export the unit's data
+    REPORTS = "reports"  # reports and indicators
+    ADMINISTER = "administer"  # units, users, access applications (national secretariat)
+
+
+ROLE_RIGHTS: dict[str, frozenset[Right]] = {
+    Role.PASIENTANSVARLIG: frozenset({Right.FORMS}),
+    Role.LOKAL_REGISTERANSVARLIG: frozenset(
+        {Right.FORMS, Right.RETURN_FORMS, Right.AUDIT_LOG, Right.EXPORT, Right.REPORTS}
+    ),
+    Role.DATADUMPRAPPORTLESER: frozenset({Right.EXPORT}),
+    Role.RAPPORTLESER: frozenset({Right.REPORTS}),
+    Role.REGISTERADMINISTRATOR: frozenset(
+        {Right.AUDIT_LOG, Right.EXPORT, Right.REPORTS, Right.ADMINISTER}
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    membership_id: int
+    user: User
+    unit: Unit
+    role: str
+
+    @classmethod
+    def from_membership(cls, membership: Membership) -> Profile:
+        return cls(membership.pk, membership.user, membership.unit, membership.role)
+
+    def has(self, right: Right) -> bool:
+        return right in ROLE_RIGHTS.get(self.role, frozenset())
+
+    @property
+    def role_label(self) -> str:
+        return str(Role(self.role).label)
+
+    @property
+    def label(self) -> str:
+        return f"{self.role_label} ved {self.unit.name}"
+
+
+def load_profile(request: HttpRequest) -> Profile | None:
+    """The profile stored in the session, if it still belongs to the logged-in user."""
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    membership_id = request.session.get(PROFILE_SESSION_KEY)
+    if membership_id is None:
+        return None
+    membership = (
+        Membership.objects.select_related("unit")
+        .filter(pk=membership_id, user_id=user.pk, unit__is_active=True)
+        .first()
+    )
+    if membership is None:
+        return None
+    return Profile(membership.pk, user, membership.unit, membership.role)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Append-only audit events: every read of patient data and every change writes one."""

@@ -1,0 +1,6 @@
+from django.urls import path
+
+from nnrr.audit import views
+
+app_name = "audit"
+urlpatterns = [path("logg/", views.audit_log, name="log")]

@@ -1,0 +1,1 @@
+"""Plain helpers shared by the apps: dates in Europe/Oslo, national ids, request helpers."""

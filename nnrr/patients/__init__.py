@@ -1,0 +1,1 @@
+"""Patients, their registration at units, and courses (forløp)."""

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PatientsConfig(AppConfig):
+    name = "nnrr.patients"
+    verbose_name = "Pasienter og forløp"

@@ -1,0 +1,343 @@
+"""Front page, patient search and registration, the patient page, booking a course."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from nnrr import access
+from nnrr.accounts.decorators import profile_required
+from nnrr.accounts.models import Role, User
+from nnrr.accounts.profiles import Right
+from nnrr.audit.context import Actor
+from nnrr.audit.services import record_event
+from nnrr.lib.dates import oslo_date
+from nnrr.patients.forms import BookingForm, ContactForm, PatientSearchForm, RegisterPatientForm
+from nnrr.patients.models import Course, Patient
+from nnrr.patients.services import change_owner, register_patient, update_contact
+from nnrr.questionnaires.models import FormStatus, Response
+from nnrr.scheduling import services as scheduling
+from nnrr.scheduling.models import Order
+
+
+@profile_required()
+def front_page(request: HttpRequest) -> HttpResponse:
+    """The register front page ("Hjem"): patient search and "Opprett nytt skjema"."""
+    profile = access.active_profile(request)
+    context: dict[str, Any] = {"search_form": PatientSearchForm()}
+    if profile.has(Right.FORMS):
+        courses = access.courses_of_unit(profile).filter(status=Course.Status.ACTIVE)
+        today = oslo_date(timezone.now())
+        context["counts"] = {
+            "mine": courses.filter(owner_id=profile.user.pk, responses__kind="1b",
+                                   responses__status__in=[FormStatus.KLADD, FormStatus.RETURNERT]).count(),
+            "overdue": courses.filter(planned_consultation_date__lt=today, responses__kind="1b",
+                                      responses__status__in=[FormStatus.KLADD, FormStatus.RETURNERT]).count(),
+        }
+    return render(request, "patients/front.html", context)
+
+
+def _search(request: HttpRequest, *, then: str) -> HttpResponse:
+    form = PatientSearchForm(request.GET or None)
+    if not form.is_valid():
+        return render(request, "patients/search.html", {"search_form": form, "then": then}, status=200)
+    nid = form.cleaned_data["national_id"]
+    patient = access.find_patient(request, nid.value)
+    if patient is not None:
+        target = "patients:new_form" if then == "create" else "patients:detail"
+        return redirect(target, patient_id=patient.pk)
+    register_form = RegisterPatientForm(initial={"national_id": nid.value})
+    return render(
+        request,
+        "patients/register.html",
+        {"national_id": nid, "form": register_form, "then": then},
+    )
+
+
+@profile_required(Right.FORMS)
+def patient_search(request: HttpRequest) -> HttpResponse:
+    """Search by fødselsnummer: the patient page, or an offer to register the patient."""
+    return _search(request, then="view")
+
+
+@profile_required(Right.FORMS)
+def create_search(request: HttpRequest) -> HttpResponse:
+    """"Opprett nytt skjema" from the front page: find the patient, then choose the form."""
+    return _search(request, then="create")
+
+
+@profile_required(Right.FORMS)
+@require_POST
+def patient_register(request: HttpRequest) -> HttpResponse:
+    profile = access.require_right(request, Right.FORMS)
+    form = RegisterPatientForm(request.POST)
+    then = request.POST.get("then", "view")
+    if not form.is_valid():
+        nid = None
+        try:
+            nid = form.fields["national_id"].clean(request.POST.get("national_id", ""))
+        except ValidationError:
+            messages.error(request, _("Fødselsnummeret er ugyldig. Søk på nytt."))
+            return redirect("patients:front")
+        return render(request, "patients/register.html", {"national_id": nid, "form": form, "then": then})
+    patient = register_patient(
+        actor=Actor.from_request(request),
+        unit=profile.unit,
+        national_id=form.cleaned_data["national_id"].value,
+        name=form.cleaned_data["name"],
+        email=form.cleaned_data["email"],
+        mobile=form.cleaned_data["mobile"],
+    )
+    messages.success(request, _("%(name)s er registrert ved enheten.") % {"name": patient.name})
+    return redirect("patients:new_form" if then == "create" else "patients:detail", patient_id=patient.pk)
+
+
+def _courses_with_forms(request: HttpRequest, patient: Patient) -> list[Course]:
+    profile = access.active_profile(request)
+    return list(
+        access.courses_of_unit(profile)
+        .filter(patient=patient)
+        .select_related("owner")
+        .prefetch_related(
+            Prefetch(
+                "responses",
+                queryset=Response.objects.exclude(status=FormStatus.SLETTET).select_related("updated_by"),
+            ),
+            Prefetch("orders", queryset=Order.objects.prefetch_related("messages").order_by("created_at")),
+        )
+        .order_by("-planned_consultation_date", "-created_at")
+    )
+
+
+@profile_required(Right.FORMS)
+def patient_detail(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    """The patient's forms at the active unit, with their actions and the ePROM orders."""
+    patient = access.access_patient(request, patient_id)
+    courses = _courses_with_forms(request, patient)
+    record_event(actor=Actor.from_request(request), action="nnrr.patient.viewed",
+                 patient_id=patient.pk, obj=patient)
+    active = [c for c in courses if c.status == Course.Status.ACTIVE]
+    closed = [c for c in courses if c.status != Course.Status.ACTIVE]
+    return render(
+        request,
+        "patients/detail.html",
+        {"patient": patient, "courses": active, "closed_courses": closed, "now": timezone.now()},
+    )
+
+
+@profile_required(Right.FORMS)
+def new_form(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    """"Opprett nytt skjema": choose the form type (the Behandlerskjema opens a course)."""
+    patient = access.access_patient(request, patient_id)
+    return render(request, "patients/new_form.html", {"patient": patient})
+
+
+@profile_required(Right.FORMS)
+@require_http_methods(["GET", "POST"])
+def create_clinician_form(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    """The new Behandlerskjema: Henvisningsdato and Planlagt dato for konsultasjon, then
+    "Avslutt skjemautfylling" saves it as Kladd and plans the patient's questionnaire."""
+    profile = access.require_right(request, Right.FORMS)
+    patient = access.access_patient(request, patient_id)
+    form = BookingForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            course = scheduling.book_course(
+                actor=Actor.from_request(request),
+                patient=patient,
+                unit=profile.unit,
+                referral_date=form.cleaned_data["referral_date"],
+                planned_date=form.cleaned_data["planned_consultation_date"],
+                now=timezone.now(),
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            order = scheduling.open_pre_treatment_order(course)
+            if order is not None:
+                messages.success(
+                    request,
+                    _("Behandlerskjema er lagret i kladd. Pasientskjema før behandling sendes "
+                      "automatisk %(when)s.") % {"when": timezone.localtime(order.send_at).strftime("%d.%m.%Y kl. %H:%M")},
+                )
+            else:
+                messages.success(request, _("Behandlerskjema er lagret i kladd."))
+            return redirect("patients:detail", patient_id=patient.pk)
+    return render(request, "patients/booking.html", {"patient": patient, "form": form})
+
+
+def _add_errors(form: BookingForm, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            for error in errors:
+                form.add_error(field if field in form.fields else None, error)
+    else:
+        for error in exc.messages:
+            form.add_error(None, error)
+
+
+@profile_required(Right.FORMS)
+@require_http_methods(["GET", "POST"])
+def course_dates(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
+    """Edit Henvisningsdato / Planlagt dato for konsultasjon (rebooking rules apply)."""
+    course = access.access_course(request, course_id)
+    initial = {
+        "referral_date": course.referral_date,
+        "planned_consultation_date": course.planned_consultation_date,
+        "version": course.version,
+    }
+    form = BookingForm(request.POST or None, initial=initial)
+    context: dict[str, Any] = {"course": course, "patient": course.patient, "form": form}
+    if request.method == "POST" and form.is_valid():
+        referral = form.cleaned_data["referral_date"]
+        planned = form.cleaned_data["planned_consultation_date"]
+        try:
+            effect = scheduling.change_planned_date(
+                actor=Actor.from_request(request),
+                course=course,
+                referral_date=referral,
+                planned_date=planned,
+                expected_version=form.cleaned_data.get("version") or course.version,
+                now=timezone.now(),
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        except scheduling.ConflictError:
+            form.add_error(None, _("Noen andre har endret forløpet mens du hadde det åpent. "
+                                   "Last siden på nytt og prøv igjen."))
+        else:
+            if effect == scheduling.Rebooking.NEEDS_NEW_COURSE:
+                context.update(needs_new_course=True, new_planned=planned, new_referral=referral)
+                return render(request, "patients/course_dates.html", context)
+            text = {
+                scheduling.Rebooking.REPLANNED: _("Ny dato er lagret. Utsendingen av pasientskjema er "
+                                                  "tilpasset den nye timen."),
+                scheduling.Rebooking.KEPT: _("Ny dato er lagret. Pasientskjemaet er allerede sendt og "
+                                             "gjelder fortsatt; frist og påminnelse følger den nye datoen."),
+                scheduling.Rebooking.UNCHANGED: _("Ny dato er lagret."),
+            }[effect]
+            messages.success(request, text)
+            return redirect("patients:detail", patient_id=course.patient_id)
+    return render(request, "patients/course_dates.html", context)
+
+
+@profile_required(Right.FORMS)
+@require_POST
+def course_recreate(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
+    """Delete the old course and book a new one (the time moved more than 30 days)."""
+    course = access.access_course(request, course_id)
+    form = BookingForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Datoene er ugyldige. Prøv igjen."))
+        return redirect("patients:course_dates", course_id=course.pk)
+    try:
+        scheduling.recreate_course(
+            actor=Actor.from_request(request),
+            course=course,
+            referral_date=form.cleaned_data["referral_date"],
+            planned_date=form.cleaned_data["planned_consultation_date"],
+            now=timezone.now(),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("patients:course_dates", course_id=course.pk)
+    messages.success(request, _("Det gamle forløpet er slettet og et nytt er opprettet med ny dato."))
+    return redirect("patients:detail", patient_id=course.patient_id)
+
+
+@profile_required(Right.FORMS)
+@require_http_methods(["GET", "POST"])
+def course_delete(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
+    """"Slett skjema": the patient did not come, or does not want to take part."""
+    course = access.access_course(request, course_id)
+    if request.method == "POST":
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
+            return render(request, "patients/course_delete.html",
+                          {"course": course, "patient": course.patient,
+                           "error": _("Skriv hvorfor skjemaet slettes.")})
+        scheduling.delete_course(actor=Actor.from_request(request), course=course,
+                                 reason=reason[:300], now=timezone.now())
+        messages.success(request, _("Behandlerskjema og forløpet er slettet."))
+        return redirect("patients:detail", patient_id=course.patient_id)
+    return render(request, "patients/course_delete.html", {"course": course, "patient": course.patient})
+
+
+@profile_required(Right.FORMS)
+@require_http_methods(["GET", "POST"])
+def course_owner(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
+    """"Endre eier": hand the Behandlerskjema to a user of the unit (their worklist)."""
+    profile = access.require_right(request, Right.FORMS)
+    course = access.access_course(request, course_id)
+    candidates = (
+        User.objects.filter(
+            memberships__unit=profile.unit,
+            memberships__role__in=[Role.PASIENTANSVARLIG, Role.LOKAL_REGISTERANSVARLIG],
+            is_active=True,
+        )
+        .distinct()
+        .order_by("full_name")
+    )
+    query = request.GET.get("q", "").strip()
+    if query:
+        candidates = candidates.filter(full_name__icontains=query)
+    if request.method == "POST":
+        new_owner = candidates.filter(pk=request.POST.get("owner") or 0).first() if (
+            request.POST.get("owner", "").isdigit()
+        ) else None
+        if new_owner is None:
+            messages.error(request, _("Velg en bruker ved enheten."))
+        else:
+            change_owner(actor=Actor.from_request(request), course=course, owner=new_owner)
+            messages.success(request, _("%(name)s er nå eier av skjemaet.") % {"name": new_owner})
+            return redirect(request.POST.get("back") or reverse("patients:detail", args=[course.patient_id]))
+    return render(
+        request,
+        "patients/course_owner.html",
+        {"course": course, "patient": course.patient, "candidates": candidates[:50], "q": query,
+         "back": request.GET.get("back", "")},
+    )
+
+
+@profile_required(Right.FORMS)
+@require_http_methods(["GET", "POST"])
+def patient_contact(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    patient = access.access_patient(request, patient_id)
+    form = ContactForm(request.POST or None, initial={"email": patient.email, "mobile": patient.mobile})
+    if request.method == "POST" and form.is_valid():
+        update_contact(actor=Actor.from_request(request), patient=patient,
+                       email=form.cleaned_data["email"], mobile=form.cleaned_data["mobile"])
+        messages.success(request, _("Kontaktinformasjonen er lagret."))
+        return redirect("patients:detail", patient_id=patient.pk)
+    return render(request, "patients/contact.html", {"patient": patient, "form": form})
+
+
+@profile_required(Right.FORMS)
+@require_http_methods(["GET", "POST"])
+def patient_withdraw(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    """Record the patient's withdrawal of consent: their registry data is deleted."""
+    patient = access.access_patient(request, patient_id)
+    error = ""
+    if request.method == "POST":
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
+            error = _("Skriv årsaken pasienten oppga (eller «ikke oppgitt»).")
+        elif request.POST.get("confirm") != "yes":
+            error = _("Bekreft at pasienten har trukket samtykket.")
+        else:
+            count = scheduling.withdraw_consent(actor=Actor.from_request(request), patient=patient,
+                                                reason=reason[:300], now=timezone.now())
+            messages.success(request, _("Samtykket er trukket. %(count)d forløp er slettet.") % {"count": count})
+            return redirect("patients:detail", patient_id=patient.pk)
+    return render(request, "patients/withdraw.html", {"patient": patient, "error": error})
+

@@ -1,0 +1,1 @@
+"""Form definitions (versioned data files), responses, validation and scoring."""

@@ -1,0 +1,129 @@
+"""Responses: one filled (or being filled) form of a course, staff- or patient-completed."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class FormKind(models.TextChoices):
+    """The four NNRR forms (``FormTypeId``)."""
+
+    CLINICIAN = "1b", _("Behandlerskjema")
+    PRE_TREATMENT = "1a", _("Pasientskjema før behandling")
+    FOLLOW_UP_6 = "2", _("Pasientskjema 6 måneder etter behandling")
+    FOLLOW_UP_12 = "3", _("Pasientskjema 12 måneder etter behandling")
+
+
+PATIENT_FORM_KINDS = (FormKind.PRE_TREATMENT, FormKind.FOLLOW_UP_6, FormKind.FOLLOW_UP_12)
+
+
+class FormStatus(models.IntegerChoices):
+    """``FormStatus`` codes as the registry's exports know them."""
+
+    KLADD = 1, _("Kladd")
+    FERDIGSTILT = 2, _("Ferdigstilt")
+    SLETTET = 4, _("Slettet")
+    RETURNERT = 5, _("Returnert")
+
+
+class Source(models.TextChoices):
+    STAFF = "staff", _("registrert av behandler")
+    PAPER = "paper", _("papirskjema punchet av personalet")
+    PORTAL = "portal", _("utfylt av pasienten")
+
+
+class ImmutableFormError(RuntimeError):
+    """A completed patient form is never changed; corrections are new linked versions."""
+
+
+class Response(models.Model):
+    """One form of a course (``SkjemaGUID`` is the primary key).
+
+    Answers are keyed by the NNRR item ids of the form definition and keep the definition version
+    they were given under; scores are computed on submit and stored beside them.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    course = models.ForeignKey("patients.Course", on_delete=models.CASCADE, related_name="responses")
+    kind = models.CharField(_("skjema"), max_length=2, choices=FormKind.choices)
+    status = models.PositiveSmallIntegerField(
+        _("status"), choices=FormStatus.choices, default=FormStatus.KLADD
+    )
+    definition_version = models.CharField(max_length=10, default="1.0")
+    answers = models.JSONField(default=dict, blank=True)
+    scores = models.JSONField(default=dict, blank=True)
+    consent = models.BooleanField(null=True, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.STAFF)
+    form_date = models.DateField(_("skjemadato"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_update = models.DateTimeField(_("sist endret"), auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Optimistic locking: every update checks the version it read and bumps it.
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["course", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["course"],
+                condition=models.Q(kind="1b"),
+                name="response_one_clinician_form_per_course",
+            ),
+            models.UniqueConstraint(
+                fields=["course", "kind"],
+                condition=models.Q(status=2),
+                name="response_one_completed_per_kind",
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "status"], name="response_kind_status")]
+        verbose_name = _("skjema")
+        verbose_name_plural = _("skjema")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.get_status_display()})"
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Response:
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_status = instance.__dict__.get("status")  # type: ignore[attr-defined]
+        return instance
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A guard, not a domain rule: no code path may change a completed patient form. The
+        # database refuses it too (see the migration adding the immutability triggers).
+        if self.is_locked_in_db:
+            raise ImmutableFormError("a completed patient form cannot be changed")
+        super().save(*args, **kwargs)
+
+    @property
+    def is_locked_in_db(self) -> bool:
+        return (
+            self.kind in PATIENT_FORM_KINDS
+            and getattr(self, "_loaded_status", None) == FormStatus.FERDIGSTILT
+        )
+
+    @property
+    def is_patient_form(self) -> bool:
+        return self.kind in PATIENT_FORM_KINDS
+
+    @property
+    def is_completed(self) -> bool:
+        return self.status == FormStatus.FERDIGSTILT
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in (FormStatus.KLADD, FormStatus.RETURNERT)

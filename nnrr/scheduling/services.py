@@ -1,0 +1,547 @@
+"""Course lifecycle actions: booking, rebooking, ordering questionnaires, withdrawal and purge.
+
+Each public function is one user (or worker) action: keyword-only arguments, one transaction,
+its audit event written inside it. Time is injected through ``now``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext as _
+
+from nnrr.accounts.models import Unit
+from nnrr.audit.context import Actor
+from nnrr.audit.services import record_event
+from nnrr.lib.dates import oslo_date
+from nnrr.patients.models import ConsentLogEntry, Course, Patient
+from nnrr.questionnaires.definitions import current_version
+from nnrr.questionnaires.models import FormKind, FormStatus, Response
+from nnrr.scheduling import codes, rules
+from nnrr.scheduling.models import (
+    OPEN_STATES,
+    Message,
+    MessageKind,
+    MessageState,
+    Order,
+    OrderState,
+)
+
+FOLLOW_UPS = ((FormKind.FOLLOW_UP_6, 6), (FormKind.FOLLOW_UP_12, 12))
+
+
+class ConflictError(Exception):
+    """Someone else changed the object since it was read."""
+
+
+# --- Dates -----------------------------------------------------------------------------------
+
+
+def validate_booking_dates(referral_date: dt.date, planned_date: dt.date, *, today: dt.date) -> None:
+    """Henvisningsdato not in the future; Planlagt dato for konsultasjon not before it."""
+    errors: dict[str, str] = {}
+    if referral_date > today:
+        errors["referral_date"] = _("Henvisningsdato kan ikke være i fremtiden.")
+    if planned_date < referral_date:
+        errors["planned_consultation_date"] = _(
+            "Planlagt dato for konsultasjon kan ikke være før henvisningsdato."
+        )
+    if errors:
+        raise ValidationError(errors)
+
+
+# --- Orders ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    order: Order
+    code: str  # shown to staff once; only its hash is stored
+
+
+def _create_order(
+    *,
+    course: Course,
+    kind: str,
+    plan: rules.Plan,
+    actor: Actor,
+    now: dt.datetime,
+    notify_self: bool = False,
+    replaces: Order | None = None,
+) -> NewOrder:
+    order_id = uuid.uuid4()
+    salt = codes.new_salt()
+    code = codes.new_code()
+    state = OrderState.PLANNED
+    if plan.window_passed(now) or not plan.can_be_answered:
+        state = OrderState.MISSED
+    order = Order(
+        id=order_id,
+        course=course,
+        kind=kind,
+        state=state,
+        send_at=plan.send_at,
+        remind_at=None if notify_self else plan.remind_at,
+        expires_at=plan.expires_at,
+        notify_self=notify_self,
+        code_hash=codes.code_hash(code),
+        token_salt=salt,
+        token_hash=codes.token_hash(codes.link_token(order_id, salt)),
+        replaces=replaces,
+        created_by=actor.user,
+    )
+    if state == OrderState.MISSED:
+        order.closed_at = now
+        order.close_reason = _("Svarfristen var passert da skjemaet ble planlagt.")
+    elif notify_self:
+        # No message: staff hand the one-time code to the patient, so it is out at once.
+        order.state = OrderState.SENT
+        order.sent_at = now
+    order.save()
+    if notify_self and order.state == OrderState.SENT:
+        Message.objects.create(
+            order=order,
+            kind=MessageKind.INVITATION,
+            key=message_key(order.pk, MessageKind.INVITATION),
+            state=MessageState.SKIPPED,
+            channel="none",
+            outcome=_("Jeg vil varsle mottaker selv: engangskode vist til personalet"),
+            created_at=now,
+        )
+    record_event(
+        actor=actor,
+        action="nnrr.order.created",
+        patient_id=course.patient_id,
+        obj=order,
+        detail={"kind": kind, "state": order.state, "notify_self": notify_self,
+                "replaces": str(replaces.pk) if replaces else ""},
+    )
+    return NewOrder(order=order, code=code)
+
+
+def message_key(order_id: uuid.UUID, kind: str) -> str:
+    return f"{order_id}-{kind}"
+
+
+def _close_order(order: Order, *, state: str, reason: str, now: dt.datetime) -> None:
+    Order.objects.filter(pk=order.pk).update(
+        state=state, closed_at=now, close_reason=reason[:200], version=order.version + 1
+    )
+    order.state, order.closed_at, order.close_reason = state, now, reason[:200]
+    order.version += 1
+
+
+def plan_pre_treatment_order(*, actor: Actor, course: Course, now: dt.datetime) -> NewOrder:
+    plan = rules.plan_pre_treatment(course.planned_consultation_date, now)
+    return _create_order(course=course, kind=FormKind.PRE_TREATMENT, plan=plan, actor=actor, now=now)
+
+
+# --- Booking ---------------------------------------------------------------------------------
+
+
+def book_course(
+    *,
+    actor: Actor,
+    patient: Patient,
+    unit: Unit,
+    referral_date: dt.date,
+    planned_date: dt.date,
+    now: dt.datetime,
+) -> Course:
+    """Create a forløp with its Behandlerskjema (Kladd, owned by its creator) and plan the
+    pre-treatment questionnaire (sent 16 days before the consultation)."""
+    validate_booking_dates(referral_date, planned_date, today=oslo_date(now))
+    with transaction.atomic():
+        course = Course.objects.create(
+            patient=patient,
+            unit=unit,
+            referral_date=referral_date,
+            planned_consultation_date=planned_date,
+            created_by=actor.user,
+            owner=actor.user,
+        )
+        Response.objects.create(
+            course=course,
+            kind=FormKind.CLINICIAN,
+            status=FormStatus.KLADD,
+            definition_version=current_version(FormKind.CLINICIAN),
+            created_by=actor.user,
+            updated_by=actor.user,
+        )
+        record_event(
+            actor=actor,
+            action="nnrr.course.created",
+            patient_id=patient.pk,
+            obj=course,
+            detail={"referral_date": referral_date.isoformat(), "planned_date": planned_date.isoformat()},
+        )
+        if patient.consent_withdrawn_at is None:
+            plan_pre_treatment_order(actor=actor, course=course, now=now)
+    return course
+
+
+class Rebooking(enum.Enum):
+    REPLANNED = "replanned"  # the questionnaire was not sent yet: it follows the new date
+    KEPT = "kept"  # sent and moved ≤ 30 days: the order stays valid, reminder/expiry follow
+    UNCHANGED = "unchanged"  # no questionnaire to adjust (answered, or none)
+    NEEDS_NEW_COURSE = "needs_new_course"  # sent and moved > 30 days: re-create the course
+
+
+def rebooking_effect(course: Course, new_planned: dt.date) -> Rebooking:
+    order = open_pre_treatment_order(course)
+    if order is None:
+        return Rebooking.UNCHANGED
+    if order.state == OrderState.PLANNED:
+        return Rebooking.REPLANNED
+    if rules.rebooking_keeps_order(course.planned_consultation_date, new_planned):
+        return Rebooking.KEPT
+    return Rebooking.NEEDS_NEW_COURSE
+
+
+def open_pre_treatment_order(course: Course) -> Order | None:
+    return (
+        Order.objects.filter(course=course, kind=FormKind.PRE_TREATMENT, state__in=OPEN_STATES)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def change_planned_date(
+    *,
+    actor: Actor,
+    course: Course,
+    referral_date: dt.date,
+    planned_date: dt.date,
+    expected_version: int,
+    now: dt.datetime,
+) -> Rebooking:
+    """Edit the booking dates. An unsent questionnaire is re-planned; a sent one moved ≤ 30 days
+    keeps its code with reminder and expiry following the new date; a sent one moved further
+    is refused (the caller offers :func:`recreate_course`)."""
+    validate_booking_dates(referral_date, planned_date, today=oslo_date(now))
+    with transaction.atomic():
+        effect = rebooking_effect(course, planned_date)
+        if effect == Rebooking.NEEDS_NEW_COURSE:
+            return effect
+        updated = Course.objects.filter(
+            pk=course.pk, version=expected_version, status=Course.Status.ACTIVE
+        ).update(
+            referral_date=referral_date,
+            planned_consultation_date=planned_date,
+            version=expected_version + 1,
+            updated_at=now,
+        )
+        if not updated:
+            raise ConflictError
+        old_planned = course.planned_consultation_date
+        course.referral_date, course.planned_consultation_date = referral_date, planned_date
+        course.version = expected_version + 1
+        order = open_pre_treatment_order(course)
+        if order is not None and effect == Rebooking.REPLANNED:
+            plan = rules.plan_pre_treatment(planned_date, now)
+            Order.objects.filter(pk=order.pk, state=OrderState.PLANNED).update(
+                send_at=plan.send_at,
+                remind_at=plan.remind_at,
+                expires_at=plan.expires_at,
+                version=order.version + 1,
+            )
+        elif order is not None and effect == Rebooking.KEPT and order.sent_at is not None:
+            plan = rules.rebooked_pre_treatment(planned_date, order.sent_at)
+            Order.objects.filter(pk=order.pk).update(
+                remind_at=None if order.notify_self else plan.remind_at,
+                expires_at=max(plan.expires_at, rules.reorder_expiry(planned_date, now))
+                if order.replaces_id
+                else plan.expires_at,
+                version=order.version + 1,
+            )
+        record_event(
+            actor=actor,
+            action="nnrr.course.rebooked",
+            patient_id=course.patient_id,
+            obj=course,
+            detail={
+                "old_planned_date": old_planned.isoformat(),
+                "planned_date": planned_date.isoformat(),
+                "referral_date": referral_date.isoformat(),
+                "effect": effect.value,
+            },
+        )
+    return effect
+
+
+def recreate_course(
+    *, actor: Actor, course: Course, referral_date: dt.date, planned_date: dt.date, now: dt.datetime
+) -> Course:
+    """The consultation moved more than 30 days after the questionnaire went out: delete the old
+    course and create a new one with the new date (and a new questionnaire order)."""
+    with transaction.atomic():
+        _delete_course(
+            actor=actor,
+            course=course,
+            reason=_("Timen flyttet mer enn 30 dager; nytt forløp opprettet"),
+            status=Course.Status.DELETED,
+            now=now,
+            log_reason=None,
+        )
+        new = book_course(
+            actor=actor,
+            patient=course.patient,
+            unit=course.unit,
+            referral_date=referral_date,
+            planned_date=planned_date,
+            now=now,
+        )
+        Course.objects.filter(pk=new.pk).update(replaces=course)
+        new.replaces = course
+    return new
+
+
+# --- Deletion, withdrawal, purge -------------------------------------------------------------
+
+
+def course_has_consent(course: Course) -> bool:
+    return Response.objects.filter(
+        course=course, kind=FormKind.PRE_TREATMENT, status=FormStatus.FERDIGSTILT, consent=True
+    ).exists()
+
+
+def _delete_course(
+    *,
+    actor: Actor,
+    course: Course,
+    reason: str,
+    status: str,
+    now: dt.datetime,
+    log_reason: str | None,
+) -> None:
+    """Remove a course's clinical content, cancel its orders and mark everything deleted."""
+    responses = Response.objects.filter(course=course)
+    # Completed patient forms are immutable rows: content removal deletes them outright.
+    responses.filter(kind__in=["1a", "2", "3"], status=FormStatus.FERDIGSTILT).delete()
+    responses.update(status=FormStatus.SLETTET, answers={}, scores={}, consent=None, last_update=now)
+    for order in Order.objects.filter(course=course, state__in=OPEN_STATES):
+        _close_order(order, state=OrderState.CANCELLED, reason=reason, now=now)
+    Course.objects.filter(pk=course.pk).update(
+        status=status, deleted_at=now, deleted_reason=reason[:300], version=course.version + 1
+    )
+    course.status, course.deleted_at = status, now
+    if log_reason is not None:
+        ConsentLogEntry.objects.create(
+            national_id=course.patient.national_id,
+            name=course.patient.name,
+            unit=course.unit,
+            course_id=course.pk,
+            referral_date=course.referral_date,
+            planned_consultation_date=course.planned_consultation_date,
+            reason=log_reason,
+            note=reason[:300],
+            recorded_at=now,
+            recorded_by=actor.user,
+        )
+
+
+def delete_course(*, actor: Actor, course: Course, reason: str, now: dt.datetime) -> None:
+    """"Slett skjema" on the Behandlerskjema: the patient did not come or does not take part."""
+    with transaction.atomic():
+        consented = course_has_consent(course)
+        _delete_course(
+            actor=actor,
+            course=course,
+            reason=reason or _("Slettet av enheten"),
+            status=Course.Status.DELETED,
+            now=now,
+            log_reason=None if consented else ConsentLogEntry.Reason.DELETED,
+        )
+        record_event(
+            actor=actor,
+            action="nnrr.course.deleted",
+            patient_id=course.patient_id,
+            obj=course,
+            detail={"reason": reason[:300]},
+        )
+
+
+def withdraw_consent(*, actor: Actor, patient: Patient, reason: str, now: dt.datetime) -> int:
+    """The patient withdraws consent: every form of theirs in the registry is deleted, pending
+    orders are cancelled, and a minimal entry per course is kept. Returns the course count."""
+    with transaction.atomic():
+        courses = list(
+            Course.objects.select_related("patient", "unit").filter(
+                patient=patient, status=Course.Status.ACTIVE
+            )
+        )
+        for course in courses:
+            _delete_course(
+                actor=actor,
+                course=course,
+                reason=_("Samtykke trukket: %(reason)s") % {"reason": reason},
+                status=Course.Status.WITHDRAWN,
+                now=now,
+                log_reason=ConsentLogEntry.Reason.WITHDRAWN,
+            )
+        Patient.objects.filter(pk=patient.pk).update(
+            consent_withdrawn_at=now, email="", mobile="", updated_at=now
+        )
+        patient.consent_withdrawn_at, patient.email, patient.mobile = now, "", ""
+        record_event(
+            actor=actor,
+            action="nnrr.consent.withdrawn",
+            patient_id=patient.pk,
+            obj=patient,
+            detail={"reason": reason[:300], "courses": len(courses)},
+        )
+    return len(courses)
+
+
+def courses_due_for_purge(now: dt.datetime) -> list[uuid.UUID]:
+    """Active courses whose consultation is more than 30 days past and that lack consent."""
+    last_planned = oslo_date(now) - dt.timedelta(days=rules.PURGE_AFTER_DAYS + 1)
+    consented = Response.objects.filter(
+        course=OuterRef("pk"),
+        kind=FormKind.PRE_TREATMENT,
+        status=FormStatus.FERDIGSTILT,
+        consent=True,
+    )
+    return list(
+        Course.objects.filter(status=Course.Status.ACTIVE, planned_consultation_date__lte=last_planned)
+        .filter(~Exists(consented))
+        .values_list("pk", flat=True)[:500]
+    )
+
+
+def purge_unconsented_course(*, course_id: uuid.UUID, now: dt.datetime) -> bool:
+    """Delete one unconsented course if it is still due; True when it was purged."""
+    actor = Actor.system("worker")
+    with transaction.atomic():
+        course = (
+            Course.objects.select_for_update()
+            .select_related("patient", "unit")
+            .filter(pk=course_id, status=Course.Status.ACTIVE)
+            .first()
+        )
+        if course is None or rules.purge_due_at(course.planned_consultation_date) > now:
+            return False
+        if course_has_consent(course):
+            return False
+        _delete_course(
+            actor=actor,
+            course=course,
+            reason=_("Mangler samtykke 30 dager etter planlagt konsultasjon"),
+            status=Course.Status.PURGED,
+            now=now,
+            log_reason=ConsentLogEntry.Reason.NO_CONSENT,
+        )
+        record_event(
+            actor=Actor.system("worker", unit_id=course.unit_id),
+            action="nnrr.course.purged",
+            patient_id=course.patient_id,
+            obj=course,
+            detail={"planned_date": course.planned_consultation_date.isoformat()},
+        )
+    return True
+
+
+# --- Ordering questionnaires by staff ---------------------------------------------------------
+
+
+def order_questionnaire(
+    *,
+    actor: Actor,
+    course: Course,
+    kind: str,
+    notify_self: bool,
+    now: dt.datetime,
+    replaces: Order | None = None,
+) -> NewOrder:
+    """"Bestill ePROM" / "Bestill på nytt": a new order sent at once (or handed over by staff
+    with the one-time code), replacing any open order of the same form whose code then dies."""
+    if kind not in (FormKind.PRE_TREATMENT, FormKind.FOLLOW_UP_6, FormKind.FOLLOW_UP_12):
+        raise ValidationError(_("Ukjent skjematype."))
+    with transaction.atomic():
+        locked = Course.objects.select_for_update().get(pk=course.pk)
+        if locked.status != Course.Status.ACTIVE:
+            raise ValidationError(_("Forløpet er slettet."))
+        if course.patient.consent_withdrawn_at is not None:
+            raise ValidationError(_("Pasienten har trukket samtykket; skjema kan ikke bestilles."))
+        if Response.objects.filter(course=course, kind=kind, status=FormStatus.FERDIGSTILT).exists():
+            raise ValidationError(_("Skjemaet er allerede besvart for dette forløpet."))
+        previous = replaces or (
+            Order.objects.filter(course=course, kind=kind).order_by("-created_at").first()
+        )
+        for old in Order.objects.filter(course=course, kind=kind, state__in=OPEN_STATES):
+            _close_order(old, state=OrderState.CANCELLED, reason=_("Erstattet av ny bestilling"), now=now)
+        if kind == FormKind.PRE_TREATMENT:
+            expires_at = rules.reorder_expiry(course.planned_consultation_date, now)
+            remind = rules.plan_pre_treatment(course.planned_consultation_date, now).remind_at
+        else:
+            # Follow-ups: at least a week, and never shorter than the window it replaces.
+            expires_at = rules.reorder_expiry(oslo_date(now), now)
+            if previous is not None:
+                expires_at = max(expires_at, previous.expires_at)
+            remind = None
+        plan = rules.Plan(
+            send_at=now,
+            remind_at=remind if remind is not None and now < remind < expires_at else None,
+            expires_at=expires_at,
+        )
+        if previous is not None and Order.objects.filter(replaces=previous).exists():
+            previous = None  # already replaced once; the chain links each order to one successor
+        return _create_order(
+            course=course,
+            kind=kind,
+            plan=plan,
+            actor=actor,
+            now=now,
+            notify_self=notify_self,
+            replaces=previous,
+        )
+
+
+def plan_follow_ups(*, actor: Actor, course: Course, visit_date: dt.date, now: dt.datetime) -> list[Order]:
+    """After the Behandlerskjema is completed: the 6- and 12-month forms for a consenting
+    patient. A follow-up whose whole window has passed is recorded as missed."""
+    if course.patient.consent_withdrawn_at is not None or not course_has_consent(course):
+        return []
+    created = []
+    for kind, months in FOLLOW_UPS:
+        if Order.objects.filter(course=course, kind=kind).exclude(state=OrderState.CANCELLED).exists():
+            continue
+        plan = rules.plan_follow_up(visit_date, months)
+        created.append(_create_order(course=course, kind=kind, plan=plan, actor=actor, now=now).order)
+    return created
+
+
+def cancel_unanswered_follow_ups(*, actor: Actor, course: Course, now: dt.datetime) -> None:
+    """A Behandlerskjema returned to draft withdraws the follow-ups not yet sent."""
+    for order in Order.objects.filter(
+        course=course, kind__in=[FormKind.FOLLOW_UP_6, FormKind.FOLLOW_UP_12], state=OrderState.PLANNED
+    ):
+        _close_order(order, state=OrderState.CANCELLED, reason=_("Behandlerskjema returnert"), now=now)
+
+
+def mark_answered(*, order: Order, response: Response, now: dt.datetime) -> None:
+    """The patient's form for this order is submitted: the order is answered, the code dead."""
+    Order.objects.filter(pk=order.pk).update(
+        state=OrderState.ANSWERED,
+        answered_at=now,
+        code_used_at=now,
+        response=response,
+        version=order.version + 1,
+    )
+    order.state, order.answered_at, order.response = OrderState.ANSWERED, now, response
+
+
+def orders_for_course(course: Course) -> list[Order]:
+    return list(
+        Order.objects.filter(course=course).prefetch_related("messages").order_by("created_at")
+    )
+
+
+def open_orders_filter() -> Q:
+    return Q(state__in=OPEN_STATES)

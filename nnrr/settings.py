@@ -1,0 +1,260 @@
+"""The one settings module. Every knob is an environment variable (``NNRR_*``, ``DATABASE_URL``).
+
+See ``docs/operations.md`` for the full list. Values are parsed here, once, and fail loudly when
+they are malformed; application code reads them through ``django.conf.settings`` at run time.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be 0 or 1, not {raw!r}")
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from exc
+
+
+def _env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+# --- Modes -----------------------------------------------------------------------------------
+# NNRR_DEMO: the demo environment (Test IDP, demo pages, synthetic national ids).
+# NNRR_TESTING: set by the test suite; allows synthetic national ids like the demo.
+# NNRR_PRODUCTION: a deployment holding real patients; HTTPS-only, demo features refused.
+DEMO = _env_bool("NNRR_DEMO")
+TESTING = _env_bool("NNRR_TESTING")
+PRODUCTION = _env_bool("NNRR_PRODUCTION")
+DEBUG = _env_bool("NNRR_DEBUG")
+
+DATA_DIR = Path(os.environ.get("NNRR_DATA_DIR") or BASE_DIR / "var")
+
+
+def _secret_key() -> str:
+    key = os.environ.get("NNRR_SECRET_KEY", "")
+    if key:
+        return key
+    if PRODUCTION:
+        raise ImproperlyConfigured("NNRR_SECRET_KEY must be set when NNRR_PRODUCTION=1")
+    # Demo, development and tests: a key generated on first run and kept beside the data.
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+
+ALLOWED_HOSTS = _env_list(
+    "NNRR_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
+)
+CSRF_TRUSTED_ORIGINS = _env_list("NNRR_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "template_partials",
+    "nnrr.accounts",
+    "nnrr.audit",
+    "nnrr.patients",
+    "nnrr.questionnaires",
+    "nnrr.scheduling",
+    "nnrr.portal",
+    "nnrr.worklists",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "nnrr.lib.middleware.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "nnrr.accounts.middleware.SessionTimeoutMiddleware",
+    "nnrr.accounts.middleware.ProfileMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "nnrr.urls"
+WSGI_APPLICATION = "nnrr.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "nnrr.accounts.context_processors.profile",
+                "nnrr.worklists.context_processors.waiting",
+            ],
+            "builtins": ["template_partials.templatetags.partials"],
+        },
+    }
+]
+
+# --- Database --------------------------------------------------------------------------------
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'nnrr.sqlite3'}",
+        conn_max_age=_env_int("NNRR_DB_CONN_MAX_AGE", 60),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the worker write while the web server reads; IMMEDIATE avoids lock upgrades.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("NNRR_TEST_SQLITE_NAME") or None}
+else:
+    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("NNRR_TEST_DB_NAME") or None}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["nnrr.accounts.backends.IdentityBackend"]
+LOGIN_URL = "accounts:login"
+
+# --- Sessions and cookies --------------------------------------------------------------------
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = _env_int("NNRR_IDLE_TIMEOUT_MINUTES", 30) * 60  # idle timeout
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_ABSOLUTE_TIMEOUT = _env_int("NNRR_ABSOLUTE_TIMEOUT_HOURS", 10) * 3600
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = _env_bool("NNRR_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = _env_int("NNRR_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = _env_bool("NNRR_HSTS_PRELOAD", False)
+    if _env_bool("NNRR_BEHIND_PROXY", True):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Number of reverse proxies in front of the web processes whose X-Forwarded-For we trust.
+TRUSTED_PROXY_COUNT = _env_int("NNRR_TRUSTED_PROXY_COUNT", 0)
+
+# --- Language and time -----------------------------------------------------------------------
+LANGUAGE_CODE = "nb"
+LANGUAGES = [("nb", _("Norsk bokmål")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "nnrr" / "locale"]
+USE_I18N = True
+TIME_ZONE = "Europe/Oslo"
+USE_TZ = True
+
+# --- Static files ----------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+NODE_MODULES = BASE_DIR / "node_modules"
+# Front-end packages come from npm (package-lock.json); they are served from node_modules,
+# never copied into the repository.
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/designsystemet-css", NODE_MODULES / "@digdir" / "designsystemet-css" / "dist"),
+    ("vendor/designsystemet-theme", NODE_MODULES / "@digdir" / "designsystemet-theme" / "brand"),
+    ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+
+# --- Patient messages ------------------------------------------------------------------------
+# NNRR_CHANNEL: file (writes .eml files; the demo default), email (SMTP) or none.
+CHANNEL = os.environ.get("NNRR_CHANNEL") or ("file" if (DEMO or DEBUG) else "email")
+if CHANNEL not in {"file", "email", "none"}:
+    raise ImproperlyConfigured(f"NNRR_CHANNEL must be file, email or none, not {CHANNEL!r}")
+OUTBOX_DIR = Path(os.environ.get("NNRR_OUTBOX_DIR") or DATA_DIR / "outbox")
+PORTAL_BASE_URL = os.environ.get("NNRR_PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = os.environ.get("NNRR_EMAIL_HOST", "localhost")
+EMAIL_PORT = _env_int("NNRR_EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("NNRR_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("NNRR_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("NNRR_EMAIL_USE_TLS")
+EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL = os.environ.get("NNRR_FROM_EMAIL", "Norsk nakke- og ryggregister <noreply@nakkeryggreg.no>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Worker ----------------------------------------------------------------------------------
+WORKER_POLL_SECONDS = _env_int("NNRR_WORKER_POLL_SECONDS", 10)
+# A message claimed by a worker that stopped heart-beating this long ago is reconciled.
+WORKER_LEASE_SECONDS = _env_int("NNRR_WORKER_LEASE_SECONDS", 120)
+
+# --- Scoring ---------------------------------------------------------------------------------
+EQ5D_VALUE_SET = os.environ.get("NNRR_EQ5D_VALUE_SET", "england_2018")
+
+# --- Portal ----------------------------------------------------------------------------------
+PORTAL_MAX_FAILURES = _env_int("NNRR_PORTAL_MAX_FAILURES", 5)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("NNRR_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

@@ -1,0 +1,20 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("nnrr.accounts.urls")),
+    path("", include("nnrr.patients.urls")),
+    path("", include("nnrr.audit.urls")),
+    path("", include("nnrr.questionnaires.urls")),
+    path("", include("nnrr.scheduling.urls")),
+    path("", include("nnrr.worklists.urls")),
+    path("eprom/", include("nnrr.portal.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    from django.contrib.staticfiles.urls import staticfiles_urlpatterns
+
+    urlpatterns += staticfiles_urlpatterns()

@@ -1,0 +1,108 @@
+"""The four worklists ("Arbeidsliste"), scoped to the active unit."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from nnrr import access
+from nnrr.accounts.decorators import profile_required
+from nnrr.accounts.profiles import Profile, Right
+from nnrr.audit.context import Actor
+from nnrr.audit.services import record_event
+from nnrr.lib.dates import oslo_date
+from nnrr.patients.models import ConsentLogEntry, Course
+from nnrr.questionnaires.models import FormKind, FormStatus
+from nnrr.scheduling.models import OPEN_STATES
+
+UNFINISHED = [FormStatus.KLADD, FormStatus.RETURNERT]
+
+LISTS = {
+    "mine": _("Mine uferdige skjema"),
+    "overdue": _("Utgått planlagt konsultasjonsdato"),
+    "unit": _("Avdelingens uferdige skjemaer"),
+    "consent": _("Pasienter uten informasjon om samtykke"),
+}
+
+
+def unfinished_courses(profile: Profile) -> QuerySet[Course]:
+    """Active courses whose Behandlerskjema is a draft (or returned), in the active unit."""
+    return (
+        access.courses_of_unit(profile)
+        .filter(status=Course.Status.ACTIVE, responses__kind=FormKind.CLINICIAN,
+                responses__status__in=UNFINISHED)
+        .select_related("patient", "owner")
+        .order_by("planned_consultation_date", "created_at")
+    )
+
+
+def mine_unfinished(profile: Profile) -> QuerySet[Course]:
+    return unfinished_courses(profile).filter(owner_id=profile.user.pk)
+
+
+def overdue_unfinished(profile: Profile) -> QuerySet[Course]:
+    return unfinished_courses(profile).filter(
+        planned_consultation_date__lt=oslo_date(timezone.now())
+    )
+
+
+def has_waiting(profile: Profile) -> bool:
+    """The red dot: something waits in "Mine uferdige skjema"."""
+    return mine_unfinished(profile).exists()
+
+
+@profile_required(Right.FORMS)
+def index(request: HttpRequest) -> HttpResponse:
+    profile = access.require_right(request, Right.FORMS)
+    counts = {
+        "mine": mine_unfinished(profile).count(),
+        "overdue": overdue_unfinished(profile).count(),
+        "unit": unfinished_courses(profile).count(),
+    }
+    return render(request, "worklists/index.html", {"lists": LISTS, "counts": counts})
+
+
+def _course_list(request: HttpRequest, key: str, queryset: QuerySet[Course]) -> HttpResponse:
+    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    record_event(actor=Actor.from_request(request), action=f"nnrr.worklist.{key}.viewed",
+                 detail={"rows": len(page.object_list)})
+    return render(request, "worklists/courses.html",
+                  {"key": key, "title": LISTS[key], "page": page, "lists": LISTS})
+
+
+@profile_required(Right.FORMS)
+def mine(request: HttpRequest) -> HttpResponse:
+    return _course_list(request, "mine", mine_unfinished(access.require_right(request, Right.FORMS)))
+
+
+@profile_required(Right.FORMS)
+def overdue(request: HttpRequest) -> HttpResponse:
+    return _course_list(request, "overdue", overdue_unfinished(access.require_right(request, Right.FORMS)))
+
+
+@profile_required(Right.FORMS)
+def unit(request: HttpRequest) -> HttpResponse:
+    return _course_list(request, "unit", unfinished_courses(access.require_right(request, Right.FORMS)))
+
+
+@profile_required(Right.FORMS)
+def consent(request: HttpRequest) -> HttpResponse:
+    """Everyone with a pre-treatment form ordered but not answered, and everyone whose course
+    was deleted without consent (the log the registry must keep by law)."""
+    profile = access.require_right(request, Right.FORMS)
+    waiting = (
+        access.orders_of_unit(profile)
+        .filter(kind=FormKind.PRE_TREATMENT, state__in=OPEN_STATES)
+        .select_related("course", "course__patient")
+        .order_by("course__planned_consultation_date")
+    )
+    log = ConsentLogEntry.objects.filter(unit=profile.unit).order_by("-recorded_at")
+    page = Paginator(log, 50).get_page(request.GET.get("page"))
+    record_event(actor=Actor.from_request(request), action="nnrr.worklist.consent.viewed")
+    return render(request, "worklists/consent.html",
+                  {"title": LISTS["consent"], "waiting": waiting[:200], "page": page, "lists": LISTS,
+                   "key": "consent"})

@@ -1,0 +1,109 @@
+// Small enhancements; every page works without them.
+(function () {
+  "use strict";
+
+  // Close an open three-dots menu when clicking elsewhere or pressing Escape.
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.app-menu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.removeAttribute("open");
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("details.app-menu[open]").forEach(function (menu) {
+      menu.removeAttribute("open");
+      var summary = menu.querySelector("summary");
+      if (summary) summary.focus();
+    });
+  });
+
+  // "Kopier til utklippstavle".
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy-target]");
+    if (!button) return;
+    var source = document.getElementById(button.getAttribute("data-copy-target"));
+    if (!source) return;
+    var text = source.value !== undefined ? source.value : source.textContent;
+    var done = function () {
+      var status = document.getElementById(button.getAttribute("data-copy-status"));
+      if (status) status.textContent = button.getAttribute("data-copied-text") || "Kopiert";
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () { source.select && source.select(); });
+    } else if (source.select) {
+      source.select();
+      document.execCommand("copy");
+      done();
+    }
+  });
+
+  // Conditional items: show an element only while its condition holds. The server validates
+  // the same conditions, so this is only a convenience.
+  function applyConditions(root) {
+    root.querySelectorAll("[data-show-if]").forEach(function (el) {
+      var name = el.getAttribute("data-show-if");
+      var values = JSON.parse(el.getAttribute("data-show-values") || "[]").map(String);
+      var inputs = document.querySelectorAll('[name="' + name + '"]');
+      var current = [];
+      inputs.forEach(function (input) {
+        if (input.type === "radio" || input.type === "checkbox") {
+          if (input.checked) current.push(input.type === "checkbox" ? "true" : input.value);
+        } else if (input.value !== "") {
+          current.push(input.value);
+        }
+      });
+      if (inputs.length && inputs[0].type === "checkbox" && current.length === 0) current.push("false");
+      var visible = current.some(function (v) { return values.indexOf(v) !== -1; });
+      el.classList.toggle("app-hidden", !visible);
+    });
+  }
+
+  // A group's "none / not relevant" box clears the other boxes, and the other way round.
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    var group = input.closest("[data-group]");
+    if (group && input.type === "checkbox" && input.checked) {
+      var exclusive = input.hasAttribute("data-exclusive");
+      group.querySelectorAll('input[type="checkbox"]').forEach(function (other) {
+        if (other !== input && (exclusive || other.hasAttribute("data-exclusive"))) other.checked = false;
+      });
+    }
+    applyConditions(document);
+  });
+
+  // Pain drawing: clicking a body region toggles the matching checkbox.
+  document.addEventListener("click", function (event) {
+    var region = event.target.closest("[data-region]");
+    if (!region) return;
+    var box = document.getElementById(region.getAttribute("data-region"));
+    if (!box) return;
+    box.checked = !box.checked;
+    box.dispatchEvent(new Event("change", { bubbles: true }));
+    syncRegions();
+  });
+  document.addEventListener("keydown", function (event) {
+    var region = event.target.closest && event.target.closest("[data-region]");
+    if (region && (event.key === "Enter" || event.key === " ")) {
+      event.preventDefault();
+      region.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+    }
+  });
+  function syncRegions() {
+    document.querySelectorAll("[data-region]").forEach(function (region) {
+      var box = document.getElementById(region.getAttribute("data-region"));
+      if (!box) return;
+      region.classList.toggle("is-selected", box.checked);
+      region.setAttribute("aria-pressed", box.checked ? "true" : "false");
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.closest("[data-pain-drawing]")) syncRegions();
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    applyConditions(document);
+    syncRegions();
+    document.querySelectorAll("[data-js-only]").forEach(function (el) { el.classList.remove("app-hidden"); });
+  });
+  document.addEventListener("htmx:afterSwap", function (event) { applyConditions(event.target); syncRegions(); });
+})();
