@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "nnrr.scheduling",
     "nnrr.portal",
     "nnrr.worklists",
+    "nnrr.demo",
 ]
 
 MIDDLEWARE = [
@@ -245,7 +246,7 @@ WORKER_POLL_SECONDS = _env_int("NNRR_WORKER_POLL_SECONDS", 10)
 WORKER_LEASE_SECONDS = _env_int("NNRR_WORKER_LEASE_SECONDS", 120)
 
 # --- Scoring ---------------------------------------------------------------------------------
-EQ5D_VALUE_SET = os.environ.get("NNRR_EQ5D_VALUE_SET", "england_2018")
+EQ5D_VALUE_SET = os.environ.get("NNRR_EQ5D_VALUE_SET", "norway_2024")
 
 # --- Portal ----------------------------------------------------------------------------------
 PORTAL_MAX_FAILURES = _env_int("NNRR_PORTAL_MAX_FAILURES", 5)

@@ -22,7 +22,7 @@ def oslo_datetime(day: dt.date, hour: int = 0, minute: int = 0) -> dt.datetime:
 
 def oslo_date(moment: dt.datetime) -> dt.date:
     """The Oslo calendar date of an aware datetime."""
-    if moment.tzinfo is None:
+    if moment.utcoffset() is None:  # naive, also when its tzinfo gives no offset
         raise ValueError("naive datetime: the registry only works with aware datetimes")
     return moment.astimezone(OSLO).date()
 
@@ -33,7 +33,7 @@ def start_of_next_day(day: dt.date) -> dt.datetime:
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
-    """``day`` plus a number of calendar months; a day past the month's end clamps to its last day."""
+    """``day`` plus calendar months; a day past the month's end clamps to the month's last day."""
     month_index = day.month - 1 + months
     year = day.year + month_index // 12
     month = month_index % 12 + 1

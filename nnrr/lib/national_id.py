@@ -19,10 +19,12 @@ from stdnum.no import fodselsnummer
 
 Kind = Literal["fnr", "dnr", "hnr", "synthetic"]
 _SEPARATORS = re.compile(r"[\s\-.]")
+# ASCII digits only: str.isdigit() also accepts "²" (which int() refuses) and "٣" (which it takes).
+_DIGITS = re.compile(r"[0-9]+")
 
 
 class NationalIdError(ValidationError):
-    """A national id that is not valid; ``message`` says what is wrong in words a clerk understands."""
+    """An invalid national id; ``message`` says what is wrong in words a clerk understands."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,19 @@ def _check_digit(digits: str, weights: tuple[int, ...]) -> int | None:
     return None if check == 10 else check
 
 
+def _century(individual: int, year: int) -> int | None:
+    """The birth century stdnum derives from the individual number, or None when there is none."""
+    if individual < 500:
+        return 1900
+    if individual < 750 and year >= 54:
+        return 1800
+    if individual < 1000 and year < 40:
+        return 2000
+    if 900 <= individual < 1000 and year >= 40:
+        return 1900
+    return None
+
+
 def synthetic_allowed() -> bool:
     return bool(settings.DEMO or settings.TESTING)
 
@@ -62,7 +77,7 @@ def parse_national_id(raw: str, *, allow_synthetic: bool | None = None) -> Natio
     number = compact(raw)
     if not number:
         raise NationalIdError(_("Skriv inn et fødselsnummer (11 siffer)."), code="empty")
-    if not number.isdigit():
+    if not _DIGITS.fullmatch(number):
         raise NationalIdError(
             _("Fødselsnummeret kan bare inneholde siffer (mellomrom og bindestrek er tillatt)."),
             code="not_digits",
@@ -75,13 +90,19 @@ def parse_national_id(raw: str, *, allow_synthetic: bool | None = None) -> Natio
     first = _check_digit(number[:9], (3, 7, 6, 1, 8, 9, 4, 5, 2))
     if first is None or first != int(number[9]):
         raise NationalIdError(
-            _("Første kontrollsiffer (siffer nr. 10) stemmer ikke. Sjekk at nummeret er skrevet riktig."),
+            _(
+                "Første kontrollsiffer (siffer nr. 10) stemmer ikke. "
+                "Sjekk at nummeret er skrevet riktig."
+            ),
             code="check_digit_1",
         )
     second = _check_digit(number[:10], (5, 4, 3, 2, 7, 6, 5, 4, 3, 2))
     if second is None or second != int(number[10]):
         raise NationalIdError(
-            _("Andre kontrollsiffer (siffer nr. 11) stemmer ikke. Sjekk at nummeret er skrevet riktig."),
+            _(
+                "Andre kontrollsiffer (siffer nr. 11) stemmer ikke. "
+                "Sjekk at nummeret er skrevet riktig."
+            ),
             code="check_digit_2",
         )
 
@@ -89,7 +110,10 @@ def parse_national_id(raw: str, *, allow_synthetic: bool | None = None) -> Natio
     kind: Kind = "fnr"
     if day >= 80:
         raise NationalIdError(
-            _("Dette er et FH-nummer uten fødselsdato. Registeret trenger fødselsnummer eller D-nummer."),
+            _(
+                "Dette er et FH-nummer uten fødselsdato. "
+                "Registeret trenger fødselsnummer eller D-nummer."
+            ),
             code="fh_number",
         )
     if day > 40:
@@ -108,6 +132,14 @@ def parse_national_id(raw: str, *, allow_synthetic: bool | None = None) -> Natio
     try:
         birth = fodselsnummer.get_birth_date(plain)
     except Exception as exc:
+        if _century(int(number[6:9]), int(number[4:6])) is None:
+            raise NationalIdError(
+                _(
+                    "Individnummeret (siffer 7–9) passer ikke med fødselsåret i nummeret. "
+                    "Sjekk at nummeret er skrevet riktig."
+                ),
+                code="individual_number",
+            ) from exc
         raise NationalIdError(
             _("Fødselsdatoen i nummeret (%(date)s) finnes ikke.")
             % {"date": f"{day:02d}.{month:02d}.{number[4:6]}"},
@@ -125,8 +157,14 @@ def validate_national_id(value: str) -> None:
 def make_national_id(birth: dt.date, individual: int, *, synthetic: bool = False) -> str | None:
     """A valid number for ``birth`` and a three-digit individual number, or None if none exists.
 
-    Used by the demo data and the tests; ``synthetic`` adds 80 to the month.
+    Used by the demo data and the tests; ``synthetic`` adds 80 to the month. The individual number
+    must be 000–999 and fit the birth year's century (see :func:`_century`), else None.
     """
+    if (
+        not 0 <= individual <= 999
+        or _century(individual, birth.year % 100) != birth.year // 100 * 100
+    ):
+        return None
     month = birth.month + (80 if synthetic else 0)
     stem = f"{birth.day:02d}{month:02d}{birth.year % 100:02d}{individual:03d}"
     first = _check_digit(stem, (3, 7, 6, 1, 8, 9, 4, 5, 2))

@@ -22,6 +22,7 @@ from nnrr.accounts.profiles import Right
 from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
 from nnrr.lib.dates import oslo_date
+from nnrr.lib.errors import ConflictError
 from nnrr.patients.forms import BookingForm, ContactForm, PatientSearchForm, RegisterPatientForm
 from nnrr.patients.models import Course, Patient
 from nnrr.patients.services import change_owner, register_patient, update_contact
@@ -212,7 +213,7 @@ def course_dates(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
             )
         except ValidationError as exc:
             _add_errors(form, exc)
-        except scheduling.ConflictError:
+        except ConflictError:
             form.add_error(None, _("Noen andre har endret forløpet mens du hadde det åpent. "
                                    "Last siden på nytt og prøv igjen."))
         else:

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.checks import Error, register
 
+from nnrr.questionnaires import scoring  # noqa: F401 - registers check_value_set
 from nnrr.questionnaires.definitions import DefinitionError, all_definitions, reload_definitions
 from nnrr.questionnaires.models import FormKind
 

@@ -1,14 +1,15 @@
-from django.http import Http404
 from django.urls import path
 
+from nnrr.questionnaires import views
+
 app_name = "questionnaires"
-
-
-def _todo(request, response_id):  # type: ignore[no-untyped-def]
-    raise Http404
-
-
 urlpatterns = [
-    path("skjema/<uuid:response_id>/", _todo, name="response"),
-    path("skjema/<uuid:response_id>/fyll-ut/", _todo, name="fill"),
+    path("skjema/<uuid:response_id>/", views.response_detail, name="response"),
+    path("skjema/<uuid:response_id>/fyll-ut/", views.fill, name="fill"),
+    path("skjema/<uuid:response_id>/returner/", views.return_form, name="return"),
+    path("skjema/<uuid:response_id>/journalnotat/", views.journal, name="journal"),
+    path("forlop/<uuid:course_id>/papirskjema/<str:kind>/", views.paper_form, name="paper"),
+    path("diagnoser/sok/", views.diagnosis_search, name="diagnosis_search"),
+    path("diagnoser/grupper/", views.diagnosis_groups, name="diagnosis_groups"),
+    path("diagnoser/gruppe/<int:number>/", views.diagnosis_group, name="diagnosis_group"),
 ]

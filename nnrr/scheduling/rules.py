@@ -48,17 +48,20 @@ def plan_pre_treatment(planned_consultation: dt.date, saved_at: dt.datetime) -> 
     consultation, unless that is not after the send time. The order expires at the end of the
     consultation day.
     """
+    saved_day = oslo_date(saved_at)  # refuses a naive datetime with ValueError
     send_at = oslo_datetime(
         planned_consultation - dt.timedelta(days=PRE_TREATMENT_DAYS_BEFORE), SEND_HOUR
     )
     if send_at <= saved_at:
-        send_at = oslo_datetime(oslo_date(saved_at) + dt.timedelta(days=1), SEND_HOUR)
+        send_at = oslo_datetime(saved_day + dt.timedelta(days=1), SEND_HOUR)
     remind_at: dt.datetime | None = oslo_datetime(
         planned_consultation - dt.timedelta(days=PRE_TREATMENT_REMINDER_DAYS_BEFORE), SEND_HOUR
     )
     if remind_at is not None and remind_at <= send_at:
         remind_at = None
-    return Plan(send_at=send_at, remind_at=remind_at, expires_at=start_of_next_day(planned_consultation))
+    return Plan(
+        send_at=send_at, remind_at=remind_at, expires_at=start_of_next_day(planned_consultation)
+    )
 
 
 def plan_follow_up(visit_date: dt.date, months: int) -> Plan:
@@ -88,6 +91,7 @@ def rebooking_keeps_order(old_planned: dt.date, new_planned: dt.date) -> bool:
 
 def rebooked_pre_treatment(new_planned: dt.date, sent_at: dt.datetime) -> Plan:
     """Reminder and expiry of an already sent pre-treatment order after a rebooking."""
+    oslo_date(sent_at)  # refuses a naive datetime with ValueError
     remind_at: dt.datetime | None = oslo_datetime(
         new_planned - dt.timedelta(days=PRE_TREATMENT_REMINDER_DAYS_BEFORE), SEND_HOUR
     )

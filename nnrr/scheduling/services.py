@@ -20,7 +20,9 @@ from nnrr.accounts.models import Unit
 from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
 from nnrr.lib.dates import oslo_date
+from nnrr.lib.errors import ConflictError
 from nnrr.patients.models import ConsentLogEntry, Course, Patient
+from nnrr.questionnaires import services as form_services
 from nnrr.questionnaires.definitions import current_version
 from nnrr.questionnaires.models import FormKind, FormStatus, Response
 from nnrr.scheduling import codes, rules
@@ -34,10 +36,6 @@ from nnrr.scheduling.models import (
 )
 
 FOLLOW_UPS = ((FormKind.FOLLOW_UP_6, 6), (FormKind.FOLLOW_UP_12, 12))
-
-
-class ConflictError(Exception):
-    """Someone else changed the object since it was read."""
 
 
 # --- Dates -----------------------------------------------------------------------------------
@@ -545,3 +543,71 @@ def orders_for_course(course: Course) -> list[Order]:
 
 def open_orders_filter() -> Q:
     return Q(state__in=OPEN_STATES)
+
+
+# --- Completing forms (they drive the follow-up orders) ---------------------------------------
+
+
+def complete_clinician_form(
+    *,
+    actor: Actor,
+    response: Response,
+    answers: dict[str, object],
+    expected_version: int,
+    now: dt.datetime,
+) -> Response:
+    """"Ferdigstill" of the Behandlerskjema: final answers, then the 6- and 12-month forms are
+    planned from Besøksdato when the patient has consented. The caller has validated the
+    answers (mandatory items, Besøksdato rules)."""
+    with transaction.atomic():
+        completed = form_services.complete_form(
+            actor=actor, response=response, answers=answers, expected_version=expected_version,
+            now=now,
+        )
+        visit = answers.get("S1b_DateOfCompletion")
+        if visit:
+            plan_follow_ups(actor=actor, course=completed.course,
+                            visit_date=dt.date.fromisoformat(str(visit)), now=now)
+    return completed
+
+
+def submit_patient_form(
+    *,
+    actor: Actor,
+    course: Course,
+    kind: str,
+    answers: dict[str, object],
+    consent: bool | None,
+    source: str,
+    now: dt.datetime,
+    order: Order | None = None,
+) -> Response:
+    """A patient form submitted (portal) or keyed in from paper (staff). Answers the open order
+    of that form, kills its code, and — when consent arrives after the Behandlerskjema was
+    completed — plans the follow-ups. Without consent on the pre-treatment form nothing is
+    stored."""
+    with transaction.atomic():
+        if order is None:
+            order = (
+                Order.objects.select_for_update()
+                .filter(course=course, kind=kind, state__in=OPEN_STATES)
+                .first()
+            )
+        else:
+            order = Order.objects.select_for_update().get(pk=order.pk)
+        draft = order.response if order is not None and order.response_id else None
+        response = form_services.store_patient_form(
+            actor=actor, course=course, kind=kind, answers=answers, consent=consent,
+            source=source, now=now, draft=draft,
+        )
+        if order is not None:
+            mark_answered(order=order, response=response, now=now)
+        if kind == FormKind.PRE_TREATMENT:
+            clinician = Response.objects.filter(
+                course=course, kind=FormKind.CLINICIAN, status=FormStatus.FERDIGSTILT
+            ).first()
+            visit = clinician.answers.get("S1b_DateOfCompletion") if clinician else None
+            if visit:
+                plan_follow_ups(actor=actor, course=course,
+                                visit_date=dt.date.fromisoformat(str(visit)), now=now)
+    return response

@@ -1,15 +1,11 @@
-from django.http import Http404
 from django.urls import path
 
+from nnrr.scheduling import views
+
 app_name = "scheduling"
-
-
-def _todo(request, **kw):  # type: ignore[no-untyped-def]
-    raise Http404
-
-
 urlpatterns = [
-    path("pasient/<uuid:patient_id>/bestill-eprom/", _todo, name="order"),
-    path("bestilling/<uuid:order_id>/bestill-pa-nytt/", _todo, name="reorder"),
-    path("demo/meldinger/", _todo, name="demo_outbox"),
+    path("pasient/<uuid:patient_id>/bestill-eprom/", views.order_eprom, name="order"),
+    path("bestilling/<uuid:order_id>/", views.order_detail, name="order_detail"),
+    path("bestilling/<uuid:order_id>/bestill-pa-nytt/", views.reorder, name="reorder"),
+    path("demo/meldinger/", views.demo_outbox, name="demo_outbox"),
 ]

@@ -107,3 +107,31 @@
   });
   document.addEventListener("htmx:afterSwap", function (event) { applyConditions(event.target); syncRegions(); });
 })();
+
+// Diagnosis picker: a result button fills the code field of its item.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-set-diagnosis]");
+    if (!button) return;
+    var target = button.getAttribute("data-set-diagnosis");
+    var input = document.getElementById("input-" + target);
+    var name = document.getElementById("item-" + target + "-name");
+    if (input) { input.value = button.getAttribute("data-code"); input.focus(); }
+    if (name) name.textContent = button.getAttribute("data-name");
+  });
+})();
+
+// Move focus to an error summary so keyboard and screen-reader users land on it.
+document.addEventListener("DOMContentLoaded", function () {
+  var target = document.querySelector("[data-focus-on-load]");
+  if (target) target.focus();
+});
+
+// "Send inn" only once: a second click does nothing while the first is on its way.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (!form.hasAttribute("data-submit-once")) return;
+  if (form.dataset.submitted) { event.preventDefault(); return; }
+  form.dataset.submitted = "1";
+});

@@ -1,0 +1,93 @@
+# Norsk nakke- og ryggregister (NNRR). `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP_PY := $(VENV)/.installed
+STAMP_NPM := node_modules/.installed
+PG_URL ?= postgres://postgres@127.0.0.1:5432/nnrr
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help venv node demo serve test test-fast test-sqlite test-postgres test-browser chromium \
+        lint fmt check bench messages clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP_PY): pyproject.toml requirements/lock.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/lock.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+venv: $(STAMP_PY) ## Create .venv and install the locked Python dependencies
+
+$(STAMP_NPM): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+node: $(STAMP_NPM) ## Install the locked npm packages (Designsystemet, htmx, axe-core)
+
+demo: venv node ## Migrate, load the demo data and serve on http://127.0.0.1:8000 with the worker
+	NNRR_DEMO=1 $(PY) manage.py migrate --noinput
+	NNRR_DEMO=1 $(PY) manage.py load_demo
+	@echo "NNRR demo: http://$(HOST):$(PORT)/  (log in with Test IDP as EGIL LARSEN; Ctrl-C stops)"
+	@NNRR_DEMO=1 bin/serve $(HOST) $(PORT)
+
+serve: venv node ## Serve without loading demo data (uses the environment's settings)
+	$(PY) manage.py migrate --noinput
+	bin/serve $(HOST) $(PORT)
+
+chromium: ## Install Debian's Chromium for the browser tests when it is missing
+	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  (apt-get install -y chromium >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q chromium)); }
+
+test: venv node chromium ## Whole suite: SQLite, then PostgreSQL (when it answers), then the browser tests
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+	$(MAKE) --no-print-directory test-browser
+
+test-fast: venv node ## Quick run: SQLite, no browser tests
+	$(PY) -m pytest -m "not browser and not postgres" -q -n 2
+
+test-sqlite: venv node
+	@echo "== Test suite on SQLite =="
+	$(PY) -m pytest -m "not browser and not postgres" -q -n 2
+
+test-postgres: venv node
+	@if $(PY) -c "import psycopg,sys; psycopg.connect('$(PG_URL)'.rsplit('/',1)[0] + '/postgres', connect_timeout=3).close()" 2>/dev/null; then \
+	  echo "== Test suite on PostgreSQL =="; \
+	  DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not browser" -q -n 2; \
+	else echo "== PostgreSQL does not answer at 127.0.0.1:5432; skipping the PostgreSQL run =="; fi
+
+test-browser: venv node chromium
+	@echo "== Browser tests (Chromium) =="
+	$(PY) -m pytest -m browser -q
+
+lint: venv ## ruff (lint + format check) and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy nnrr
+
+fmt: venv ## Format and fix what ruff can fix
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+check: venv node lint ## Django system checks, missing migrations, lint
+	NNRR_DEMO=1 $(PY) manage.py check
+	NNRR_DEMO=1 $(PY) manage.py makemigrations --check --dry-run
+
+bench: venv node ## Benchmarks: page times and query counts, dispatch throughput
+	$(PY) bench/pages.py
+	$(PY) bench/dispatch.py
+
+messages: venv ## Update and compile the English translation
+	NNRR_DEMO=1 $(PY) manage.py makemessages -l en --ignore=.venv --ignore=node_modules --ignore=var
+	NNRR_DEMO=1 $(PY) manage.py compilemessages --ignore=.venv
+
+clean: ## Remove the virtualenv, node_modules and local data (var/)
+	rm -rf $(VENV) node_modules var

@@ -1,0 +1,34 @@
+"""``nnrr seed --scale N``: N synthetic courses spread over the units and several years."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from nnrr.demo.bulk import seed
+
+
+class Command(BaseCommand):
+    help = "Generate synthetic courses for benchmarks and report development (demo/test only)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--scale", type=int, required=True, help="number of courses")
+        parser.add_argument("--seed", type=int, default=1, help="random seed (same seed, same data)")
+        parser.add_argument(
+            "--no-answers", action="store_true",
+            help="leave form answers empty (faster; enough for page benchmarks)",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if settings.PRODUCTION:
+            raise CommandError("Synthetic data is never generated with NNRR_PRODUCTION=1.")
+        if options["scale"] < 1:
+            raise CommandError("--scale must be at least 1")
+        started = time.monotonic()
+        count = seed(scale=options["scale"], now=timezone.now(), out=self.stdout,
+                     answers=not options["no_answers"], seed=options["seed"])
+        self.stdout.write(f"{count} courses in {time.monotonic() - started:.1f} s")

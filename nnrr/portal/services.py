@@ -1,0 +1,140 @@
+"""Patient entry to the portal: one-time code or link token, always with the date of birth.
+
+Five wrong dates of birth lock the code (staff make a new one with "Bestill på nytt"); repeated
+failures from one address slow that address down. Every attempt is audited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpRequest
+
+from nnrr.audit.context import Actor
+from nnrr.audit.models import Outcome
+from nnrr.audit.services import record_event
+from nnrr.lib.requests import client_address
+from nnrr.portal.models import PortalThrottle
+from nnrr.scheduling import codes
+from nnrr.scheduling.models import FILLABLE_STATES, Order, OrderState
+
+# After this many failures from one address, each further failure blocks it for longer.
+ADDRESS_FREE_FAILURES = 5
+MAX_BLOCK_MINUTES = 60
+
+
+class Entry(enum.Enum):
+    OK = "ok"
+    WRONG = "wrong"  # unknown code or wrong date of birth (deliberately not told apart)
+    LOCKED = "locked"  # too many wrong dates of birth for this code
+    USED = "used"  # the form was already submitted
+    EXPIRED = "expired"  # past the deadline, cancelled or replaced
+    NOT_YET = "not_yet"  # planned, not sent yet
+    SLOWED = "slowed"  # this address must wait
+
+
+@dataclass(frozen=True)
+class EntryResult:
+    outcome: Entry
+    order: Order | None = None
+    wait_minutes: int = 0
+
+
+def _throttle_wait(address: str, now: dt.datetime) -> int:
+    throttle = PortalThrottle.objects.filter(address=address).first()
+    if throttle and throttle.blocked_until and throttle.blocked_until > now:
+        return max(1, int((throttle.blocked_until - now).total_seconds() // 60) + 1)
+    return 0
+
+
+def _register_address_failure(address: str, now: dt.datetime) -> None:
+    with transaction.atomic():
+        throttle, _created = PortalThrottle.objects.select_for_update().get_or_create(address=address)
+        throttle.failures += 1
+        throttle.last_failure_at = now
+        over = throttle.failures - ADDRESS_FREE_FAILURES
+        if over >= 0:
+            throttle.blocked_until = now + dt.timedelta(minutes=min(2**over, MAX_BLOCK_MINUTES))
+        throttle.save()
+
+
+def _order_state(order: Order, now: dt.datetime) -> Entry:
+    if order.code_locked_at is not None:
+        return Entry.LOCKED
+    if order.state == OrderState.ANSWERED or order.code_used_at is not None:
+        return Entry.USED
+    if order.state == OrderState.PLANNED and not order.notify_self:
+        return Entry.NOT_YET
+    if order.state not in FILLABLE_STATES or order.expires_at <= now:
+        return Entry.EXPIRED
+    return Entry.OK
+
+
+def enter(
+    *, request: HttpRequest, order: Order | None, birth_date: dt.date | None, now: dt.datetime,
+    via: str,
+) -> EntryResult:
+    """Check an entry attempt (``via`` is "code" or "link") and record it."""
+    address = client_address(request) or "unknown"
+    wait = _throttle_wait(address, now)
+    unit_id = order.course.unit_id if order else None
+    actor = Actor.patient(request, unit_id)
+    patient_id = order.course.patient_id if order else None
+    if wait:
+        record_event(actor=actor, action="nnrr.portal.entry_slowed", outcome=Outcome.DENIED,
+                     detail={"via": via, "wait_minutes": wait})
+        return EntryResult(Entry.SLOWED, wait_minutes=wait)
+    if order is None or birth_date is None or order.course.patient.birth_date != birth_date:
+        _register_address_failure(address, now)
+        locked = False
+        if order is not None:
+            with transaction.atomic():
+                Order.objects.filter(pk=order.pk).update(code_failures=F("code_failures") + 1)
+                order.refresh_from_db(fields=["code_failures", "code_locked_at"])
+                if order.code_failures >= settings.PORTAL_MAX_FAILURES and not order.code_locked_at:
+                    Order.objects.filter(pk=order.pk).update(code_locked_at=now)
+                    order.code_locked_at = now
+                    locked = True
+        record_event(actor=actor, action="nnrr.portal.entry_failed", patient_id=patient_id,
+                     obj=order, outcome=Outcome.DENIED,
+                     detail={"via": via, "known_code": order is not None})
+        if locked:
+            record_event(actor=actor, action="nnrr.portal.code_locked", patient_id=patient_id,
+                         obj=order, outcome=Outcome.DENIED, detail={"via": via})
+            return EntryResult(Entry.LOCKED, order)
+        if order is not None and order.code_locked_at:
+            return EntryResult(Entry.LOCKED, order)
+        return EntryResult(Entry.WRONG)
+    state = _order_state(order, now)
+    record_event(actor=actor, action="nnrr.portal.entry", patient_id=patient_id, obj=order,
+                 outcome=Outcome.OK if state == Entry.OK else Outcome.DENIED,
+                 detail={"via": via, "state": state.value})
+    if state == Entry.OK:
+        PortalThrottle.objects.filter(address=address).delete()
+    return EntryResult(state, order)
+
+
+def order_by_code(code: str) -> Order | None:
+    normalized = codes.normalize_code(code)
+    if len(normalized) != codes.CODE_LENGTH:
+        return None
+    return (
+        Order.objects.select_related("course__patient", "course__unit")
+        .filter(code_hash=codes.code_hash(normalized))
+        .first()
+    )
+
+
+def order_by_token(token: str) -> Order | None:
+    if not token or len(token) > 100:
+        return None
+    return (
+        Order.objects.select_related("course__patient", "course__unit")
+        .filter(token_hash=codes.token_hash(token))
+        .first()
+    )

@@ -1,0 +1,329 @@
+"""The ePROM filling portal: phone-first pages for patients.
+
+Entry with the link from the message or the one-time code, always with the date of birth; then
+the consent (pre-treatment form), the questionnaire one section per page with progress, "save and
+continue later" until the deadline, a warning listing unanswered questions, an idempotent submit
+and a receipt. After submit the code is dead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from nnrr.audit.context import Actor
+from nnrr.audit.services import record_event
+from nnrr.lib.dates import parse_iso_date
+from nnrr.portal import services as portal
+from nnrr.questionnaires import services as form_services
+from nnrr.questionnaires.definitions import Definition, Section, get_definition
+from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
+from nnrr.questionnaires.rendering import bind
+from nnrr.questionnaires.validation import parse_submission, section_visible
+from nnrr.scheduling import services as scheduling
+from nnrr.scheduling.models import Order, OrderState
+
+SESSION_ORDER = "nnrr_portal_order"
+SESSION_CONSENT = "nnrr_portal_consent"
+SESSION_RECEIPT = "nnrr_portal_receipt"
+
+
+class BirthDateField(forms.CharField):
+    default_error_messages = {"invalid": gettext_lazy("Skriv fødselsdatoen som dd.mm.åååå.")}
+
+    def clean(self, value: Any) -> dt.date:  # type: ignore[override]
+        raw = super().clean(value)
+        parsed = parse_iso_date(raw)
+        if parsed is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return parsed
+
+
+def _birth_widget() -> forms.TextInput:
+    return forms.TextInput(attrs={"class": "ds-input", "inputmode": "numeric", "autocomplete": "bday",
+                                  "placeholder": "dd.mm.åååå"})
+
+
+class CodeEntryForm(forms.Form):
+    code = forms.CharField(
+        label=gettext_lazy("Engangskode"), max_length=20,
+        widget=forms.TextInput(attrs={"class": "ds-input", "autocomplete": "one-time-code",
+                                      "autocapitalize": "characters", "spellcheck": "false"}),
+    )
+    birth_date = BirthDateField(label=gettext_lazy("Fødselsdato"), max_length=10, widget=_birth_widget())
+
+
+class LinkEntryForm(forms.Form):
+    birth_date = BirthDateField(label=gettext_lazy("Fødselsdato"), max_length=10, widget=_birth_widget())
+
+
+ENTRY_MESSAGES = {
+    portal.Entry.WRONG: gettext_lazy("Koden eller fødselsdatoen stemmer ikke. Prøv igjen."),
+    portal.Entry.SLOWED: gettext_lazy("For mange forsøk. Vent %(minutes)d minutter og prøv igjen."),
+}
+
+
+def _entered(request: HttpRequest, order: Order) -> HttpResponse:
+    request.session.cycle_key()  # a fresh session id once the patient has proved who they are
+    request.session[SESSION_ORDER] = str(order.pk)
+    request.session.pop(SESSION_CONSENT, None)
+    if order.kind == FormKind.PRE_TREATMENT and not (order.response_id and order.response):
+        return redirect("portal:consent")
+    if order.kind == FormKind.PRE_TREATMENT:
+        request.session[SESSION_CONSENT] = True  # consent was given before the saved draft
+    return redirect("portal:section", step=1)
+
+
+def _entry_result_page(request: HttpRequest, result: portal.EntryResult) -> HttpResponse | None:
+    pages = {
+        portal.Entry.LOCKED: "portal/locked.html",
+        portal.Entry.USED: "portal/used.html",
+        portal.Entry.EXPIRED: "portal/expired.html",
+        portal.Entry.NOT_YET: "portal/expired.html",
+    }
+    template = pages.get(result.outcome)
+    if template is None:
+        return None
+    return render(request, template, {"outcome": result.outcome.value}, status=403)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def start(request: HttpRequest) -> HttpResponse:
+    """"ePROM utfyllingsportal": one-time code + date of birth (e.g. on a clinic PC)."""
+    form = CodeEntryForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        order = portal.order_by_code(form.cleaned_data["code"])
+        result = portal.enter(request=request, order=order, birth_date=form.cleaned_data["birth_date"],
+                              now=timezone.now(), via="code")
+        if result.outcome == portal.Entry.OK and result.order is not None:
+            return _entered(request, result.order)
+        page = _entry_result_page(request, result)
+        if page is not None:
+            return page
+        form.add_error(None, str(ENTRY_MESSAGES[result.outcome]) % {"minutes": result.wait_minutes})
+    return render(request, "portal/start.html", {"form": form})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def link(request: HttpRequest, token: str) -> HttpResponse:
+    """The link from the message: the date of birth is asked before anything is shown."""
+    form = LinkEntryForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        order = portal.order_by_token(token)
+        result = portal.enter(request=request, order=order, birth_date=form.cleaned_data["birth_date"],
+                              now=timezone.now(), via="link")
+        if result.outcome == portal.Entry.OK and result.order is not None:
+            return _entered(request, result.order)
+        page = _entry_result_page(request, result)
+        if page is not None:
+            return page
+        form.add_error(None, str(ENTRY_MESSAGES[result.outcome]) % {"minutes": result.wait_minutes})
+    return render(request, "portal/link.html", {"form": form})
+
+
+# --- Inside the portal -----------------------------------------------------------------------
+
+
+def _current(request: HttpRequest) -> tuple[Order, Definition] | HttpResponse:
+    """The patient's order from the session, still open; or the page to show instead."""
+    raw = request.session.get(SESSION_ORDER)
+    try:
+        order_id = uuid.UUID(str(raw))
+    except ValueError:
+        return redirect("portal:start")
+    order = Order.objects.select_related("course__patient", "course__unit", "response").filter(
+        pk=order_id).first()
+    if order is None:
+        return redirect("portal:start")
+    now = timezone.now()
+    if order.state == OrderState.ANSWERED:
+        return redirect("portal:receipt")
+    if order.state not in (OrderState.SENT, OrderState.REMINDED) or order.expires_at <= now \
+            or order.code_locked_at:
+        request.session.pop(SESSION_ORDER, None)
+        return render(request, "portal/expired.html", {}, status=403)
+    return order, get_definition(order.kind)
+
+
+def _visible_sections(definition: Definition, answers: dict[str, Any]) -> list[Section]:
+    return [s for s in definition.sections if section_visible(s, answers)]
+
+
+def _draft(order: Order) -> Response | None:
+    response = order.response if order.response_id else None
+    if response is not None and response.status == FormStatus.KLADD:
+        return response
+    return None
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def consent(request: HttpRequest) -> HttpResponse:
+    current = _current(request)
+    if isinstance(current, HttpResponse):
+        return current
+    order, definition = current
+    if order.kind != FormKind.PRE_TREATMENT:
+        return redirect("portal:section", step=1)
+    error = ""
+    if request.method == "POST":
+        if request.POST.get("consent") == "1":
+            request.session[SESSION_CONSENT] = True
+            record_event(actor=Actor.patient(request, order.course.unit_id),
+                         action="nnrr.portal.consent_given", patient_id=order.course.patient_id,
+                         obj=order)
+            return redirect("portal:section", step=1)
+        error = _("Du må krysse av for samtykke for å fylle ut skjemaet elektronisk.")
+    return render(request, "portal/consent.html",
+                  {"definition": definition, "order": order, "error": error})
+
+
+def _require_consent(request: HttpRequest, order: Order) -> HttpResponse | None:
+    if order.kind == FormKind.PRE_TREATMENT and not request.session.get(SESSION_CONSENT):
+        return redirect("portal:consent")
+    return None
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def section(request: HttpRequest, step: int) -> HttpResponse:
+    """One section of the questionnaire; "Neste", "Forrige", "Lagre og fortsett senere"."""
+    current = _current(request)
+    if isinstance(current, HttpResponse):
+        return current
+    order, definition = current
+    if (blocked := _require_consent(request, order)) is not None:
+        return blocked
+    draft = _draft(order)
+    answers = dict(draft.answers) if draft else {}
+    sections = _visible_sections(definition, answers)
+    if step > len(sections):
+        return redirect("portal:review")
+    if step < 1:
+        return redirect("portal:section", step=1)
+    current_section = sections[step - 1]
+    errors: dict[str, str] = {}
+    raw: dict[str, Any] = {}
+    if request.method == "POST":
+        parsed = parse_submission(definition, request.POST, previous=answers,
+                                  sections=[current_section.id])
+        actor = Actor.patient(request, order.course.unit_id)
+        with transaction.atomic():
+            locked = Order.objects.select_for_update().get(pk=order.pk)
+            draft = _draft(locked)
+            saved = form_services.save_portal_draft(actor=actor, course=order.course, kind=order.kind,
+                                                    answers=parsed.answers, draft=draft,
+                                                    now=timezone.now())
+            if locked.response_id != saved.pk:
+                Order.objects.filter(pk=order.pk).update(response=saved)
+        if parsed.ok:
+            action = request.POST.get("action", "next")
+            if action == "later":
+                return render(request, "portal/saved.html", {"order": order})
+            new_sections = _visible_sections(definition, parsed.answers)
+            if action == "back":
+                return redirect("portal:section", step=max(1, step - 1))
+            if step >= len(new_sections):
+                return redirect("portal:review")
+            return redirect("portal:section", step=step + 1)
+        answers, errors = parsed.answers, parsed.errors
+        raw = {k: request.POST.get(k) for k in request.POST}
+    form = bind(definition, answers, errors=errors, raw=raw, sections=[current_section.id])
+    return render(request, "portal/section.html", {
+        "order": order, "definition": definition, "form": form, "step": step,
+        "total": len(sections), "percent": int(100 * (step - 1) / max(1, len(sections))),
+        "section_obj": current_section,
+    })
+
+
+def _unanswered(definition: Definition, answers: dict[str, Any]) -> list[tuple[int, str, str]]:
+    """(step, anchor, label) of visible questions without an answer."""
+    result = []
+    for step, sec in enumerate(_visible_sections(definition, answers), start=1):
+        bound = bind(definition, answers, sections=[sec.id]).sections[0]
+        for element in bound.elements:
+            if getattr(element, "group", None) is not None:
+                continue
+            item = element.item  # type: ignore[union-attr]
+            if not element.visible or item.type == "boolean":
+                continue
+            if answers.get(item.id) in (None, ""):
+                result.append((step, f"item-{item.id}", str(item.label)))
+    return result
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def review(request: HttpRequest) -> HttpResponse:
+    """Before "Send inn": how many questions are unanswered, with links back to them."""
+    current = _current(request)
+    if isinstance(current, HttpResponse):
+        return current
+    order, definition = current
+    if (blocked := _require_consent(request, order)) is not None:
+        return blocked
+    draft = _draft(order)
+    answers = dict(draft.answers) if draft else {}
+    if request.method == "POST":
+        return _submit(request, order, answers)
+    unanswered = _unanswered(definition, answers)
+    return render(request, "portal/review.html", {
+        "order": order, "definition": definition, "unanswered": unanswered,
+        "total": len(_visible_sections(definition, answers)),
+    })
+
+
+def _submit(request: HttpRequest, order: Order, answers: dict[str, Any]) -> HttpResponse:
+    """Submit once: a second click (or a reload) finds the order answered and shows the receipt."""
+    actor = Actor.patient(request, order.course.unit_id)
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.state == OrderState.ANSWERED:
+            return redirect("portal:receipt")
+        try:
+            response = scheduling.submit_patient_form(
+                actor=actor, course=order.course, kind=order.kind, answers=answers,
+                consent=True if order.kind == FormKind.PRE_TREATMENT else None,
+                source=Source.PORTAL, now=timezone.now(), order=locked,
+            )
+        except ValidationError as exc:
+            return render(request, "portal/review.html", {
+                "order": order, "error": " ".join(exc.messages),
+                "definition": get_definition(order.kind), "unanswered": [], "total": 0})
+    request.session[SESSION_RECEIPT] = {
+        "at": timezone.localtime(response.completed_at or timezone.now()).strftime("%d.%m.%Y %H:%M"),
+        "title": str(get_definition(order.kind).title),
+    }
+    request.session.pop(SESSION_CONSENT, None)
+    return redirect("portal:receipt")
+
+
+@never_cache
+def receipt(request: HttpRequest) -> HttpResponse:
+    info = request.session.get(SESSION_RECEIPT)
+    request.session.pop(SESSION_ORDER, None)
+    if not info:
+        return redirect("portal:start")
+    return render(request, "portal/receipt.html", {"info": info})
+
+
+@require_http_methods(["POST"])
+def leave(request: HttpRequest) -> HttpResponse:
+    for key in (SESSION_ORDER, SESSION_CONSENT, SESSION_RECEIPT):
+        request.session.pop(key, None)
+    return redirect(reverse("portal:start"))

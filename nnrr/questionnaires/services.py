@@ -1,0 +1,189 @@
+"""Form-level actions: save a draft, complete, return to draft, store a patient form.
+
+Updates check the version the user read (optimistic locking): a second person saving the same
+draft gets :class:`ConflictError` and nothing is overwritten. Completed patient forms are never
+updated (the model and the database refuse it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from nnrr.audit.context import Actor
+from nnrr.audit.services import record_event
+from nnrr.lib.dates import oslo_date
+from nnrr.lib.errors import ConflictError
+from nnrr.patients.models import Course
+from nnrr.questionnaires.definitions import current_version
+from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
+from nnrr.questionnaires.scoring import compute_scores
+
+
+def scores_for(kind: str, answers: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored scores, with the EQ-5D-5L value set named so indices are never mixed up."""
+    scores: dict[str, Any] = dict(compute_scores(kind, answers))
+    if "Score_EQ5DL" in scores:
+        scores["Score_EQ5DL_ValueSet"] = settings.EQ5D_VALUE_SET
+    return scores
+
+
+def _changed_items(old: Mapping[str, Any], new: Mapping[str, Any]) -> int:
+    keys = set(old) | set(new)
+    return sum(1 for k in keys if old.get(k) != new.get(k))
+
+
+def save_draft(
+    *, actor: Actor, response: Response, answers: Mapping[str, Any], expected_version: int,
+    now: dt.datetime,
+) -> Response:
+    """Save answers of an unfinished form ("Avslutt skjemautfylling"); refuses stale versions."""
+    if not response.is_editable:
+        raise ValidationError(_("Skjemaet er ferdigstilt og kan ikke endres."))
+    with transaction.atomic():
+        updated = Response.objects.filter(
+            pk=response.pk, version=expected_version,
+            status__in=[FormStatus.KLADD, FormStatus.RETURNERT],
+        ).update(
+            answers=dict(answers), version=F("version") + 1, updated_by=actor.user, last_update=now
+        )
+        if not updated:
+            record_event(actor=actor, action="nnrr.form.save_conflict",
+                         patient_id=response.course.patient_id, obj=response, outcome="conflict")
+            raise ConflictError
+        changed = _changed_items(response.answers, answers)
+        response.refresh_from_db()
+        record_event(actor=actor, action="nnrr.form.saved", patient_id=response.course.patient_id,
+                     obj=response, detail={"kind": response.kind, "items_changed": changed})
+    return response
+
+
+def complete_form(
+    *, actor: Actor, response: Response, answers: Mapping[str, Any], expected_version: int,
+    now: dt.datetime,
+) -> Response:
+    """Ferdigstill: the answers are final. The caller has checked the mandatory items."""
+    with transaction.atomic():
+        updated = Response.objects.filter(
+            pk=response.pk, version=expected_version,
+            status__in=[FormStatus.KLADD, FormStatus.RETURNERT],
+        ).update(
+            answers=dict(answers),
+            scores=scores_for(response.kind, answers),
+            status=FormStatus.FERDIGSTILT,
+            completed_at=now,
+            completed_by=actor.user,
+            updated_by=actor.user,
+            form_date=_form_date(response.kind, answers, now),
+            version=F("version") + 1,
+            last_update=now,
+        )
+        if not updated:
+            record_event(actor=actor, action="nnrr.form.save_conflict",
+                         patient_id=response.course.patient_id, obj=response, outcome="conflict")
+            raise ConflictError
+        response.refresh_from_db()
+        record_event(actor=actor, action="nnrr.form.completed",
+                     patient_id=response.course.patient_id, obj=response,
+                     detail={"kind": response.kind, "version": response.definition_version})
+    return response
+
+
+def _form_date(kind: str, answers: Mapping[str, Any], now: dt.datetime) -> dt.date:
+    if kind == FormKind.CLINICIAN and answers.get("S1b_DateOfCompletion"):
+        return dt.date.fromisoformat(str(answers["S1b_DateOfCompletion"]))
+    return oslo_date(now)
+
+
+def return_to_draft(*, actor: Actor, response: Response, reason: str, now: dt.datetime) -> Response:
+    """A completed Behandlerskjema back to "Returnert" so it can be corrected (written reason)."""
+    if response.kind != FormKind.CLINICIAN or response.status != FormStatus.FERDIGSTILT:
+        raise ValidationError(_("Bare et ferdigstilt behandlerskjema kan returneres."))
+    reason = reason.strip()
+    if len(reason) < 5:
+        raise ValidationError(_("Skriv en begrunnelse for at skjemaet returneres."))
+    with transaction.atomic():
+        Response.objects.filter(pk=response.pk, status=FormStatus.FERDIGSTILT).update(
+            status=FormStatus.RETURNERT, version=F("version") + 1, updated_by=actor.user,
+            last_update=now,
+        )
+        response.refresh_from_db()
+        record_event(actor=actor, action="nnrr.form.returned", patient_id=response.course.patient_id,
+                     obj=response, detail={"reason": reason[:500]})
+    return response
+
+
+def store_patient_form(
+    *,
+    actor: Actor,
+    course: Course,
+    kind: str,
+    answers: Mapping[str, Any],
+    consent: bool | None,
+    source: str,
+    now: dt.datetime,
+    draft: Response | None = None,
+) -> Response:
+    """A submitted patient form, complete with scores. The pre-treatment form needs consent:
+    without it nothing at all is stored. Call inside the caller's transaction."""
+    if kind == FormKind.PRE_TREATMENT and consent is not True:
+        raise ValidationError(
+            _("Skjemaet kan ikke sendes inn uten samtykke. Ingen opplysninger er lagret.")
+        )
+    if Response.objects.filter(course=course, kind=kind, status=FormStatus.FERDIGSTILT).exists():
+        raise ValidationError(_("Dette skjemaet er allerede levert for forløpet."))
+    values = {
+        "answers": dict(answers),
+        "scores": scores_for(kind, answers),
+        "status": FormStatus.FERDIGSTILT,
+        "consent": consent if kind == FormKind.PRE_TREATMENT else None,
+        "source": source,
+        "completed_at": now,
+        "completed_by": actor.user,
+        "updated_by": actor.user,
+        "form_date": _form_date(kind, answers, now),
+        "last_update": now,
+    }
+    if draft is not None:
+        Response.objects.filter(pk=draft.pk, status=FormStatus.KLADD).update(
+            version=F("version") + 1, **values
+        )
+        draft.refresh_from_db()
+        response = draft
+    else:
+        response = Response.objects.create(
+            course=course, kind=kind, definition_version=current_version(kind),
+            created_by=actor.user, **values,
+        )
+    record_event(actor=actor, action="nnrr.form.submitted", patient_id=course.patient_id,
+                 obj=response, detail={"kind": kind, "source": source, "consent": consent})
+    return response
+
+
+def save_portal_draft(
+    *, actor: Actor, course: Course, kind: str, answers: Mapping[str, Any], draft: Response | None,
+    now: dt.datetime,
+) -> Response:
+    """"Lagre og fortsett senere" in the portal (only after consent was given)."""
+    if draft is None:
+        response = Response.objects.create(
+            course=course, kind=kind, definition_version=current_version(kind),
+            answers=dict(answers), consent=True if kind == FormKind.PRE_TREATMENT else None,
+            source=Source.PORTAL, last_update=now,
+        )
+    else:
+        Response.objects.filter(pk=draft.pk, status=FormStatus.KLADD).update(
+            answers=dict(answers), version=F("version") + 1, last_update=now
+        )
+        draft.refresh_from_db()
+        response = draft
+    record_event(actor=actor, action="nnrr.form.portal_saved", patient_id=course.patient_id,
+                 obj=response, detail={"kind": kind})
+    return response

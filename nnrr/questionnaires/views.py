@@ -1,0 +1,236 @@
+"""Staff pages for forms: read, fill the Behandlerskjema, Ferdigstill, return to draft, the
+patient-form summary and journal note, paper forms keyed in by staff, and the diagnosis picker."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from nnrr import access
+from nnrr.accounts.decorators import profile_required
+from nnrr.accounts.profiles import Right
+from nnrr.audit.context import Actor
+from nnrr.audit.services import record_event
+from nnrr.lib.dates import oslo_date
+from nnrr.lib.errors import ConflictError
+from nnrr.questionnaires import diagnoses
+from nnrr.questionnaires import services as form_services
+from nnrr.questionnaires.definitions import Definition, get_definition
+from nnrr.questionnaires.models import PATIENT_FORM_KINDS, FormKind, FormStatus, Response, Source
+from nnrr.questionnaires.rendering import bind
+from nnrr.questionnaires.summary import build_summary, journal_note
+from nnrr.questionnaires.validation import (
+    check_visit_date,
+    missing_for_completion,
+    parse_submission,
+)
+from nnrr.scheduling import services as scheduling
+
+
+def _definition(response: Response) -> Definition:
+    return get_definition(response.kind, response.definition_version)
+
+
+def _audit_view(request: HttpRequest, response: Response, action: str = "nnrr.form.viewed") -> None:
+    record_event(actor=Actor.from_request(request), action=action,
+                 patient_id=response.course.patient_id, obj=response,
+                 detail={"kind": response.kind})
+
+
+@profile_required(Right.FORMS)
+def response_detail(request: HttpRequest, response_id: uuid.UUID) -> HttpResponse:
+    """A form read-only: the Behandlerskjema's answers, or a patient form's summary + answers."""
+    response = access.access_response(request, response_id)
+    definition = _definition(response)
+    _audit_view(request, response)
+    context: dict[str, Any] = {
+        "response": response,
+        "course": response.course,
+        "patient": response.course.patient,
+        "definition": definition,
+        "form": bind(definition, response.answers, readonly=True),
+        "can_return": access.active_profile(request).has(Right.RETURN_FORMS),
+    }
+    if response.is_patient_form and response.status == FormStatus.FERDIGSTILT:
+        context["summary"] = build_summary(response, definition)
+    return render(request, "questionnaires/response.html", context)
+
+
+@profile_required(Right.FORMS)
+@require_http_methods(["GET", "POST"])
+def fill(request: HttpRequest, response_id: uuid.UUID) -> HttpResponse:
+    """"Fyll ut skjema": the Behandlerskjema; "Avslutt skjemautfylling" saves a draft,
+    "Ferdigstill" completes it or lists the missing items as links under the patient name."""
+    response = access.access_response(request, response_id)
+    if response.kind != FormKind.CLINICIAN:
+        raise Http404
+    if not response.is_editable:
+        messages.info(request, _("Skjemaet er ferdigstilt og kan bare leses."))
+        return redirect("questionnaires:response", response_id=response.pk)
+    definition = _definition(response)
+    course = response.course
+    context: dict[str, Any] = {"response": response, "course": course, "patient": course.patient}
+    if request.method == "GET":
+        _audit_view(request, response, "nnrr.form.opened")
+        form = bind(definition, response.answers)
+        return render(request, "questionnaires/fill.html", {**context, "form": form})
+
+    now = timezone.now()
+    parsed = parse_submission(definition, request.POST, previous=response.answers)
+    parsed.errors.update(
+        check_visit_date(parsed.answers, referral_date=course.referral_date, today=oslo_date(now))
+    )
+    if "S1b_DateOfCompletion" in parsed.errors:
+        parsed.answers.pop("S1b_DateOfCompletion", None)
+    try:
+        expected = int(request.POST.get("version", ""))
+    except ValueError:
+        expected = -1
+    action = request.POST.get("action", "save")
+    missing = missing_for_completion(definition, parsed.answers) if action == "complete" else []
+    try:
+        if action == "complete" and parsed.ok and not missing:
+            scheduling.complete_clinician_form(
+                actor=Actor.from_request(request), response=response, answers=parsed.answers,
+                expected_version=expected, now=now,
+            )
+            messages.success(request, _("Behandlerskjema er ferdigstilt og lagret i registeret."))
+            return redirect("patients:detail", patient_id=course.patient_id)
+        response = form_services.save_draft(
+            actor=Actor.from_request(request), response=response, answers=parsed.answers,
+            expected_version=expected, now=now,
+        )
+    except ConflictError:
+        form = bind(definition, parsed.answers, errors=parsed.errors, warnings=parsed.warnings,
+                    raw={k: request.POST.get(k) for k in request.POST})
+        return render(request, "questionnaires/fill.html",
+                      {**context, "form": form, "conflict": True}, status=409)
+    if action == "save" and parsed.ok:
+        messages.success(request, _("Skjemaet er lagret i kladd."))
+        return redirect("patients:detail", patient_id=course.patient_id)
+    form = bind(definition, parsed.answers, errors=parsed.errors, warnings=parsed.warnings,
+                raw={k: request.POST.get(k) for k in request.POST})
+    return render(
+        request,
+        "questionnaires/fill.html",
+        {**context, "response": response, "form": form, "missing": missing,
+         "invalid": parsed.errors, "tried_complete": action == "complete"},
+        status=200,
+    )
+
+
+@profile_required(Right.FORMS)
+@require_http_methods(["GET", "POST"])
+def return_form(request: HttpRequest, response_id: uuid.UUID) -> HttpResponse:
+    """A Lokal registeransvarlig returns a completed Behandlerskjema to draft, with a reason."""
+    if not access.active_profile(request).has(Right.RETURN_FORMS):
+        raise PermissionDenied(_("Bare lokal registeransvarlig kan returnere et ferdigstilt skjema."))
+    response = access.access_response(request, response_id)
+    error = ""
+    if request.method == "POST":
+        try:
+            form_services.return_to_draft(actor=Actor.from_request(request), response=response,
+                                          reason=request.POST.get("reason", ""), now=timezone.now())
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            messages.success(request, _("Skjemaet er returnert og kan rettes."))
+            return redirect("questionnaires:response", response_id=response.pk)
+    return render(request, "questionnaires/return.html",
+                  {"response": response, "patient": response.course.patient, "error": error})
+
+
+@profile_required(Right.FORMS)
+def journal(request: HttpRequest, response_id: uuid.UUID) -> HttpResponse:
+    """"Journalnotat": the summary as plain text with "Kopier til utklippstavle"."""
+    response = access.access_response(request, response_id)
+    if not response.is_patient_form or response.status != FormStatus.FERDIGSTILT:
+        raise Http404
+    definition = _definition(response)
+    text = journal_note(response, definition, build_summary(response, definition))
+    _audit_view(request, response, "nnrr.form.journal_note_viewed")
+    return render(request, "questionnaires/journal.html",
+                  {"response": response, "patient": response.course.patient, "note": text})
+
+
+@profile_required(Right.FORMS)
+@require_http_methods(["GET", "POST"])
+def paper_form(request: HttpRequest, course_id: uuid.UUID, kind: str) -> HttpResponse:
+    """Staff key in a patient form answered on paper, through the same renderer."""
+    course = access.access_course(request, course_id)
+    if kind not in PATIENT_FORM_KINDS:
+        raise Http404
+    definition = get_definition(kind)
+    context: dict[str, Any] = {"course": course, "patient": course.patient, "definition": definition,
+                               "kind": kind}
+    if request.method == "GET":
+        context["form"] = bind(definition, {})
+        return render(request, "questionnaires/paper.html", context)
+    parsed = parse_submission(definition, request.POST)
+    consent = request.POST.get("consent") == "1" if kind == FormKind.PRE_TREATMENT else None
+    raw = {k: request.POST.get(k) for k in request.POST}
+    if not parsed.ok:
+        context.update(form=bind(definition, parsed.answers, errors=parsed.errors, raw=raw),
+                       consent=consent, invalid=parsed.errors)
+        return render(request, "questionnaires/paper.html", context)
+    if kind == FormKind.PRE_TREATMENT and not consent:
+        context.update(form=bind(definition, parsed.answers, raw=raw), consent_error=True)
+        return render(request, "questionnaires/paper.html", context)
+    try:
+        response = scheduling.submit_patient_form(
+            actor=Actor.from_request(request), course=course, kind=kind, answers=parsed.answers,
+            consent=consent, source=Source.PAPER, now=timezone.now(),
+        )
+    except ValidationError as exc:
+        context.update(form=bind(definition, parsed.answers, raw=raw), error=" ".join(exc.messages))
+        return render(request, "questionnaires/paper.html", context)
+    messages.success(request, _("Papirskjemaet er registrert."))
+    return redirect("questionnaires:response", response_id=response.pk)
+
+
+# --- Diagnosis picker partials ---------------------------------------------------------------
+
+
+@profile_required(Right.FORMS)
+@require_GET
+def diagnosis_search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:100]
+    results = diagnoses.search(query) if query else []
+    return render(request, "questionnaires/_diagnosis_results.html",
+                  {"results": results, "query": query, "target": _target(request)})
+
+
+@profile_required(Right.FORMS)
+@require_GET
+def diagnosis_groups(request: HttpRequest) -> HttpResponse:
+    locations = [
+        (loc, _("Nakke") if loc == "neck" else _("Rygg"), diagnoses.groups_for(loc))
+        for loc in ("neck", "back")
+    ]
+    return render(request, "questionnaires/_diagnosis_groups.html",
+                  {"locations": locations, "target": _target(request)})
+
+
+@profile_required(Right.FORMS)
+@require_GET
+def diagnosis_group(request: HttpRequest, number: int) -> HttpResponse:
+    try:
+        results = diagnoses.codes_in_group(number)
+    except (KeyError, ValueError, LookupError) as exc:
+        raise Http404 from exc
+    return render(request, "questionnaires/_diagnosis_results.html",
+                  {"results": results[:300], "query": str(number), "target": _target(request)})
+
+
+def _target(request: HttpRequest) -> str:
+    target = request.GET.get("target", "")
+    return target if target.isidentifier() else ""
+

@@ -1,0 +1,325 @@
+"""The worker's passes: expire, enqueue invitations and reminders, deliver, reconcile, purge.
+
+Exactly-once delivery rests on three things:
+1. an order moves PLANNED → SENT (or SENT → REMINDED) by a conditional UPDATE in the same
+   transaction that inserts its outbox row, whose (order, kind) key is unique;
+2. an outbox row is claimed PENDING → SENDING by a conditional UPDATE committed *before* the
+   channel is called, and marked SENT after;
+3. a row left SENDING by a worker that stopped heart-beating is reconciled by asking the channel
+   whether the message went out (resend only when it certainly did not).
+Right before sending, the order's state is read again: no reminder after an answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from nnrr.lib.dates import OSLO
+from nnrr.scheduling import codes
+from nnrr.scheduling.channels import Channel, ChannelError, OutgoingMessage
+from nnrr.scheduling.models import (
+    FILLABLE_STATES,
+    Message,
+    MessageKind,
+    MessageState,
+    Order,
+    OrderState,
+    WorkerHeartbeat,
+)
+from nnrr.scheduling.services import courses_due_for_purge, message_key, purge_unconsented_course
+
+log = logging.getLogger("nnrr.worker")
+
+MAX_ATTEMPTS = 6
+BATCH = 200
+
+
+@dataclass
+class PassResult:
+    expired: int = 0
+    missed: int = 0
+    invitations: int = 0
+    reminders: int = 0
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+    reconciled: int = 0
+    purged: int = 0
+    details: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (
+            f"expired={self.expired} missed={self.missed} invitations={self.invitations} "
+            f"reminders={self.reminders} sent={self.sent} skipped={self.skipped} "
+            f"failed={self.failed} reconciled={self.reconciled} purged={self.purged}"
+        )
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def heartbeat(worker_id: str, now: dt.datetime) -> None:
+    updated = WorkerHeartbeat.objects.filter(worker_id=worker_id).update(seen_at=now)
+    if not updated:
+        WorkerHeartbeat.objects.get_or_create(
+            worker_id=worker_id,
+            defaults={"host": socket.gethostname()[:200], "pid": os.getpid(),
+                      "started_at": now, "seen_at": now},
+        )
+
+
+def retire(worker_id: str) -> None:
+    WorkerHeartbeat.objects.filter(worker_id=worker_id).delete()
+
+
+def _locked(queryset):  # type: ignore[no-untyped-def]
+    """Row locks that other workers skip, where the database has them (PostgreSQL)."""
+    if connection.features.has_select_for_update_skip_locked:
+        return queryset.select_for_update(skip_locked=True)
+    return queryset
+
+
+# --- Order state passes ----------------------------------------------------------------------
+
+
+def expire_orders(now: dt.datetime) -> tuple[int, int]:
+    """Close orders whose deadline passed: sent ones expire, never-sent ones are missed."""
+    expired = Order.objects.filter(state__in=FILLABLE_STATES, expires_at__lte=now).update(
+        state=OrderState.EXPIRED, closed_at=now, close_reason=_("Svarfristen gikk ut"),
+        version=F("version") + 1,
+    )
+    missed = Order.objects.filter(state=OrderState.PLANNED, expires_at__lte=now).update(
+        state=OrderState.MISSED, closed_at=now,
+        close_reason=_("Ikke sendt: svarfristen var passert"), version=F("version") + 1,
+    )
+    return expired, missed
+
+
+def _enqueue(order: Order, kind: str, channel: Channel, now: dt.datetime) -> bool:
+    try:
+        with transaction.atomic():
+            Message.objects.create(
+                order=order, kind=kind, key=message_key(order.pk, kind), channel=channel.name,
+                state=MessageState.PENDING, created_at=now, next_attempt_at=now,
+            )
+    except IntegrityError:
+        return False  # another worker (or an earlier run) already queued it
+    return True
+
+
+def enqueue_invitations(now: dt.datetime, channel: Channel) -> int:
+    count = 0
+    with transaction.atomic():
+        due = _locked(
+            Order.objects.filter(
+                state=OrderState.PLANNED, notify_self=False, send_at__lte=now, expires_at__gt=now
+            ).order_by("send_at")
+        )[:BATCH]
+        for order in list(due):
+            claimed = Order.objects.filter(pk=order.pk, state=OrderState.PLANNED).update(
+                state=OrderState.SENT, sent_at=now, version=F("version") + 1
+            )
+            if claimed and _enqueue(order, MessageKind.INVITATION, channel, now):
+                count += 1
+    return count
+
+
+def enqueue_reminders(now: dt.datetime, channel: Channel) -> int:
+    count = 0
+    with transaction.atomic():
+        due = _locked(
+            Order.objects.filter(
+                state=OrderState.SENT,
+                notify_self=False,
+                remind_at__lte=now,
+                remind_at__gt=F("sent_at"),
+                expires_at__gt=now,
+            ).order_by("remind_at")
+        )[:BATCH]
+        for order in list(due):
+            claimed = Order.objects.filter(pk=order.pk, state=OrderState.SENT).update(
+                state=OrderState.REMINDED, reminded_at=now, version=F("version") + 1
+            )
+            if claimed and _enqueue(order, MessageKind.REMINDER, channel, now):
+                count += 1
+    return count
+
+
+# --- Delivery --------------------------------------------------------------------------------
+
+
+def portal_link(order: Order) -> str:
+    token = codes.link_token(order.pk, order.token_salt)
+    return settings.PORTAL_BASE_URL + reverse("portal:link", args=[token])
+
+
+def compose(message: Message, order: Order, address: str) -> OutgoingMessage:
+    """The text a patient receives: a link, the deadline and instructions, no health data."""
+    last_day = (order.expires_at.astimezone(OSLO) - dt.timedelta(minutes=1)).date()
+    with override("nb"):
+        if message.kind == MessageKind.REMINDER:
+            subject = _("Påminnelse: spørreskjema fra sykehuset")
+            opening = _("Vi minner om spørreskjemaet du har fått fra sykehuset.")
+        else:
+            subject = _("Spørreskjema fra sykehuset")
+            opening = _("Du har fått et spørreskjema fra sykehuset. Svarene dine hjelper "
+                        "sykehuset å vurdere og forbedre behandlingen.")
+        body = "\n".join([
+            _("Hei,"),
+            "",
+            opening,
+            "",
+            _("Åpne lenken for å svare:"),
+            portal_link(order),
+            "",
+            _("Du logger inn med fødselsdatoen din (dd.mm.åååå)."),
+            _("Svarfrist: %(date)s.") % {"date": last_day.strftime("%d.%m.%Y")},
+            "",
+            _("Har du spørsmål, ta kontakt med poliklinikken. Denne meldingen er sendt "
+              "automatisk og kan ikke besvares."),
+            "",
+            "You have received a questionnaire from the hospital. Open the link above and log in "
+            "with your date of birth.",
+        ])
+    return OutgoingMessage(key=message.key, to=address, subject=subject, body=body)
+
+
+def _still_wanted(message: Message, order: Order, now: dt.datetime) -> str:
+    """Why the message must not go out any more, or "" when it should."""
+    if order.expires_at <= now:
+        return _("Fristen er passert")
+    if message.kind == MessageKind.REMINDER and order.state != OrderState.REMINDED:
+        return _("Ikke sendt: %(state)s") % {"state": order.get_state_display().lower()}
+    if message.kind == MessageKind.INVITATION and order.state not in FILLABLE_STATES:
+        return _("Ikke sendt: %(state)s") % {"state": order.get_state_display().lower()}
+    return ""
+
+
+# Tests replace this to simulate a crash between "sent" and "recorded".
+after_send_hook: Callable[[Message], None] | None = None
+
+
+def deliver_pending(worker_id: str, now: dt.datetime, channel: Channel, result: PassResult) -> None:
+    candidates = list(
+        Message.objects.filter(state=MessageState.PENDING, next_attempt_at__lte=now)
+        .order_by("id")
+        .values_list("pk", flat=True)[:BATCH]
+    )
+    for pk in candidates:
+        claimed = Message.objects.filter(pk=pk, state=MessageState.PENDING).update(
+            state=MessageState.SENDING, claimed_by=worker_id, claimed_at=now,
+            attempts=F("attempts") + 1,
+        )
+        if not claimed:
+            continue  # another worker has it
+        message = Message.objects.select_related("order", "order__course__patient").get(pk=pk)
+        _deliver_claimed(message, worker_id, now, channel, result)
+
+
+def _finish(message: Message, worker_id: str, **fields: object) -> None:
+    Message.objects.filter(pk=message.pk, state=MessageState.SENDING, claimed_by=worker_id).update(
+        **fields
+    )
+
+
+def _deliver_claimed(
+    message: Message, worker_id: str, now: dt.datetime, channel: Channel, result: PassResult
+) -> None:
+    order = Order.objects.select_related("course__patient").get(pk=message.order_id)
+    reason = _still_wanted(message, order, now)
+    if reason:
+        _finish(message, worker_id, state=MessageState.SKIPPED, outcome=reason)
+        result.skipped += 1
+        return
+    address = channel.address_for(order.course.patient)
+    if not address:
+        _finish(message, worker_id, state=MessageState.FAILED,
+                outcome=_("Ingen adresse for kanalen %(channel)s; gi pasienten engangskode "
+                          "(Bestill på nytt → Jeg vil varsle mottaker selv)") % {"channel": channel.name})
+        result.failed += 1
+        return
+    outgoing = compose(message, order, address)
+    try:
+        channel.send(outgoing)
+    except ChannelError as exc:
+        if exc.permanent or message.attempts >= MAX_ATTEMPTS:
+            _finish(message, worker_id, state=MessageState.FAILED, outcome=str(exc)[:300])
+            result.failed += 1
+        else:
+            backoff = dt.timedelta(minutes=2 ** message.attempts)
+            _finish(message, worker_id, state=MessageState.PENDING, outcome=str(exc)[:300],
+                    next_attempt_at=now + backoff, claimed_by="")
+        log.warning("message %s not delivered: %s", message.key, exc)
+        return
+    if after_send_hook is not None:
+        after_send_hook(message)
+    _finish(message, worker_id, state=MessageState.SENT, sent_at=now,
+            recipient=_mask(address), outcome="")
+    result.sent += 1
+
+
+def _mask(address: str) -> str:
+    local, _sep, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+def reconcile(worker_id: str, now: dt.datetime, channel: Channel, lease: dt.timedelta) -> int:
+    """Settle messages left SENDING by a worker that stopped: ask the channel what happened."""
+    alive = {worker_id, *WorkerHeartbeat.objects.filter(seen_at__gte=now - lease)
+             .values_list("worker_id", flat=True)}
+    orphans = Message.objects.filter(state=MessageState.SENDING).exclude(claimed_by__in=alive)
+    count = 0
+    for message in list(orphans[:BATCH]):
+        confirmed = channel.confirm(message.key) if message.channel == channel.name else None
+        if confirmed is True:
+            fields = {"state": MessageState.SENT, "sent_at": message.claimed_at or now,
+                      "outcome": _("Bekreftet sendt etter avbrudd")}
+        elif confirmed is False:
+            fields = {"state": MessageState.PENDING, "claimed_by": "", "next_attempt_at": now,
+                      "outcome": _("Sendes på nytt etter avbrudd")}
+        else:
+            fields = {"state": MessageState.UNCERTAIN,
+                      "outcome": _("Avbrutt under sending; kan ikke bekreftes. Sendes ikke på nytt.")}
+        count += Message.objects.filter(
+            pk=message.pk, state=MessageState.SENDING, claimed_by=message.claimed_by
+        ).update(**fields)
+    WorkerHeartbeat.objects.filter(seen_at__lt=now - lease).exclude(worker_id=worker_id).delete()
+    return count
+
+
+# --- One pass --------------------------------------------------------------------------------
+
+
+def run_pass(*, worker_id: str, now: dt.datetime, channel: Channel) -> PassResult:
+    """Everything due at ``now``, once. Safe to run in several processes at the same time."""
+    result = PassResult()
+    lease = dt.timedelta(seconds=settings.WORKER_LEASE_SECONDS)
+    heartbeat(worker_id, now)
+    result.reconciled = reconcile(worker_id, now, channel, lease)
+    result.expired, result.missed = expire_orders(now)
+    result.invitations = enqueue_invitations(now, channel)
+    result.reminders = enqueue_reminders(now, channel)
+    deliver_pending(worker_id, now, channel, result)
+    for course_id in courses_due_for_purge(now):
+        if purge_unconsented_course(course_id=course_id, now=now):
+            result.purged += 1
+    return result
+
+
+def current_time() -> dt.datetime:
+    return timezone.now()

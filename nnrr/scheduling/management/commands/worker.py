@@ -1,0 +1,82 @@
+"""``nnrr worker``: sends due questionnaires and reminders, expires orders, purges unconsented
+courses. Polls the database; run as many as you like, on as many machines as you like."""
+
+from __future__ import annotations
+
+import datetime as dt
+import signal
+import time
+from types import FrameType
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import close_old_connections
+
+from nnrr.lib.dates import OSLO
+from nnrr.scheduling import dispatch
+from nnrr.scheduling.channels import get_channel
+
+
+def parse_now(raw: str) -> dt.datetime:
+    """An Oslo wall-clock time like "2026-12-01 08:05" (or ISO 8601 with an offset)."""
+    try:
+        moment = dt.datetime.fromisoformat(raw.strip())
+    except ValueError as exc:
+        raise CommandError(f"--now must look like 2026-12-01 08:05, not {raw!r}") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=OSLO)
+    return moment
+
+
+class Command(BaseCommand):
+    help = "Run the dispatch worker (questionnaires, reminders, expiry, purge)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--once", action="store_true", help="run one pass and exit")
+        parser.add_argument(
+            "--now",
+            help='pretend it is this Oslo time, e.g. "2026-12-01 08:05" (implies --once; demo/test)',
+        )
+        parser.add_argument("--poll", type=int, default=None, help="seconds between passes")
+        parser.add_argument("--channel", choices=["file", "email", "none"], default=None)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        channel = get_channel(options["channel"])
+        worker_id = dispatch.new_worker_id()
+        poll = options["poll"] or settings.WORKER_POLL_SECONDS
+        if options["now"]:
+            if settings.PRODUCTION:
+                raise CommandError("--now is for demo and test environments only")
+            now = parse_now(options["now"])
+            result = dispatch.run_pass(worker_id=worker_id, now=now, channel=channel)
+            dispatch.retire(worker_id)
+            self.stdout.write(f"{now.isoformat()} {result}")
+            return
+        stopping = False
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        self.stdout.write(f"worker {worker_id} started (channel {channel.name}, every {poll}s)")
+        try:
+            while not stopping:
+                close_old_connections()
+                result = dispatch.run_pass(
+                    worker_id=worker_id, now=dispatch.current_time(), channel=channel
+                )
+                if any((result.sent, result.invitations, result.reminders, result.expired,
+                        result.purged, result.failed, result.reconciled, result.missed)):
+                    self.stdout.write(f"{dispatch.current_time().isoformat()} {result}")
+                if options["once"]:
+                    break
+                for _ in range(poll * 10):
+                    if stopping:
+                        break
+                    time.sleep(0.1)
+        finally:
+            dispatch.retire(worker_id)
+            self.stdout.write(f"worker {worker_id} stopped")

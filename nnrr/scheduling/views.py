@@ -1,0 +1,170 @@
+"""Staff pages for ePROM orders: "Bestill ePROM", "Bestill på nytt", the order and its code."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from nnrr import access
+from nnrr.accounts.decorators import profile_required
+from nnrr.accounts.profiles import Right
+from nnrr.audit.context import Actor
+from nnrr.audit.services import record_event
+from nnrr.patients.models import Course
+from nnrr.questionnaires.models import PATIENT_FORM_KINDS, FormKind
+from nnrr.scheduling import services
+from nnrr.scheduling.models import Order
+
+CODE_SESSION_PREFIX = "nnrr_order_code:"
+
+
+class OrderForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=gettext_lazy("Skjema"),
+        choices=[(k.value, k.label) for k in PATIENT_FORM_KINDS],
+        widget=forms.RadioSelect,
+        initial=FormKind.PRE_TREATMENT.value,
+    )
+    course = forms.ChoiceField(label=gettext_lazy("Behandlerskjema"), widget=forms.RadioSelect)
+    notify_self = forms.BooleanField(label=gettext_lazy("Jeg vil varsle mottaker selv"), required=False)
+    confirm = forms.BooleanField(required=True)
+
+    def __init__(self, *args: Any, courses: list[Course], patient_name: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["course"].choices = [
+            (str(c.pk), _("Behandlerskjema, planlagt konsultasjon %(date)s")
+             % {"date": c.planned_consultation_date.strftime("%d.%m.%Y")})
+            for c in courses
+        ]
+        if len(courses) == 1:
+            self.fields["course"].initial = str(courses[0].pk)
+        self.fields["confirm"].label = _("Jeg bekrefter at %(name)s skal motta skjemaet – PROMS") % {
+            "name": patient_name
+        }
+        self.fields["confirm"].error_messages["required"] = _("Du må bekrefte bestillingen.")
+
+
+class ReorderForm(forms.Form):
+    notify_self = forms.BooleanField(label=gettext_lazy("Jeg vil varsle mottaker selv"), required=False)
+    confirm = forms.BooleanField(required=True)
+
+
+def _remember_code(request: HttpRequest, new: services.NewOrder) -> None:
+    if new.order.notify_self:
+        request.session[CODE_SESSION_PREFIX + str(new.order.pk)] = new.code
+
+
+@profile_required(Right.FORMS)
+@require_http_methods(["GET", "POST"])
+def order_eprom(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    """"Bestill ePROM": choose the patient form, the Behandlerskjema it belongs to, confirm."""
+    patient = access.access_patient(request, patient_id)
+    profile = access.active_profile(request)
+    courses = list(
+        access.courses_of_unit(profile)
+        .filter(patient=patient, status=Course.Status.ACTIVE)
+        .order_by("-planned_consultation_date")
+    )
+    if not courses:
+        messages.info(request, _("Opprett Behandlerskjema først; pasientskjemaet knyttes til det."))
+        return redirect("patients:detail", patient_id=patient.pk)
+    form = OrderForm(request.POST or None, courses=courses, patient_name=patient.name)
+    if request.method == "POST" and form.is_valid():
+        course = next(c for c in courses if str(c.pk) == form.cleaned_data["course"])
+        course.patient = patient
+        try:
+            new = services.order_questionnaire(
+                actor=Actor.from_request(request),
+                course=course,
+                kind=form.cleaned_data["kind"],
+                notify_self=form.cleaned_data["notify_self"],
+                now=timezone.now(),
+            )
+        except ValidationError as exc:
+            form.add_error(None, " ".join(exc.messages))
+        else:
+            _remember_code(request, new)
+            return redirect("scheduling:order_detail", order_id=new.order.pk)
+    return render(request, "scheduling/order.html", {"patient": patient, "form": form})
+
+
+@profile_required(Right.FORMS)
+@require_http_methods(["GET", "POST"])
+def reorder(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
+    """"Bestill på nytt": a new order and code for the same form; the old code stops working."""
+    order = access.access_order(request, order_id)
+    form = ReorderForm(request.POST or None)
+    form.fields["confirm"].label = _("Jeg bekrefter at %(name)s skal motta %(form)s – PROMS") % {
+        "name": order.course.patient.name, "form": order.get_kind_display()}
+    form.fields["confirm"].error_messages["required"] = _("Du må bekrefte bestillingen.")
+    if request.method == "POST" and form.is_valid():
+        try:
+            new = services.order_questionnaire(
+                actor=Actor.from_request(request),
+                course=order.course,
+                kind=order.kind,
+                notify_self=form.cleaned_data["notify_self"],
+                now=timezone.now(),
+                replaces=order,
+            )
+        except ValidationError as exc:
+            form.add_error(None, " ".join(exc.messages))
+        else:
+            _remember_code(request, new)
+            return redirect("scheduling:order_detail", order_id=new.order.pk)
+    return render(request, "scheduling/reorder.html",
+                  {"order": order, "patient": order.course.patient, "form": form})
+
+
+@profile_required(Right.FORMS)
+def order_detail(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
+    """The order after "Bestill": the yellow key (shown once) or the dispatch status."""
+    order = access.access_order(request, order_id)
+    code = request.session.pop(CODE_SESSION_PREFIX + str(order.pk), None)
+    record_event(actor=Actor.from_request(request), action="nnrr.order.viewed",
+                 patient_id=order.course.patient_id, obj=order, detail={"code_shown": bool(code)})
+    return render(
+        request,
+        "scheduling/order_detail.html",
+        {"order": order, "patient": order.course.patient, "code": code,
+         "portal_url": settings.PORTAL_BASE_URL + reverse("portal:start"),
+         "messages_list": list(order.messages.all())},
+    )
+
+
+_LINK = re.compile(r"(https?://\S+)")
+
+
+@profile_required()
+def demo_outbox(request: HttpRequest) -> HttpResponse:
+    """Demo only: the messages the file channel wrote, so a demo user can open the links."""
+    if not settings.DEMO:
+        raise Http404
+    directory = Path(settings.OUTBOX_DIR)
+    files = sorted(directory.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True)[:100]
+    mails: list[dict[str, Any]] = []
+    for path in files:
+        parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        body_part = parsed.get_body(preferencelist=("plain",))
+        body = body_part.get_content() if body_part is not None else ""
+        mails.append({
+            "to": parsed["To"], "subject": parsed["Subject"], "date": parsed["Date"],
+            "body": body, "links": _LINK.findall(body),
+        })
+    return render(request, "scheduling/demo_outbox.html", {"mails": mails})
