@@ -108,9 +108,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "nnrr.accounts.middleware.SessionTimeoutMiddleware",
     "nnrr.accounts.middleware.ProfileMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -184,7 +184,7 @@ if PRODUCTION:
     SECURE_SSL_REDIRECT = _env_bool("NNRR_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = _env_int("NNRR_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = _env_bool("NNRR_HSTS_PRELOAD", False)
+    SECURE_HSTS_PRELOAD = _env_bool("NNRR_HSTS_PRELOAD", True)
     if _env_bool("NNRR_BEHIND_PROXY", True):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -202,6 +202,9 @@ USE_TZ = True
 # --- Static files ----------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+if not PRODUCTION:
+    # Files are served from the finders (WHITENOISE_USE_FINDERS); the folder only has to exist.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 NODE_MODULES = BASE_DIR / "node_modules"
 # Front-end packages come from npm (package-lock.json); they are served from node_modules,
 # never copied into the repository.

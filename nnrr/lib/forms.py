@@ -23,6 +23,7 @@ class NationalIdField(forms.CharField):
             forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "class": "ds-input"}),
         )
         super().__init__(**kwargs)
+        self.error_messages["required"] = _("Skriv inn et fødselsnummer (11 siffer).")
 
     def clean(self, value: Any) -> NationalId:  # type: ignore[override]
         raw = super().clean(value)

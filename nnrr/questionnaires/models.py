@@ -96,25 +96,14 @@ class Response(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.get_status_display()})"
 
-    @classmethod
-    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Response:
-        instance = super().from_db(db, field_names, values)
-        instance._loaded_status = instance.__dict__.get("status")  # type: ignore[attr-defined]
-        return instance
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         # A guard, not a domain rule: no code path may change a completed patient form. The
         # database refuses it too (see the migration adding the immutability triggers).
-        if self.is_locked_in_db:
+        if not self._state.adding and self.kind in PATIENT_FORM_KINDS and (
+            Response.objects.filter(pk=self.pk, status=FormStatus.FERDIGSTILT).exists()
+        ):
             raise ImmutableFormError("a completed patient form cannot be changed")
         super().save(*args, **kwargs)
-
-    @property
-    def is_locked_in_db(self) -> bool:
-        return (
-            self.kind in PATIENT_FORM_KINDS
-            and getattr(self, "_loaded_status", None) == FormStatus.FERDIGSTILT
-        )
 
     @property
     def is_patient_form(self) -> bool:

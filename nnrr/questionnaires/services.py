@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -40,6 +40,13 @@ def _changed_items(old: Mapping[str, Any], new: Mapping[str, Any]) -> int:
     return sum(1 for k in keys if old.get(k) != new.get(k))
 
 
+def _conflict(actor: Actor, response: Response) -> NoReturn:
+    """Record the refused save (outside the failed transaction, so the event stays) and raise."""
+    record_event(actor=actor, action="nnrr.form.save_conflict",
+                 patient_id=response.course.patient_id, obj=response, outcome="conflict")
+    raise ConflictError
+
+
 def save_draft(
     *, actor: Actor, response: Response, answers: Mapping[str, Any], expected_version: int,
     now: dt.datetime,
@@ -54,14 +61,13 @@ def save_draft(
         ).update(
             answers=dict(answers), version=F("version") + 1, updated_by=actor.user, last_update=now
         )
-        if not updated:
-            record_event(actor=actor, action="nnrr.form.save_conflict",
-                         patient_id=response.course.patient_id, obj=response, outcome="conflict")
-            raise ConflictError
-        changed = _changed_items(response.answers, answers)
-        response.refresh_from_db()
-        record_event(actor=actor, action="nnrr.form.saved", patient_id=response.course.patient_id,
-                     obj=response, detail={"kind": response.kind, "items_changed": changed})
+        if updated:
+            changed = _changed_items(response.answers, answers)
+            response.refresh_from_db()
+            record_event(actor=actor, action="nnrr.form.saved", patient_id=response.course.patient_id,
+                         obj=response, detail={"kind": response.kind, "items_changed": changed})
+    if not updated:
+        _conflict(actor, response)
     return response
 
 
@@ -85,14 +91,13 @@ def complete_form(
             version=F("version") + 1,
             last_update=now,
         )
-        if not updated:
-            record_event(actor=actor, action="nnrr.form.save_conflict",
-                         patient_id=response.course.patient_id, obj=response, outcome="conflict")
-            raise ConflictError
-        response.refresh_from_db()
-        record_event(actor=actor, action="nnrr.form.completed",
-                     patient_id=response.course.patient_id, obj=response,
-                     detail={"kind": response.kind, "version": response.definition_version})
+        if updated:
+            response.refresh_from_db()
+            record_event(actor=actor, action="nnrr.form.completed",
+                         patient_id=response.course.patient_id, obj=response,
+                         detail={"kind": response.kind, "version": response.definition_version})
+    if not updated:
+        _conflict(actor, response)
     return response
 
 

@@ -126,7 +126,7 @@ def journal_note(response: Response, definition: Definition, summary: Summary) -
     date = response.completed_at.strftime("%d.%m.%Y") if response.completed_at else ""
     lines = [f"{definition.title} ({date}), Norsk nakke- og ryggregister", ""]
     for row in summary.scores:
-        band = f" – {row.band.label_nb}" if row.band else ""
+        band = f" – {row.band.nb}" if row.band else ""
         lines.append(f"{row.label}: {row.text}{band}")
     if summary.pain_regions:
         lines += ["", _("Smerteområder") + ": " + ", ".join(summary.pain_regions)]

@@ -280,9 +280,13 @@ def _mask(address: str) -> str:
 
 def reconcile(worker_id: str, now: dt.datetime, channel: Channel, lease: dt.timedelta) -> int:
     """Settle messages left SENDING by a worker that stopped: ask the channel what happened."""
-    alive = {worker_id, *WorkerHeartbeat.objects.filter(seen_at__gte=now - lease)
-             .values_list("worker_id", flat=True)}
-    orphans = Message.objects.filter(state=MessageState.SENDING).exclude(claimed_by__in=alive)
+    # One statement: a worker whose claim this query sees has its (earlier) heartbeat seen too.
+    alive = WorkerHeartbeat.objects.filter(seen_at__gte=now - lease).values("worker_id")
+    orphans = (
+        Message.objects.filter(state=MessageState.SENDING)
+        .exclude(claimed_by=worker_id)
+        .exclude(claimed_by__in=alive)
+    )
     count = 0
     for message in list(orphans[:BATCH]):
         confirmed = channel.confirm(message.key) if message.channel == channel.name else None

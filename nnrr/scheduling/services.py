@@ -559,15 +559,21 @@ def complete_clinician_form(
     """"Ferdigstill" of the Behandlerskjema: final answers, then the 6- and 12-month forms are
     planned from Besøksdato when the patient has consented. The caller has validated the
     answers (mandatory items, Besøksdato rules)."""
-    with transaction.atomic():
-        completed = form_services.complete_form(
-            actor=actor, response=response, answers=answers, expected_version=expected_version,
-            now=now,
-        )
-        visit = answers.get("S1b_DateOfCompletion")
-        if visit:
-            plan_follow_ups(actor=actor, course=completed.course,
-                            visit_date=dt.date.fromisoformat(str(visit)), now=now)
+    try:
+        with transaction.atomic():
+            completed = form_services.complete_form(
+                actor=actor, response=response, answers=answers,
+                expected_version=expected_version, now=now,
+            )
+            visit = answers.get("S1b_DateOfCompletion")
+            if visit:
+                plan_follow_ups(actor=actor, course=completed.course,
+                                visit_date=dt.date.fromisoformat(str(visit)), now=now)
+    except ConflictError:
+        # The event written inside the rolled-back transaction is gone; keep one.
+        record_event(actor=actor, action="nnrr.form.save_conflict",
+                     patient_id=response.course.patient_id, obj=response, outcome="conflict")
+        raise
     return completed
 
 

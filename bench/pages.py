@@ -1,0 +1,427 @@
+"""Page benchmark: query counts and server time of the busiest pages at two data sizes.
+
+    .venv/bin/python bench/pages.py [--postgres | --sqlite] [--sizes 1000,100000] [--repeat 50]
+
+For each size a fresh database is migrated and seeded with ``nnrr.demo.bulk.seed`` (no answers),
+then a Pasientansvarlig at St. Olavs (the biggest unit) requests, in-process through
+``django.test.Client``:
+
+- the front page ``/`` (worklist counts, the red dot),
+- the patient search ``/pasient/sok/?national_id=…`` (a redirect; only that request is counted),
+- the patient page ``/pasient/<id>/`` of a patient with three courses,
+- a bare view doing one indexed lookup (``Patient`` by national id) on the same database: the
+  floor every page is compared with; requested without a session, so it is one query.
+
+"Server time" is the time ``client.get`` takes: middleware, view, template, database. The test
+client keeps the database connection between requests (a real server with SQLite reconnects per
+request), and there is no network or WSGI server in it. Query counts come from the first request
+after warm-up; times are the median and 90th percentile of the following ``--repeat`` requests.
+
+The database is PostgreSQL when it answers at 127.0.0.1:5432 (a database ``nnrr_bench``, dropped
+and created again for each size), else SQLite in a temporary file. The developer's demo data is
+never touched. Results also go to ``bench/results/pages-<vendor>.json``.
+
+Exits with status 1 when a page's query count differs between the sizes (queries must not grow
+with data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import io
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "var" / "bench"
+RESULTS_DIR = ROOT / "bench" / "results"
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
+PG_DATABASE = "nnrr_bench"
+ST_OLAVS = 104293
+COLLEAGUES = 10  # courses at St. Olavs are owned by this many users, the bench user among them
+BARE_PATH = "/bench/bare/"
+
+# The URLconf of the benchmark: the project's URLs plus the bare view. Filled in by main()
+# (including the project's URLs needs Django set up); ROOT_URLCONF points at this module.
+urlpatterns: list[Any] = []
+
+
+def bare_view(request: Any) -> Any:
+    """The floor: one indexed lookup and a plain response, nothing else."""
+    from django.http import HttpResponse
+
+    from nnrr.patients.models import Patient
+
+    pk = Patient.objects.filter(national_id=request.GET["nid"]).values_list("pk", flat=True).first()
+    return HttpResponse(str(pk), content_type="text/plain")
+
+
+# --- Database selection ----------------------------------------------------------------------
+
+
+def postgres_answers() -> bool:
+    try:
+        import psycopg
+
+        psycopg.connect(f"{PG_SERVER}/postgres", connect_timeout=3).close()
+    except Exception:
+        return False
+    return True
+
+
+def choose_database(args: argparse.Namespace) -> tuple[str, Path | None]:
+    """(DATABASE_URL, SQLite file or None). Exits when --postgres is asked for but absent."""
+    use_pg = args.postgres or (not args.sqlite and postgres_answers())
+    if args.postgres and not postgres_answers():
+        sys.exit("PostgreSQL does not answer at 127.0.0.1:5432 (--postgres was given).")
+    if use_pg:
+        return f"{PG_SERVER}/{PG_DATABASE}", None
+    folder = Path(tempfile.mkdtemp(prefix="nnrr-bench-pages-"))
+    return f"sqlite:///{folder / 'bench.sqlite3'}", folder / "bench.sqlite3"
+
+
+def fresh_database(sqlite_file: Path | None) -> None:
+    """An empty database: drop and create ``nnrr_bench``, or delete the SQLite file."""
+    from django.db import connections
+
+    connections.close_all()
+    if sqlite_file is not None:
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(f"{sqlite_file}{suffix}").unlink()
+        return
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {PG_DATABASE}")
+
+
+def setup_django(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["NNRR_DEMO"] = "1"
+    os.environ["NNRR_DEBUG"] = "0"
+    os.environ["NNRR_CHANNEL"] = "file"
+    os.environ["NNRR_DATA_DIR"] = str(DATA_DIR)
+    os.environ["NNRR_OUTBOX_DIR"] = str(DATA_DIR / "outbox-pages")
+    os.environ.setdefault("NNRR_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nnrr.settings")
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.urls import include, path
+
+    urlpatterns[:] = [path(BARE_PATH.strip("/") + "/", bare_view), path("", include("nnrr.urls"))]
+
+
+# --- Data ------------------------------------------------------------------------------------
+
+
+def seed_database(size: int, now: dt.datetime) -> float:
+    from django.core.management import call_command
+    from django.db import connection
+
+    from nnrr.demo.bulk import seed
+
+    call_command("migrate", verbosity=0, interactive=False)
+    started = time.perf_counter()
+    seed(scale=size, now=now, out=io.StringIO(), answers=False)
+    seconds = time.perf_counter() - started
+    with connection.cursor() as cursor:  # statistics, as autovacuum would have them by now
+        cursor.execute("ANALYZE")
+    return seconds
+
+
+def prepare(now: dt.datetime) -> dict[str, Any]:
+    """The bench user and colleagues at St. Olavs, course owners, a patient with three courses."""
+    from django.db.models import Count
+
+    from nnrr.accounts.models import Membership, Role, Unit, User
+    from nnrr.audit.context import Actor
+    from nnrr.lib.dates import oslo_date
+    from nnrr.patients.models import Course
+    from nnrr.scheduling import services as scheduling
+
+    unit = Unit.objects.get(pk=ST_OLAVS)
+    users = [
+        User.objects.create(username=f"bench-{n}", full_name=f"Bench Behandler {n}")
+        for n in range(COLLEAGUES)
+    ]
+    memberships = [
+        Membership.objects.create(user=u, unit=unit, role=Role.PASIENTANSVARLIG) for u in users
+    ]
+    # Courses are owned by whoever booked them; share the unit's courses among the colleagues.
+    course_ids = list(
+        Course.objects.filter(unit=unit).order_by("pk").values_list("pk", flat=True)
+    )
+    for index, user in enumerate(users):
+        share = course_ids[index::COLLEAGUES]
+        for start in range(0, len(share), 500):
+            Course.objects.filter(pk__in=share[start : start + 500]).update(owner=user)
+    # A patient whose seeded course completed (pre-treatment and follow-up orders), plus two
+    # newly booked courses: the patient page shows three courses.
+    course = (
+        Course.objects.filter(unit=unit, status=Course.Status.ACTIVE)
+        .annotate(n_orders=Count("orders"))
+        .filter(n_orders__gte=3)
+        .select_related("patient")
+        .order_by("patient__national_id")
+        .first()
+    )
+    if course is None:  # tiny sizes: any active course will do
+        course = (
+            Course.objects.filter(unit=unit, status=Course.Status.ACTIVE)
+            .select_related("patient")
+            .order_by("patient__national_id")
+            .first()
+        )
+    if course is None:
+        sys.exit("The seeded data has no active course at St. Olavs; use a larger --sizes.")
+    patient = course.patient
+    actor = Actor(user=users[0], name=str(users[0]), role=Role.PASIENTANSVARLIG, unit_id=unit.pk)
+    today = oslo_date(now)
+    for planned_in, referral_ago in ((25, 5), (60, 2)):
+        scheduling.book_course(
+            actor=actor,
+            patient=patient,
+            unit=unit,
+            referral_date=today - dt.timedelta(days=referral_ago),
+            planned_date=today + dt.timedelta(days=planned_in),
+            now=now,
+        )
+    return {"user": users[0], "membership": memberships[0], "patient": patient}
+
+
+def logged_in_client(user: Any, membership: Any) -> Any:
+    from django.test import Client
+
+    from nnrr.accounts.middleware import LOGIN_TIME_SESSION_KEY
+    from nnrr.accounts.profiles import PROFILE_SESSION_KEY
+
+    client = Client()
+    client.force_login(user, backend="nnrr.accounts.backends.IdentityBackend")
+    session = client.session
+    session[PROFILE_SESSION_KEY] = membership.pk
+    session[LOGIN_TIME_SESSION_KEY] = time.time()
+    session.save()
+    return client
+
+
+def row_counts() -> dict[str, int]:
+    from nnrr.audit.models import AuditEvent
+    from nnrr.patients.models import Course, Patient
+    from nnrr.questionnaires.models import Response
+    from nnrr.scheduling.models import Order
+
+    models = {"patients": Patient, "courses": Course, "responses": Response, "orders": Order,
+              "audit_events": AuditEvent}
+    return {name: model.objects.count() for name, model in models.items()}
+
+
+# --- Measuring -------------------------------------------------------------------------------
+
+
+def measure(client: Any, url: str, status: int, repeat: int, warmup: int) -> dict[str, Any]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(warmup):
+        client.get(url)
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(url)
+    # Copied at once: captured_queries slices connection.queries, which the next request empties.
+    # The count includes BEGIN/COMMIT of atomic blocks, as assertNumQueries does.
+    captured = list(context.captured_queries)
+    if response.status_code != status:
+        sys.exit(f"GET {url} answered {response.status_code}, expected {status}")
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - started) * 1000)
+        if response.status_code != status:
+            sys.exit(f"GET {url} answered {response.status_code}, expected {status}")
+    times.sort()
+    return {
+        "url": url,
+        "queries": len(captured),
+        "sql": [f"{float(q['time']) * 1000:.2f} ms  {q['sql']}" for q in captured],
+        "median_ms": statistics.median(times),
+        "p90_ms": times[min(len(times) - 1, round(0.9 * (len(times) - 1)))],
+        "samples": len(times),
+    }
+
+
+def run_size(size: int, sqlite_file: Path | None, repeat: int, warmup: int) -> dict[str, Any]:
+    from django.test import Client
+    from django.test.utils import override_settings
+    from django.utils import timezone
+
+    now = timezone.now()
+    fresh_database(sqlite_file)
+    print(f"\n== {size:,} courses: migrating and seeding …", flush=True)
+    seed_seconds = seed_database(size, now)
+    fixture = prepare(now)
+    counts = row_counts()
+    print(
+        f"   seeded in {seed_seconds:.1f} s: "
+        + ", ".join(f"{n:,} {name}" for name, n in counts.items()),
+        flush=True,
+    )
+    patient = fixture["patient"]
+    pages = {
+        "front page": ("/", 200, True),
+        "search": (f"/pasient/sok/?national_id={patient.national_id}", 302, True),
+        "patient page": (f"/pasient/{patient.pk}/", 200, True),
+        "bare view": (f"{BARE_PATH}?nid={patient.national_id}", 200, False),
+        "bare view, logged in": (f"{BARE_PATH}?nid={patient.national_id}", 200, True),
+    }
+    results: dict[str, Any] = {}
+    with override_settings(ROOT_URLCONF=__name__):
+        client = logged_in_client(fixture["user"], fixture["membership"])
+        anonymous = Client()
+        for name, (url, status, logged_in) in pages.items():
+            results[name] = measure(client if logged_in else anonymous, url, status, repeat, warmup)
+            print(
+                f"   {name:<22} {results[name]['queries']:>3} queries  "
+                f"median {results[name]['median_ms']:7.2f} ms  p90 {results[name]['p90_ms']:7.2f} ms",
+                flush=True,
+            )
+    return {"size": size, "seed_seconds": seed_seconds, "rows": counts, "pages": results}
+
+
+# --- Report ----------------------------------------------------------------------------------
+
+
+def short(size: int) -> str:
+    if size >= 1000 and size % 1000 == 0:
+        return f"{size // 1000}k"
+    return str(size)
+
+
+def report(runs: list[dict[str, Any]], vendor: str) -> list[str]:
+    """Print the table; return the pages whose query counts differ between the sizes."""
+    labels = [short(run["size"]) for run in runs]
+    largest = runs[-1]
+    bare = largest["pages"]["bare view"]["median_ms"]
+    header = ["page"]
+    header += [f"queries @{label}" for label in labels]
+    for label in labels:
+        header += [f"median ms @{label}", f"p90 @{label}"]
+    header += [f"× bare @{labels[-1]}"]
+    rows = []
+    growing = []
+    for name in runs[0]["pages"]:
+        queries = [run["pages"][name]["queries"] for run in runs]
+        if len(set(queries)) > 1:
+            growing.append(name)
+        row = [name] + [str(q) for q in queries]
+        for run in runs:
+            row += [f"{run['pages'][name]['median_ms']:.2f}", f"{run['pages'][name]['p90_ms']:.2f}"]
+        row.append(f"{largest['pages'][name]['median_ms'] / bare:.1f}")
+        rows.append(row)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return " | ".join(
+            cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(cells)
+        )
+
+    print(f"\nPages on {vendor} (in-process Django test client; times in ms)")
+    print(line(header))
+    print("-+-".join("-" * w for w in widths))
+    for row in rows:
+        print(line(row))
+    print(
+        "\n'bare view' is requested without a session (1 query); 'bare view, logged in' adds the "
+        "session, user, profile and session-save queries every page pays."
+    )
+    slow = [
+        name
+        for name in ("front page", "search", "patient page")
+        if largest["pages"][name]["median_ms"] > 3 * bare
+    ]
+    if slow:
+        print(f"Above 3× the bare view at {labels[-1]}: {', '.join(slow)}")
+    else:
+        print(f"Every page is within 3× the bare view at {labels[-1]}.")
+    return growing
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--postgres", action="store_true", help="PostgreSQL at 127.0.0.1:5432")
+    where.add_argument("--sqlite", action="store_true", help="SQLite in a temporary file")
+    parser.add_argument(
+        "--sizes", default="1000,100000", help="course counts, comma separated (default 1000,100000)"
+    )
+    parser.add_argument("--repeat", type=int, default=50, help="timed requests per page (≥ 30)")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed requests first")
+    args = parser.parse_args()
+    try:
+        sizes = sorted({int(part) for part in args.sizes.split(",") if part.strip()})
+    except ValueError:
+        parser.error("--sizes takes whole numbers, e.g. 1000,100000")
+    if not sizes or min(sizes) < 1:
+        parser.error("--sizes needs at least one positive size")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+
+    database_url, sqlite_file = choose_database(args)
+    setup_django(database_url)
+    from django.db import connection
+
+    vendor = connection.vendor
+    print(f"Database: {vendor} ({'nnrr_bench' if sqlite_file is None else sqlite_file})")
+    runs = []
+    try:
+        for size in sizes:
+            runs.append(run_size(size, sqlite_file, args.repeat, args.warmup))
+    finally:
+        connection.close()
+        if sqlite_file is not None:
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    Path(f"{sqlite_file}{suffix}").unlink()
+            with contextlib.suppress(OSError):
+                sqlite_file.parent.rmdir()
+
+    growing = report(runs, vendor)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    out = RESULTS_DIR / f"pages-{vendor}.json"
+    out.write_text(
+        json.dumps(
+            {
+                "vendor": vendor,
+                "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "repeat": args.repeat,
+                "runs": runs,
+                "query_counts_differ": growing,
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
+    print(f"Results: {out.relative_to(ROOT)}")
+    if growing and len(sizes) > 1:
+        print(
+            f"FAIL: query counts grow with the data size for: {', '.join(growing)}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

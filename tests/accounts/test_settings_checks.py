@@ -1,0 +1,58 @@
+"""Production settings pass `check --deploy`; demo mode is refused with production settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _manage(*args: str, env: dict[str, str], tmp: Path) -> subprocess.CompletedProcess[str]:
+    full_env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DJANGO_SETTINGS_MODULE": "nnrr.settings",
+        "NNRR_DATA_DIR": str(tmp),
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        env=full_env, capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
+    )
+
+
+PRODUCTION = {
+    "NNRR_PRODUCTION": "1",
+    "NNRR_SECRET_KEY": "k" * 20 + "-production-secret-for-the-check-0123456789abcdef",
+    "NNRR_ALLOWED_HOSTS": "nnrr.example.no",
+    "DATABASE_URL": "sqlite:////tmp/nnrr-check-deploy.sqlite3",
+}
+
+
+def test_production_settings_pass_check_deploy(tmp_path: Path) -> None:
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION, tmp=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_demo_mode_with_production_settings_is_refused(tmp_path: Path) -> None:
+    result = _manage("check", env={**PRODUCTION, "NNRR_DEMO": "1"}, tmp=tmp_path)
+    assert result.returncode != 0
+    assert "nnrr.E001" in result.stderr + result.stdout
+
+
+def test_production_without_a_secret_key_fails_loudly(tmp_path: Path) -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != "NNRR_SECRET_KEY"}
+    result = _manage("check", env=env, tmp=tmp_path)
+    assert result.returncode != 0
+    assert "NNRR_SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize("bad", ["yes please", "2"])
+def test_malformed_boolean_settings_fail_loudly(tmp_path: Path, bad: str) -> None:
+    result = _manage("check", env={"NNRR_DEMO": bad}, tmp=tmp_path)
+    assert result.returncode != 0
+    assert "NNRR_DEMO must be 0 or 1" in result.stderr

@@ -1,0 +1,147 @@
+"""Shared fixtures: named personas, logged-in clients, and a few factories.
+
+Personas (each a user with one profile = role at a unit):
+- ``clinician``: Pasientansvarlig at St. Olavs (Kari Behandler)
+- ``clerk``: Pasientansvarlig at St. Olavs (Per Merkantil)
+- ``local_admin``: Lokal registeransvarlig at St. Olavs (Lise Lokal)
+- ``haukeland_clinician``: Pasientansvarlig at Haukeland (Hanne Haukeland)
+- ``haukeland_local_admin``: Lokal registeransvarlig at Haukeland (every form right, other unit)
+- ``exporter``: Datadumprapportleser at St. Olavs
+- ``report_reader``: Rapportleser at St. Olavs
+- ``national_admin``: Registeradministrator at UNN-Tromsø
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from nnrr.accounts.middleware import LOGIN_TIME_SESSION_KEY
+from nnrr.accounts.models import Identity, Membership, Role, Unit, User
+from nnrr.accounts.profiles import PROFILE_SESSION_KEY
+from nnrr.audit.context import Actor
+from nnrr.demo.people import synthetic_id
+from nnrr.lib.dates import oslo_date
+from nnrr.patients.models import Course, Patient
+from nnrr.patients.services import register_patient
+from nnrr.scheduling import services as scheduling
+
+ST_OLAVS = 104293
+HAUKELAND = 102959
+UNN_TROMSO = 601032
+
+PERSONAS: dict[str, tuple[str, str, int]] = {
+    "clinician": ("Kari Behandler", Role.PASIENTANSVARLIG, ST_OLAVS),
+    "clerk": ("Per Merkantil", Role.PASIENTANSVARLIG, ST_OLAVS),
+    "local_admin": ("Lise Lokal", Role.LOKAL_REGISTERANSVARLIG, ST_OLAVS),
+    "haukeland_clinician": ("Hanne Haukeland", Role.PASIENTANSVARLIG, HAUKELAND),
+    "haukeland_local_admin": ("Harald Haukeland", Role.LOKAL_REGISTERANSVARLIG, HAUKELAND),
+    "exporter": ("Dag Datadump", Role.DATADUMPRAPPORTLESER, ST_OLAVS),
+    "report_reader": ("Randi Rapport", Role.RAPPORTLESER, ST_OLAVS),
+    "national_admin": ("Siri Sekretariat", Role.REGISTERADMINISTRATOR, UNN_TROMSO),
+}
+
+_serial = itertools.count(1)
+
+
+@dataclass
+class Persona:
+    user: User
+    membership: Membership
+
+    @property
+    def unit(self) -> Unit:
+        return self.membership.unit
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(user=self.user, name=str(self.user), role=self.membership.role,
+                     unit_id=self.membership.unit_id, client_address="127.0.0.1")
+
+
+def make_persona(key: str) -> Persona:
+    name, role, unit = PERSONAS[key]
+    user = User.objects.create(username=f"{key}-{next(_serial)}", full_name=name)
+    rng = random.Random(next(_serial))
+    subject = synthetic_id(rng, dt.date(1980, 1, 1), "F")
+    while Identity.objects.filter(subject=subject).exists():
+        subject = synthetic_id(rng, dt.date(1980, 1, 1), "F")
+    Identity.objects.create(user=user, provider=Identity.Provider.IDPORTEN, subject=subject)
+    membership = Membership.objects.create(user=user, unit_id=unit, role=role)
+    return Persona(user=user, membership=membership)
+
+
+@pytest.fixture
+def persona(db: Any) -> Callable[[str], Persona]:
+    """``persona("clinician")`` → a user with that profile (one per call)."""
+    cache: dict[str, Persona] = {}
+
+    def get(key: str) -> Persona:
+        if key not in cache:
+            cache[key] = make_persona(key)
+        return cache[key]
+
+    return get
+
+
+def login(client: Client, who: Persona) -> Client:
+    client.force_login(who.user, backend="nnrr.accounts.backends.IdentityBackend")
+    session = client.session
+    session[PROFILE_SESSION_KEY] = who.membership.pk
+    session[LOGIN_TIME_SESSION_KEY] = time.time()
+    session.save()
+    return client
+
+
+@pytest.fixture
+def as_persona(persona: Callable[[str], Persona]) -> Callable[[str], Client]:
+    """``as_persona("clinician")`` → a test client logged in with that profile."""
+
+    def make(key: str) -> Client:
+        return login(Client(), persona(key))
+
+    return make
+
+
+_patient_serial = itertools.count(100)
+
+
+def make_patient(unit_id: int, *, name: str = "Ola Nordmann", email: str = "ola@example.no",
+                 born: dt.date = dt.date(1975, 5, 17)) -> Patient:
+    rng = random.Random(next(_patient_serial))
+    nid = synthetic_id(rng, born, "M")
+    while Patient.objects.filter(national_id=nid).exists():
+        nid = synthetic_id(rng, born, "M")
+    unit = Unit.objects.get(pk=unit_id)
+    return register_patient(actor=Actor.system("test"), unit=unit, national_id=nid, name=name,
+                            email=email)
+
+
+@pytest.fixture
+def patient_factory(db: Any) -> Callable[..., Patient]:
+    return make_patient
+
+
+def book(who: Persona, patient: Patient, *, planned_in_days: int = 30, referral_days_ago: int = 10,
+         now: dt.datetime | None = None) -> Course:
+    now = now or timezone.now()
+    today = oslo_date(now)
+    return scheduling.book_course(
+        actor=who.actor, patient=patient, unit=who.unit,
+        referral_date=today - dt.timedelta(days=referral_days_ago),
+        planned_date=today + dt.timedelta(days=planned_in_days), now=now,
+    )
+
+
+@pytest.fixture
+def course_factory(db: Any) -> Callable[..., Course]:
+    return book

@@ -1,0 +1,64 @@
+"""The demo data set: every state present, and loading twice changes nothing."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import override_settings
+
+from nnrr.accounts.models import Membership, Role
+from nnrr.patients.models import ConsentLogEntry, Course, Patient, UnitPatient
+from nnrr.questionnaires.models import FormStatus, Response
+from nnrr.scheduling.models import Order, OrderState
+
+
+@pytest.fixture
+def loaded(db: Any, tmp_path: Any, settings: Any) -> str:
+    settings.OUTBOX_DIR = tmp_path
+    out = io.StringIO()
+    call_command("load_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_demo_has_every_role_and_patients_in_every_state(loaded: str) -> None:
+    roles = set(Membership.objects.values_list("role", flat=True))
+    assert roles == set(Role.values)
+    egil = Membership.objects.filter(user__identities__subject="24019491117")
+    assert set(egil.values_list("role", "unit_id")) == {
+        (Role.PASIENTANSVARLIG, 104293), (Role.LOKAL_REGISTERANSVARLIG, 104293),
+        (Role.PASIENTANSVARLIG, 102959)}
+    # About fifty patients, with courses in every state.
+    assert 45 <= Patient.objects.count() <= 60
+    assert UnitPatient.objects.values("patient").distinct().count() == Patient.objects.count()
+    states = set(Order.objects.values_list("state", flat=True))
+    assert {OrderState.PLANNED, OrderState.SENT, OrderState.ANSWERED} <= states
+    assert Response.objects.filter(kind="1b", status=FormStatus.FERDIGSTILT).exists()
+    assert Response.objects.filter(kind="1b", status=FormStatus.KLADD).exists()
+    assert Response.objects.filter(kind="2", status=FormStatus.FERDIGSTILT).exists()
+    assert Course.objects.filter(status=Course.Status.PURGED).exists()
+    assert ConsentLogEntry.objects.exists()
+    completed = Response.objects.filter(kind="1a", status=FormStatus.FERDIGSTILT).first()
+    assert completed is not None and completed.scores["OdiScore"] is not None
+    # One person is known at both units.
+    assert Patient.objects.filter(unit_links__unit_id=104293).filter(
+        unit_links__unit_id=102959).exists()
+
+
+def test_loading_twice_changes_nothing(loaded: str) -> None:
+    counts = (Patient.objects.count(), Course.objects.count(), Response.objects.count(),
+              Order.objects.count(), Membership.objects.count())
+    out = io.StringIO()
+    call_command("load_demo", stdout=out)
+    assert "nothing changed" in out.getvalue()
+    assert counts == (Patient.objects.count(), Course.objects.count(), Response.objects.count(),
+                      Order.objects.count(), Membership.objects.count())
+
+
+@override_settings(DEMO=False)
+def test_demo_data_is_refused_outside_demo_mode(db: Any) -> None:
+    with pytest.raises(CommandError):
+        call_command("load_demo", stdout=io.StringIO())

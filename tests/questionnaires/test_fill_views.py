@@ -1,0 +1,193 @@
+"""Filling the Behandlerskjema: drafts, Ferdigstill with missing-item links, read-only after,
+conflicts between two editors, and return to draft by the Lokal registeransvarlig."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from nnrr.audit.context import Actor
+from nnrr.audit.models import AuditEvent
+from nnrr.lib.dates import oslo_date
+from nnrr.questionnaires.definitions import get_definition
+from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
+from nnrr.scheduling import services
+from nnrr.scheduling.models import Order
+from tests.conftest import ST_OLAVS, book, make_patient
+from tests.questionnaires.helpers import as_post, complete_answers
+
+
+@pytest.fixture
+def draft(persona: Any) -> Response:
+    course = book(persona("clinician"), make_patient(ST_OLAVS), planned_in_days=-1, referral_days_ago=30)
+    return Response.objects.get(course=course, kind=FormKind.CLINICIAN)
+
+
+def fill_url(response: Response) -> str:
+    return reverse("questionnaires:fill", args=[response.pk])
+
+
+def today() -> dt.date:
+    return oslo_date(timezone.now())
+
+
+def test_fill_page_shows_every_section_with_help(as_persona: Any, draft: Response) -> None:
+    html = as_persona("clinician").get(fill_url(draft)).content.decode()
+    assert "Besøksdato" in html
+    assert "Vis hjelp for" in html
+    assert "Ferdigstill" in html and "Avslutt skjemautfylling" in html
+    for section in get_definition("1b").sections:
+        assert f'id="section-{section.id}"' in html
+
+
+def test_avslutt_skjemautfylling_saves_a_partial_draft(as_persona: Any, draft: Response) -> None:
+    response = as_persona("clinician").post(fill_url(draft), {
+        "version": draft.version, "action": "save",
+        "S1b_DateOfCompletion": today().isoformat(), "BackSurgery": "2"})
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.status == FormStatus.KLADD
+    assert draft.answers["BackSurgery"] == 2
+    assert draft.answers["S1b_DateOfCompletion"] == today().isoformat()
+
+
+def test_ferdigstill_with_missing_items_lists_them_as_links_and_keeps_the_draft(
+    as_persona: Any, draft: Response
+) -> None:
+    response = as_persona("clinician").post(fill_url(draft), {
+        "version": draft.version, "action": "complete", "BackSurgery": "2"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Skjemaet kan ikke ferdigstilles" in html
+    assert 'href="#item-S1b_DateOfCompletion"' in html
+    assert 'href="#item-DiagnosticNumber1"' in html
+    assert 'id="item-S1b_DateOfCompletion"' in html  # the target the link jumps to
+    draft.refresh_from_db()
+    assert draft.status == FormStatus.KLADD
+    assert draft.answers["BackSurgery"] == 2  # what was filled in is not lost
+
+
+def test_ferdigstill_completes_and_plans_follow_ups_for_a_consenting_patient(
+    as_persona: Any, draft: Response
+) -> None:
+    answers_1a = complete_answers(get_definition("1a"))
+    services.submit_patient_form(actor=Actor.system(),
+                                 course=draft.course, kind="1a", answers=answers_1a, consent=True,
+                                 source=Source.PAPER, now=timezone.now())
+    answers = complete_answers(get_definition("1b"), visit=today())
+    response = as_persona("clinician").post(fill_url(draft), {
+        "version": draft.version, "action": "complete", **as_post(answers)})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    draft.refresh_from_db()
+    assert draft.status == FormStatus.FERDIGSTILT
+    assert draft.completed_at is not None
+    assert draft.answers["DiagnosticNumber1"] == "M54.5"
+    assert draft.answers["DiagnosticNumber1Type"] == 20
+    kinds = set(Order.objects.filter(course=draft.course).values_list("kind", flat=True))
+    assert {"2", "3"} <= kinds
+    assert AuditEvent.objects.filter(action="nnrr.form.completed", object_id=str(draft.pk)).exists()
+    # Read-only afterwards: the fill page sends the user to the read view.
+    again = as_persona("clinician").get(fill_url(draft))
+    assert again.status_code == 302
+    assert again["Location"] == reverse("questionnaires:response", args=[draft.pk])
+    post = as_persona("clinician").post(fill_url(draft), {"version": draft.version, "action": "save"})
+    assert post.status_code == 302
+    draft.refresh_from_db()
+    assert draft.answers["DiagnosticNumber1"] == "M54.5"
+
+
+def test_no_follow_ups_without_consent(as_persona: Any, draft: Response) -> None:
+    answers = complete_answers(get_definition("1b"), visit=today())
+    as_persona("clinician").post(fill_url(draft), {"version": draft.version, "action": "complete",
+                                                   **as_post(answers)})
+    draft.refresh_from_db()
+    assert draft.status == FormStatus.FERDIGSTILT
+    assert not Order.objects.filter(course=draft.course, kind__in=["2", "3"]).exists()
+
+
+@pytest.mark.parametrize(
+    ("visit", "message"),
+    [(1, "kan ikke være i fremtiden"), (-400, "kan ikke være før henvisningsdato")],
+)
+def test_besoksdato_rules(as_persona: Any, draft: Response, visit: int, message: str) -> None:
+    answers = complete_answers(get_definition("1b"), visit=today() + dt.timedelta(days=visit))
+    response = as_persona("clinician").post(fill_url(draft), {
+        "version": draft.version, "action": "complete", **as_post(answers)})
+    assert message in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.status == FormStatus.KLADD
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("BackSurgery", "9", "Velg et av svaralternativene"),
+     ("S1b_DateOfCompletion", "32.13.2026", "gyldig dato"),
+     ("DiagnosticNumber1", "XX9", "ikke en gyldig ICD-10-kode")],
+)
+def test_invalid_values_get_a_message_tied_to_the_item(
+    as_persona: Any, draft: Response, field: str, value: str, message: str
+) -> None:
+    response = as_persona("clinician").post(fill_url(draft), {
+        "version": draft.version, "action": "save", field: value})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert message in html
+    assert f'href="#item-{field}"' in html
+    assert f'id="item-{field}-error"' in html
+
+
+def test_first_diagnosis_outside_neck_and_back_shows_the_manuals_warning(
+    as_persona: Any, draft: Response
+) -> None:
+    response = as_persona("clinician").post(fill_url(draft), {
+        "version": draft.version, "action": "complete", "DiagnosticNumber1": "J45.9"})
+    assert "nakke- eller ryggrelatert" in response.content.decode()
+
+
+def test_second_editor_gets_a_conflict_and_nothing_is_overwritten(as_persona: Any, draft: Response) -> None:
+    first, second = as_persona("clinician"), as_persona("clerk")
+    version = draft.version
+    first.post(fill_url(draft), {"version": version, "action": "save", "BackSurgery": "1"})
+    response = second.post(fill_url(draft), {"version": version, "action": "save", "BackSurgery": "2"})
+    assert response.status_code == 409
+    assert "Noen andre har lagret" in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.answers["BackSurgery"] == 1
+    assert AuditEvent.objects.filter(action="nnrr.form.save_conflict").exists()
+
+
+def test_return_to_draft_needs_a_local_registry_coordinator_and_a_reason(
+    as_persona: Any, draft: Response
+) -> None:
+    answers = complete_answers(get_definition("1b"), visit=today())
+    as_persona("clinician").post(fill_url(draft), {"version": draft.version, "action": "complete",
+                                                   **as_post(answers)})
+    url = reverse("questionnaires:return", args=[draft.pk])
+    assert as_persona("clinician").post(url, {"reason": "Feil diagnose"}).status_code == 403
+    admin = as_persona("local_admin")
+    refused = admin.post(url, {"reason": ""})
+    assert "begrunnelse" in refused.content.decode()
+    admin.post(url, {"reason": "Feil diagnose registrert"})
+    draft.refresh_from_db()
+    assert draft.status == FormStatus.RETURNERT
+    event = AuditEvent.objects.get(action="nnrr.form.returned")
+    assert event.detail["reason"] == "Feil diagnose registrert"
+    assert as_persona("clinician").get(fill_url(draft)).status_code == 200
+
+
+def test_patient_forms_cannot_be_opened_in_the_staff_fill_page(as_persona: Any, draft: Response) -> None:
+    answers = complete_answers(get_definition("1a"))
+    form = services.submit_patient_form(actor=Actor.system(), course=draft.course, kind="1a",
+                                        answers=answers, consent=True, source=Source.PAPER,
+                                        now=timezone.now())
+    assert as_persona("clinician").get(fill_url(form)).status_code == 404
+
+
+@pytest.mark.parametrize("role", ["exporter", "report_reader", "national_admin"])
+def test_roles_without_form_rights_cannot_open_forms(as_persona: Any, draft: Response, role: str) -> None:
+    assert as_persona(role).get(fill_url(draft)).status_code == 403
+    assert as_persona(role).get(reverse("questionnaires:response", args=[draft.pk])).status_code == 403

@@ -1,0 +1,84 @@
+"""Every URL that takes an id answers 404 to a user of another unit, exactly like a missing id.
+
+The test walks the whole URL configuration, so a new view with an id parameter is covered (or
+the test fails until it is given an object here).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from nnrr.audit.models import AuditEvent
+from nnrr.questionnaires.models import FormKind, Response
+from nnrr.scheduling.models import Order
+from tests.conftest import ST_OLAVS, book, make_patient
+
+
+def _patterns(resolver: URLResolver, prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            namespace = f"{prefix}{entry.namespace}:" if entry.namespace else prefix
+            yield from _patterns(entry, namespace)
+        elif entry.name:
+            yield prefix + entry.name, entry
+
+
+def id_patterns() -> list[tuple[str, list[str]]]:
+    found = []
+    for name, pattern in _patterns(get_resolver()):
+        converters = pattern.pattern.converters
+        id_kwargs = [k for k in converters if k.endswith("_id")]
+        if id_kwargs and not name.startswith("admin:"):
+            found.append((name, sorted(converters)))
+    return found
+
+
+@pytest.fixture
+def st_olavs_objects(persona: Any) -> dict[str, Any]:
+    clinician = persona("clinician")
+    patient = make_patient(ST_OLAVS)
+    course = book(clinician, patient)
+    response = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
+    order = Order.objects.get(course=course, kind=FormKind.PRE_TREATMENT)
+    return {
+        "patient_id": patient.pk,
+        "course_id": course.pk,
+        "response_id": response.pk,
+        "order_id": order.pk,
+        "kind": FormKind.PRE_TREATMENT.value,
+    }
+
+
+def test_url_walk_finds_the_id_taking_views() -> None:
+    names = {name for name, _ in id_patterns()}
+    # A sanity floor: if the walk silently finds nothing, the real test would pass vacuously.
+    assert {"patients:detail", "questionnaires:fill", "scheduling:reorder"} <= names
+
+
+@pytest.mark.parametrize(("name", "kwargs"), id_patterns(), ids=[n for n, _ in id_patterns()])
+def test_other_units_data_answers_404(
+    name: str, kwargs: list[str], st_olavs_objects: dict[str, Any], as_persona: Any
+) -> None:
+    missing = [k for k in kwargs if k not in st_olavs_objects]
+    assert not missing, f"give the cross-unit test an object for {missing} ({name})"
+    values = {k: st_olavs_objects[k] for k in kwargs}
+    random_ids = {k: (uuid.uuid4() if k.endswith("_id") else v) for k, v in values.items()}
+    # The other unit's Lokal registeransvarlig holds every form right, so only the unit differs.
+    client = as_persona("haukeland_local_admin")
+    statuses = []
+    for method in ("get", "post"):
+        other = getattr(client, method)(reverse(name, kwargs=values))
+        absent = getattr(client, method)(reverse(name, kwargs=random_ids))
+        # Exactly the answer a missing id gets: nothing tells "not yours" from "not there".
+        assert other.status_code == absent.status_code, f"{name} {method}: {other.status_code}"
+        assert other.status_code in (404, 405), f"{name} {method} leaked ({other.status_code})"
+        statuses.append(other.status_code)
+    assert 404 in statuses
+    assert AuditEvent.objects.filter(
+        outcome="denied", object_id__in=[str(v) for v in values.values()]
+    ).exists()

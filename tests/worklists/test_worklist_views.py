@@ -1,0 +1,62 @@
+"""The four worklists and the red dot on the worklist button."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from nnrr.scheduling import services
+from tests.conftest import HAUKELAND, ST_OLAVS, book, make_patient
+
+
+def test_mine_uferdige_skjema_lists_drafts_owned_by_me(as_persona: Any, persona: Any) -> None:
+    mine = book(persona("clinician"), make_patient(ST_OLAVS, name="Min Pasient"))
+    book(persona("clerk"), make_patient(ST_OLAVS, name="Annens Pasient"))
+    html = as_persona("clinician").get(reverse("worklists:mine")).content.decode()
+    assert "Min Pasient" in html
+    assert "Annens Pasient" not in html
+    assert mine.patient.national_id_formatted in html
+
+
+def test_red_dot_shows_when_something_waits(as_persona: Any, persona: Any) -> None:
+    client = as_persona("clinician")
+    assert "app-dot" not in client.get(reverse("patients:front")).content.decode()
+    book(persona("clinician"), make_patient(ST_OLAVS))
+    assert "app-dot" in client.get(reverse("patients:front")).content.decode()
+
+
+def test_utgatt_planlagt_konsultasjonsdato_lists_drafts_past_their_date(as_persona: Any, persona: Any) -> None:
+    book(persona("clerk"), make_patient(ST_OLAVS, name="Passert Dato"), planned_in_days=-3,
+         referral_days_ago=40)
+    book(persona("clerk"), make_patient(ST_OLAVS, name="Fremtidig Dato"), planned_in_days=10)
+    html = as_persona("clinician").get(reverse("worklists:overdue")).content.decode()
+    assert "Passert Dato" in html
+    assert "Fremtidig Dato" not in html
+
+
+def test_avdelingens_uferdige_lists_only_the_units_drafts(as_persona: Any, persona: Any) -> None:
+    book(persona("clerk"), make_patient(ST_OLAVS, name="Olavs Pasient"))
+    book(persona("haukeland_clinician"), make_patient(HAUKELAND, name="Bergen Pasient"))
+    html = as_persona("clinician").get(reverse("worklists:unit")).content.decode()
+    assert "Olavs Pasient" in html
+    assert "Bergen Pasient" not in html
+
+
+def test_pasienter_uten_samtykke_lists_waiting_and_deleted(as_persona: Any, persona: Any) -> None:
+    clerk = persona("clerk")
+    waiting = book(clerk, make_patient(ST_OLAVS, name="Venter Svar"), planned_in_days=30)
+    deleted = book(clerk, make_patient(ST_OLAVS, name="Slettet Uten"), planned_in_days=30)
+    services.delete_course(actor=clerk.actor, course=deleted, reason="Avlyst", now=timezone.now())
+    html = as_persona("clinician").get(reverse("worklists:consent")).content.decode()
+    assert waiting.patient.name in html
+    assert "Slettet Uten" in html
+    assert "Skjema slettet av enheten" in html
+
+
+@pytest.mark.parametrize("name", ["index", "mine", "overdue", "unit", "consent"])
+@pytest.mark.parametrize("role", ["exporter", "report_reader"])
+def test_roles_without_form_rights_have_no_worklists(as_persona: Any, name: str, role: str) -> None:
+    assert as_persona(role).get(reverse(f"worklists:{name}")).status_code == 403
