@@ -80,7 +80,21 @@ def test_idp(request: HttpRequest) -> HttpResponse:
                                  detail={"provider": "testidp"})
                 query = urlencode({"next": _safe_next(request, "/")})
                 return redirect(f"{reverse('accounts:choose_profile')}?{query}")
-    return render(request, "accounts/testidp.html", {"form": form, "next": _safe_next(request, "")})
+    return render(request, "accounts/testidp.html",
+                  {"form": form, "next": _safe_next(request, ""), "test_users": _test_users()})
+
+
+def _test_users() -> list[dict[str, str]]:
+    """The demo users with their profiles, listed on the Test IDP page for convenience."""
+    users = []
+    for identity in Identity.objects.select_related("user").filter(
+        provider=Identity.Provider.IDPORTEN
+    ).prefetch_related("user__memberships__unit").order_by("user__full_name")[:30]:
+        profiles = ", ".join(str(m) for m in identity.user.memberships.all())
+        if profiles:
+            users.append({"national_id": identity.subject, "name": str(identity.user),
+                          "profiles": profiles})
+    return users
 
 
 @require_http_methods(["GET", "POST"])

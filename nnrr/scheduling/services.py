@@ -392,7 +392,8 @@ def withdraw_consent(*, actor: Actor, patient: Patient, reason: str, now: dt.dat
             action="nnrr.consent.withdrawn",
             patient_id=patient.pk,
             obj=patient,
-            detail={"reason": reason[:300], "courses": len(courses)},
+            # The free-text reason may name diagnoses or scores: the audit trail holds none.
+            detail={"reason_given": bool(reason.strip()), "courses": len(courses)},
         )
     return len(courses)
 
@@ -476,7 +477,8 @@ def order_questionnaire(
             _close_order(old, state=OrderState.CANCELLED, reason=_("Erstattet av ny bestilling"), now=now)
         if kind == FormKind.PRE_TREATMENT:
             expires_at = rules.reorder_expiry(course.planned_consultation_date, now)
-            remind = rules.plan_pre_treatment(course.planned_consultation_date, now).remind_at
+            # Sent now: the usual reminder (two days before) when that is still after now.
+            remind = rules.rebooked_pre_treatment(course.planned_consultation_date, now).remind_at
         else:
             # Follow-ups: at least a week, and never shorter than the window it replaces.
             expires_at = rules.reorder_expiry(oslo_date(now), now)

@@ -213,14 +213,16 @@ def describe_violations(violations: list[dict[str, Any]]) -> str:
 # --- Screenshots -------------------------------------------------------------------------------
 
 
-def screenshot(page: Page, name: str) -> None:
-    """A full-page screenshot into /tmp/nnrr-shots/ when NNRR_SHOTS=1 (for looking at layouts)."""
+def screenshot(page: Page, name: str, *, full_page: bool = True) -> None:
+    """A screenshot into /tmp/nnrr-shots/ when NNRR_SHOTS=1 (for looking at layouts); a long
+    page gets only its visible part."""
     if os.environ.get("NNRR_SHOTS") != "1":
         return
     SHOTS_DIR.mkdir(parents=True, exist_ok=True)
     width = page.viewport_size["width"] if page.viewport_size else 0
     safe = re.sub(r"[^a-z0-9_-]+", "-", name.lower())
-    page.screenshot(path=str(SHOTS_DIR / f"{safe}-{width}.png"), full_page=True)
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    page.screenshot(path=str(SHOTS_DIR / f"{safe}-{width}.png"), full_page=full_page and height < 2500)
 
 
 __all__ = [

@@ -1,0 +1,154 @@
+"""The manual's "Kortveileder for helsepersonell": fill in and complete the Behandlerskjema.
+
+Open the course's Behandlerskjema → "Fyll ut skjema" → fill some items → "Ferdigstill" is refused
+and the missing items are listed under the patient name as links that jump to the item → fill
+everything → "Ferdigstill" → Ferdigstilt and read-only. Also the "?" help and the diagnosis picker.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from nnrr.questionnaires.models import FormKind, FormStatus, Response
+from nnrr.scheduling.models import Order
+from tests.browser.conftest import NewPage, egil_larsen, login, screenshot, today
+from tests.conftest import ST_OLAVS, book, make_patient
+
+pytestmark = pytest.mark.browser
+
+# Visible radio groups without a checked radio, and visible checkbox groups without a ticked box.
+_UNANSWERED_JS = """
+form => {
+  const visible = el => el.offsetParent !== null;
+  const radios = [...form.querySelectorAll('input[type=radio]')].filter(visible);
+  const names = [...new Set(radios.map(r => r.name))]
+    .filter(name => !form.querySelector(`input[type=radio][name="${name}"]:checked`));
+  const groups = [...form.querySelectorAll('fieldset[data-group]')]
+    .filter(g => g.dataset.group !== 'pain' && visible(g))
+    .filter(g => !g.querySelector('input[type=checkbox]:checked'))
+    .map(g => g.id);
+  return {radios: names, groups: groups};
+}
+"""
+
+
+def fill_every_mandatory_item(page: Page, *, diagnosis: str = "M54.5") -> None:
+    """Answer every visible mandatory item of the Behandlerskjema the way a hurried clinician
+    would: the first option of each radio group, the first box (not the "none" box) of each
+    checkbox group, Besøksdato = today and Diagnose 1. Answers can show more items (a ticked
+    medication asks how often), so repeat until nothing visible is unanswered."""
+    form = page.locator("form.app-questionnaire")
+    visit = page.locator("#input-S1b_DateOfCompletion")
+    if not visit.input_value():
+        visit.fill(today().isoformat())
+    code = page.locator("#input-DiagnosticNumber1")
+    if not code.input_value():
+        code.fill(diagnosis)
+    for _ in range(10):
+        todo = form.evaluate(_UNANSWERED_JS)
+        if not todo["radios"] and not todo["groups"]:
+            return
+        for name in todo["radios"]:
+            form.locator(f'input[type=radio][name="{name}"]').first.check()
+        for group_id in todo["groups"]:
+            page.locator(f"#{group_id} input[type=checkbox]:not([data-exclusive])").first.check()
+    raise AssertionError(f"still unanswered: {form.evaluate(_UNANSWERED_JS)}")
+
+
+def test_kortveileder_fill_refused_then_completed(new_page: NewPage) -> None:
+    egil = egil_larsen()
+    patient = make_patient(ST_OLAVS, name="Kari Kortveileder")
+    course = book(egil, patient)
+    page = new_page("desktop")
+    login(page)
+
+    # The patient's forms → "Behandlerskjema" → "Fyll ut skjema".
+    page.goto(f"/pasient/{patient.pk}/")
+    page.get_by_role("link", name="Behandlerskjema", exact=True).click()
+    expect(page.get_by_role("heading", level=2, name="Behandlerskjema")).to_be_visible()
+    expect(page.locator(".app-row .ds-tag")).to_have_text("Kladd")
+    page.get_by_role("link", name="Fyll ut skjema").click()
+    expect(page).to_have_url(re.compile(r"/fyll-ut/$"))
+
+    # "?" shows the help text of an item.
+    help_text = page.get_by_text("Den faktiske dagen pasienten møtte til konsultasjon")
+    expect(help_text).to_be_hidden()
+    page.locator("summary", has_text="Vis hjelp for Besøksdato").click()
+    expect(help_text).to_be_visible()
+
+    # Fill a few items, then "Ferdigstill": refused, the missing items are listed as links.
+    page.locator("#input-S1b_DateOfCompletion").fill(today().isoformat())
+    page.get_by_label("Lege", exact=True).check()
+    page.get_by_role("button", name="Ferdigstill").first.click()
+    summary = page.locator("#missing")
+    expect(summary).to_be_visible()
+    expect(summary).to_contain_text("Skjemaet kan ikke ferdigstilles.")
+    expect(summary).to_be_focused()
+    links = summary.get_by_role("link")
+    assert links.count() > 5
+    expect(summary.get_by_role("link", name="Hvilket helsepersonell")).to_have_count(0)
+    # The list is under the patient name (the header), before the form.
+    header_box = page.locator(".app-patient-header").bounding_box()
+    summary_box = summary.bounding_box()
+    assert header_box and summary_box and summary_box["y"] > header_box["y"]
+    screenshot(page, "clinician-form-refused")
+
+    # What was filled in is kept (saved as Kladd).
+    expect(page.locator("#input-S1b_DateOfCompletion")).to_have_value(today().isoformat())
+    expect(page.get_by_label("Lege", exact=True)).to_be_checked()
+    stored = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
+    assert stored.status == FormStatus.KLADD
+    assert stored.answers["S1b_DateOfCompletion"] == today().isoformat()
+
+    # A link jumps to its item: the URL gets its anchor and the item is on screen.
+    diagnosis_link = summary.get_by_role("link", name=re.compile("Diagnose 1"))
+    diagnosis_link.click()
+    expect(page).to_have_url(re.compile(r"#item-DiagnosticNumber1$"))
+    target = page.locator("#item-DiagnosticNumber1")
+    expect(target).to_be_in_viewport()
+    _assert_not_under_sticky_actions(page, "#item-DiagnosticNumber1")
+    screenshot(page, "clinician-form-jump")
+
+    # The diagnosis picker: search "lumbago", choose M54.5.
+    search = page.get_by_label("Søk etter diagnose (kode eller tekst)").first
+    search.fill("lumbago")
+    choice = page.locator("#results-DiagnosticNumber1").get_by_role("button", name=re.compile("M54.5"))
+    expect(choice).to_contain_text("Lumbago")
+    choice.click()
+    expect(page.locator("#input-DiagnosticNumber1")).to_have_value("M54.5")
+    expect(page.locator("#item-DiagnosticNumber1-name")).to_have_text("Lumbago")
+
+    # Fill everything, "Ferdigstill": completed and read-only.
+    fill_every_mandatory_item(page)
+    screenshot(page, "clinician-form-filled")
+    page.get_by_role("button", name="Ferdigstill").first.click()
+    expect(page.get_by_text("Behandlerskjema er ferdigstilt og lagret i registeret.")).to_be_visible()
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name="Behandlerskjema"))
+    expect(row).to_contain_text("Ferdigstilt")
+    expect(row.get_by_role("link", name="Fyll ut skjema")).to_have_count(0)
+
+    page.get_by_role("link", name="Behandlerskjema", exact=True).click()
+    expect(page.locator(".app-row .ds-tag")).to_have_text("Ferdigstilt")
+    expect(page.get_by_role("link", name="Fyll ut skjema")).to_have_count(0)
+    expect(page.get_by_text("M54.5 – Lumbago")).to_be_visible()
+    screenshot(page, "clinician-form-completed")
+    page.goto(f"/skjema/{stored.pk}/fyll-ut/")
+    expect(page.get_by_text("Skjemaet er ferdigstilt og kan bare leses.")).to_be_visible()
+    expect(page.locator("form.app-questionnaire")).to_have_count(0)
+
+    stored.refresh_from_db()
+    assert stored.status == FormStatus.FERDIGSTILT
+    assert stored.answers["DiagnosticNumber1"] == "M54.5"
+    # The patient has not consented (no pre-treatment form), so no follow-ups are planned.
+    assert not Order.objects.filter(course=course, kind__in=["2", "3"]).exists()
+
+
+def _assert_not_under_sticky_actions(page: Page, selector: str) -> None:
+    """The sticky "Avslutt skjemautfylling / Ferdigstill" bar must not cover the item's top."""
+    bar = page.locator(".app-sticky-actions").bounding_box()
+    item = page.locator(selector).bounding_box()
+    assert bar and item
+    assert item["y"] >= bar["y"] + bar["height"] - 1, (bar, item)
