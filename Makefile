@@ -86,7 +86,7 @@ bench: venv node ## Benchmarks: page times and query counts, dispatch throughput
 	$(PY) bench/dispatch.py
 
 messages: venv ## Update and compile the English translation
-	NNRR_DEMO=1 $(PY) manage.py makemessages -l en --ignore=.venv --ignore=node_modules --ignore=var
+	NNRR_DEMO=1 $(PY) manage.py makemessages -l en --ignore=.venv --ignore=node_modules --ignore=var --ignore=tests --ignore=bench
 	NNRR_DEMO=1 $(PY) manage.py compilemessages --ignore=.venv
 
 clean: ## Remove the virtualenv, node_modules and local data (var/)

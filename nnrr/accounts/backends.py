@@ -13,7 +13,7 @@ from nnrr.accounts.models import Identity, User
 class IdentityBackend(BaseBackend):
     """Logs in the user bound to (provider, subject); never by e-mail or password."""
 
-    def authenticate(  # type: ignore[override]
+    def authenticate(
         self, request: HttpRequest | None, *, provider: str = "", subject: str = "", **kwargs: Any
     ) -> User | None:
         if not provider or not subject:
@@ -25,5 +25,5 @@ class IdentityBackend(BaseBackend):
         )
         return identity.user if identity else None
 
-    def get_user(self, user_id: int) -> User | None:  # type: ignore[override]
+    def get_user(self, user_id: int) -> User | None:
         return User.objects.filter(pk=user_id, is_active=True).first()

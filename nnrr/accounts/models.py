@@ -92,4 +92,4 @@ class Membership(models.Model):
         verbose_name_plural = _("tilganger")
 
     def __str__(self) -> str:
-        return f"{self.get_role_display()} ved {self.unit.name}"
+        return str(_("%(role)s ved %(unit)s") % {"role": self.get_role_display(), "unit": self.unit.name})

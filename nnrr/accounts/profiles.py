@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from nnrr.accounts.models import Membership, Role, Unit, User
 
@@ -54,7 +55,7 @@ class Profile:
 
     @property
     def label(self) -> str:
-        return f"{self.role_label} ved {self.unit.name}"
+        return _("%(role)s ved %(unit)s") % {"role": self.role_label, "unit": self.unit.name}
 
 
 def load_profile(request: HttpRequest) -> Profile | None:
@@ -72,4 +73,4 @@ def load_profile(request: HttpRequest) -> Profile | None:
     )
     if membership is None:
         return None
-    return Profile(membership.pk, user, membership.unit, membership.role)  # type: ignore[arg-type]
+    return Profile(membership.pk, user, membership.unit, membership.role)

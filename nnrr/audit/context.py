@@ -27,7 +27,7 @@ class Actor:
         profile: Profile | None = getattr(request, "profile", None)
         user = request.user if request.user.is_authenticated else None
         return cls(
-            user=user,  # type: ignore[arg-type]
+            user=user,
             name=str(user) if user else "",
             role=profile.role if profile else "",
             unit_id=profile.unit.pk if profile else None,

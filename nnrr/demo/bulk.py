@@ -12,8 +12,9 @@ import datetime as dt
 import hashlib
 import random
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, Protocol
 
 from django.db import transaction
 
@@ -34,6 +35,11 @@ UNIT_WEIGHTS = {
     103736: 6, 700138: 4, 700701: 5, 4216667: 4, 701433: 3, 700735: 3, 102169: 2, 101831: 2,
 }
 YEARS_BACK = 7
+
+
+class Writer(Protocol):
+    def write(self, text: str, /) -> Any: ...
+
 BATCH = 2000
 
 
@@ -66,7 +72,7 @@ def _secret(rng: random.Random) -> str:
     return hashlib.sha256(rng.randbytes(16)).hexdigest()
 
 
-def seed(*, scale: int, now: dt.datetime, out: TextIO, answers: bool = True, seed: int = 1) -> int:
+def seed(*, scale: int, now: dt.datetime, out: Writer, answers: bool = True, seed: int = 1) -> int:
     """Create ``scale`` courses; returns the number created."""
     rng = random.Random(seed)
     today = oslo_date(now)
@@ -74,7 +80,7 @@ def seed(*, scale: int, now: dt.datetime, out: TextIO, answers: bool = True, see
     weights = [UNIT_WEIGHTS[u.pk] for u in units]
     start = today - dt.timedelta(days=365 * YEARS_BACK)
     span = (today - start).days + 60
-    definitions = {kind: get_definition(kind) for kind in FormKind}
+    definitions = {kind.value: get_definition(kind) for kind in FormKind}
     used_ids = set(Patient.objects.values_list("national_id", flat=True))
     rows = Rows.empty()
     for index in range(scale):
@@ -100,7 +106,7 @@ def seed(*, scale: int, now: dt.datetime, out: TextIO, answers: bool = True, see
 
 def _course(
     rows: Rows, rng: random.Random, unit: Unit, patient: Patient, referral: dt.date,
-    planned: dt.date, today: dt.date, now: dt.datetime, definitions: dict[str, Any],
+    planned: dt.date, today: dt.date, now: dt.datetime, definitions: Mapping[str, Any],
     with_answers: bool,
 ) -> None:
     course = Course(id=uuid.UUID(int=rng.getrandbits(128)), patient=patient, unit=unit,

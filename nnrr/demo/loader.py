@@ -13,13 +13,13 @@ import heapq
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TextIO
 
 from django.db import transaction
 
 from nnrr.accounts.models import Identity, Membership, Unit, User
 from nnrr.audit.context import Actor
 from nnrr.demo import people
+from nnrr.demo.bulk import Writer
 from nnrr.demo.synthetic import Trajectory, clinician_answers, patient_answers, with_diagnosis_types
 from nnrr.lib.dates import OSLO, add_months, oslo_date, oslo_datetime
 from nnrr.patients.models import Course, Patient
@@ -108,7 +108,7 @@ def _at(day: dt.date, rng: random.Random, start: int = 9, end: int = 15) -> dt.d
     return oslo_datetime(day, rng.randint(start, end - 1), rng.choice([0, 10, 20, 30, 40, 50]))
 
 
-def load_demo(*, now: dt.datetime, out: TextIO) -> bool:
+def load_demo(*, now: dt.datetime, out: Writer) -> bool:
     """Load the demo data as of ``now``; returns False when it was already there."""
     users = ensure_users()
     first_patient = people.random_person(random.Random(SEED), oslo_date(now))[0]
@@ -221,7 +221,7 @@ def _plan_course(
                 timeline.add(_at(day, rng, 9, 22), answer(kind, months))
 
 
-def _replay(timeline: Timeline, now: dt.datetime, out: TextIO) -> None:
+def _replay(timeline: Timeline, now: dt.datetime, out: Writer) -> None:
     """Run the events in time order, with the worker's pass at 08:05 every day."""
     if not timeline.events:
         return

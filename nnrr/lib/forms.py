@@ -25,7 +25,7 @@ class NationalIdField(forms.CharField):
         super().__init__(**kwargs)
         self.error_messages["required"] = _("Skriv inn et fødselsnummer (11 siffer).")
 
-    def clean(self, value: Any) -> NationalId:  # type: ignore[override]
+    def clean(self, value: Any) -> NationalId:
         raw = super().clean(value)
         try:
             return parse_national_id(raw)
@@ -46,7 +46,7 @@ class NorwegianDateField(forms.DateField):
     widget = DateInput
     default_error_messages = {"invalid": _("Skriv datoen som dd.mm.åååå.")}
 
-    def to_python(self, value: Any) -> dt.date | None:  # type: ignore[override]
+    def to_python(self, value: Any) -> dt.date | None:
         if value in self.empty_values:
             return None
         if isinstance(value, dt.date):

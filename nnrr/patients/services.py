@@ -33,7 +33,7 @@ def register_patient(
             },
         )
         if not created:
-            changed = []
+            changed: list[str] = []
             if email and not patient.email:
                 patient.email, changed = email.strip(), [*changed, "email"]
             if mobile and not patient.mobile:

@@ -89,7 +89,17 @@ class Response(models.Model):
                 name="response_one_completed_per_kind",
             ),
         ]
-        indexes = [models.Index(fields=["kind", "status"], name="response_kind_status")]
+        indexes = [
+            models.Index(fields=["kind", "status"], name="response_kind_status"),
+            # The worklists, the front page counts and the red dot on every page join courses to
+            # their unfinished Behandlerskjema (Kladd or Returnert): a small index of just those,
+            # so the join does not read the form rows of every course the unit ever had.
+            models.Index(
+                fields=["course"],
+                condition=models.Q(kind="1b", status__in=[1, 5]),
+                name="response_unfinished_1b",
+            ),
+        ]
         verbose_name = _("skjema")
         verbose_name_plural = _("skjema")
 

@@ -46,7 +46,7 @@ class BoundItem:
         if self.item.type == "choice":
             return self.item.code_label(value)
         if self.item.type == "boolean":
-            return "Ja" if value else "Nei"
+            return _("Ja") if value else _("Nei")
         if self.item.type == "date":
             year, month, day = str(value).split("-")
             return f"{day}.{month}.{year}"

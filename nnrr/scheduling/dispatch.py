@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+# Texts stored in the database stay in the registry's language; pages translate them on display.
+from django.utils.translation import gettext_noop as stored
 from django.utils.translation import override
 
 from nnrr.lib.dates import OSLO
@@ -45,6 +48,7 @@ from nnrr.scheduling.services import courses_due_for_purge, message_key, purge_u
 log = logging.getLogger("nnrr.worker")
 
 MAX_ATTEMPTS = 6
+HEARTBEAT_EVERY = 20  # messages between heartbeats within one pass
 BATCH = 200
 
 
@@ -100,12 +104,12 @@ def _locked(queryset):  # type: ignore[no-untyped-def]
 def expire_orders(now: dt.datetime) -> tuple[int, int]:
     """Close orders whose deadline passed: sent ones expire, never-sent ones are missed."""
     expired = Order.objects.filter(state__in=FILLABLE_STATES, expires_at__lte=now).update(
-        state=OrderState.EXPIRED, closed_at=now, close_reason=_("Svarfristen gikk ut"),
+        state=OrderState.EXPIRED, closed_at=now, close_reason=stored("Svarfristen gikk ut"),
         version=F("version") + 1,
     )
     missed = Order.objects.filter(state=OrderState.PLANNED, expires_at__lte=now).update(
         state=OrderState.MISSED, closed_at=now,
-        close_reason=_("Ikke sendt: svarfristen var passert"), version=F("version") + 1,
+        close_reason=stored("Ikke sendt: svarfristen var passert"), version=F("version") + 1,
     )
     return expired, missed
 
@@ -202,11 +206,11 @@ def compose(message: Message, order: Order, address: str) -> OutgoingMessage:
 def _still_wanted(message: Message, order: Order, now: dt.datetime) -> str:
     """Why the message must not go out any more, or "" when it should."""
     if order.expires_at <= now:
-        return _("Fristen er passert")
+        return stored("Fristen er passert")
     if message.kind == MessageKind.REMINDER and order.state != OrderState.REMINDED:
-        return _("Ikke sendt: %(state)s") % {"state": order.get_state_display().lower()}
+        return stored("Ikke sendt: %(state)s") % {"state": order.get_state_display().lower()}
     if message.kind == MessageKind.INVITATION and order.state not in FILLABLE_STATES:
-        return _("Ikke sendt: %(state)s") % {"state": order.get_state_display().lower()}
+        return stored("Ikke sendt: %(state)s") % {"state": order.get_state_display().lower()}
     return ""
 
 
@@ -220,7 +224,11 @@ def deliver_pending(worker_id: str, now: dt.datetime, channel: Channel, result: 
         .order_by("id")
         .values_list("pk", flat=True)[:BATCH]
     )
-    for pk in candidates:
+    started = time.monotonic()
+    for index, pk in enumerate(candidates):
+        if index and index % HEARTBEAT_EVERY == 0:
+            # A long pass (a slow SMTP relay) keeps its claims: other workers see it is alive.
+            heartbeat(worker_id, now + dt.timedelta(seconds=time.monotonic() - started))
         claimed = Message.objects.filter(pk=pk, state=MessageState.PENDING).update(
             state=MessageState.SENDING, claimed_by=worker_id, claimed_at=now,
             attempts=F("attempts") + 1,
@@ -249,7 +257,7 @@ def _deliver_claimed(
     address = channel.address_for(order.course.patient)
     if not address:
         _finish(message, worker_id, state=MessageState.FAILED,
-                outcome=_("Ingen adresse for kanalen %(channel)s; gi pasienten engangskode "
+                outcome=stored("Ingen adresse for kanalen %(channel)s; gi pasienten engangskode "
                           "(Bestill på nytt → Jeg vil varsle mottaker selv)") % {"channel": channel.name})
         result.failed += 1
         return
@@ -292,13 +300,13 @@ def reconcile(worker_id: str, now: dt.datetime, channel: Channel, lease: dt.time
         confirmed = channel.confirm(message.key) if message.channel == channel.name else None
         if confirmed is True:
             fields = {"state": MessageState.SENT, "sent_at": message.claimed_at or now,
-                      "outcome": _("Bekreftet sendt etter avbrudd")}
+                      "outcome": stored("Bekreftet sendt etter avbrudd")}
         elif confirmed is False:
             fields = {"state": MessageState.PENDING, "claimed_by": "", "next_attempt_at": now,
-                      "outcome": _("Sendes på nytt etter avbrudd")}
+                      "outcome": stored("Sendes på nytt etter avbrudd")}
         else:
             fields = {"state": MessageState.UNCERTAIN,
-                      "outcome": _("Avbrutt under sending; kan ikke bekreftes. Sendes ikke på nytt.")}
+                      "outcome": stored("Avbrutt under sending; kan ikke bekreftes. Sendes ikke på nytt.")}
         count += Message.objects.filter(
             pk=message.pk, state=MessageState.SENDING, claimed_by=message.claimed_by
         ).update(**fields)

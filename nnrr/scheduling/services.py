@@ -15,6 +15,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
+# Texts stored in the database stay in the registry's language; pages translate them on display.
+from django.utils.translation import gettext_noop as stored
 
 from nnrr.accounts.models import Unit
 from nnrr.audit.context import Actor
@@ -96,7 +98,7 @@ def _create_order(
     )
     if state == OrderState.MISSED:
         order.closed_at = now
-        order.close_reason = _("Svarfristen var passert da skjemaet ble planlagt.")
+        order.close_reason = stored("Svarfristen var passert da skjemaet ble planlagt.")
     elif notify_self:
         # No message: staff hand the one-time code to the patient, so it is out at once.
         order.state = OrderState.SENT
@@ -109,7 +111,7 @@ def _create_order(
             key=message_key(order.pk, MessageKind.INVITATION),
             state=MessageState.SKIPPED,
             channel="none",
-            outcome=_("Jeg vil varsle mottaker selv: engangskode vist til personalet"),
+            outcome=stored("Jeg vil varsle mottaker selv: engangskode vist til personalet"),
             created_at=now,
         )
     record_event(
@@ -279,10 +281,15 @@ def recreate_course(
     """The consultation moved more than 30 days after the questionnaire went out: delete the old
     course and create a new one with the new date (and a new questionnaire order)."""
     with transaction.atomic():
+        # A second submit (double click, two users) finds the course gone: refused, not re-run.
+        if not Course.objects.select_for_update().filter(
+            pk=course.pk, status=Course.Status.ACTIVE
+        ).exists():
+            raise ValidationError(_("Forløpet er allerede slettet."))
         _delete_course(
             actor=actor,
             course=course,
-            reason=_("Timen flyttet mer enn 30 dager; nytt forløp opprettet"),
+            reason=stored("Timen flyttet mer enn 30 dager; nytt forløp opprettet"),
             status=Course.Status.DELETED,
             now=now,
             log_reason=None,
@@ -351,7 +358,7 @@ def delete_course(*, actor: Actor, course: Course, reason: str, now: dt.datetime
         _delete_course(
             actor=actor,
             course=course,
-            reason=reason or _("Slettet av enheten"),
+            reason=reason or stored("Slettet av enheten"),
             status=Course.Status.DELETED,
             now=now,
             log_reason=None if consented else ConsentLogEntry.Reason.DELETED,
@@ -378,7 +385,7 @@ def withdraw_consent(*, actor: Actor, patient: Patient, reason: str, now: dt.dat
             _delete_course(
                 actor=actor,
                 course=course,
-                reason=_("Samtykke trukket: %(reason)s") % {"reason": reason},
+                reason=stored("Samtykke trukket: %(reason)s") % {"reason": reason},
                 status=Course.Status.WITHDRAWN,
                 now=now,
                 log_reason=ConsentLogEntry.Reason.WITHDRAWN,
@@ -431,7 +438,7 @@ def purge_unconsented_course(*, course_id: uuid.UUID, now: dt.datetime) -> bool:
         _delete_course(
             actor=actor,
             course=course,
-            reason=_("Mangler samtykke 30 dager etter planlagt konsultasjon"),
+            reason=stored("Mangler samtykke 30 dager etter planlagt konsultasjon"),
             status=Course.Status.PURGED,
             now=now,
             log_reason=ConsentLogEntry.Reason.NO_CONSENT,
@@ -474,7 +481,7 @@ def order_questionnaire(
             Order.objects.filter(course=course, kind=kind).order_by("-created_at").first()
         )
         for old in Order.objects.filter(course=course, kind=kind, state__in=OPEN_STATES):
-            _close_order(old, state=OrderState.CANCELLED, reason=_("Erstattet av ny bestilling"), now=now)
+            _close_order(old, state=OrderState.CANCELLED, reason=stored("Erstattet av ny bestilling"), now=now)
         if kind == FormKind.PRE_TREATMENT:
             expires_at = rules.reorder_expiry(course.planned_consultation_date, now)
             # Sent now: the usual reminder (two days before) when that is still after now.
@@ -522,7 +529,7 @@ def cancel_unanswered_follow_ups(*, actor: Actor, course: Course, now: dt.dateti
     for order in Order.objects.filter(
         course=course, kind__in=[FormKind.FOLLOW_UP_6, FormKind.FOLLOW_UP_12], state=OrderState.PLANNED
     ):
-        _close_order(order, state=OrderState.CANCELLED, reason=_("Behandlerskjema returnert"), now=now)
+        _close_order(order, state=OrderState.CANCELLED, reason=stored("Behandlerskjema returnert"), now=now)
 
 
 def mark_answered(*, order: Order, response: Response, now: dt.datetime) -> None:

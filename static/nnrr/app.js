@@ -135,3 +135,34 @@ document.addEventListener("submit", function (event) {
   if (form.dataset.submitted) { event.preventDefault(); return; }
   form.dataset.submitted = "1";
 });
+
+// A table wider than the screen scrolls sideways in its box. Keyboard users must be able to
+// focus that box to scroll it (WCAG 2.1.1), so a box that scrolls gets a tab stop and a name
+// (the table's caption or the heading before it).
+(function () {
+  "use strict";
+  function labelFor(box) {
+    var caption = box.querySelector("caption");
+    if (caption && caption.textContent.trim()) return caption.textContent.trim();
+    for (var el = box.previousElementSibling; el; el = el.previousElementSibling) {
+      if (/^H[1-6]$/.test(el.tagName)) return el.textContent.trim();
+    }
+    return document.title;
+  }
+  function update() {
+    document.querySelectorAll(".app-table-wrap").forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth + 1) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        if (!box.hasAttribute("aria-label")) box.setAttribute("aria-label", labelFor(box));
+      } else if (box.getAttribute("role") === "region") {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", update);
+  window.addEventListener("resize", update);
+  document.addEventListener("htmx:afterSwap", update);
+})();

@@ -40,7 +40,7 @@ class Collector:
 
     received: list[tuple[str, list[str], bytes]] = field(default_factory=list)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
         return "250 Message accepted for delivery"
 
@@ -52,8 +52,13 @@ def smtp_server() -> Iterator[Collector]:
     controller = Controller(collector, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        with override_settings(EMAIL_BACKEND=SMTP_BACKEND, EMAIL_HOST="127.0.0.1",
-                               EMAIL_PORT=port, EMAIL_USE_TLS=False, EMAIL_TIMEOUT=5):
+        with override_settings(
+            EMAIL_BACKEND=SMTP_BACKEND,
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=port,
+            EMAIL_USE_TLS=False,
+            EMAIL_TIMEOUT=5,
+        ):
             yield collector
     finally:
         controller.stop()
@@ -62,8 +67,13 @@ def smtp_server() -> Iterator[Collector]:
 @pytest.fixture
 def smtp_down() -> Iterator[None]:
     """Settings pointing at a port where nothing listens."""
-    with override_settings(EMAIL_BACKEND=SMTP_BACKEND, EMAIL_HOST="127.0.0.1",
-                           EMAIL_PORT=free_port(), EMAIL_USE_TLS=False, EMAIL_TIMEOUT=5):
+    with override_settings(
+        EMAIL_BACKEND=SMTP_BACKEND,
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=free_port(),
+        EMAIL_USE_TLS=False,
+        EMAIL_TIMEOUT=5,
+    ):
         yield
 
 
@@ -158,13 +168,16 @@ def test_smtp_server_down_fails_after_max_attempts(
     assert invitation(course).attempts == dispatch.MAX_ATTEMPTS  # no further tries
 
 
-def test_retry_succeeds_when_the_server_is_back(
-    booked: Callable[..., Course]
-) -> None:
+def test_retry_succeeds_when_the_server_is_back(booked: Callable[..., Course]) -> None:
     course = booked()
     port = free_port()
-    settings_ = {"EMAIL_BACKEND": SMTP_BACKEND, "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": port,
-                 "EMAIL_USE_TLS": False, "EMAIL_TIMEOUT": 5}
+    settings_ = {
+        "EMAIL_BACKEND": SMTP_BACKEND,
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": port,
+        "EMAIL_USE_TLS": False,
+        "EMAIL_TIMEOUT": 5,
+    }
     with override_settings(**settings_):
         dispatch.run_pass(worker_id="w-mail", now=SEND_AT, channel=EmailChannel())
         retry_at = invitation(course).next_attempt_at
@@ -173,8 +186,9 @@ def test_retry_succeeds_when_the_server_is_back(
         controller = Controller(collector, hostname="127.0.0.1", port=port)
         controller.start()
         try:
-            dispatch.run_pass(worker_id="w-mail", now=retry_at - dt.timedelta(seconds=1),
-                              channel=EmailChannel())
+            dispatch.run_pass(
+                worker_id="w-mail", now=retry_at - dt.timedelta(seconds=1), channel=EmailChannel()
+            )
             assert collector.received == []  # not before its time
             dispatch.run_pass(worker_id="w-mail", now=retry_at, channel=EmailChannel())
         finally:

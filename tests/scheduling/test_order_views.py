@@ -52,8 +52,10 @@ def test_bestill_eprom_with_notify_self_shows_the_code_once(
     client = as_persona("clinician")
     planned = open_order(course)
 
-    response = client.post(reverse("scheduling:order", args=[patient.pk]),
-                           order_post(course, notify_self="on", confirm="on"))
+    response = client.post(
+        reverse("scheduling:order", args=[patient.pk]),
+        order_post(course, notify_self="on", confirm="on"),
+    )
 
     new = open_order(course)
     assert response.status_code == 302
@@ -72,13 +74,16 @@ def test_bestill_eprom_with_notify_self_shows_the_code_once(
     assert CODE_PATTERN.search(reload) is None
     assert "kan ikke vises igjen" in reload
 
-    shown = [e.detail["code_shown"] for e in
-             AuditEvent.objects.filter(action="nnrr.order.viewed").order_by("id")]
+    shown = [
+        e.detail["code_shown"]
+        for e in AuditEvent.objects.filter(action="nnrr.order.viewed").order_by("id")
+    ]
     assert shown == [True, False]
     assert code not in json.dumps(list(AuditEvent.objects.values_list("detail", flat=True)))
 
-    portal = Client().post(reverse("portal:start"),
-                           {"code": code, "birth_date": birth_date(patient)})
+    portal = Client().post(
+        reverse("portal:start"), {"code": code, "birth_date": birth_date(patient)}
+    )
     assert portal.status_code == 302
     assert portal["Location"] == reverse("portal:consent")
 
@@ -86,8 +91,10 @@ def test_bestill_eprom_with_notify_self_shows_the_code_once(
 def test_code_is_not_shown_to_another_user_opening_the_order(
     as_persona: Callable[[str], Client], course: Course, patient: Patient
 ) -> None:
-    as_persona("clinician").post(reverse("scheduling:order", args=[patient.pk]),
-                                 order_post(course, notify_self="on", confirm="on"))
+    as_persona("clinician").post(
+        reverse("scheduling:order", args=[patient.pk]),
+        order_post(course, notify_self="on", confirm="on"),
+    )
 
     page = as_persona("clerk").get(reverse("scheduling:order_detail", args=[open_order(course).pk]))
 
@@ -100,8 +107,9 @@ def test_bestill_eprom_without_confirmation_is_refused_with_a_message(
 ) -> None:
     planned = open_order(course)
 
-    response = as_persona("clinician").post(reverse("scheduling:order", args=[patient.pk]),
-                                            order_post(course, notify_self="on"))
+    response = as_persona("clinician").post(
+        reverse("scheduling:order", args=[patient.pk]), order_post(course, notify_self="on")
+    )
 
     assert response.status_code == 200
     assert "Du må bekrefte bestillingen." in response.content.decode()
@@ -113,8 +121,9 @@ def test_bestill_eprom_without_notify_self_is_queued_for_sending_now(
     as_persona: Callable[[str], Client], course: Course, patient: Patient, tmp_path: Path
 ) -> None:
     client = as_persona("clinician")
-    response = client.post(reverse("scheduling:order", args=[patient.pk]),
-                           order_post(course, confirm="on"))
+    response = client.post(
+        reverse("scheduling:order", args=[patient.pk]), order_post(course, confirm="on")
+    )
 
     order = open_order(course)
     assert order.state == OrderState.PLANNED
@@ -149,8 +158,9 @@ def test_bestill_pa_nytt_replaces_the_order_with_a_new_code(
     assert form_page.status_code == 200
     assert "Bestill på nytt" in form_page.content.decode()
 
-    response = client.post(reverse("scheduling:reorder", args=[old.pk]),
-                           {"notify_self": "on", "confirm": "on"})
+    response = client.post(
+        reverse("scheduling:reorder", args=[old.pk]), {"notify_self": "on", "confirm": "on"}
+    )
 
     new = open_order(course)
     old.refresh_from_db()
@@ -159,8 +169,9 @@ def test_bestill_pa_nytt_replaces_the_order_with_a_new_code(
     assert new.replaces_id == old.pk
     code = CODE_PATTERN.search(client.get(response["Location"]).content.decode())
     assert code is not None
-    entered = Client().post(reverse("portal:start"),
-                            {"code": code.group(1), "birth_date": birth_date(patient)})
+    entered = Client().post(
+        reverse("portal:start"), {"code": code.group(1), "birth_date": birth_date(patient)}
+    )
     assert entered["Location"] == reverse("portal:consent")
 
 
@@ -169,8 +180,9 @@ def test_bestill_pa_nytt_without_confirmation_changes_nothing(
 ) -> None:
     old = open_order(course)
 
-    response = as_persona("clinician").post(reverse("scheduling:reorder", args=[old.pk]),
-                                            {"notify_self": "on"})
+    response = as_persona("clinician").post(
+        reverse("scheduling:reorder", args=[old.pk]), {"notify_self": "on"}
+    )
 
     assert response.status_code == 200
     assert "Du må bekrefte bestillingen." in response.content.decode()
@@ -231,11 +243,20 @@ def test_report_reader_is_refused_every_order_page(
     order = open_order(course)
 
     assert client.get(reverse("scheduling:order", args=[patient.pk])).status_code == 403
-    assert client.post(reverse("scheduling:order", args=[patient.pk]),
-                       order_post(course, notify_self="on", confirm="on")).status_code == 403
+    assert (
+        client.post(
+            reverse("scheduling:order", args=[patient.pk]),
+            order_post(course, notify_self="on", confirm="on"),
+        ).status_code
+        == 403
+    )
     assert client.get(reverse("scheduling:order_detail", args=[order.pk])).status_code == 403
     assert client.get(reverse("scheduling:reorder", args=[order.pk])).status_code == 403
-    assert client.post(reverse("scheduling:reorder", args=[order.pk]),
-                       {"notify_self": "on", "confirm": "on"}).status_code == 403
+    assert (
+        client.post(
+            reverse("scheduling:reorder", args=[order.pk]), {"notify_self": "on", "confirm": "on"}
+        ).status_code
+        == 403
+    )
     assert Order.objects.filter(course=course).count() == 1
     assert open_order(course).state == OrderState.PLANNED

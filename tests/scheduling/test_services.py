@@ -58,8 +58,12 @@ def patient(db: None) -> Patient:
 @pytest.fixture
 def course(clinician: Persona, patient: Patient) -> Course:
     return scheduling.book_course(
-        actor=clinician.actor, patient=patient, unit=clinician.unit, referral_date=REFERRAL,
-        planned_date=PLANNED, now=BOOKED_AT,
+        actor=clinician.actor,
+        patient=patient,
+        unit=clinician.unit,
+        referral_date=REFERRAL,
+        planned_date=PLANNED,
+        now=BOOKED_AT,
     )
 
 
@@ -73,16 +77,24 @@ def send_due(now: dt.datetime, tmp_path: Path) -> None:
 
 def consent(course: Course, now: dt.datetime, answers: dict[str, object] | None = None) -> Response:
     return scheduling.submit_patient_form(
-        actor=Actor.system("test"), course=course, kind=FormKind.PRE_TREATMENT,
-        answers=answers or {"FamilyStatus": 1}, consent=True, source=Source.PORTAL, now=now,
+        actor=Actor.system("test"),
+        course=course,
+        kind=FormKind.PRE_TREATMENT,
+        answers=answers or {"FamilyStatus": 1},
+        consent=True,
+        source=Source.PORTAL,
+        now=now,
     )
 
 
 def complete_clinician(who: Persona, course: Course, visit: str, now: dt.datetime) -> Response:
     form = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
     return scheduling.complete_clinician_form(
-        actor=who.actor, response=form, answers={"S1b_DateOfCompletion": visit},
-        expected_version=form.version, now=now,
+        actor=who.actor,
+        response=form,
+        answers={"S1b_DateOfCompletion": visit},
+        expected_version=form.version,
+        now=now,
     )
 
 
@@ -107,15 +119,21 @@ def test_booking_creates_a_draft_clinician_form_and_plans_the_pre_treatment_orde
     assert order.remind_at == oslo(2026, 3, 30, 8, 0)
     assert order.expires_at == oslo(2026, 4, 2, 0, 0)
     assert set(AuditEvent.objects.values_list("action", flat=True)) >= {
-        "nnrr.course.created", "nnrr.order.created"}
+        "nnrr.course.created",
+        "nnrr.order.created",
+    }
 
 
 def test_booking_close_to_the_consultation_sends_next_morning_without_reminder(
     clinician: Persona, patient: Patient
 ) -> None:
     course = scheduling.book_course(
-        actor=clinician.actor, patient=patient, unit=clinician.unit, referral_date=REFERRAL,
-        planned_date=dt.date(2026, 3, 4), now=BOOKED_AT,
+        actor=clinician.actor,
+        patient=patient,
+        unit=clinician.unit,
+        referral_date=REFERRAL,
+        planned_date=dt.date(2026, 3, 4),
+        now=BOOKED_AT,
     )
     order = pre_treatment(course)
     assert order.send_at == oslo(2026, 3, 3, 8, 0)
@@ -128,8 +146,12 @@ def test_booking_refuses_a_planned_date_before_the_referral(
 ) -> None:
     with pytest.raises(ValidationError) as caught:
         scheduling.book_course(
-            actor=clinician.actor, patient=patient, unit=clinician.unit,
-            referral_date=dt.date(2026, 3, 1), planned_date=dt.date(2026, 2, 27), now=BOOKED_AT,
+            actor=clinician.actor,
+            patient=patient,
+            unit=clinician.unit,
+            referral_date=dt.date(2026, 3, 1),
+            planned_date=dt.date(2026, 2, 27),
+            now=BOOKED_AT,
         )
     assert "planned_consultation_date" in caught.value.message_dict
     assert not Course.objects.exists()
@@ -142,8 +164,11 @@ def test_change_planned_date_replans_an_unsent_order(course: Course, clinician: 
     before = pre_treatment(course)
 
     effect = scheduling.change_planned_date(
-        actor=clinician.actor, course=course, referral_date=REFERRAL,
-        planned_date=dt.date(2026, 4, 20), expected_version=course.version,
+        actor=clinician.actor,
+        course=course,
+        referral_date=REFERRAL,
+        planned_date=dt.date(2026, 4, 20),
+        expected_version=course.version,
         now=oslo(2026, 3, 5, 10, 0),
     )
 
@@ -167,8 +192,11 @@ def test_sent_order_survives_a_move_of_up_to_thirty_days_with_reminder_and_expir
     assert before.state == OrderState.SENT
 
     effect = scheduling.change_planned_date(
-        actor=clinician.actor, course=course, referral_date=REFERRAL,
-        planned_date=dt.date(2026, 5, 1), expected_version=course.version,
+        actor=clinician.actor,
+        course=course,
+        referral_date=REFERRAL,
+        planned_date=dt.date(2026, 5, 1),
+        expected_version=course.version,
         now=oslo(2026, 3, 18, 9, 0),
     )
 
@@ -189,8 +217,11 @@ def test_sent_order_moved_earlier_follows_the_new_date(
     send_due(SEND_AT, tmp_path)
 
     effect = scheduling.change_planned_date(
-        actor=clinician.actor, course=course, referral_date=REFERRAL,
-        planned_date=dt.date(2026, 3, 25), expected_version=course.version,
+        actor=clinician.actor,
+        course=course,
+        referral_date=REFERRAL,
+        planned_date=dt.date(2026, 3, 25),
+        expected_version=course.version,
         now=oslo(2026, 3, 18, 9, 0),
     )
 
@@ -208,8 +239,11 @@ def test_sent_order_moved_more_than_thirty_days_needs_a_new_course_and_nothing_c
     version = Course.objects.get(pk=course.pk).version
 
     effect = scheduling.change_planned_date(
-        actor=clinician.actor, course=course, referral_date=REFERRAL,
-        planned_date=dt.date(2026, 5, 2), expected_version=version,
+        actor=clinician.actor,
+        course=course,
+        referral_date=REFERRAL,
+        planned_date=dt.date(2026, 5, 2),
+        expected_version=version,
         now=oslo(2026, 3, 18, 9, 0),
     )
 
@@ -219,7 +253,11 @@ def test_sent_order_moved_more_than_thirty_days_needs_a_new_course_and_nothing_c
     assert stored.version == version
     after = pre_treatment(course)
     assert (after.state, after.remind_at, after.expires_at, after.version) == (
-        before.state, before.remind_at, before.expires_at, before.version)
+        before.state,
+        before.remind_at,
+        before.expires_at,
+        before.version,
+    )
     assert not AuditEvent.objects.filter(action="nnrr.course.rebooked").exists()
 
 
@@ -231,8 +269,11 @@ def test_recreate_course_deletes_the_old_course_and_books_a_new_one(
     now = oslo(2026, 3, 18, 9, 0)
 
     new = scheduling.recreate_course(
-        actor=clinician.actor, course=course, referral_date=REFERRAL,
-        planned_date=dt.date(2026, 6, 1), now=now,
+        actor=clinician.actor,
+        course=course,
+        referral_date=REFERRAL,
+        planned_date=dt.date(2026, 6, 1),
+        now=now,
     )
 
     course.refresh_from_db()
@@ -251,19 +292,53 @@ def test_recreate_course_deletes_the_old_course_and_books_a_new_one(
     assert Response.objects.get(course=new).status == FormStatus.KLADD
 
 
+def test_recreate_course_submitted_twice_is_refused_the_second_time(
+    course: Course, clinician: Persona, tmp_path: Path
+) -> None:
+    send_due(SEND_AT, tmp_path)
+    now = oslo(2026, 3, 18, 9, 0)
+    scheduling.recreate_course(
+        actor=clinician.actor,
+        course=course,
+        referral_date=REFERRAL,
+        planned_date=dt.date(2026, 6, 1),
+        now=now,
+    )
+
+    with pytest.raises(ValidationError):
+        scheduling.recreate_course(
+            actor=clinician.actor,
+            course=course,
+            referral_date=REFERRAL,
+            planned_date=dt.date(2026, 6, 1),
+            now=now,
+        )
+
+    active = Course.objects.filter(patient=course.patient, status=Course.Status.ACTIVE)
+    assert active.count() == 1
+    assert Order.objects.filter(course__patient=course.patient, state__in=OPEN_STATES).count() == 1
+
+
 def test_stale_expected_version_raises_conflict_and_changes_nothing(
     course: Course, clinician: Persona
 ) -> None:
     scheduling.change_planned_date(
-        actor=clinician.actor, course=course, referral_date=REFERRAL,
-        planned_date=dt.date(2026, 4, 10), expected_version=1, now=oslo(2026, 3, 5, 10, 0),
+        actor=clinician.actor,
+        course=course,
+        referral_date=REFERRAL,
+        planned_date=dt.date(2026, 4, 10),
+        expected_version=1,
+        now=oslo(2026, 3, 5, 10, 0),
     )
     order_before = pre_treatment(course)
 
     with pytest.raises(ConflictError):
         scheduling.change_planned_date(
-            actor=clinician.actor, course=Course.objects.get(pk=course.pk),
-            referral_date=REFERRAL, planned_date=dt.date(2026, 4, 20), expected_version=1,
+            actor=clinician.actor,
+            course=Course.objects.get(pk=course.pk),
+            referral_date=REFERRAL,
+            planned_date=dt.date(2026, 4, 20),
+            expected_version=1,
             now=oslo(2026, 3, 5, 10, 5),
         )
 
@@ -272,7 +347,9 @@ def test_stale_expected_version_raises_conflict_and_changes_nothing(
     assert stored.version == 2
     order_after = pre_treatment(course)
     assert (order_after.send_at, order_after.expires_at) == (
-        order_before.send_at, order_before.expires_at)
+        order_before.send_at,
+        order_before.expires_at,
+    )
     assert AuditEvent.objects.filter(action="nnrr.course.rebooked").count() == 1
 
 
@@ -294,26 +371,37 @@ def test_reorder_cancels_the_old_order_and_its_code_stops_working_in_the_portal(
     old = order_by_code(first.code)
     assert old is not None and old.pk == first.order.pk
     assert old.state == OrderState.CANCELLED
-    assert Order.objects.filter(course=course, kind=FormKind.PRE_TREATMENT,
-                                state__in=OPEN_STATES).get().pk == second.order.pk
+    assert (
+        Order.objects.filter(course=course, kind=FormKind.PRE_TREATMENT, state__in=OPEN_STATES)
+        .get()
+        .pk
+        == second.order.pk
+    )
     assert second.order.replaces_id is not None
 
-    refused = client.post(reverse("portal:start"),
-                          {"code": first.code, "birth_date": birth_date(patient)})
+    refused = client.post(
+        reverse("portal:start"), {"code": first.code, "birth_date": birth_date(patient)}
+    )
     assert refused.status_code == 403
     assert "Skjemaet er ikke tilgjengelig" in refused.content.decode()
 
-    accepted = Client().post(reverse("portal:start"),
-                             {"code": second.code, "birth_date": birth_date(patient)})
+    accepted = Client().post(
+        reverse("portal:start"), {"code": second.code, "birth_date": birth_date(patient)}
+    )
     assert accepted.status_code == 302
     assert accepted["Location"] == reverse("portal:consent")
 
 
-def test_reorder_expiry_is_at_least_seven_days_from_today(course: Course, clinician: Persona) -> None:
+def test_reorder_expiry_is_at_least_seven_days_from_today(
+    course: Course, clinician: Persona
+) -> None:
     now = oslo(2026, 3, 29, 11, 0)  # three days before the consultation on 1 April
 
     new = scheduling.order_questionnaire(
-        actor=clinician.actor, course=course, kind=FormKind.PRE_TREATMENT, notify_self=False,
+        actor=clinician.actor,
+        course=course,
+        kind=FormKind.PRE_TREATMENT,
+        notify_self=False,
         now=now,
     )
 
@@ -329,7 +417,10 @@ def test_reorder_expiry_is_the_consultation_day_when_that_is_later(
     now = oslo(2026, 3, 5, 11, 0)
 
     new = scheduling.order_questionnaire(
-        actor=clinician.actor, course=course, kind=FormKind.PRE_TREATMENT, notify_self=False,
+        actor=clinician.actor,
+        course=course,
+        kind=FormKind.PRE_TREATMENT,
+        notify_self=False,
         now=now,
     )
 
@@ -344,7 +435,10 @@ def test_notify_self_order_is_sent_at_once_with_nothing_for_the_worker_to_send(
     now = oslo(2026, 3, 5, 11, 0)
 
     new = scheduling.order_questionnaire(
-        actor=clinician.actor, course=course, kind=FormKind.PRE_TREATMENT, notify_self=True,
+        actor=clinician.actor,
+        course=course,
+        kind=FormKind.PRE_TREATMENT,
+        notify_self=True,
         now=now,
     )
 
@@ -356,8 +450,9 @@ def test_notify_self_order_is_sent_at_once_with_nothing_for_the_worker_to_send(
     assert message.state == MessageState.SKIPPED
     assert message.channel == "none"
     assert order_by_code(new.code) == order
-    result = dispatch.run_pass(worker_id="w-test", now=oslo(2026, 3, 31, 9, 0),
-                               channel=FileChannel(tmp_path / "outbox"))
+    result = dispatch.run_pass(
+        worker_id="w-test", now=oslo(2026, 3, 31, 9, 0), channel=FileChannel(tmp_path / "outbox")
+    )
     assert (result.invitations, result.reminders, result.sent) == (0, 0, 0)
     assert not (tmp_path / "outbox").exists()
 
@@ -366,7 +461,10 @@ def test_order_refused_for_an_answered_form(course: Course, clinician: Persona) 
     consent(course, oslo(2026, 3, 17, 9, 0))
     with pytest.raises(ValidationError):
         scheduling.order_questionnaire(
-            actor=clinician.actor, course=course, kind=FormKind.PRE_TREATMENT, notify_self=True,
+            actor=clinician.actor,
+            course=course,
+            kind=FormKind.PRE_TREATMENT,
+            notify_self=True,
             now=oslo(2026, 3, 18, 9, 0),
         )
     assert Order.objects.filter(course=course).count() == 1
@@ -395,7 +493,8 @@ def test_no_follow_ups_without_consent(course: Course, clinician: Persona) -> No
     complete_clinician(clinician, course, "2026-04-01", oslo(2026, 4, 1, 15, 0))
 
     assert not Order.objects.filter(
-        course=course, kind__in=[FormKind.FOLLOW_UP_6, FormKind.FOLLOW_UP_12]).exists()
+        course=course, kind__in=[FormKind.FOLLOW_UP_6, FormKind.FOLLOW_UP_12]
+    ).exists()
 
 
 def test_completing_again_after_a_return_does_not_duplicate_follow_ups(
@@ -403,14 +502,20 @@ def test_completing_again_after_a_return_does_not_duplicate_follow_ups(
 ) -> None:
     consent(course, oslo(2026, 3, 17, 9, 0))
     completed = complete_clinician(clinician, course, "2026-04-01", oslo(2026, 4, 1, 15, 0))
-    form_services.return_to_draft(actor=persona("local_admin").actor, response=completed,
-                                  reason="Feil i medisinering", now=oslo(2026, 4, 2, 9, 0))
+    form_services.return_to_draft(
+        actor=persona("local_admin").actor,
+        response=completed,
+        reason="Feil i medisinering",
+        now=oslo(2026, 4, 2, 9, 0),
+    )
 
     complete_clinician(clinician, course, "2026-04-01", oslo(2026, 4, 2, 10, 0))
 
-    kinds = sorted(Order.objects.filter(
-        course=course, kind__in=[FormKind.FOLLOW_UP_6, FormKind.FOLLOW_UP_12]
-    ).values_list("kind", flat=True))
+    kinds = sorted(
+        Order.objects.filter(
+            course=course, kind__in=[FormKind.FOLLOW_UP_6, FormKind.FOLLOW_UP_12]
+        ).values_list("kind", flat=True)
+    )
     assert kinds == [FormKind.FOLLOW_UP_6, FormKind.FOLLOW_UP_12]
 
 
@@ -436,16 +541,25 @@ def test_withdraw_consent_deletes_every_form_at_every_unit_and_keeps_a_log_entry
     consent(course, oslo(2026, 3, 17, 9, 0), {"FamilyStatus": 1, "PainExperiencesActivity": 8})
     complete_clinician(clinician, course, "2026-04-01", oslo(2026, 4, 1, 15, 0))
     haukeland = persona("haukeland_clinician")
-    register_patient(actor=haukeland.actor, unit=haukeland.unit, national_id=patient.national_id,
-                     name=patient.name)
+    register_patient(
+        actor=haukeland.actor,
+        unit=haukeland.unit,
+        national_id=patient.national_id,
+        name=patient.name,
+    )
     other = scheduling.book_course(
-        actor=haukeland.actor, patient=patient, unit=haukeland.unit, referral_date=REFERRAL,
-        planned_date=dt.date(2026, 5, 5), now=oslo(2026, 4, 2, 9, 0),
+        actor=haukeland.actor,
+        patient=patient,
+        unit=haukeland.unit,
+        referral_date=REFERRAL,
+        planned_date=dt.date(2026, 5, 5),
+        now=oslo(2026, 4, 2, 9, 0),
     )
     reason = "Pasienten har M54.5 lumbago og ODI 46; vil ikke delta"
 
-    count = scheduling.withdraw_consent(actor=clinician.actor, patient=patient, reason=reason,
-                                        now=oslo(2026, 4, 3, 9, 0))
+    count = scheduling.withdraw_consent(
+        actor=clinician.actor, patient=patient, reason=reason, now=oslo(2026, 4, 3, 9, 0)
+    )
 
     assert count == 2
     responses = Response.objects.filter(course__patient=patient)
@@ -462,7 +576,8 @@ def test_withdraw_consent_deletes_every_form_at_every_unit_and_keeps_a_log_entry
     assert patient.consent_withdrawn_at is not None
     assert patient.email == ""
     assert set(Course.objects.filter(patient=patient).values_list("status", flat=True)) == {
-        Course.Status.WITHDRAWN}
+        Course.Status.WITHDRAWN
+    }
 
     event = AuditEvent.objects.get(action="nnrr.consent.withdrawn")
     assert event.patient_id == patient.pk
@@ -475,18 +590,26 @@ def test_withdraw_consent_deletes_every_form_at_every_unit_and_keeps_a_log_entry
 def test_after_withdrawal_no_questionnaire_can_be_ordered(
     course: Course, clinician: Persona, patient: Patient
 ) -> None:
-    scheduling.withdraw_consent(actor=clinician.actor, patient=patient, reason="Ønsker ikke",
-                                now=oslo(2026, 3, 3, 9, 0))
+    scheduling.withdraw_consent(
+        actor=clinician.actor, patient=patient, reason="Ønsker ikke", now=oslo(2026, 3, 3, 9, 0)
+    )
     again = scheduling.book_course(
-        actor=clinician.actor, patient=Patient.objects.get(pk=patient.pk), unit=clinician.unit,
-        referral_date=REFERRAL, planned_date=PLANNED, now=oslo(2026, 3, 4, 9, 0),
+        actor=clinician.actor,
+        patient=Patient.objects.get(pk=patient.pk),
+        unit=clinician.unit,
+        referral_date=REFERRAL,
+        planned_date=PLANNED,
+        now=oslo(2026, 3, 4, 9, 0),
     )
 
     assert not Order.objects.filter(course=again).exists()
     with pytest.raises(ValidationError):
         scheduling.order_questionnaire(
-            actor=clinician.actor, course=Course.objects.select_related("patient").get(pk=again.pk),
-            kind=FormKind.PRE_TREATMENT, notify_self=True, now=oslo(2026, 3, 4, 9, 5),
+            actor=clinician.actor,
+            course=Course.objects.select_related("patient").get(pk=again.pk),
+            kind=FormKind.PRE_TREATMENT,
+            notify_self=True,
+            now=oslo(2026, 3, 4, 9, 5),
         )
 
 
@@ -495,8 +618,9 @@ def test_delete_course_without_consent_leaves_a_consent_log_entry(
 ) -> None:
     order = pre_treatment(course)
 
-    scheduling.delete_course(actor=clinician.actor, course=course, reason="Møtte ikke",
-                             now=oslo(2026, 4, 2, 9, 0))
+    scheduling.delete_course(
+        actor=clinician.actor, course=course, reason="Møtte ikke", now=oslo(2026, 4, 2, 9, 0)
+    )
 
     course.refresh_from_db()
     order.refresh_from_db()
@@ -513,8 +637,9 @@ def test_delete_course_with_consent_removes_the_forms_and_keeps_no_log_entry(
 ) -> None:
     consent(course, oslo(2026, 3, 17, 9, 0))
 
-    scheduling.delete_course(actor=clinician.actor, course=course, reason="Feilregistrert",
-                             now=oslo(2026, 3, 18, 9, 0))
+    scheduling.delete_course(
+        actor=clinician.actor, course=course, reason="Feilregistrert", now=oslo(2026, 3, 18, 9, 0)
+    )
 
     assert not ConsentLogEntry.objects.exists()
     assert not Response.objects.filter(course=course, kind=FormKind.PRE_TREATMENT).exists()
@@ -554,16 +679,31 @@ def test_completed_patient_form_refuses_changes_through_the_services(
 ) -> None:
     actor = Actor.system("test")
     with pytest.raises(ValidationError):
-        form_services.save_draft(actor=actor, response=completed_form, answers={"FamilyStatus": 1},
-                                 expected_version=completed_form.version, now=oslo(2026, 3, 18))
+        form_services.save_draft(
+            actor=actor,
+            response=completed_form,
+            answers={"FamilyStatus": 1},
+            expected_version=completed_form.version,
+            now=oslo(2026, 3, 18),
+        )
     with pytest.raises(ValidationError):
         scheduling.submit_patient_form(
-            actor=actor, course=course, kind=FormKind.PRE_TREATMENT, answers={"FamilyStatus": 1},
-            consent=True, source=Source.PAPER, now=oslo(2026, 3, 18),
+            actor=actor,
+            course=course,
+            kind=FormKind.PRE_TREATMENT,
+            answers={"FamilyStatus": 1},
+            consent=True,
+            source=Source.PAPER,
+            now=oslo(2026, 3, 18),
         )
-    form_services.save_portal_draft(actor=actor, course=course, kind=FormKind.PRE_TREATMENT,
-                                    answers={"FamilyStatus": 1}, draft=completed_form,
-                                    now=oslo(2026, 3, 18))
+    form_services.save_portal_draft(
+        actor=actor,
+        course=course,
+        kind=FormKind.PRE_TREATMENT,
+        answers={"FamilyStatus": 1},
+        draft=completed_form,
+        now=oslo(2026, 3, 18),
+    )
     stored = Response.objects.get(pk=completed_form.pk)
     assert stored.answers == {"FamilyStatus": 3}
     assert stored.status == FormStatus.FERDIGSTILT
@@ -573,8 +713,12 @@ def test_completed_patient_form_refuses_changes_through_the_services(
 def test_pre_treatment_form_without_consent_stores_nothing(course: Course) -> None:
     with pytest.raises(ValidationError):
         scheduling.submit_patient_form(
-            actor=Actor.system("test"), course=course, kind=FormKind.PRE_TREATMENT,
-            answers={"FamilyStatus": 1}, consent=False, source=Source.PAPER,
+            actor=Actor.system("test"),
+            course=course,
+            kind=FormKind.PRE_TREATMENT,
+            answers={"FamilyStatus": 1},
+            consent=False,
+            source=Source.PAPER,
             now=oslo(2026, 3, 17, 9, 0),
         )
     assert not Response.objects.filter(course=course, kind=FormKind.PRE_TREATMENT).exists()
@@ -586,7 +730,11 @@ def test_today_in_oslo_is_used_for_booking_validation(clinician: Persona, patien
     late = dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.UTC)
     assert oslo_date(late) == dt.date(2026, 3, 2)
     course = scheduling.book_course(
-        actor=clinician.actor, patient=patient, unit=clinician.unit,
-        referral_date=dt.date(2026, 3, 2), planned_date=PLANNED, now=late,
+        actor=clinician.actor,
+        patient=patient,
+        unit=clinician.unit,
+        referral_date=dt.date(2026, 3, 2),
+        planned_date=PLANNED,
+        now=late,
     )
     assert course.referral_date == dt.date(2026, 3, 2)

@@ -53,7 +53,7 @@ END_OF_CONSULTATION_DAY = oslo(2026, 3, 13, 0, 0)
 PATIENT_NAME = "Ingrid Testesen"
 
 
-class Crash(BaseException):  # noqa: N818 - it stands for the process dying, not an error
+class Crash(BaseException):
     """The worker process dies (not an Exception: nothing in the worker may swallow it)."""
 
 
@@ -111,9 +111,13 @@ def run(now: dt.datetime, channel: FileChannel, worker_id: str = "w-test") -> di
 
 def consent_to(course: Course, now: dt.datetime) -> Response:
     return scheduling.submit_patient_form(
-        actor=Actor.system("test"), course=course, kind=FormKind.PRE_TREATMENT,
-        answers={"FamilyStatus": 2, "PainExperiencesNoActivity": 6}, consent=True,
-        source=Source.PORTAL, now=now,
+        actor=Actor.system("test"),
+        course=course,
+        kind=FormKind.PRE_TREATMENT,
+        answers={"FamilyStatus": 2, "PainExperiencesNoActivity": 6},
+        consent=True,
+        source=Source.PORTAL,
+        now=now,
     )
 
 
@@ -155,9 +159,11 @@ def test_invitation_carries_the_portal_link_and_no_health_data(
     # Give the course clinical content the message must never reveal.
     clinician_form = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
     form_services.save_draft(
-        actor=clinician.actor, response=clinician_form,
+        actor=clinician.actor,
+        response=clinician_form,
         answers={"DiagnosticNumber1": "M54.5", "DiagnosticNumber1Name": "Lumbago"},
-        expected_version=clinician_form.version, now=BOOKED_AT,
+        expected_version=clinician_form.version,
+        now=BOOKED_AT,
     )
     run(SEND_AT, outbox)
 
@@ -178,9 +184,16 @@ def test_invitation_carries_the_portal_link_and_no_health_data(
     patient = course.patient
     text = f"{subject}\n{body}"
     for secret in (
-        PATIENT_NAME, "Ingrid", "Testesen", patient.national_id,
-        patient.birth_date.strftime("%d.%m.%Y"), "St. Olav", course.unit.name,
-        "M54", "Lumbago", "Pasientskjema før behandling",
+        PATIENT_NAME,
+        "Ingrid",
+        "Testesen",
+        patient.national_id,
+        patient.birth_date.strftime("%d.%m.%Y"),
+        "St. Olav",
+        course.unit.name,
+        "M54",
+        "Lumbago",
+        "Pasientskjema før behandling",
     ):
         assert secret not in text, secret
     assert "nakke" not in text.lower()
@@ -252,6 +265,24 @@ def test_queued_reminder_is_dropped_when_the_answer_arrives_before_the_retry(
     assert channel.sent == [f"{pre_treatment_order(course).pk}-invitation"]
 
 
+def test_reminder_is_not_sent_an_hour_early_in_summer_time(
+    clinician: Persona, outbox: CountingFileChannel
+) -> None:
+    # Consultation Friday 10 April 2026; clocks go forward on Sunday 29 March.
+    course = book(
+        clinician, make_patient(ST_OLAVS), planned_in_days=25, now=oslo(2026, 3, 16, 12, 0)
+    )
+    assert pre_treatment_order(course).send_at == dt.datetime(2026, 3, 25, 7, 0, tzinfo=dt.UTC)
+    run(oslo(2026, 3, 25, 8, 0), outbox)
+
+    before = run(dt.datetime(2026, 4, 8, 5, 59, tzinfo=dt.UTC), outbox)  # 07:59 Oslo
+    at_eight = run(dt.datetime(2026, 4, 8, 6, 0, tzinfo=dt.UTC), outbox)  # 08:00 Oslo
+
+    assert before.reminders == 0
+    assert at_eight.reminders == 1
+    assert pre_treatment_order(course).reminded_at == oslo(2026, 4, 8, 8, 0)
+
+
 def test_order_expires_at_the_end_of_the_consultation_day(
     course: Course, outbox: CountingFileChannel
 ) -> None:
@@ -293,8 +324,10 @@ def test_follow_up_whose_window_passed_is_recorded_as_missed(
     consent_to(course, oslo(2026, 3, 4, 10, 0))
     clinician_form = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
     scheduling.complete_clinician_form(
-        actor=clinician.actor, response=clinician_form,
-        answers={"S1b_DateOfCompletion": "2026-03-12"}, expected_version=clinician_form.version,
+        actor=clinician.actor,
+        response=clinician_form,
+        answers={"S1b_DateOfCompletion": "2026-03-12"},
+        expected_version=clinician_form.version,
         now=oslo(2026, 3, 12, 15, 0),
     )
     six = Order.objects.get(course=course, kind=FormKind.FOLLOW_UP_6)
@@ -332,13 +365,20 @@ def test_course_without_consent_is_purged_thirty_days_after_the_planned_date(
 ) -> None:
     clinician_form = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
     form_services.save_draft(
-        actor=clinician.actor, response=clinician_form, answers={"Interpreter": 1},
-        expected_version=clinician_form.version, now=BOOKED_AT,
+        actor=clinician.actor,
+        response=clinician_form,
+        answers={"Interpreter": 1},
+        expected_version=clinician_form.version,
+        now=BOOKED_AT,
     )
     # A portal draft with the consent box ticked but never submitted is no consent.
     form_services.save_portal_draft(
-        actor=Actor.system("test"), course=course, kind=FormKind.PRE_TREATMENT,
-        answers={"FamilyStatus": 1}, draft=None, now=oslo(2026, 3, 4, 9, 0),
+        actor=Actor.system("test"),
+        course=course,
+        kind=FormKind.PRE_TREATMENT,
+        answers={"FamilyStatus": 1},
+        draft=None,
+        now=oslo(2026, 3, 4, 9, 0),
     )
 
     result = run(oslo(2026, 4, 12, 0, 0), outbox)
@@ -375,9 +415,7 @@ def test_consented_course_is_never_purged(course: Course, outbox: CountingFileCh
 # --- The management command --------------------------------------------------------------------
 
 
-def test_worker_command_with_now_runs_one_pass_at_that_time(
-    course: Course, tmp_path: Path
-) -> None:
+def test_worker_command_with_now_runs_one_pass_at_that_time(course: Course, tmp_path: Path) -> None:
     out = io.StringIO()
     with override_settings(OUTBOX_DIR=tmp_path):
         call_command("worker", now="2026-03-03 07:59", stdout=out)
@@ -536,8 +574,11 @@ def test_reconcile_leaves_a_message_claimed_by_a_worker_that_just_started(
     def worker_a_starts(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         nonlocal interleaved
         result = execute(sql, params, many, context)
-        if (not interleaved and sql.lstrip().upper().startswith("SELECT")
-                and "scheduling_workerheartbeat" in sql):
+        if (
+            not interleaved
+            and sql.lstrip().upper().startswith("SELECT")
+            and "scheduling_workerheartbeat" in sql
+        ):
             interleaved = True
             dispatch.heartbeat("worker-a", SEND_AT)
             Message.objects.filter(pk=message.pk).update(
