@@ -240,7 +240,9 @@ EMAIL_HOST_USER = os.environ.get("NNRR_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("NNRR_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = _env_bool("NNRR_EMAIL_USE_TLS")
 EMAIL_TIMEOUT = 30
-DEFAULT_FROM_EMAIL = os.environ.get("NNRR_FROM_EMAIL", "Norsk nakke- og ryggregister <noreply@nakkeryggreg.no>")
+DEFAULT_FROM_EMAIL = os.environ.get(
+    "NNRR_FROM_EMAIL", "Norsk nakke- og ryggregister <noreply@nakkeryggreg.no>"
+)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Worker ----------------------------------------------------------------------------------

@@ -64,8 +64,13 @@ class Persona:
 
     @property
     def actor(self) -> Actor:
-        return Actor(user=self.user, name=str(self.user), role=self.membership.role,
-                     unit_id=self.membership.unit_id, client_address="127.0.0.1")
+        return Actor(
+            user=self.user,
+            name=str(self.user),
+            role=self.membership.role,
+            unit_id=self.membership.unit_id,
+            client_address="127.0.0.1",
+        )
 
 
 def make_persona(key: str) -> Persona:
@@ -115,15 +120,21 @@ def as_persona(persona: Callable[[str], Persona]) -> Callable[[str], Client]:
 _patient_serial = itertools.count(100)
 
 
-def make_patient(unit_id: int, *, name: str = "Ola Nordmann", email: str = "ola@example.no",
-                 born: dt.date = dt.date(1975, 5, 17)) -> Patient:
+def make_patient(
+    unit_id: int,
+    *,
+    name: str = "Ola Nordmann",
+    email: str = "ola@example.no",
+    born: dt.date = dt.date(1975, 5, 17),
+) -> Patient:
     rng = random.Random(next(_patient_serial))
     nid = synthetic_id(rng, born, "M")
     while Patient.objects.filter(national_id=nid).exists():
         nid = synthetic_id(rng, born, "M")
     unit = Unit.objects.get(pk=unit_id)
-    return register_patient(actor=Actor.system("test"), unit=unit, national_id=nid, name=name,
-                            email=email)
+    return register_patient(
+        actor=Actor.system("test"), unit=unit, national_id=nid, name=name, email=email
+    )
 
 
 @pytest.fixture
@@ -131,14 +142,23 @@ def patient_factory(db: Any) -> Callable[..., Patient]:
     return make_patient
 
 
-def book(who: Persona, patient: Patient, *, planned_in_days: int = 30, referral_days_ago: int = 10,
-         now: dt.datetime | None = None) -> Course:
+def book(
+    who: Persona,
+    patient: Patient,
+    *,
+    planned_in_days: int = 30,
+    referral_days_ago: int = 10,
+    now: dt.datetime | None = None,
+) -> Course:
     now = now or timezone.now()
     today = oslo_date(now)
     return scheduling.book_course(
-        actor=who.actor, patient=patient, unit=who.unit,
+        actor=who.actor,
+        patient=patient,
+        unit=who.unit,
         referral_date=today - dt.timedelta(days=referral_days_ago),
-        planned_date=today + dt.timedelta(days=planned_in_days), now=now,
+        planned_date=today + dt.timedelta(days=planned_in_days),
+        now=now,
     )
 
 

@@ -28,7 +28,9 @@ class SessionTimeoutMiddleware:
             started = request.session.get(LOGIN_TIME_SESSION_KEY)
             if started is None or time.time() - float(started) > settings.SESSION_ABSOLUTE_TIMEOUT:
                 logout(request)
-                messages.info(request, _("Du er logget ut fordi økten var for gammel. Logg inn på nytt."))
+                messages.info(
+                    request, _("Du er logget ut fordi økten var for gammel. Logg inn på nytt.")
+                )
                 return redirect(settings.LOGIN_URL)
         return self.get_response(request)
 

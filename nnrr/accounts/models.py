@@ -44,7 +44,7 @@ class User(AbstractUser):
 
 
 class Identity(models.Model):
-    """A login identity: the subject an identity provider vouches for (for Norwegian eID, the pid)."""
+    """A login identity: the subject an identity provider vouches for (Norwegian eID: the pid)."""
 
     class Provider(models.TextChoices):
         IDPORTEN = "idporten", "ID-porten"
@@ -92,4 +92,6 @@ class Membership(models.Model):
         verbose_name_plural = _("tilganger")
 
     def __str__(self) -> str:
-        return str(_("%(role)s ved %(unit)s") % {"role": self.get_role_display(), "unit": self.unit.name})
+        return str(
+            _("%(role)s ved %(unit)s") % {"role": self.get_role_display(), "unit": self.unit.name}
+        )

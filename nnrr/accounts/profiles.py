@@ -14,7 +14,9 @@ PROFILE_SESSION_KEY = "nnrr_membership_id"
 
 
 class Right(StrEnum):
-    FORMS = "forms"  # search and register patients, book courses, fill forms, order ePROM, worklists
+    FORMS = (
+        "forms"  # search and register patients, book courses, fill forms, order ePROM, worklists
+    )
     RETURN_FORMS = "return_forms"  # return a completed Behandlerskjema to draft
     AUDIT_LOG = "audit_log"  # read the access log
     EXPORT = "export"  # export the unit's data

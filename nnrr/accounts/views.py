@@ -29,7 +29,9 @@ from nnrr.audit.services import record_event
 
 def _safe_next(request: HttpRequest, default: str = "/") -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, request.is_secure()
+    ):
         return target
     return default
 
@@ -76,30 +78,40 @@ def test_idp(request: HttpRequest) -> HttpResponse:
                     Identity.objects.filter(
                         provider=Identity.Provider.IDPORTEN, subject=nid.value
                     ).update(last_login_at=timezone.now())
-                    record_event(actor=Actor.from_request(request), action="nnrr.login.succeeded",
-                                 detail={"provider": "testidp"})
+                    record_event(
+                        actor=Actor.from_request(request),
+                        action="nnrr.login.succeeded",
+                        detail={"provider": "testidp"},
+                    )
                 query = urlencode({"next": _safe_next(request, "/")})
                 return redirect(f"{reverse('accounts:choose_profile')}?{query}")
-    return render(request, "accounts/testidp.html",
-                  {"form": form, "next": _safe_next(request, ""), "test_users": _test_users()})
+    return render(
+        request,
+        "accounts/testidp.html",
+        {"form": form, "next": _safe_next(request, ""), "test_users": _test_users()},
+    )
 
 
 def _test_users() -> list[dict[str, str]]:
     """The demo users with their profiles, listed on the Test IDP page for convenience."""
     users = []
-    for identity in Identity.objects.select_related("user").filter(
-        provider=Identity.Provider.IDPORTEN
-    ).prefetch_related("user__memberships__unit").order_by("user__full_name")[:30]:
+    for identity in (
+        Identity.objects.select_related("user")
+        .filter(provider=Identity.Provider.IDPORTEN)
+        .prefetch_related("user__memberships__unit")
+        .order_by("user__full_name")[:30]
+    ):
         profiles = ", ".join(str(m) for m in identity.user.memberships.all())
         if profiles:
-            users.append({"national_id": identity.subject, "name": str(identity.user),
-                          "profiles": profiles})
+            users.append(
+                {"national_id": identity.subject, "name": str(identity.user), "profiles": profiles}
+            )
     return users
 
 
 @require_http_methods(["GET", "POST"])
 def choose_profile(request: HttpRequest) -> HttpResponse:
-    """"Velg profil": the user's (role, unit) profiles; everything after is scoped to one."""
+    """ "Velg profil": the user's (role, unit) profiles; everything after is scoped to one."""
     if not request.user.is_authenticated:
         return redirect(settings.LOGIN_URL)
     memberships = list(
@@ -117,8 +129,11 @@ def choose_profile(request: HttpRequest) -> HttpResponse:
         else:
             request.session[PROFILE_SESSION_KEY] = chosen.pk
             request.profile = Profile.from_membership(chosen)  # type: ignore[attr-defined]
-            record_event(actor=Actor.from_request(request), action="nnrr.profile.chosen",
-                         detail={"role": chosen.role, "unit": chosen.unit_id})
+            record_event(
+                actor=Actor.from_request(request),
+                action="nnrr.profile.chosen",
+                detail={"role": chosen.role, "unit": chosen.unit_id},
+            )
             return redirect(_safe_next(request, "/"))
     if len(memberships) == 0:
         messages.warning(request, _("Du har ingen tilganger i registeret ennå."))

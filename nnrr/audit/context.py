@@ -37,8 +37,13 @@ class Actor:
     @classmethod
     def patient(cls, request: HttpRequest, unit_id: int | None) -> Actor:
         """The patient acting in the portal (no user account)."""
-        return cls(user=None, name="pasient", role="pasient", unit_id=unit_id,
-                   client_address=client_address(request) or None)
+        return cls(
+            user=None,
+            name="pasient",
+            role="pasient",
+            unit_id=unit_id,
+            client_address=client_address(request) or None,
+        )
 
     @classmethod
     def system(cls, name: str = "system", unit_id: int | None = None) -> Actor:

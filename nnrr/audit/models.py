@@ -53,7 +53,9 @@ class AuditEvent(models.Model):
         related_name="+",
     )
     action = models.CharField(_("handling"), max_length=80, db_index=True)
-    outcome = models.CharField(_("utfall"), max_length=10, choices=Outcome.choices, default=Outcome.OK)
+    outcome = models.CharField(
+        _("utfall"), max_length=10, choices=Outcome.choices, default=Outcome.OK
+    )
     # A plain reference, not a foreign key: the trail outlives the patient record it points to.
     patient_id = models.UUIDField(_("pasient"), null=True, blank=True, db_index=True)
     object_type = models.CharField(max_length=40, blank=True)

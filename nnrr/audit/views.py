@@ -33,7 +33,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         else:
             from nnrr.patients.models import Patient  # the audit app sits below patients
 
-            patient = Patient.objects.filter(national_id=nid.value).values_list("pk", flat=True).first()
+            patient = (
+                Patient.objects.filter(national_id=nid.value).values_list("pk", flat=True).first()
+            )
             events = events.filter(patient_id=patient) if patient else events.none()
     user_query = request.GET.get("user", "").strip()
     users = User.objects.filter(memberships__unit=profile.unit).distinct().order_by("full_name")
@@ -45,11 +47,21 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     if action:
         events = events.filter(action__startswith=action)
     page = Paginator(events.select_related("actor", "unit"), 50).get_page(request.GET.get("page"))
-    record_event(actor=Actor.from_request(request), action="nnrr.audit.viewed",
-                 detail={"patient_filter": bool(patient_query), "user_filter": user_query})
+    record_event(
+        actor=Actor.from_request(request),
+        action="nnrr.audit.viewed",
+        detail={"patient_filter": bool(patient_query), "user_filter": user_query},
+    )
     return render(
         request,
         "audit/log.html",
-        {"page": page, "users": users, "patient_query": patient_query, "user_query": user_query,
-         "action": action, "error": error, "national": national},
+        {
+            "page": page,
+            "users": users,
+            "patient_query": patient_query,
+            "user_query": user_query,
+            "action": action,
+            "error": error,
+            "national": national,
+        },
     )

@@ -38,18 +38,23 @@ def ensure_users() -> dict[str, User]:
     """The demo users (one per role, EGIL LARSEN with three profiles); idempotent."""
     users: dict[str, User] = {}
     for spec in people.demo_users():
-        identity = Identity.objects.select_related("user").filter(
-            provider=Identity.Provider.IDPORTEN, subject=spec.national_id
-        ).first()
+        identity = (
+            Identity.objects.select_related("user")
+            .filter(provider=Identity.Provider.IDPORTEN, subject=spec.national_id)
+            .first()
+        )
         if identity is None:
             user = User.objects.create(
-                username=f"demo-{spec.national_id}", full_name=spec.name,
-                first_name=spec.name.split()[0], last_name=spec.name.split()[-1],
+                username=f"demo-{spec.national_id}",
+                full_name=spec.name,
+                first_name=spec.name.split()[0],
+                last_name=spec.name.split()[-1],
             )
             user.set_unusable_password()
             user.save()
-            Identity.objects.create(user=user, provider=Identity.Provider.IDPORTEN,
-                                    subject=spec.national_id)
+            Identity.objects.create(
+                user=user, provider=Identity.Provider.IDPORTEN, subject=spec.national_id
+            )
         else:
             user = identity.user
         for role, resh_id in spec.memberships:
@@ -78,11 +83,21 @@ SCENARIOS = {
     "awaiting_consent": Scenario("awaiting_consent", (-25, -3), 0.0, "draft"),
 }
 MIX = {
-    people.ST_OLAVS: ["future_unsent"] * 4 + ["future_sent"] * 4 + ["visit_draft"] * 5
-    + ["completed"] * 5 + ["six_months"] * 4 + ["twelve_months"] * 3 + ["purged"] * 2
+    people.ST_OLAVS: ["future_unsent"] * 4
+    + ["future_sent"] * 4
+    + ["visit_draft"] * 5
+    + ["completed"] * 5
+    + ["six_months"] * 4
+    + ["twelve_months"] * 3
+    + ["purged"] * 2
     + ["awaiting_consent"] * 3,
-    people.HAUKELAND: ["future_unsent"] * 3 + ["future_sent"] * 3 + ["visit_draft"] * 3
-    + ["completed"] * 3 + ["six_months"] * 3 + ["twelve_months"] * 2 + ["purged"]
+    people.HAUKELAND: ["future_unsent"] * 3
+    + ["future_sent"] * 3
+    + ["visit_draft"] * 3
+    + ["completed"] * 3
+    + ["six_months"] * 3
+    + ["twelve_months"] * 2
+    + ["purged"]
     + ["awaiting_consent"] * 2,
 }
 
@@ -132,60 +147,99 @@ def load_demo(*, now: dt.datetime, out: Writer) -> bool:
                 email = ""
                 if rng.random() < 0.7:
                     email = f"{name.lower().replace(' ', '.')}@example.no".translate(
-                        str.maketrans("æøå", "aoa"))
+                        str.maketrans("æøå", "aoa")
+                    )
                 patient = register_patient(
-                    actor=Actor(user=clerk, name=str(clerk), role="pasientansvarlig", unit_id=resh_id),
-                    unit=units[resh_id], national_id=nid, name=name, email=email,
+                    actor=Actor(
+                        user=clerk, name=str(clerk), role="pasientansvarlig", unit_id=resh_id
+                    ),
+                    unit=units[resh_id],
+                    national_id=nid,
+                    name=name,
+                    email=email,
                 )
                 patients.append(patient)
-                _plan_course(timeline, rng, SCENARIOS[scenario_name], patient, units[resh_id],
-                             clerk, clinician, today)
+                _plan_course(
+                    timeline,
+                    rng,
+                    SCENARIOS[scenario_name],
+                    patient,
+                    units[resh_id],
+                    clerk,
+                    clinician,
+                    today,
+                )
         # One person known at both units: each unit sees only its own course.
         shared = patients[0]
         haukeland = units[people.HAUKELAND]
         hanne = users["Hanne Haukeland"]
-        register_patient(actor=Actor(user=hanne, name=str(hanne), role="pasientansvarlig",
-                                     unit_id=haukeland.pk),
-                         unit=haukeland, national_id=shared.national_id, name=shared.name)
-        _plan_course(timeline, rng, SCENARIOS["future_unsent"], shared, haukeland, hanne, hanne, today)
+        register_patient(
+            actor=Actor(user=hanne, name=str(hanne), role="pasientansvarlig", unit_id=haukeland.pk),
+            unit=haukeland,
+            national_id=shared.national_id,
+            name=shared.name,
+        )
+        _plan_course(
+            timeline, rng, SCENARIOS["future_unsent"], shared, haukeland, hanne, hanne, today
+        )
     _replay(timeline, now, out)
     out.write(f"Demo data loaded: {len(users)} users, {len(patients)} patients.\n")
     return True
 
 
 def _plan_course(
-    timeline: Timeline, rng: random.Random, scenario: Scenario, patient: Patient, unit: Unit,
-    clerk: User, clinician: User, today: dt.date,
+    timeline: Timeline,
+    rng: random.Random,
+    scenario: Scenario,
+    patient: Patient,
+    unit: Unit,
+    clerk: User,
+    clinician: User,
+    today: dt.date,
 ) -> None:
     planned = today + dt.timedelta(days=rng.randint(*scenario.planned))
     referral = min(today - dt.timedelta(days=1), planned - dt.timedelta(days=rng.randint(25, 75)))
     booked_day = min(today, referral + dt.timedelta(days=rng.randint(1, 12)))
     trajectory = Trajectory.draw(rng)
     clerk_actor = Actor(user=clerk, name=str(clerk), role="pasientansvarlig", unit_id=unit.pk)
-    clinician_actor = Actor(user=clinician, name=str(clinician), role="pasientansvarlig",
-                            unit_id=unit.pk)
+    clinician_actor = Actor(
+        user=clinician, name=str(clinician), role="pasientansvarlig", unit_id=unit.pk
+    )
     patient_actor = Actor.system("pasient", unit_id=unit.pk)
     state: dict[str, Course] = {}
     answer_rng = random.Random(rng.random())
 
     def book(at: dt.datetime) -> None:
         state["course"] = services.book_course(
-            actor=clerk_actor, patient=patient, unit=unit, referral_date=referral,
-            planned_date=planned, now=at)
+            actor=clerk_actor,
+            patient=patient,
+            unit=unit,
+            referral_date=referral,
+            planned_date=planned,
+            now=at,
+        )
 
     timeline.add(_at(booked_day, rng, 8, 16), book)
 
     def answer(kind: str, months: int) -> Callable[[dt.datetime], None]:
         def act(at: dt.datetime) -> None:
-            order = Order.objects.filter(course=state["course"], kind=kind,
-                                         state__in=FILLABLE_STATES, expires_at__gt=at).first()
+            order = Order.objects.filter(
+                course=state["course"], kind=kind, state__in=FILLABLE_STATES, expires_at__gt=at
+            ).first()
             if order is None:
                 return
             answers = patient_answers(get_definition(kind), trajectory, months, answer_rng)
             services.submit_patient_form(
-                actor=patient_actor, course=state["course"], kind=kind, answers=answers,
-                consent=True if kind == FormKind.PRE_TREATMENT else None, source=Source.PORTAL,
-                now=at, order=order)
+                actor=patient_actor,
+                course=state["course"],
+                kind=kind,
+                answers=answers,
+                consent=True if kind == FormKind.PRE_TREATMENT else None,
+                source=Source.PORTAL,
+                now=at,
+                order=order,
+            )
+
         return act
 
     if rng.random() < scenario.answer_pre:
@@ -195,21 +249,33 @@ def _plan_course(
 
     visit = planned
     if scenario.visit in {"draft", "complete"} and visit <= today:
+
         def work_on_form(at: dt.datetime) -> None:
             course = state["course"]
             response = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
             definition = get_definition(FormKind.CLINICIAN, response.definition_version)
-            answers = with_diagnosis_types(clinician_answers(definition, trajectory, visit, answer_rng))
+            answers = with_diagnosis_types(
+                clinician_answers(definition, trajectory, visit, answer_rng)
+            )
             if scenario.visit == "draft":
                 keep = dict(list(answers.items())[: len(answers) // 2])
-                form_services.save_draft(actor=clinician_actor, response=response, answers=keep,
-                                         expected_version=response.version, now=at)
+                form_services.save_draft(
+                    actor=clinician_actor,
+                    response=response,
+                    answers=keep,
+                    expected_version=response.version,
+                    now=at,
+                )
                 course.owner = clinician
                 Course.objects.filter(pk=course.pk).update(owner=clinician)
             else:
-                services.complete_clinician_form(actor=clinician_actor, response=response,
-                                                 answers=answers,
-                                                 expected_version=response.version, now=at)
+                services.complete_clinician_form(
+                    actor=clinician_actor,
+                    response=response,
+                    answers=answers,
+                    expected_version=response.version,
+                    now=at,
+                )
 
         timeline.add(_at(visit, rng, 10, 16), work_on_form)
 

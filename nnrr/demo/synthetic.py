@@ -71,7 +71,9 @@ def _coded(rng: random.Random, item: Item, level: float, invert: bool = False) -
 
 def _number(rng: random.Random, item: Item, level: float, invert: bool = False) -> int:
     low, high = int(item.minimum or 0), int(item.maximum or 10)
-    value = (1 - level if invert else level) * (high - low) + low + rng.gauss(0, (high - low) * 0.08)
+    value = (
+        (1 - level if invert else level) * (high - low) + low + rng.gauss(0, (high - low) * 0.08)
+    )
     return min(high, max(low, round(value)))
 
 
@@ -155,7 +157,8 @@ def _yes_no(item: Item, yes: bool) -> int:
     """The code labelled "Ja" (or "Nei") of a yes/no item, whatever numbers it uses."""
     for code in item.codes:
         if (code.label.nb.strip().lower() == "ja") == yes and code.label.nb.strip().lower() in {
-            "ja", "nei"
+            "ja",
+            "nei",
         }:
             return code.code
     return sorted(item.code_values())[0 if yes else -1]
@@ -234,7 +237,10 @@ def _clinician_item(
             return codes[min(len(codes) - 1, round(trajectory.burden * (len(codes) - 1)))]
         if item.id == "TreatmentMasteryOrientedConversation":
             return codes[0] if rng.random() < 0.9 else codes[-1]
-        if item.id in {"Treatment_InvidualInterdisciplinary", "Treatment_GroupInterdisciplinary2018"}:
+        if item.id in {
+            "Treatment_InvidualInterdisciplinary",
+            "Treatment_GroupInterdisciplinary2018",
+        }:
             return codes[0] if rng.random() < 0.62 else rng.choice(codes[1:])
         return rng.choice(codes)
     if item.type in {"integer", "decimal"}:

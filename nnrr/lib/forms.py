@@ -20,7 +20,9 @@ class NationalIdField(forms.CharField):
         kwargs.setdefault("max_length", 20)
         kwargs.setdefault(
             "widget",
-            forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "class": "ds-input"}),
+            forms.TextInput(
+                attrs={"inputmode": "numeric", "autocomplete": "off", "class": "ds-input"}
+            ),
         )
         super().__init__(**kwargs)
         self.error_messages["required"] = _("Skriv inn et fødselsnummer (11 siffer).")

@@ -13,7 +13,9 @@ class PatientSearchForm(forms.Form):
 class RegisterPatientForm(forms.Form):
     national_id = NationalIdField(widget=forms.HiddenInput)
     name = forms.CharField(
-        label=_("Navn"), max_length=200, widget=forms.TextInput(attrs={"class": "ds-input", "autocomplete": "off"})
+        label=_("Navn"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"class": "ds-input", "autocomplete": "off"}),
     )
     email = forms.EmailField(
         label=_("E-post for varsel (valgfritt)"),
@@ -24,7 +26,9 @@ class RegisterPatientForm(forms.Form):
         label=_("Mobil (valgfritt)"),
         max_length=20,
         required=False,
-        widget=forms.TextInput(attrs={"class": "ds-input", "inputmode": "tel", "autocomplete": "off"}),
+        widget=forms.TextInput(
+            attrs={"class": "ds-input", "inputmode": "tel", "autocomplete": "off"}
+        ),
     )
 
     def clean_name(self) -> str:

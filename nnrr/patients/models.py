@@ -50,7 +50,9 @@ class UnitPatient(models.Model):
     """A patient registered at a unit: the unit may see the patient (and only its own forms)."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="unit_links")
-    unit = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="patient_links")
+    unit = models.ForeignKey(
+        "accounts.Unit", on_delete=models.PROTECT, related_name="patient_links"
+    )
     registered_at = models.DateTimeField(auto_now_add=True)
     registered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
@@ -61,9 +63,13 @@ class UnitPatient(models.Model):
             models.UniqueConstraint(fields=["unit", "patient"], name="unitpatient_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.patient_id} @ {self.unit_id}"
+
 
 class Course(models.Model):
-    """A forløp: one referral of one patient to one unit, with its Behandlerskjema and patient forms."""
+    """A forløp: one referral of one patient to one unit, with its Behandlerskjema and patient
+    forms."""
 
     class Status(models.TextChoices):
         ACTIVE = "active", _("aktiv")
@@ -99,7 +105,9 @@ class Course(models.Model):
     class Meta:
         ordering = ["-planned_consultation_date"]
         indexes = [
-            models.Index(fields=["unit", "status", "planned_consultation_date"], name="course_unit_status"),
+            models.Index(
+                fields=["unit", "status", "planned_consultation_date"], name="course_unit_status"
+            ),
             models.Index(fields=["owner", "status"], name="course_owner_status"),
         ]
         constraints = [

@@ -40,7 +40,7 @@ def register_patient(
                 patient.mobile, changed = mobile.strip(), [*changed, "mobile"]
             if changed:
                 patient.save(update_fields=[*changed, "updated_at"])
-        link, linked = UnitPatient.objects.get_or_create(
+        _link, linked = UnitPatient.objects.get_or_create(
             patient=patient, unit=unit, defaults={"registered_by": actor.user}
         )
         if linked:
@@ -70,7 +70,7 @@ def update_contact(*, actor: Actor, patient: Patient, email: str, mobile: str) -
 
 
 def change_owner(*, actor: Actor, course: Course, owner: User) -> Course:
-    """"Endre eier": the Behandlerskjema moves to ``owner``'s "Mine uferdige skjema"."""
+    """ "Endre eier": the Behandlerskjema moves to ``owner``'s "Mine uferdige skjema"."""
     with transaction.atomic():
         previous = course.owner_id
         Course.objects.filter(pk=course.pk).update(owner=owner, version=course.version + 1)

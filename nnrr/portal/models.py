@@ -12,3 +12,6 @@ class PortalThrottle(models.Model):
     failures = models.PositiveIntegerField(default=0)
     blocked_until = models.DateTimeField(null=True, blank=True)
     last_failure_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.address}: {self.failures}"

@@ -54,7 +54,9 @@ def _throttle_wait(address: str, now: dt.datetime) -> int:
 
 def _register_address_failure(address: str, now: dt.datetime) -> None:
     with transaction.atomic():
-        throttle, _created = PortalThrottle.objects.select_for_update().get_or_create(address=address)
+        throttle, _created = PortalThrottle.objects.select_for_update().get_or_create(
+            address=address
+        )
         throttle.failures += 1
         throttle.last_failure_at = now
         over = throttle.failures - ADDRESS_FREE_FAILURES
@@ -76,7 +78,11 @@ def _order_state(order: Order, now: dt.datetime) -> Entry:
 
 
 def enter(
-    *, request: HttpRequest, order: Order | None, birth_date: dt.date | None, now: dt.datetime,
+    *,
+    request: HttpRequest,
+    order: Order | None,
+    birth_date: dt.date | None,
+    now: dt.datetime,
     via: str,
 ) -> EntryResult:
     """Check an entry attempt (``via`` is "code" or "link") and record it."""
@@ -86,8 +92,12 @@ def enter(
     actor = Actor.patient(request, unit_id)
     patient_id = order.course.patient_id if order else None
     if wait:
-        record_event(actor=actor, action="nnrr.portal.entry_slowed", outcome=Outcome.DENIED,
-                     detail={"via": via, "wait_minutes": wait})
+        record_event(
+            actor=actor,
+            action="nnrr.portal.entry_slowed",
+            outcome=Outcome.DENIED,
+            detail={"via": via, "wait_minutes": wait},
+        )
         return EntryResult(Entry.SLOWED, wait_minutes=wait)
     if order is None or birth_date is None or order.course.patient.birth_date != birth_date:
         _register_address_failure(address, now)
@@ -100,20 +110,36 @@ def enter(
                     Order.objects.filter(pk=order.pk).update(code_locked_at=now)
                     order.code_locked_at = now
                     locked = True
-        record_event(actor=actor, action="nnrr.portal.entry_failed", patient_id=patient_id,
-                     obj=order, outcome=Outcome.DENIED,
-                     detail={"via": via, "known_code": order is not None})
+        record_event(
+            actor=actor,
+            action="nnrr.portal.entry_failed",
+            patient_id=patient_id,
+            obj=order,
+            outcome=Outcome.DENIED,
+            detail={"via": via, "known_code": order is not None},
+        )
         if locked:
-            record_event(actor=actor, action="nnrr.portal.code_locked", patient_id=patient_id,
-                         obj=order, outcome=Outcome.DENIED, detail={"via": via})
+            record_event(
+                actor=actor,
+                action="nnrr.portal.code_locked",
+                patient_id=patient_id,
+                obj=order,
+                outcome=Outcome.DENIED,
+                detail={"via": via},
+            )
             return EntryResult(Entry.LOCKED, order)
         if order is not None and order.code_locked_at:
             return EntryResult(Entry.LOCKED, order)
         return EntryResult(Entry.WRONG)
     state = _order_state(order, now)
-    record_event(actor=actor, action="nnrr.portal.entry", patient_id=patient_id, obj=order,
-                 outcome=Outcome.OK if state == Entry.OK else Outcome.DENIED,
-                 detail={"via": via, "state": state.value})
+    record_event(
+        actor=actor,
+        action="nnrr.portal.entry",
+        patient_id=patient_id,
+        obj=order,
+        outcome=Outcome.OK if state == Entry.OK else Outcome.DENIED,
+        detail={"via": via, "state": state.value},
+    )
     if state == Entry.OK:
         PortalThrottle.objects.filter(address=address).delete()
     return EntryResult(state, order)

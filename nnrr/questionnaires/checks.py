@@ -22,10 +22,15 @@ def check_form_definitions(app_configs: Any = None, **kwargs: Any) -> list[Error
     forms = {d.form for d in definitions}
     for kind in FormKind:
         if kind.value not in forms:
-            errors.append(Error(f"No definition for form {kind.value} ({kind.label}).", id="nnrr.E102"))
+            errors.append(
+                Error(f"No definition for form {kind.value} ({kind.label}).", id="nnrr.E102")
+            )
     for definition in definitions:
         if definition.form == FormKind.PRE_TREATMENT and not definition.consent.nb:
             errors.append(
-                Error(f"{definition.path}: the pre-treatment form needs a consent text.", id="nnrr.E103")
+                Error(
+                    f"{definition.path}: the pre-treatment form needs a consent text.",
+                    id="nnrr.E103",
+                )
             )
     return errors

@@ -268,7 +268,9 @@ def parse_definition(data: Mapping[str, Any], path: str = "") -> Definition:
                     for i in raw.get("items", [])
                 )
                 if any(i.type != "boolean" for i in group_items):
-                    raise DefinitionError(f"{section_where} group {group_id}: items must be boolean")
+                    raise DefinitionError(
+                        f"{section_where} group {group_id}: items must be boolean"
+                    )
                 if not group_items:
                     raise DefinitionError(f"{section_where} group {group_id}: no items")
                 elements.append(
@@ -327,11 +329,15 @@ def _check_references(definition: Definition) -> None:
             if isinstance(element, Group):
                 conditions.extend((i.id, i.show_if) for i in element.items if i.show_if)
                 if sum(1 for i in element.items if i.exclusive) > 1:
-                    raise DefinitionError(f"{where}: group {element.id} has more than one 'none' box")
+                    raise DefinitionError(
+                        f"{where}: group {element.id} has more than one 'none' box"
+                    )
     for owner, condition in conditions:
         target = ids.get(condition.item)
         if target is None:
-            raise DefinitionError(f"{where}: {owner} has a condition on missing item {condition.item}")
+            raise DefinitionError(
+                f"{where}: {owner} has a condition on missing item {condition.item}"
+            )
         if condition.item == owner:
             raise DefinitionError(f"{where}: {owner} has a condition on itself")
         for value in condition.values:

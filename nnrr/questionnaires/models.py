@@ -49,7 +49,9 @@ class Response(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    course = models.ForeignKey("patients.Course", on_delete=models.CASCADE, related_name="responses")
+    course = models.ForeignKey(
+        "patients.Course", on_delete=models.CASCADE, related_name="responses"
+    )
     kind = models.CharField(_("skjema"), max_length=2, choices=FormKind.choices)
     status = models.PositiveSmallIntegerField(
         _("status"), choices=FormStatus.choices, default=FormStatus.KLADD
@@ -109,8 +111,10 @@ class Response(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         # A guard, not a domain rule: no code path may change a completed patient form. The
         # database refuses it too (see the migration adding the immutability triggers).
-        if not self._state.adding and self.kind in PATIENT_FORM_KINDS and (
-            Response.objects.filter(pk=self.pk, status=FormStatus.FERDIGSTILT).exists()
+        if (
+            not self._state.adding
+            and self.kind in PATIENT_FORM_KINDS
+            and (Response.objects.filter(pk=self.pk, status=FormStatus.FERDIGSTILT).exists())
         ):
             raise ImmutableFormError("a completed patient form cannot be changed")
         super().save(*args, **kwargs)

@@ -120,13 +120,17 @@ class BoundSection:
 
     def regions(self, view: str) -> list[BoundItem]:
         return [
-            e for e in self.elements
+            e
+            for e in self.elements
             if isinstance(e, BoundItem) and e.region is not None and e.region.view == view
         ]
 
     @property
     def body_views(self) -> list[tuple[str, list[BoundItem], str]]:
-        return [("front", self.front, _("Kroppen forfra")), ("back", self.back, _("Kroppen bakfra"))]
+        return [
+            ("front", self.front, _("Kroppen forfra")),
+            ("back", self.back, _("Kroppen bakfra")),
+        ]
 
     @property
     def front(self) -> list[BoundItem]:
@@ -178,13 +182,18 @@ def bind(
         for element in section.elements:
             if isinstance(element, Group):
                 items = [
-                    BoundItem(i, answers.get(i.id), raw.get(i.id), errors.get(i.id, ""),
-                              readonly=readonly)
+                    BoundItem(
+                        i, answers.get(i.id), raw.get(i.id), errors.get(i.id, ""), readonly=readonly
+                    )
                     for i in element.items
                 ]
                 elements.append(
-                    BoundGroup(element, items, errors.get(element.id, ""),
-                               visible=condition_holds(element.show_if, answers))
+                    BoundGroup(
+                        element,
+                        items,
+                        errors.get(element.id, ""),
+                        visible=condition_holds(element.show_if, answers),
+                    )
                 )
             else:
                 elements.append(

@@ -42,13 +42,22 @@ def _changed_items(old: Mapping[str, Any], new: Mapping[str, Any]) -> int:
 
 def _conflict(actor: Actor, response: Response) -> NoReturn:
     """Record the refused save (outside the failed transaction, so the event stays) and raise."""
-    record_event(actor=actor, action="nnrr.form.save_conflict",
-                 patient_id=response.course.patient_id, obj=response, outcome="conflict")
+    record_event(
+        actor=actor,
+        action="nnrr.form.save_conflict",
+        patient_id=response.course.patient_id,
+        obj=response,
+        outcome="conflict",
+    )
     raise ConflictError
 
 
 def save_draft(
-    *, actor: Actor, response: Response, answers: Mapping[str, Any], expected_version: int,
+    *,
+    actor: Actor,
+    response: Response,
+    answers: Mapping[str, Any],
+    expected_version: int,
     now: dt.datetime,
 ) -> Response:
     """Save answers of an unfinished form ("Avslutt skjemautfylling"); refuses stale versions."""
@@ -56,7 +65,8 @@ def save_draft(
         raise ValidationError(_("Skjemaet er ferdigstilt og kan ikke endres."))
     with transaction.atomic():
         updated = Response.objects.filter(
-            pk=response.pk, version=expected_version,
+            pk=response.pk,
+            version=expected_version,
             status__in=[FormStatus.KLADD, FormStatus.RETURNERT],
         ).update(
             answers=dict(answers), version=F("version") + 1, updated_by=actor.user, last_update=now
@@ -64,21 +74,31 @@ def save_draft(
         if updated:
             changed = _changed_items(response.answers, answers)
             response.refresh_from_db()
-            record_event(actor=actor, action="nnrr.form.saved", patient_id=response.course.patient_id,
-                         obj=response, detail={"kind": response.kind, "items_changed": changed})
+            record_event(
+                actor=actor,
+                action="nnrr.form.saved",
+                patient_id=response.course.patient_id,
+                obj=response,
+                detail={"kind": response.kind, "items_changed": changed},
+            )
     if not updated:
         _conflict(actor, response)
     return response
 
 
 def complete_form(
-    *, actor: Actor, response: Response, answers: Mapping[str, Any], expected_version: int,
+    *,
+    actor: Actor,
+    response: Response,
+    answers: Mapping[str, Any],
+    expected_version: int,
     now: dt.datetime,
 ) -> Response:
     """Ferdigstill: the answers are final. The caller has checked the mandatory items."""
     with transaction.atomic():
         updated = Response.objects.filter(
-            pk=response.pk, version=expected_version,
+            pk=response.pk,
+            version=expected_version,
             status__in=[FormStatus.KLADD, FormStatus.RETURNERT],
         ).update(
             answers=dict(answers),
@@ -93,9 +113,13 @@ def complete_form(
         )
         if updated:
             response.refresh_from_db()
-            record_event(actor=actor, action="nnrr.form.completed",
-                         patient_id=response.course.patient_id, obj=response,
-                         detail={"kind": response.kind, "version": response.definition_version})
+            record_event(
+                actor=actor,
+                action="nnrr.form.completed",
+                patient_id=response.course.patient_id,
+                obj=response,
+                detail={"kind": response.kind, "version": response.definition_version},
+            )
     if not updated:
         _conflict(actor, response)
     return response
@@ -116,12 +140,19 @@ def return_to_draft(*, actor: Actor, response: Response, reason: str, now: dt.da
         raise ValidationError(_("Skriv en begrunnelse for at skjemaet returneres."))
     with transaction.atomic():
         Response.objects.filter(pk=response.pk, status=FormStatus.FERDIGSTILT).update(
-            status=FormStatus.RETURNERT, version=F("version") + 1, updated_by=actor.user,
+            status=FormStatus.RETURNERT,
+            version=F("version") + 1,
+            updated_by=actor.user,
             last_update=now,
         )
         response.refresh_from_db()
-        record_event(actor=actor, action="nnrr.form.returned", patient_id=response.course.patient_id,
-                     obj=response, detail={"reason": reason[:500]})
+        record_event(
+            actor=actor,
+            action="nnrr.form.returned",
+            patient_id=response.course.patient_id,
+            obj=response,
+            detail={"reason": reason[:500]},
+        )
     return response
 
 
@@ -164,24 +195,41 @@ def store_patient_form(
         response = draft
     else:
         response = Response.objects.create(
-            course=course, kind=kind, definition_version=current_version(kind),
-            created_by=actor.user, **values,
+            course=course,
+            kind=kind,
+            definition_version=current_version(kind),
+            created_by=actor.user,
+            **values,
         )
-    record_event(actor=actor, action="nnrr.form.submitted", patient_id=course.patient_id,
-                 obj=response, detail={"kind": kind, "source": source, "consent": consent})
+    record_event(
+        actor=actor,
+        action="nnrr.form.submitted",
+        patient_id=course.patient_id,
+        obj=response,
+        detail={"kind": kind, "source": source, "consent": consent},
+    )
     return response
 
 
 def save_portal_draft(
-    *, actor: Actor, course: Course, kind: str, answers: Mapping[str, Any], draft: Response | None,
+    *,
+    actor: Actor,
+    course: Course,
+    kind: str,
+    answers: Mapping[str, Any],
+    draft: Response | None,
     now: dt.datetime,
 ) -> Response:
-    """"Lagre og fortsett senere" in the portal (only after consent was given)."""
+    """ "Lagre og fortsett senere" in the portal (only after consent was given)."""
     if draft is None:
         response = Response.objects.create(
-            course=course, kind=kind, definition_version=current_version(kind),
-            answers=dict(answers), consent=True if kind == FormKind.PRE_TREATMENT else None,
-            source=Source.PORTAL, last_update=now,
+            course=course,
+            kind=kind,
+            definition_version=current_version(kind),
+            answers=dict(answers),
+            consent=True if kind == FormKind.PRE_TREATMENT else None,
+            source=Source.PORTAL,
+            last_update=now,
         )
     else:
         Response.objects.filter(pk=draft.pk, status=FormStatus.KLADD).update(
@@ -189,6 +237,11 @@ def save_portal_draft(
         )
         draft.refresh_from_db()
         response = draft
-    record_event(actor=actor, action="nnrr.form.portal_saved", patient_id=course.patient_id,
-                 obj=response, detail={"kind": kind})
+    record_event(
+        actor=actor,
+        action="nnrr.form.portal_saved",
+        patient_id=course.patient_id,
+        obj=response,
+        detail={"kind": kind},
+    )
     return response

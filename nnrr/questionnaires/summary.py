@@ -57,8 +57,10 @@ class ScoreRow:
         if self.value is None:
             return _("mangler")
         if isinstance(self.value, float):
-            return f"{self.value:.3f}".rstrip("0").rstrip(".") if self.column == "Score_EQ5DL" else (
-                f"{self.value:.1f}".rstrip("0").rstrip(".")
+            return (
+                f"{self.value:.3f}".rstrip("0").rstrip(".")
+                if self.column == "Score_EQ5DL"
+                else (f"{self.value:.1f}".rstrip("0").rstrip("."))
             )
         return str(self.value)
 

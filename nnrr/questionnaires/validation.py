@@ -139,7 +139,9 @@ def _in_range(item: Item, number: float | int) -> tuple[Any, str]:
         item.maximum is not None and number > item.maximum
     ):
         return None, _("Svaret må være mellom %(min)s og %(max)s.") % {
-            "min": item.minimum, "max": item.maximum}
+            "min": item.minimum,
+            "max": item.maximum,
+        }
     return number, ""
 
 
@@ -188,7 +190,9 @@ def _group_exclusivity(group: Group, answers: Mapping[str, Any]) -> str:
     if none_item is None or not answers.get(none_item.id):
         return ""
     if any(answers.get(i.id) for i in group.items if i is not none_item):
-        return _("«%(none)s» kan ikke krysses av sammen med andre valg.") % {"none": none_item.label}
+        return _("«%(none)s» kan ikke krysses av sammen med andre valg.") % {
+            "none": none_item.label
+        }
     return ""
 
 
@@ -260,6 +264,8 @@ def check_visit_date(
     if visit > today:
         return {"S1b_DateOfCompletion": _("Besøksdato kan ikke være i fremtiden.")}
     if visit < referral_date:
-        return {"S1b_DateOfCompletion": _("Besøksdato kan ikke være før henvisningsdato (%(date)s).")
-                % {"date": referral_date.strftime("%d.%m.%Y")}}
+        return {
+            "S1b_DateOfCompletion": _("Besøksdato kan ikke være før henvisningsdato (%(date)s).")
+            % {"date": referral_date.strftime("%d.%m.%Y")}
+        }
     return {}

@@ -27,6 +27,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
 # Texts stored in the database stay in the registry's language; pages translate them on display.
 from django.utils.translation import gettext_noop as stored
 from django.utils.translation import override
@@ -82,8 +83,12 @@ def heartbeat(worker_id: str, now: dt.datetime) -> None:
     if not updated:
         WorkerHeartbeat.objects.get_or_create(
             worker_id=worker_id,
-            defaults={"host": socket.gethostname()[:200], "pid": os.getpid(),
-                      "started_at": now, "seen_at": now},
+            defaults={
+                "host": socket.gethostname()[:200],
+                "pid": os.getpid(),
+                "started_at": now,
+                "seen_at": now,
+            },
         )
 
 
@@ -104,12 +109,16 @@ def _locked(queryset):  # type: ignore[no-untyped-def]
 def expire_orders(now: dt.datetime) -> tuple[int, int]:
     """Close orders whose deadline passed: sent ones expire, never-sent ones are missed."""
     expired = Order.objects.filter(state__in=FILLABLE_STATES, expires_at__lte=now).update(
-        state=OrderState.EXPIRED, closed_at=now, close_reason=stored("Svarfristen gikk ut"),
+        state=OrderState.EXPIRED,
+        closed_at=now,
+        close_reason=stored("Svarfristen gikk ut"),
         version=F("version") + 1,
     )
     missed = Order.objects.filter(state=OrderState.PLANNED, expires_at__lte=now).update(
-        state=OrderState.MISSED, closed_at=now,
-        close_reason=stored("Ikke sendt: svarfristen var passert"), version=F("version") + 1,
+        state=OrderState.MISSED,
+        closed_at=now,
+        close_reason=stored("Ikke sendt: svarfristen var passert"),
+        version=F("version") + 1,
     )
     return expired, missed
 
@@ -118,8 +127,13 @@ def _enqueue(order: Order, kind: str, channel: Channel, now: dt.datetime) -> boo
     try:
         with transaction.atomic():
             Message.objects.create(
-                order=order, kind=kind, key=message_key(order.pk, kind), channel=channel.name,
-                state=MessageState.PENDING, created_at=now, next_attempt_at=now,
+                order=order,
+                kind=kind,
+                key=message_key(order.pk, kind),
+                channel=channel.name,
+                state=MessageState.PENDING,
+                created_at=now,
+                next_attempt_at=now,
             )
     except IntegrityError:
         return False  # another worker (or an earlier run) already queued it
@@ -181,25 +195,31 @@ def compose(message: Message, order: Order, address: str) -> OutgoingMessage:
             opening = _("Vi minner om spørreskjemaet du har fått fra sykehuset.")
         else:
             subject = _("Spørreskjema fra sykehuset")
-            opening = _("Du har fått et spørreskjema fra sykehuset. Svarene dine hjelper "
-                        "sykehuset å vurdere og forbedre behandlingen.")
-        body = "\n".join([
-            _("Hei,"),
-            "",
-            opening,
-            "",
-            _("Åpne lenken for å svare:"),
-            portal_link(order),
-            "",
-            _("Du logger inn med fødselsdatoen din (dd.mm.åååå)."),
-            _("Svarfrist: %(date)s.") % {"date": last_day.strftime("%d.%m.%Y")},
-            "",
-            _("Har du spørsmål, ta kontakt med poliklinikken. Denne meldingen er sendt "
-              "automatisk og kan ikke besvares."),
-            "",
-            "You have received a questionnaire from the hospital. Open the link above and log in "
-            "with your date of birth.",
-        ])
+            opening = _(
+                "Du har fått et spørreskjema fra sykehuset. Svarene dine hjelper "
+                "sykehuset å vurdere og forbedre behandlingen."
+            )
+        body = "\n".join(
+            [
+                _("Hei,"),
+                "",
+                opening,
+                "",
+                _("Åpne lenken for å svare:"),
+                portal_link(order),
+                "",
+                _("Du logger inn med fødselsdatoen din (dd.mm.åååå)."),
+                _("Svarfrist: %(date)s.") % {"date": last_day.strftime("%d.%m.%Y")},
+                "",
+                _(
+                    "Har du spørsmål, ta kontakt med poliklinikken. Denne meldingen er sendt "
+                    "automatisk og kan ikke besvares."
+                ),
+                "",
+                "You have received a questionnaire from the hospital. Open the link above and "
+                "log in with your date of birth.",
+            ]
+        )
     return OutgoingMessage(key=message.key, to=address, subject=subject, body=body)
 
 
@@ -230,7 +250,9 @@ def deliver_pending(worker_id: str, now: dt.datetime, channel: Channel, result: 
             # A long pass (a slow SMTP relay) keeps its claims: other workers see it is alive.
             heartbeat(worker_id, now + dt.timedelta(seconds=time.monotonic() - started))
         claimed = Message.objects.filter(pk=pk, state=MessageState.PENDING).update(
-            state=MessageState.SENDING, claimed_by=worker_id, claimed_at=now,
+            state=MessageState.SENDING,
+            claimed_by=worker_id,
+            claimed_at=now,
             attempts=F("attempts") + 1,
         )
         if not claimed:
@@ -256,9 +278,16 @@ def _deliver_claimed(
         return
     address = channel.address_for(order.course.patient)
     if not address:
-        _finish(message, worker_id, state=MessageState.FAILED,
-                outcome=stored("Ingen adresse for kanalen %(channel)s; gi pasienten engangskode "
-                          "(Bestill på nytt → Jeg vil varsle mottaker selv)") % {"channel": channel.name})
+        _finish(
+            message,
+            worker_id,
+            state=MessageState.FAILED,
+            outcome=stored(
+                "Ingen adresse for kanalen %(channel)s; gi pasienten engangskode "
+                "(Bestill på nytt → Jeg vil varsle mottaker selv)"
+            )
+            % {"channel": channel.name},
+        )
         result.failed += 1
         return
     outgoing = compose(message, order, address)
@@ -269,15 +298,27 @@ def _deliver_claimed(
             _finish(message, worker_id, state=MessageState.FAILED, outcome=str(exc)[:300])
             result.failed += 1
         else:
-            backoff = dt.timedelta(minutes=2 ** message.attempts)
-            _finish(message, worker_id, state=MessageState.PENDING, outcome=str(exc)[:300],
-                    next_attempt_at=now + backoff, claimed_by="")
+            backoff = dt.timedelta(minutes=2**message.attempts)
+            _finish(
+                message,
+                worker_id,
+                state=MessageState.PENDING,
+                outcome=str(exc)[:300],
+                next_attempt_at=now + backoff,
+                claimed_by="",
+            )
         log.warning("message %s not delivered: %s", message.key, exc)
         return
     if after_send_hook is not None:
         after_send_hook(message)
-    _finish(message, worker_id, state=MessageState.SENT, sent_at=now,
-            recipient=_mask(address), outcome="")
+    _finish(
+        message,
+        worker_id,
+        state=MessageState.SENT,
+        sent_at=now,
+        recipient=_mask(address),
+        outcome="",
+    )
     result.sent += 1
 
 
@@ -299,14 +340,25 @@ def reconcile(worker_id: str, now: dt.datetime, channel: Channel, lease: dt.time
     for message in list(orphans[:BATCH]):
         confirmed = channel.confirm(message.key) if message.channel == channel.name else None
         if confirmed is True:
-            fields = {"state": MessageState.SENT, "sent_at": message.claimed_at or now,
-                      "outcome": stored("Bekreftet sendt etter avbrudd")}
+            fields = {
+                "state": MessageState.SENT,
+                "sent_at": message.claimed_at or now,
+                "outcome": stored("Bekreftet sendt etter avbrudd"),
+            }
         elif confirmed is False:
-            fields = {"state": MessageState.PENDING, "claimed_by": "", "next_attempt_at": now,
-                      "outcome": stored("Sendes på nytt etter avbrudd")}
+            fields = {
+                "state": MessageState.PENDING,
+                "claimed_by": "",
+                "next_attempt_at": now,
+                "outcome": stored("Sendes på nytt etter avbrudd"),
+            }
         else:
-            fields = {"state": MessageState.UNCERTAIN,
-                      "outcome": stored("Avbrutt under sending; kan ikke bekreftes. Sendes ikke på nytt.")}
+            fields = {
+                "state": MessageState.UNCERTAIN,
+                "outcome": stored(
+                    "Avbrutt under sending; kan ikke bekreftes. Sendes ikke på nytt."
+                ),
+            }
         count += Message.objects.filter(
             pk=message.pk, state=MessageState.SENDING, claimed_by=message.claimed_by
         ).update(**fields)

@@ -114,7 +114,9 @@ class Message(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="messages")
     kind = models.CharField(max_length=12, choices=MessageKind.choices)
     key = models.CharField(max_length=80, unique=True)
-    state = models.CharField(max_length=10, choices=MessageState.choices, default=MessageState.PENDING)
+    state = models.CharField(
+        max_length=10, choices=MessageState.choices, default=MessageState.PENDING
+    )
     channel = models.CharField(max_length=20)
     recipient = models.CharField(max_length=200, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

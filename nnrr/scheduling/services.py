@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
+
 # Texts stored in the database stay in the registry's language; pages translate them on display.
 from django.utils.translation import gettext_noop as stored
 
@@ -43,7 +44,9 @@ FOLLOW_UPS = ((FormKind.FOLLOW_UP_6, 6), (FormKind.FOLLOW_UP_12, 12))
 # --- Dates -----------------------------------------------------------------------------------
 
 
-def validate_booking_dates(referral_date: dt.date, planned_date: dt.date, *, today: dt.date) -> None:
+def validate_booking_dates(
+    referral_date: dt.date, planned_date: dt.date, *, today: dt.date
+) -> None:
     """Henvisningsdato not in the future; Planlagt dato for konsultasjon not before it."""
     errors: dict[str, str] = {}
     if referral_date > today:
@@ -119,8 +122,12 @@ def _create_order(
         action="nnrr.order.created",
         patient_id=course.patient_id,
         obj=order,
-        detail={"kind": kind, "state": order.state, "notify_self": notify_self,
-                "replaces": str(replaces.pk) if replaces else ""},
+        detail={
+            "kind": kind,
+            "state": order.state,
+            "notify_self": notify_self,
+            "replaces": str(replaces.pk) if replaces else "",
+        },
     )
     return NewOrder(order=order, code=code)
 
@@ -139,7 +146,9 @@ def _close_order(order: Order, *, state: str, reason: str, now: dt.datetime) -> 
 
 def plan_pre_treatment_order(*, actor: Actor, course: Course, now: dt.datetime) -> NewOrder:
     plan = rules.plan_pre_treatment(course.planned_consultation_date, now)
-    return _create_order(course=course, kind=FormKind.PRE_TREATMENT, plan=plan, actor=actor, now=now)
+    return _create_order(
+        course=course, kind=FormKind.PRE_TREATMENT, plan=plan, actor=actor, now=now
+    )
 
 
 # --- Booking ---------------------------------------------------------------------------------
@@ -179,7 +188,10 @@ def book_course(
             action="nnrr.course.created",
             patient_id=patient.pk,
             obj=course,
-            detail={"referral_date": referral_date.isoformat(), "planned_date": planned_date.isoformat()},
+            detail={
+                "referral_date": referral_date.isoformat(),
+                "planned_date": planned_date.isoformat(),
+            },
         )
         if patient.consent_withdrawn_at is None:
             plan_pre_treatment_order(actor=actor, course=course, now=now)
@@ -282,9 +294,11 @@ def recreate_course(
     course and create a new one with the new date (and a new questionnaire order)."""
     with transaction.atomic():
         # A second submit (double click, two users) finds the course gone: refused, not re-run.
-        if not Course.objects.select_for_update().filter(
-            pk=course.pk, status=Course.Status.ACTIVE
-        ).exists():
+        if (
+            not Course.objects.select_for_update()
+            .filter(pk=course.pk, status=Course.Status.ACTIVE)
+            .exists()
+        ):
             raise ValidationError(_("Forløpet er allerede slettet."))
         _delete_course(
             actor=actor,
@@ -329,7 +343,9 @@ def _delete_course(
     responses = Response.objects.filter(course=course)
     # Completed patient forms are immutable rows: content removal deletes them outright.
     responses.filter(kind__in=["1a", "2", "3"], status=FormStatus.FERDIGSTILT).delete()
-    responses.update(status=FormStatus.SLETTET, answers={}, scores={}, consent=None, last_update=now)
+    responses.update(
+        status=FormStatus.SLETTET, answers={}, scores={}, consent=None, last_update=now
+    )
     for order in Order.objects.filter(course=course, state__in=OPEN_STATES):
         _close_order(order, state=OrderState.CANCELLED, reason=reason, now=now)
     Course.objects.filter(pk=course.pk).update(
@@ -352,7 +368,7 @@ def _delete_course(
 
 
 def delete_course(*, actor: Actor, course: Course, reason: str, now: dt.datetime) -> None:
-    """"Slett skjema" on the Behandlerskjema: the patient did not come or does not take part."""
+    """ "Slett skjema" on the Behandlerskjema: the patient did not come or does not take part."""
     with transaction.atomic():
         consented = course_has_consent(course)
         _delete_course(
@@ -415,7 +431,9 @@ def courses_due_for_purge(now: dt.datetime) -> list[uuid.UUID]:
         consent=True,
     )
     return list(
-        Course.objects.filter(status=Course.Status.ACTIVE, planned_consultation_date__lte=last_planned)
+        Course.objects.filter(
+            status=Course.Status.ACTIVE, planned_consultation_date__lte=last_planned
+        )
         .filter(~Exists(consented))
         .values_list("pk", flat=True)[:500]
     )
@@ -465,7 +483,7 @@ def order_questionnaire(
     now: dt.datetime,
     replaces: Order | None = None,
 ) -> NewOrder:
-    """"Bestill ePROM" / "Bestill på nytt": a new order sent at once (or handed over by staff
+    """ "Bestill ePROM" / "Bestill på nytt": a new order sent at once (or handed over by staff
     with the one-time code), replacing any open order of the same form whose code then dies."""
     if kind not in (FormKind.PRE_TREATMENT, FormKind.FOLLOW_UP_6, FormKind.FOLLOW_UP_12):
         raise ValidationError(_("Ukjent skjematype."))
@@ -475,13 +493,20 @@ def order_questionnaire(
             raise ValidationError(_("Forløpet er slettet."))
         if course.patient.consent_withdrawn_at is not None:
             raise ValidationError(_("Pasienten har trukket samtykket; skjema kan ikke bestilles."))
-        if Response.objects.filter(course=course, kind=kind, status=FormStatus.FERDIGSTILT).exists():
+        if Response.objects.filter(
+            course=course, kind=kind, status=FormStatus.FERDIGSTILT
+        ).exists():
             raise ValidationError(_("Skjemaet er allerede besvart for dette forløpet."))
         previous = replaces or (
             Order.objects.filter(course=course, kind=kind).order_by("-created_at").first()
         )
         for old in Order.objects.filter(course=course, kind=kind, state__in=OPEN_STATES):
-            _close_order(old, state=OrderState.CANCELLED, reason=stored("Erstattet av ny bestilling"), now=now)
+            _close_order(
+                old,
+                state=OrderState.CANCELLED,
+                reason=stored("Erstattet av ny bestilling"),
+                now=now,
+            )
         if kind == FormKind.PRE_TREATMENT:
             expires_at = rules.reorder_expiry(course.planned_consultation_date, now)
             # Sent now: the usual reminder (two days before) when that is still after now.
@@ -510,26 +535,38 @@ def order_questionnaire(
         )
 
 
-def plan_follow_ups(*, actor: Actor, course: Course, visit_date: dt.date, now: dt.datetime) -> list[Order]:
+def plan_follow_ups(
+    *, actor: Actor, course: Course, visit_date: dt.date, now: dt.datetime
+) -> list[Order]:
     """After the Behandlerskjema is completed: the 6- and 12-month forms for a consenting
     patient. A follow-up whose whole window has passed is recorded as missed."""
     if course.patient.consent_withdrawn_at is not None or not course_has_consent(course):
         return []
     created = []
     for kind, months in FOLLOW_UPS:
-        if Order.objects.filter(course=course, kind=kind).exclude(state=OrderState.CANCELLED).exists():
+        if (
+            Order.objects.filter(course=course, kind=kind)
+            .exclude(state=OrderState.CANCELLED)
+            .exists()
+        ):
             continue
         plan = rules.plan_follow_up(visit_date, months)
-        created.append(_create_order(course=course, kind=kind, plan=plan, actor=actor, now=now).order)
+        created.append(
+            _create_order(course=course, kind=kind, plan=plan, actor=actor, now=now).order
+        )
     return created
 
 
 def cancel_unanswered_follow_ups(*, actor: Actor, course: Course, now: dt.datetime) -> None:
     """A Behandlerskjema returned to draft withdraws the follow-ups not yet sent."""
     for order in Order.objects.filter(
-        course=course, kind__in=[FormKind.FOLLOW_UP_6, FormKind.FOLLOW_UP_12], state=OrderState.PLANNED
+        course=course,
+        kind__in=[FormKind.FOLLOW_UP_6, FormKind.FOLLOW_UP_12],
+        state=OrderState.PLANNED,
     ):
-        _close_order(order, state=OrderState.CANCELLED, reason=stored("Behandlerskjema returnert"), now=now)
+        _close_order(
+            order, state=OrderState.CANCELLED, reason=stored("Behandlerskjema returnert"), now=now
+        )
 
 
 def mark_answered(*, order: Order, response: Response, now: dt.datetime) -> None:
@@ -565,23 +602,35 @@ def complete_clinician_form(
     expected_version: int,
     now: dt.datetime,
 ) -> Response:
-    """"Ferdigstill" of the Behandlerskjema: final answers, then the 6- and 12-month forms are
+    """ "Ferdigstill" of the Behandlerskjema: final answers, then the 6- and 12-month forms are
     planned from Besøksdato when the patient has consented. The caller has validated the
     answers (mandatory items, Besøksdato rules)."""
     try:
         with transaction.atomic():
             completed = form_services.complete_form(
-                actor=actor, response=response, answers=answers,
-                expected_version=expected_version, now=now,
+                actor=actor,
+                response=response,
+                answers=answers,
+                expected_version=expected_version,
+                now=now,
             )
             visit = answers.get("S1b_DateOfCompletion")
             if visit:
-                plan_follow_ups(actor=actor, course=completed.course,
-                                visit_date=dt.date.fromisoformat(str(visit)), now=now)
+                plan_follow_ups(
+                    actor=actor,
+                    course=completed.course,
+                    visit_date=dt.date.fromisoformat(str(visit)),
+                    now=now,
+                )
     except ConflictError:
         # The event written inside the rolled-back transaction is gone; keep one.
-        record_event(actor=actor, action="nnrr.form.save_conflict",
-                     patient_id=response.course.patient_id, obj=response, outcome="conflict")
+        record_event(
+            actor=actor,
+            action="nnrr.form.save_conflict",
+            patient_id=response.course.patient_id,
+            obj=response,
+            outcome="conflict",
+        )
         raise
     return completed
 
@@ -612,8 +661,14 @@ def submit_patient_form(
             order = Order.objects.select_for_update().get(pk=order.pk)
         draft = order.response if order is not None and order.response_id else None
         response = form_services.store_patient_form(
-            actor=actor, course=course, kind=kind, answers=answers, consent=consent,
-            source=source, now=now, draft=draft,
+            actor=actor,
+            course=course,
+            kind=kind,
+            answers=answers,
+            consent=consent,
+            source=source,
+            now=now,
+            draft=draft,
         )
         if order is not None:
             mark_answered(order=order, response=response, now=now)
@@ -623,6 +678,10 @@ def submit_patient_form(
             ).first()
             visit = clinician.answers.get("S1b_DateOfCompletion") if clinician else None
             if visit:
-                plan_follow_ups(actor=actor, course=course,
-                                visit_date=dt.date.fromisoformat(str(visit)), now=now)
+                plan_follow_ups(
+                    actor=actor,
+                    course=course,
+                    visit_date=dt.date.fromisoformat(str(visit)),
+                    now=now,
+                )
     return response

@@ -29,7 +29,6 @@ from nnrr.audit.services import record_event
 from nnrr.patients.models import Course
 from nnrr.questionnaires.models import PATIENT_FORM_KINDS, FormKind
 from nnrr.scheduling import services
-from nnrr.scheduling.models import Order
 
 CODE_SESSION_PREFIX = "nnrr_order_code:"
 
@@ -42,26 +41,33 @@ class OrderForm(forms.Form):
         initial=FormKind.PRE_TREATMENT.value,
     )
     course = forms.ChoiceField(label=gettext_lazy("Behandlerskjema"), widget=forms.RadioSelect)
-    notify_self = forms.BooleanField(label=gettext_lazy("Jeg vil varsle mottaker selv"), required=False)
+    notify_self = forms.BooleanField(
+        label=gettext_lazy("Jeg vil varsle mottaker selv"), required=False
+    )
     confirm = forms.BooleanField(required=True)
 
     def __init__(self, *args: Any, courses: list[Course], patient_name: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["course"].choices = [
-            (str(c.pk), _("Behandlerskjema, planlagt konsultasjon %(date)s")
-             % {"date": c.planned_consultation_date.strftime("%d.%m.%Y")})
+            (
+                str(c.pk),
+                _("Behandlerskjema, planlagt konsultasjon %(date)s")
+                % {"date": c.planned_consultation_date.strftime("%d.%m.%Y")},
+            )
             for c in courses
         ]
         if len(courses) == 1:
             self.fields["course"].initial = str(courses[0].pk)
-        self.fields["confirm"].label = _("Jeg bekrefter at %(name)s skal motta skjemaet – PROMS") % {
-            "name": patient_name
-        }
+        self.fields["confirm"].label = _(
+            "Jeg bekrefter at %(name)s skal motta skjemaet – PROMS"
+        ) % {"name": patient_name}
         self.fields["confirm"].error_messages["required"] = _("Du må bekrefte bestillingen.")
 
 
 class ReorderForm(forms.Form):
-    notify_self = forms.BooleanField(label=gettext_lazy("Jeg vil varsle mottaker selv"), required=False)
+    notify_self = forms.BooleanField(
+        label=gettext_lazy("Jeg vil varsle mottaker selv"), required=False
+    )
     confirm = forms.BooleanField(required=True)
 
 
@@ -73,7 +79,7 @@ def _remember_code(request: HttpRequest, new: services.NewOrder) -> None:
 @profile_required(Right.FORMS)
 @require_http_methods(["GET", "POST"])
 def order_eprom(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
-    """"Bestill ePROM": choose the patient form, the Behandlerskjema it belongs to, confirm."""
+    """ "Bestill ePROM": choose the patient form, the Behandlerskjema it belongs to, confirm."""
     patient = access.access_patient(request, patient_id)
     profile = access.active_profile(request)
     courses = list(
@@ -107,11 +113,13 @@ def order_eprom(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
 @profile_required(Right.FORMS)
 @require_http_methods(["GET", "POST"])
 def reorder(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
-    """"Bestill på nytt": a new order and code for the same form; the old code stops working."""
+    """ "Bestill på nytt": a new order and code for the same form; the old code stops working."""
     order = access.access_order(request, order_id)
     form = ReorderForm(request.POST or None)
     form.fields["confirm"].label = _("Jeg bekrefter at %(name)s skal motta %(form)s – PROMS") % {
-        "name": order.course.patient.name, "form": order.get_kind_display()}
+        "name": order.course.patient.name,
+        "form": order.get_kind_display(),
+    }
     form.fields["confirm"].error_messages["required"] = _("Du må bekrefte bestillingen.")
     if request.method == "POST" and form.is_valid():
         try:
@@ -128,8 +136,11 @@ def reorder(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
         else:
             _remember_code(request, new)
             return redirect("scheduling:order_detail", order_id=new.order.pk)
-    return render(request, "scheduling/reorder.html",
-                  {"order": order, "patient": order.course.patient, "form": form})
+    return render(
+        request,
+        "scheduling/reorder.html",
+        {"order": order, "patient": order.course.patient, "form": form},
+    )
 
 
 @profile_required(Right.FORMS)
@@ -137,14 +148,23 @@ def order_detail(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
     """The order after "Bestill": the yellow key (shown once) or the dispatch status."""
     order = access.access_order(request, order_id)
     code = request.session.pop(CODE_SESSION_PREFIX + str(order.pk), None)
-    record_event(actor=Actor.from_request(request), action="nnrr.order.viewed",
-                 patient_id=order.course.patient_id, obj=order, detail={"code_shown": bool(code)})
+    record_event(
+        actor=Actor.from_request(request),
+        action="nnrr.order.viewed",
+        patient_id=order.course.patient_id,
+        obj=order,
+        detail={"code_shown": bool(code)},
+    )
     return render(
         request,
         "scheduling/order_detail.html",
-        {"order": order, "patient": order.course.patient, "code": code,
-         "portal_url": settings.PORTAL_BASE_URL + reverse("portal:start"),
-         "messages_list": list(order.messages.all())},
+        {
+            "order": order,
+            "patient": order.course.patient,
+            "code": code,
+            "portal_url": settings.PORTAL_BASE_URL + reverse("portal:start"),
+            "messages_list": list(order.messages.all()),
+        },
     )
 
 
@@ -163,8 +183,13 @@ def demo_outbox(request: HttpRequest) -> HttpResponse:
         parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         body_part = parsed.get_body(preferencelist=("plain",))
         body = body_part.get_content() if body_part is not None else ""
-        mails.append({
-            "to": parsed["To"], "subject": parsed["Subject"], "date": parsed["Date"],
-            "body": body, "links": _LINK.findall(body),
-        })
+        mails.append(
+            {
+                "to": parsed["To"],
+                "subject": parsed["Subject"],
+                "date": parsed["Date"],
+                "body": body,
+                "links": _LINK.findall(body),
+            }
+        )
     return render(request, "scheduling/demo_outbox.html", {"mails": mails})

@@ -49,20 +49,25 @@ def test_choosing_a_profile_scopes_the_session_and_reaches_the_front_page(
     client: Client, demo_users: None
 ) -> None:
     client.post(reverse("accounts:test_idp"), {"national_id": EGIL})
-    membership = Membership.objects.get(user__identities__subject=EGIL, unit_id=104293,
-                                        role="pasientansvarlig")
-    response = client.post(reverse("accounts:choose_profile"), {"membership": membership.pk},
-                           follow=True)
+    membership = Membership.objects.get(
+        user__identities__subject=EGIL, unit_id=104293, role="pasientansvarlig"
+    )
+    response = client.post(
+        reverse("accounts:choose_profile"), {"membership": membership.pk}, follow=True
+    )
     assert response.status_code == 200
     assert client.session[PROFILE_SESSION_KEY] == membership.pk
     assert "St. Olavs hospital HF" in response.content.decode()
 
 
-def test_a_profile_of_another_user_cannot_be_chosen(client: Client, demo_users: None, persona: Any) -> None:
+def test_a_profile_of_another_user_cannot_be_chosen(
+    client: Client, demo_users: None, persona: Any
+) -> None:
     other = persona("haukeland_clinician")
     client.post(reverse("accounts:test_idp"), {"national_id": EGIL})
-    response = client.post(reverse("accounts:choose_profile"), {"membership": other.membership.pk},
-                           follow=True)
+    response = client.post(
+        reverse("accounts:choose_profile"), {"membership": other.membership.pk}, follow=True
+    )
     assert PROFILE_SESSION_KEY not in client.session
     assert "Velg en av profilene" in response.content.decode()
 
@@ -84,7 +89,9 @@ def test_login_rotates_the_session_id(client: Client, demo_users: None) -> None:
         ("abc", "bare inneholde siffer"),
     ],
 )
-def test_bad_numbers_get_a_clear_message(client: Client, demo_users: None, number: str, message: str) -> None:
+def test_bad_numbers_get_a_clear_message(
+    client: Client, demo_users: None, number: str, message: str
+) -> None:
     response = client.post(reverse("accounts:test_idp"), {"national_id": number})
     assert response.status_code == 200
     assert message in response.content.decode()
@@ -92,14 +99,17 @@ def test_bad_numbers_get_a_clear_message(client: Client, demo_users: None, numbe
 
 
 def test_unknown_person_is_told_to_apply_for_access(client: Client, demo_users: None) -> None:
-    from nnrr.demo.people import synthetic_id
     import datetime as dt
     import random
+
+    from nnrr.demo.people import synthetic_id
 
     stranger = synthetic_id(random.Random(5), dt.date(1970, 2, 2), "M")
     response = client.post(reverse("accounts:test_idp"), {"national_id": stranger})
     assert "Søk om tilgang" in response.content.decode()
-    assert AuditEvent.objects.filter(action="nnrr.login.unknown_identity", outcome="denied").exists()
+    assert AuditEvent.objects.filter(
+        action="nnrr.login.unknown_identity", outcome="denied"
+    ).exists()
 
 
 def test_a_real_person_outside_the_allow_list_is_refused(client: Client, demo_users: None) -> None:

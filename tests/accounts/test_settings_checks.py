@@ -21,7 +21,12 @@ def _manage(*args: str, env: dict[str, str], tmp: Path) -> subprocess.CompletedP
     }
     return subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), *args],
-        env=full_env, capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
     )
 
 

@@ -49,9 +49,10 @@ def test_events_hold_no_answers(as_persona: Any, persona: Any) -> None:
 
     course = book(persona("clinician"), make_patient(ST_OLAVS))
     response = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
-    as_persona("clinician").post(reverse("questionnaires:fill", args=[response.pk]),
-                                 {"version": response.version, "action": "save",
-                                  "RadiologicalF_Other": "HEMMELIG-FRITEKST"})
+    as_persona("clinician").post(
+        reverse("questionnaires:fill", args=[response.pk]),
+        {"version": response.version, "action": "save", "RadiologicalF_Other": "HEMMELIG-FRITEKST"},
+    )
     serialized = " ".join(str(e.detail) for e in AuditEvent.objects.all())
     assert "HEMMELIG-FRITEKST" not in serialized
     assert AuditEvent.objects.filter(action="nnrr.form.saved").exists()
@@ -77,7 +78,11 @@ def test_log_page_filters_by_user(as_persona: Any, persona: Any) -> None:
     book(persona("clerk"), make_patient(ST_OLAVS))
     book(persona("clinician"), make_patient(ST_OLAVS))
     clinician = persona("clinician")
-    html = as_persona("local_admin").get(reverse("audit:log"), {"user": clinician.user.pk}).content.decode()
+    html = (
+        as_persona("local_admin")
+        .get(reverse("audit:log"), {"user": clinician.user.pk})
+        .content.decode()
+    )
     rows = html.split("<tbody>", 1)[1]  # the user filter's dropdown lists everyone; the rows don't
     assert "Kari Behandler" in rows
     assert "Per Merkantil" not in rows

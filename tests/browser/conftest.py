@@ -22,6 +22,7 @@ import datetime as dt
 import importlib
 import os
 import re
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -52,12 +53,13 @@ SIZES: dict[str, dict[str, Any]] = {
 }
 AXE_JS = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-SHOTS_DIR = Path("/tmp/nnrr-shots")
+SHOTS_DIR = Path(tempfile.gettempdir()) / "nnrr-shots"
 
 ST_OLAVS_NAME = "St. Olavs hospital HF"
 HAUKELAND_NAME = "Helse Bergen HF, Haukeland universitetssjukehus"
 PROFILE_ST_OLAVS = f"Pasientansvarlig ved {ST_OLAVS_NAME}"
 PROFILE_HAUKELAND = f"Pasientansvarlig ved {HAUKELAND_NAME}"
+
 
 @pytest.fixture(scope="session")
 def _allow_sync_orm_beside_playwright() -> Iterator[None]:
@@ -108,7 +110,9 @@ def new_page(browser: Browser, live_server: Any) -> Iterator[NewPage]:
     contexts = []
     problems: list[str] = []
 
-    def make(size: str = "desktop", *, permissions: list[str] | None = None, **options: Any) -> Page:
+    def make(
+        size: str = "desktop", *, permissions: list[str] | None = None, **options: Any
+    ) -> Page:
         context = browser.new_context(
             base_url=live_server.url,
             locale="nb-NO",
@@ -124,9 +128,9 @@ def new_page(browser: Browser, live_server: Any) -> Iterator[NewPage]:
         page.on("pageerror", lambda error: problems.append(f"JavaScript error: {error}"))
         page.on(
             "console",
-            lambda message: problems.append(f"CSP: {message.text}")
-            if _is_csp_violation(message)
-            else None,
+            lambda message: (
+                problems.append(f"CSP: {message.text}") if _is_csp_violation(message) else None
+            ),
         )
         return page
 
@@ -206,7 +210,9 @@ def describe_violations(violations: list[dict[str, Any]]) -> str:
     for violation in violations:
         lines.append(f"  [{violation['impact']}] {violation['id']}: {violation['help']}")
         for node in violation["nodes"][:5]:
-            lines.append(f"      {' '.join(node['target'])}: {node['failureSummary'].splitlines()[-1]}")
+            lines.append(
+                f"      {' '.join(node['target'])}: {node['failureSummary'].splitlines()[-1]}"
+            )
     return "\n".join(lines)
 
 
@@ -222,7 +228,9 @@ def screenshot(page: Page, name: str, *, full_page: bool = True) -> None:
     width = page.viewport_size["width"] if page.viewport_size else 0
     safe = re.sub(r"[^a-z0-9_-]+", "-", name.lower())
     height = page.evaluate("() => document.documentElement.scrollHeight")
-    page.screenshot(path=str(SHOTS_DIR / f"{safe}-{width}.png"), full_page=full_page and height < 2500)
+    page.screenshot(
+        path=str(SHOTS_DIR / f"{safe}-{width}.png"), full_page=full_page and height < 2500
+    )
 
 
 __all__ = [

@@ -115,7 +115,9 @@ def test_staff_pages(new_page: NewPage, size: str) -> None:
     expect(page.get_by_text("Du må bekrefte bestillingen.")).to_be_visible()
     audit.check("order-errors")
     page.get_by_label("Jeg vil varsle mottaker selv").check()
-    page.get_by_label(f"Behandlerskjema, planlagt konsultasjon {no_date(other_course.planned_consultation_date)}").check()
+    page.get_by_label(
+        f"Behandlerskjema, planlagt konsultasjon {no_date(other_course.planned_consultation_date)}"
+    ).check()
     page.get_by_label("Jeg bekrefter at").check()
     page.get_by_role("button", name="Bestill").click()
     expect(page.locator("#one-time-code")).to_be_visible()

@@ -71,14 +71,18 @@ def test_six_quick_steps_from_test_idp_to_the_draft(new_page: NewPage, size: str
     field = _main(page).get_by_label("Fødselsnummer", exact=True)
     field.fill(_wrong_second_check_digit(national_id))
     _main(page).get_by_role("button", name="Søk").click()
-    expect(_main(page).get_by_text("Andre kontrollsiffer (siffer nr. 11) stemmer ikke")).to_be_visible()
+    expect(
+        _main(page).get_by_text("Andre kontrollsiffer (siffer nr. 11) stemmer ikke")
+    ).to_be_visible()
     screenshot(page, "search-error")
     field = _main(page).get_by_label("Fødselsnummer", exact=True)
     field.fill(national_id)
     _main(page).get_by_role("button", name="Søk").click()
 
     # The patient is new at the unit: registration is offered.
-    expect(page.get_by_role("heading", name="Pasienten er ikke registrert ved enheten")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Pasienten er ikke registrert ved enheten")
+    ).to_be_visible()
     expect(page.get_by_text(f"{national_id[:6]} {national_id[6:]} er gyldig")).to_be_visible()
     screenshot(page, "register")
     page.get_by_label("Navn").fill(PATIENT_NAME)
@@ -114,7 +118,9 @@ def test_six_quick_steps_from_test_idp_to_the_draft(new_page: NewPage, size: str
     expect(row).to_contain_text("EGIL LARSEN")
     order_row = course.get_by_role("row").filter(has_text="Pasientskjema før behandling")
     expect(order_row).to_contain_text("Planlagt")
-    expect(page.get_by_role("heading", name=re.compile(f"henvist {no_date(referral)}"))).to_be_visible()
+    expect(
+        page.get_by_role("heading", name=re.compile(f"henvist {no_date(referral)}"))
+    ).to_be_visible()
 
     stored = Course.objects.get(patient__national_id=national_id)
     assert (stored.referral_date, stored.planned_consultation_date) == (referral, planned)
@@ -129,7 +135,9 @@ def test_six_quick_steps_from_test_idp_to_the_draft(new_page: NewPage, size: str
     expect(page.get_by_role("heading", level=1, name=HAUKELAND_NAME)).to_be_visible()
     _main(page).get_by_label("Fødselsnummer", exact=True).fill(national_id)
     _main(page).get_by_role("button", name="Søk").click()
-    expect(page.get_by_role("heading", name="Pasienten er ikke registrert ved enheten")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Pasienten er ikke registrert ved enheten")
+    ).to_be_visible()
     expect(page.get_by_text(PATIENT_NAME)).to_have_count(0)
     assert Patient.objects.filter(national_id=national_id).count() == 1
 
@@ -186,7 +194,9 @@ def test_booking_form_with_the_keyboard_only(new_page: NewPage) -> None:
     expect(planned_field).to_have_value(planned.isoformat())
     button = page.get_by_role("button", name="Avslutt skjemautfylling")
     _tab_to(page, button, limit=5)
-    outline = button.evaluate("b => getComputedStyle(b).outlineStyle + ' ' + getComputedStyle(b).boxShadow")
+    outline = button.evaluate(
+        "b => getComputedStyle(b).outlineStyle + ' ' + getComputedStyle(b).boxShadow"
+    )
     assert outline != "none none", "the focused button shows no focus indicator"
     page.keyboard.press("Enter")
 

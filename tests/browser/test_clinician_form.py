@@ -115,7 +115,9 @@ def test_kortveileder_fill_refused_then_completed(new_page: NewPage) -> None:
     # The diagnosis picker: search "lumbago", choose M54.5.
     search = page.get_by_label("Søk etter diagnose (kode eller tekst)").first
     search.fill("lumbago")
-    choice = page.locator("#results-DiagnosticNumber1").get_by_role("button", name=re.compile("M54.5"))
+    choice = page.locator("#results-DiagnosticNumber1").get_by_role(
+        "button", name=re.compile("M54.5")
+    )
     expect(choice).to_contain_text("Lumbago")
     choice.click()
     expect(page.locator("#input-DiagnosticNumber1")).to_have_value("M54.5")
@@ -125,7 +127,9 @@ def test_kortveileder_fill_refused_then_completed(new_page: NewPage) -> None:
     fill_every_mandatory_item(page)
     screenshot(page, "clinician-form-filled")
     page.get_by_role("button", name="Ferdigstill").first.click()
-    expect(page.get_by_text("Behandlerskjema er ferdigstilt og lagret i registeret.")).to_be_visible()
+    expect(
+        page.get_by_text("Behandlerskjema er ferdigstilt og lagret i registeret.")
+    ).to_be_visible()
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name="Behandlerskjema"))
     expect(row).to_contain_text("Ferdigstilt")
     expect(row.get_by_role("link", name="Fyll ut skjema")).to_have_count(0)

@@ -71,9 +71,9 @@ def test_pre_treatment_form_consent_pain_drawing_summary_and_journal_note(
     expect(consent_error).to_have_text(
         "Skjemaet kan ikke registreres uten samtykke. Ingen opplysninger er lagret."
     )
-    expect(page.get_by_label("Pasienten har krysset av for samtykke på papirskjemaet")).to_have_attribute(
-        "aria-describedby", "consent-error"
-    )
+    expect(
+        page.get_by_label("Pasienten har krysset av for samtykke på papirskjemaet")
+    ).to_have_attribute("aria-describedby", "consent-error")
     assert not Response.objects.filter(course=course, kind="1a").exists()
     expect(page.locator("#section-odi input[type=radio]:checked")).to_have_count(10)
 
@@ -147,7 +147,9 @@ def test_follow_up_form_renders_and_submits(new_page: NewPage, size: str, kind: 
     expect(page.get_by_text("Papirskjemaet er registrert.")).to_be_visible()
     expect(page.get_by_role("heading", level=2, name=TITLES[kind])).to_be_visible()
     expect(page.locator(".app-row .ds-tag")).to_have_text("Ferdigstilt")
-    expect(page.locator("section.app-summary").get_by_role("row").filter(has_text="ODI")).to_have_count(1)
+    expect(
+        page.locator("section.app-summary").get_by_role("row").filter(has_text="ODI")
+    ).to_have_count(1)
     stored = Response.objects.get(course=course, kind=kind)
     assert stored.status == FormStatus.FERDIGSTILT and stored.source == Source.PAPER
     assert stored.answers["OdiPain"] is not None

@@ -25,8 +25,8 @@ SECTION_URL = re.compile(r"/eprom/skjema/(\d+)/$")
 
 
 def order_with_code(page: Page, patient_name: str, planned: str) -> str:
-    """"Bestill ePROM" → Pasientskjema før behandling → the Behandlerskjema → "Jeg vil varsle
-    mottaker selv" → "Jeg bekrefter …" → "Bestill"; returns the one-time code on the page."""
+    """Order with a code: «Bestill ePROM» → Pasientskjema før behandling → the Behandlerskjema →
+    «Jeg vil varsle mottaker selv» → «Jeg bekrefter …» → «Bestill»; returns the code shown."""
     page.get_by_role("link", name="Bestill ePROM").click()
     expect(page.get_by_role("heading", name="Bestill ePROM")).to_be_visible()
     page.get_by_label("Pasientskjema før behandling").check()
@@ -80,7 +80,9 @@ def test_clinic_code_portal_and_summary(new_page: NewPage) -> None:
 
     # One section per page: answer a few questions, "Neste".
     expect(phone).to_have_url(SECTION_URL)
-    total = int(re.search(r"Del 1 av (\d+)", phone.get_by_text(re.compile(r"Del 1 av")).inner_text())[1])
+    total = int(
+        re.search(r"Del 1 av (\d+)", phone.get_by_text(re.compile(r"Del 1 av")).inner_text())[1]
+    )
     assert total >= 5
     for step in range(1, total + 1):
         expect(phone).to_have_url(re.compile(rf"/eprom/skjema/{step}/$"))
@@ -121,7 +123,9 @@ def test_clinic_code_portal_and_summary(new_page: NewPage) -> None:
     # Staff: the patient page → "Pasientskjema før behandling" → the summary.
     staff.goto(f"/pasient/{patient.pk}/")
     staff.get_by_role("link", name="Pasientskjema før behandling").click()
-    expect(staff.get_by_role("heading", level=2, name="Pasientskjema før behandling")).to_be_visible()
+    expect(
+        staff.get_by_role("heading", level=2, name="Pasientskjema før behandling")
+    ).to_be_visible()
     expect(staff.locator(".app-row .ds-tag")).to_have_text("Ferdigstilt")
     summary = staff.locator("section.app-summary")
     expect(summary.get_by_role("heading", name="Oppsummering")).to_be_visible()

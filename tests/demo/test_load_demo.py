@@ -29,8 +29,10 @@ def test_demo_has_every_role_and_patients_in_every_state(loaded: str) -> None:
     assert roles == set(Role.values)
     egil = Membership.objects.filter(user__identities__subject="24019491117")
     assert set(egil.values_list("role", "unit_id")) == {
-        (Role.PASIENTANSVARLIG, 104293), (Role.LOKAL_REGISTERANSVARLIG, 104293),
-        (Role.PASIENTANSVARLIG, 102959)}
+        (Role.PASIENTANSVARLIG, 104293),
+        (Role.LOKAL_REGISTERANSVARLIG, 104293),
+        (Role.PASIENTANSVARLIG, 102959),
+    }
     # About fifty patients, with courses in every state.
     assert 45 <= Patient.objects.count() <= 60
     assert UnitPatient.objects.values("patient").distinct().count() == Patient.objects.count()
@@ -44,18 +46,31 @@ def test_demo_has_every_role_and_patients_in_every_state(loaded: str) -> None:
     completed = Response.objects.filter(kind="1a", status=FormStatus.FERDIGSTILT).first()
     assert completed is not None and completed.scores["OdiScore"] is not None
     # One person is known at both units.
-    assert Patient.objects.filter(unit_links__unit_id=104293).filter(
-        unit_links__unit_id=102959).exists()
+    assert (
+        Patient.objects.filter(unit_links__unit_id=104293)
+        .filter(unit_links__unit_id=102959)
+        .exists()
+    )
 
 
 def test_loading_twice_changes_nothing(loaded: str) -> None:
-    counts = (Patient.objects.count(), Course.objects.count(), Response.objects.count(),
-              Order.objects.count(), Membership.objects.count())
+    counts = (
+        Patient.objects.count(),
+        Course.objects.count(),
+        Response.objects.count(),
+        Order.objects.count(),
+        Membership.objects.count(),
+    )
     out = io.StringIO()
     call_command("load_demo", stdout=out)
     assert "nothing changed" in out.getvalue()
-    assert counts == (Patient.objects.count(), Course.objects.count(), Response.objects.count(),
-                      Order.objects.count(), Membership.objects.count())
+    assert counts == (
+        Patient.objects.count(),
+        Course.objects.count(),
+        Response.objects.count(),
+        Order.objects.count(),
+        Membership.objects.count(),
+    )
 
 
 @override_settings(DEMO=False)

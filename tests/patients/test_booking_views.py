@@ -22,12 +22,16 @@ def today() -> dt.date:
     return oslo_date(timezone.now())
 
 
-def post_booking(client: Any, patient: Any, referral: dt.date | str, planned: dt.date | str, **extra: Any) -> Any:
+def post_booking(
+    client: Any, patient: Any, referral: dt.date | str, planned: dt.date | str, **extra: Any
+) -> Any:
     def fmt(value: dt.date | str) -> str:
         return value.isoformat() if isinstance(value, dt.date) else value
 
-    return client.post(reverse("patients:create_clinician_form", args=[patient.pk]),
-                       {"referral_date": fmt(referral), "planned_consultation_date": fmt(planned), **extra})
+    return client.post(
+        reverse("patients:create_clinician_form", args=[patient.pk]),
+        {"referral_date": fmt(referral), "planned_consultation_date": fmt(planned), **extra},
+    )
 
 
 def test_opprett_nytt_skjema_offers_the_behandlerskjema(as_persona: Any) -> None:
@@ -37,7 +41,9 @@ def test_opprett_nytt_skjema_offers_the_behandlerskjema(as_persona: Any) -> None
     assert reverse("patients:create_clinician_form", args=[patient.pk]) in html
 
 
-def test_avslutt_skjemautfylling_saves_a_draft_owned_by_its_creator(as_persona: Any, persona: Any) -> None:
+def test_avslutt_skjemautfylling_saves_a_draft_owned_by_its_creator(
+    as_persona: Any, persona: Any
+) -> None:
     patient = make_patient(ST_OLAVS)
     client = as_persona("clerk")
     planned = today() + dt.timedelta(days=30)
@@ -62,8 +68,9 @@ def test_avslutt_skjemautfylling_saves_a_draft_owned_by_its_creator(as_persona: 
 def test_dates_in_norwegian_format_are_accepted(as_persona: Any) -> None:
     patient = make_patient(ST_OLAVS)
     planned = today() + dt.timedelta(days=20)
-    response = post_booking(as_persona("clerk"), patient, (today()).strftime("%d.%m.%Y"),
-                            planned.strftime("%d.%m.%Y"))
+    response = post_booking(
+        as_persona("clerk"), patient, (today()).strftime("%d.%m.%Y"), planned.strftime("%d.%m.%Y")
+    )
     assert response.status_code == 302
     assert Course.objects.get(patient=patient).planned_consultation_date == planned
 
@@ -97,11 +104,21 @@ def test_bad_dates_are_refused_with_a_message_and_nothing_is_stored(
     assert not Course.objects.filter(patient=patient).exists()
 
 
-def test_fields_not_on_the_form_cannot_be_set_by_posting_them(as_persona: Any, persona: Any) -> None:
+def test_fields_not_on_the_form_cannot_be_set_by_posting_them(
+    as_persona: Any, persona: Any
+) -> None:
     patient = make_patient(ST_OLAVS)
     other = persona("clinician")
-    post_booking(as_persona("clerk"), patient, today(), today() + dt.timedelta(days=30),
-                 unit=102959, status="deleted", owner=other.user.pk, version=99)
+    post_booking(
+        as_persona("clerk"),
+        patient,
+        today(),
+        today() + dt.timedelta(days=30),
+        unit=102959,
+        status="deleted",
+        owner=other.user.pk,
+        version=99,
+    )
     course = Course.objects.get(patient=patient)
     assert course.unit_id == ST_OLAVS
     assert course.status == Course.Status.ACTIVE
@@ -109,14 +126,21 @@ def test_fields_not_on_the_form_cannot_be_set_by_posting_them(as_persona: Any, p
     assert course.version == 1
 
 
-def test_planned_date_can_be_edited_and_replans_the_unsent_questionnaire(as_persona: Any, persona: Any) -> None:
+def test_planned_date_can_be_edited_and_replans_the_unsent_questionnaire(
+    as_persona: Any, persona: Any
+) -> None:
     course = book(persona("clerk"), make_patient(ST_OLAVS), planned_in_days=40)
     order = Order.objects.get(course=course)
     new = today() + dt.timedelta(days=60)
     response = as_persona("clerk").post(
         reverse("patients:course_dates", args=[course.pk]),
-        {"referral_date": course.referral_date.isoformat(), "planned_consultation_date": new.isoformat(),
-         "version": course.version}, follow=True)
+        {
+            "referral_date": course.referral_date.isoformat(),
+            "planned_consultation_date": new.isoformat(),
+            "version": course.version,
+        },
+        follow=True,
+    )
     assert "tilpasset den nye timen" in response.content.decode()
     course.refresh_from_db()
     order.refresh_from_db()
@@ -131,16 +155,25 @@ def test_moving_a_sent_questionnaire_more_than_30_days_offers_a_new_course(
     Order.objects.filter(course=course).update(state=OrderState.SENT, sent_at=timezone.now())
     client = as_persona("clerk")
     new = today() + dt.timedelta(days=50)
-    page = client.post(reverse("patients:course_dates", args=[course.pk]),
-                       {"referral_date": course.referral_date.isoformat(),
-                        "planned_consultation_date": new.isoformat(), "version": course.version})
+    page = client.post(
+        reverse("patients:course_dates", args=[course.pk]),
+        {
+            "referral_date": course.referral_date.isoformat(),
+            "planned_consultation_date": new.isoformat(),
+            "version": course.version,
+        },
+    )
     html = page.content.decode()
     assert "mer enn 30 dager" in html
     course.refresh_from_db()
     assert course.planned_consultation_date != new  # nothing changed yet
-    client.post(reverse("patients:course_recreate", args=[course.pk]),
-                {"referral_date": course.referral_date.isoformat(),
-                 "planned_consultation_date": new.isoformat()})
+    client.post(
+        reverse("patients:course_recreate", args=[course.pk]),
+        {
+            "referral_date": course.referral_date.isoformat(),
+            "planned_consultation_date": new.isoformat(),
+        },
+    )
     course.refresh_from_db()
     assert course.status == Course.Status.DELETED
     replacement = Course.objects.get(replaces=course)
@@ -153,15 +186,20 @@ def test_a_stale_date_edit_gets_a_conflict_message(as_persona: Any, persona: Any
     Course.objects.filter(pk=course.pk).update(version=course.version + 1)
     response = as_persona("clerk").post(
         reverse("patients:course_dates", args=[course.pk]),
-        {"referral_date": course.referral_date.isoformat(),
-         "planned_consultation_date": (today() + dt.timedelta(days=70)).isoformat(),
-         "version": course.version})
+        {
+            "referral_date": course.referral_date.isoformat(),
+            "planned_consultation_date": (today() + dt.timedelta(days=70)).isoformat(),
+            "version": course.version,
+        },
+    )
     assert "Noen andre har endret" in response.content.decode()
     course.refresh_from_db()
     assert course.planned_consultation_date == today() + dt.timedelta(days=40)
 
 
-def test_slett_skjema_deletes_the_course_and_logs_the_unconsented_patient(as_persona: Any, persona: Any) -> None:
+def test_slett_skjema_deletes_the_course_and_logs_the_unconsented_patient(
+    as_persona: Any, persona: Any
+) -> None:
     from nnrr.patients.models import ConsentLogEntry
 
     course = book(persona("clerk"), make_patient(ST_OLAVS), planned_in_days=3)
@@ -191,8 +229,9 @@ def test_endre_eier_moves_the_form_to_another_users_worklist(as_persona: Any, pe
 def test_owner_must_be_a_user_of_the_unit(as_persona: Any, persona: Any) -> None:
     course = book(persona("clerk"), make_patient(ST_OLAVS))
     outsider = persona("haukeland_clinician")
-    response = as_persona("clerk").post(reverse("patients:course_owner", args=[course.pk]),
-                                        {"owner": outsider.user.pk}, follow=True)
+    response = as_persona("clerk").post(
+        reverse("patients:course_owner", args=[course.pk]), {"owner": outsider.user.pk}, follow=True
+    )
     assert "Velg en bruker ved enheten" in response.content.decode()
     course.refresh_from_db()
     assert course.owner == persona("clerk").user

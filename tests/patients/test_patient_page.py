@@ -12,7 +12,9 @@ from nnrr.patients.services import register_patient
 from tests.conftest import HAUKELAND, ST_OLAVS, book, make_patient
 
 
-def test_patient_page_lists_the_forms_with_status_owner_and_dates(as_persona: Any, persona: Any) -> None:
+def test_patient_page_lists_the_forms_with_status_owner_and_dates(
+    as_persona: Any, persona: Any
+) -> None:
     clerk = persona("clerk")
     patient = make_patient(ST_OLAVS, name="Liv Liste")
     course = book(clerk, patient, planned_in_days=40)
@@ -41,14 +43,22 @@ def test_viewing_the_patient_page_is_audited(as_persona: Any, persona: Any) -> N
     assert event.outcome == "ok"
 
 
-def test_patient_known_at_two_units_shows_only_the_active_units_forms(as_persona: Any, persona: Any) -> None:
+def test_patient_known_at_two_units_shows_only_the_active_units_forms(
+    as_persona: Any, persona: Any
+) -> None:
     st_olavs, haukeland = persona("clinician"), persona("haukeland_clinician")
     patient = make_patient(ST_OLAVS)
-    register_patient(actor=haukeland.actor, unit=haukeland.unit, national_id=patient.national_id,
-                     name=patient.name)
+    register_patient(
+        actor=haukeland.actor,
+        unit=haukeland.unit,
+        national_id=patient.national_id,
+        name=patient.name,
+    )
     mine = book(st_olavs, patient, planned_in_days=20)
     theirs = book(haukeland, patient, planned_in_days=45)
-    html = as_persona("clinician").get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    html = (
+        as_persona("clinician").get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    )
     assert mine.planned_consultation_date.strftime("%d.%m.%Y") in html
     assert theirs.planned_consultation_date.strftime("%d.%m.%Y") not in html
     other = as_persona("haukeland_clinician").get(reverse("patients:detail", args=[patient.pk]))
@@ -58,7 +68,10 @@ def test_patient_known_at_two_units_shows_only_the_active_units_forms(as_persona
 
 def test_patient_of_another_unit_answers_404(as_persona: Any) -> None:
     patient = make_patient(HAUKELAND)
-    assert as_persona("clinician").get(reverse("patients:detail", args=[patient.pk])).status_code == 404
+    assert (
+        as_persona("clinician").get(reverse("patients:detail", args=[patient.pk])).status_code
+        == 404
+    )
 
 
 @pytest.mark.parametrize("role", ["exporter", "report_reader", "national_admin"])
@@ -69,8 +82,10 @@ def test_roles_without_form_rights_cannot_open_the_patient_page(as_persona: Any,
 
 def test_changing_contact_details_is_audited(as_persona: Any) -> None:
     patient = make_patient(ST_OLAVS, email="")
-    response = as_persona("clerk").post(reverse("patients:contact", args=[patient.pk]),
-                                        {"email": "ny@example.no", "mobile": "99887766"})
+    response = as_persona("clerk").post(
+        reverse("patients:contact", args=[patient.pk]),
+        {"email": "ny@example.no", "mobile": "99887766"},
+    )
     assert response.status_code == 302
     patient.refresh_from_db()
     assert patient.email == "ny@example.no"
@@ -79,8 +94,9 @@ def test_changing_contact_details_is_audited(as_persona: Any) -> None:
 
 def test_bad_email_is_refused_with_a_message(as_persona: Any) -> None:
     patient = make_patient(ST_OLAVS, email="gammel@example.no")
-    response = as_persona("clerk").post(reverse("patients:contact", args=[patient.pk]),
-                                        {"email": "ikke-en-adresse", "mobile": ""})
+    response = as_persona("clerk").post(
+        reverse("patients:contact", args=[patient.pk]), {"email": "ikke-en-adresse", "mobile": ""}
+    )
     assert response.status_code == 200
     patient.refresh_from_db()
     assert patient.email == "gammel@example.no"
@@ -90,12 +106,19 @@ def test_withdrawal_needs_reason_and_confirmation(as_persona: Any, persona: Any)
     patient = make_patient(ST_OLAVS)
     book(persona("clerk"), patient)
     client = as_persona("clinician")
-    refused = client.post(reverse("patients:withdraw", args=[patient.pk]), {"reason": "", "confirm": "yes"})
+    refused = client.post(
+        reverse("patients:withdraw", args=[patient.pk]), {"reason": "", "confirm": "yes"}
+    )
     assert "Skriv årsaken" in refused.content.decode()
-    unconfirmed = client.post(reverse("patients:withdraw", args=[patient.pk]), {"reason": "Ønsker ikke"})
+    unconfirmed = client.post(
+        reverse("patients:withdraw", args=[patient.pk]), {"reason": "Ønsker ikke"}
+    )
     assert "Bekreft" in unconfirmed.content.decode()
-    done = client.post(reverse("patients:withdraw", args=[patient.pk]),
-                       {"reason": "Ønsker ikke", "confirm": "yes"}, follow=True)
+    done = client.post(
+        reverse("patients:withdraw", args=[patient.pk]),
+        {"reason": "Ønsker ikke", "confirm": "yes"},
+        follow=True,
+    )
     assert "Samtykket er trukket" in done.content.decode()
     patient.refresh_from_db()
     assert patient.consent_withdrawn_at is not None

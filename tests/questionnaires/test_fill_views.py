@@ -23,7 +23,9 @@ from tests.questionnaires.helpers import as_post, complete_answers
 
 @pytest.fixture
 def draft(persona: Any) -> Response:
-    course = book(persona("clinician"), make_patient(ST_OLAVS), planned_in_days=-1, referral_days_ago=30)
+    course = book(
+        persona("clinician"), make_patient(ST_OLAVS), planned_in_days=-1, referral_days_ago=30
+    )
     return Response.objects.get(course=course, kind=FormKind.CLINICIAN)
 
 
@@ -45,9 +47,15 @@ def test_fill_page_shows_every_section_with_help(as_persona: Any, draft: Respons
 
 
 def test_avslutt_skjemautfylling_saves_a_partial_draft(as_persona: Any, draft: Response) -> None:
-    response = as_persona("clinician").post(fill_url(draft), {
-        "version": draft.version, "action": "save",
-        "S1b_DateOfCompletion": today().isoformat(), "BackSurgery": "2"})
+    response = as_persona("clinician").post(
+        fill_url(draft),
+        {
+            "version": draft.version,
+            "action": "save",
+            "S1b_DateOfCompletion": today().isoformat(),
+            "BackSurgery": "2",
+        },
+    )
     assert response.status_code == 302
     draft.refresh_from_db()
     assert draft.status == FormStatus.KLADD
@@ -58,8 +66,9 @@ def test_avslutt_skjemautfylling_saves_a_partial_draft(as_persona: Any, draft: R
 def test_ferdigstill_with_missing_items_lists_them_as_links_and_keeps_the_draft(
     as_persona: Any, draft: Response
 ) -> None:
-    response = as_persona("clinician").post(fill_url(draft), {
-        "version": draft.version, "action": "complete", "BackSurgery": "2"})
+    response = as_persona("clinician").post(
+        fill_url(draft), {"version": draft.version, "action": "complete", "BackSurgery": "2"}
+    )
     html = response.content.decode()
     assert response.status_code == 200
     assert "Skjemaet kan ikke ferdigstilles" in html
@@ -75,12 +84,19 @@ def test_ferdigstill_completes_and_plans_follow_ups_for_a_consenting_patient(
     as_persona: Any, draft: Response
 ) -> None:
     answers_1a = complete_answers(get_definition("1a"))
-    services.submit_patient_form(actor=Actor.system(),
-                                 course=draft.course, kind="1a", answers=answers_1a, consent=True,
-                                 source=Source.PAPER, now=timezone.now())
+    services.submit_patient_form(
+        actor=Actor.system(),
+        course=draft.course,
+        kind="1a",
+        answers=answers_1a,
+        consent=True,
+        source=Source.PAPER,
+        now=timezone.now(),
+    )
     answers = complete_answers(get_definition("1b"), visit=today())
-    response = as_persona("clinician").post(fill_url(draft), {
-        "version": draft.version, "action": "complete", **as_post(answers)})
+    response = as_persona("clinician").post(
+        fill_url(draft), {"version": draft.version, "action": "complete", **as_post(answers)}
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     draft.refresh_from_db()
     assert draft.status == FormStatus.FERDIGSTILT
@@ -94,7 +110,9 @@ def test_ferdigstill_completes_and_plans_follow_ups_for_a_consenting_patient(
     again = as_persona("clinician").get(fill_url(draft))
     assert again.status_code == 302
     assert again["Location"] == reverse("questionnaires:response", args=[draft.pk])
-    post = as_persona("clinician").post(fill_url(draft), {"version": draft.version, "action": "save"})
+    post = as_persona("clinician").post(
+        fill_url(draft), {"version": draft.version, "action": "save"}
+    )
     assert post.status_code == 302
     draft.refresh_from_db()
     assert draft.answers["DiagnosticNumber1"] == "M54.5"
@@ -102,8 +120,9 @@ def test_ferdigstill_completes_and_plans_follow_ups_for_a_consenting_patient(
 
 def test_no_follow_ups_without_consent(as_persona: Any, draft: Response) -> None:
     answers = complete_answers(get_definition("1b"), visit=today())
-    as_persona("clinician").post(fill_url(draft), {"version": draft.version, "action": "complete",
-                                                   **as_post(answers)})
+    as_persona("clinician").post(
+        fill_url(draft), {"version": draft.version, "action": "complete", **as_post(answers)}
+    )
     draft.refresh_from_db()
     assert draft.status == FormStatus.FERDIGSTILT
     assert not Order.objects.filter(course=draft.course, kind__in=["2", "3"]).exists()
@@ -115,8 +134,9 @@ def test_no_follow_ups_without_consent(as_persona: Any, draft: Response) -> None
 )
 def test_besoksdato_rules(as_persona: Any, draft: Response, visit: int, message: str) -> None:
     answers = complete_answers(get_definition("1b"), visit=today() + dt.timedelta(days=visit))
-    response = as_persona("clinician").post(fill_url(draft), {
-        "version": draft.version, "action": "complete", **as_post(answers)})
+    response = as_persona("clinician").post(
+        fill_url(draft), {"version": draft.version, "action": "complete", **as_post(answers)}
+    )
     assert message in response.content.decode()
     draft.refresh_from_db()
     assert draft.status == FormStatus.KLADD
@@ -124,15 +144,18 @@ def test_besoksdato_rules(as_persona: Any, draft: Response, visit: int, message:
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
-    [("BackSurgery", "9", "Velg et av svaralternativene"),
-     ("S1b_DateOfCompletion", "32.13.2026", "gyldig dato"),
-     ("DiagnosticNumber1", "XX9", "ikke en gyldig ICD-10-kode")],
+    [
+        ("BackSurgery", "9", "Velg et av svaralternativene"),
+        ("S1b_DateOfCompletion", "32.13.2026", "gyldig dato"),
+        ("DiagnosticNumber1", "XX9", "ikke en gyldig ICD-10-kode"),
+    ],
 )
 def test_invalid_values_get_a_message_tied_to_the_item(
     as_persona: Any, draft: Response, field: str, value: str, message: str
 ) -> None:
-    response = as_persona("clinician").post(fill_url(draft), {
-        "version": draft.version, "action": "save", field: value})
+    response = as_persona("clinician").post(
+        fill_url(draft), {"version": draft.version, "action": "save", field: value}
+    )
     html = response.content.decode()
     assert response.status_code == 200
     assert message in html
@@ -143,16 +166,22 @@ def test_invalid_values_get_a_message_tied_to_the_item(
 def test_first_diagnosis_outside_neck_and_back_shows_the_manuals_warning(
     as_persona: Any, draft: Response
 ) -> None:
-    response = as_persona("clinician").post(fill_url(draft), {
-        "version": draft.version, "action": "complete", "DiagnosticNumber1": "J45.9"})
+    response = as_persona("clinician").post(
+        fill_url(draft),
+        {"version": draft.version, "action": "complete", "DiagnosticNumber1": "J45.9"},
+    )
     assert "nakke- eller ryggrelatert" in response.content.decode()
 
 
-def test_second_editor_gets_a_conflict_and_nothing_is_overwritten(as_persona: Any, draft: Response) -> None:
+def test_second_editor_gets_a_conflict_and_nothing_is_overwritten(
+    as_persona: Any, draft: Response
+) -> None:
     first, second = as_persona("clinician"), as_persona("clerk")
     version = draft.version
     first.post(fill_url(draft), {"version": version, "action": "save", "BackSurgery": "1"})
-    response = second.post(fill_url(draft), {"version": version, "action": "save", "BackSurgery": "2"})
+    response = second.post(
+        fill_url(draft), {"version": version, "action": "save", "BackSurgery": "2"}
+    )
     assert response.status_code == 409
     assert "Noen andre har lagret" in response.content.decode()
     draft.refresh_from_db()
@@ -164,8 +193,9 @@ def test_return_to_draft_needs_a_local_registry_coordinator_and_a_reason(
     as_persona: Any, draft: Response
 ) -> None:
     answers = complete_answers(get_definition("1b"), visit=today())
-    as_persona("clinician").post(fill_url(draft), {"version": draft.version, "action": "complete",
-                                                   **as_post(answers)})
+    as_persona("clinician").post(
+        fill_url(draft), {"version": draft.version, "action": "complete", **as_post(answers)}
+    )
     url = reverse("questionnaires:return", args=[draft.pk])
     assert as_persona("clinician").post(url, {"reason": "Feil diagnose"}).status_code == 403
     admin = as_persona("local_admin")
@@ -179,15 +209,27 @@ def test_return_to_draft_needs_a_local_registry_coordinator_and_a_reason(
     assert as_persona("clinician").get(fill_url(draft)).status_code == 200
 
 
-def test_patient_forms_cannot_be_opened_in_the_staff_fill_page(as_persona: Any, draft: Response) -> None:
+def test_patient_forms_cannot_be_opened_in_the_staff_fill_page(
+    as_persona: Any, draft: Response
+) -> None:
     answers = complete_answers(get_definition("1a"))
-    form = services.submit_patient_form(actor=Actor.system(), course=draft.course, kind="1a",
-                                        answers=answers, consent=True, source=Source.PAPER,
-                                        now=timezone.now())
+    form = services.submit_patient_form(
+        actor=Actor.system(),
+        course=draft.course,
+        kind="1a",
+        answers=answers,
+        consent=True,
+        source=Source.PAPER,
+        now=timezone.now(),
+    )
     assert as_persona("clinician").get(fill_url(form)).status_code == 404
 
 
 @pytest.mark.parametrize("role", ["exporter", "report_reader", "national_admin"])
-def test_roles_without_form_rights_cannot_open_forms(as_persona: Any, draft: Response, role: str) -> None:
+def test_roles_without_form_rights_cannot_open_forms(
+    as_persona: Any, draft: Response, role: str
+) -> None:
     assert as_persona(role).get(fill_url(draft)).status_code == 403
-    assert as_persona(role).get(reverse("questionnaires:response", args=[draft.pk])).status_code == 403
+    assert (
+        as_persona(role).get(reverse("questionnaires:response", args=[draft.pk])).status_code == 403
+    )

@@ -20,7 +20,7 @@ from nnrr.questionnaires.models import FormStatus, ImmutableFormError, Response,
 from nnrr.scheduling import services
 from nnrr.scheduling.models import Order, OrderState
 from tests.conftest import ST_OLAVS, book, make_patient
-from tests.questionnaires.helpers import as_post, complete_answers
+from tests.questionnaires.helpers import complete_answers
 
 
 @pytest.fixture
@@ -33,17 +33,33 @@ def paper_url(course: Course, kind: str) -> str:
 
 
 ANSWERS_1A = {
-    "OdiPain": "3", "OdiPersonalCare": "2", "OdiLift": "4", "OdiWalk": "2", "OdiSit": "3",
-    "OdiStand": "3", "OdiSleep": "2", "OdiSex": "1", "OdiSocial": "2", "OdiTravel": "3",
-    "IsPainLowBack": "1", "IsPainHipsThighsBackRight": "1",
-    "PainExperiencesNoActivity": "4", "PainExperiencesActivity": "7",
-    "Eq5d_L_spm1": "2", "Eq5d_L_spm2": "1", "Eq5d_L_spm3": "2", "Eq5d_L_spm4": "3",
-    "Eq5d_L_spm5": "2", "Eq5d_L_spm6": "55",
+    "OdiPain": "3",
+    "OdiPersonalCare": "2",
+    "OdiLift": "4",
+    "OdiWalk": "2",
+    "OdiSit": "3",
+    "OdiStand": "3",
+    "OdiSleep": "2",
+    "OdiSex": "1",
+    "OdiSocial": "2",
+    "OdiTravel": "3",
+    "IsPainLowBack": "1",
+    "IsPainHipsThighsBackRight": "1",
+    "PainExperiencesNoActivity": "4",
+    "PainExperiencesActivity": "7",
+    "Eq5d_L_spm1": "2",
+    "Eq5d_L_spm2": "1",
+    "Eq5d_L_spm3": "2",
+    "Eq5d_L_spm4": "3",
+    "Eq5d_L_spm5": "2",
+    "Eq5d_L_spm6": "55",
 }
 
 
 @pytest.mark.parametrize("kind", ["1a", "2", "3"])
-def test_each_patient_form_renders_for_paper_entry(as_persona: Any, course: Course, kind: str) -> None:
+def test_each_patient_form_renders_for_paper_entry(
+    as_persona: Any, course: Course, kind: str
+) -> None:
     html = as_persona("clerk").get(paper_url(course, kind)).content.decode()
     definition = get_definition(kind)
     assert str(definition.title) in html
@@ -97,9 +113,10 @@ def test_a_second_submission_of_the_same_form_is_refused(as_persona: Any, course
 
 
 def test_invalid_answers_are_shown_and_nothing_is_stored(as_persona: Any, course: Course) -> None:
-    response = as_persona("clerk").post(paper_url(course, "1a"),
-                                        {**ANSWERS_1A, "consent": "1", "OdiPain": "9",
-                                         "Eq5d_L_spm6": "250"})
+    response = as_persona("clerk").post(
+        paper_url(course, "1a"),
+        {**ANSWERS_1A, "consent": "1", "OdiPain": "9", "Eq5d_L_spm6": "250"},
+    )
     html = response.content.decode()
     assert 'href="#item-OdiPain"' in html
     assert "mellom 0 og 100" in html
@@ -113,9 +130,14 @@ def test_unknown_form_kind_answers_404(as_persona: Any, course: Course) -> None:
 @pytest.fixture
 def completed_form(course: Course) -> Response:
     return services.submit_patient_form(
-        actor=Actor.system(), course=course, kind="1a",
-        answers=complete_answers(get_definition("1a")), consent=True, source=Source.PAPER,
-        now=timezone.now())
+        actor=Actor.system(),
+        course=course,
+        kind="1a",
+        answers=complete_answers(get_definition("1a")),
+        consent=True,
+        source=Source.PAPER,
+        now=timezone.now(),
+    )
 
 
 def test_completed_patient_form_cannot_be_saved_through_the_orm(completed_form: Response) -> None:
@@ -146,7 +168,12 @@ def test_completed_patient_form_cannot_be_changed_in_the_admin(completed_form: R
     assert completed_form.status == FormStatus.FERDIGSTILT
 
 
-def test_completed_patient_form_is_shown_read_only(as_persona: Any, completed_form: Response) -> None:
-    html = as_persona("clinician").get(
-        reverse("questionnaires:response", args=[completed_form.pk])).content.decode()
+def test_completed_patient_form_is_shown_read_only(
+    as_persona: Any, completed_form: Response
+) -> None:
+    html = (
+        as_persona("clinician")
+        .get(reverse("questionnaires:response", args=[completed_form.pk]))
+        .content.decode()
+    )
     assert "<input" not in html.split("Fullstendig utfylling", 1)[1]

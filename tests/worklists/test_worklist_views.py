@@ -28,9 +28,15 @@ def test_red_dot_shows_when_something_waits(as_persona: Any, persona: Any) -> No
     assert "app-dot" in client.get(reverse("patients:front")).content.decode()
 
 
-def test_utgatt_planlagt_konsultasjonsdato_lists_drafts_past_their_date(as_persona: Any, persona: Any) -> None:
-    book(persona("clerk"), make_patient(ST_OLAVS, name="Passert Dato"), planned_in_days=-3,
-         referral_days_ago=40)
+def test_utgatt_planlagt_konsultasjonsdato_lists_drafts_past_their_date(
+    as_persona: Any, persona: Any
+) -> None:
+    book(
+        persona("clerk"),
+        make_patient(ST_OLAVS, name="Passert Dato"),
+        planned_in_days=-3,
+        referral_days_ago=40,
+    )
     book(persona("clerk"), make_patient(ST_OLAVS, name="Fremtidig Dato"), planned_in_days=10)
     html = as_persona("clinician").get(reverse("worklists:overdue")).content.decode()
     assert "Passert Dato" in html

@@ -9,86 +9,223 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Unit',
+            name="Unit",
             fields=[
-                ('resh_id', models.PositiveIntegerField(primary_key=True, serialize=False, verbose_name='reshID')),
-                ('name', models.CharField(max_length=200, verbose_name='navn')),
-                ('short_name', models.CharField(max_length=60, verbose_name='kortnavn')),
-                ('organisation_number', models.CharField(max_length=9, verbose_name='organisasjonsnummer')),
-                ('is_active', models.BooleanField(default=True, verbose_name='aktiv')),
+                (
+                    "resh_id",
+                    models.PositiveIntegerField(
+                        primary_key=True, serialize=False, verbose_name="reshID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="navn")),
+                ("short_name", models.CharField(max_length=60, verbose_name="kortnavn")),
+                (
+                    "organisation_number",
+                    models.CharField(max_length=9, verbose_name="organisasjonsnummer"),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="aktiv")),
             ],
             options={
-                'verbose_name': 'enhet',
-                'verbose_name_plural': 'enheter',
-                'ordering': ['short_name'],
+                "verbose_name": "enhet",
+                "verbose_name_plural": "enheter",
+                "ordering": ["short_name"],
             },
         ),
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('username', models.CharField(error_messages={'unique': 'A user with that username already exists.'}, help_text='Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.', max_length=150, unique=True, validators=[django.contrib.auth.validators.UnicodeUsernameValidator()], verbose_name='username')),
-                ('first_name', models.CharField(blank=True, max_length=150, verbose_name='first name')),
-                ('last_name', models.CharField(blank=True, max_length=150, verbose_name='last name')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email address')),
-                ('is_staff', models.BooleanField(default=False, help_text='Designates whether the user can log into this admin site.', verbose_name='staff status')),
-                ('is_active', models.BooleanField(default=True, help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.', verbose_name='active')),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
-                ('full_name', models.CharField(max_length=200, verbose_name='navn')),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                (
+                    "last_login",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last login"),
+                ),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                (
+                    "username",
+                    models.CharField(
+                        error_messages={"unique": "A user with that username already exists."},
+                        help_text="Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+                        max_length=150,
+                        unique=True,
+                        validators=[django.contrib.auth.validators.UnicodeUsernameValidator()],
+                        verbose_name="username",
+                    ),
+                ),
+                (
+                    "first_name",
+                    models.CharField(blank=True, max_length=150, verbose_name="first name"),
+                ),
+                (
+                    "last_name",
+                    models.CharField(blank=True, max_length=150, verbose_name="last name"),
+                ),
+                (
+                    "email",
+                    models.EmailField(blank=True, max_length=254, verbose_name="email address"),
+                ),
+                (
+                    "is_staff",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates whether the user can log into this admin site.",
+                        verbose_name="staff status",
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Designates whether this user should be treated as active. Unselect this instead of deleting accounts.",
+                        verbose_name="active",
+                    ),
+                ),
+                (
+                    "date_joined",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="date joined"
+                    ),
+                ),
+                ("full_name", models.CharField(max_length=200, verbose_name="navn")),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'bruker',
-                'verbose_name_plural': 'brukere',
-                'ordering': ['full_name'],
+                "verbose_name": "bruker",
+                "verbose_name_plural": "brukere",
+                "ordering": ["full_name"],
             },
             managers=[
-                ('objects', django.contrib.auth.models.UserManager()),
+                ("objects", django.contrib.auth.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
-            name='Identity',
+            name="Identity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider', models.CharField(choices=[('idporten', 'ID-porten'), ('helseid', 'HelseID')], max_length=20)),
-                ('subject', models.CharField(max_length=100)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_login_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='identities', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "provider",
+                    models.CharField(
+                        choices=[("idporten", "ID-porten"), ("helseid", "HelseID")], max_length=20
+                    ),
+                ),
+                ("subject", models.CharField(max_length=100)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_login_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="identities",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'identitet',
-                'verbose_name_plural': 'identiteter',
-                'constraints': [models.UniqueConstraint(fields=('provider', 'subject'), name='identity_unique_subject')],
+                "verbose_name": "identitet",
+                "verbose_name_plural": "identiteter",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("provider", "subject"), name="identity_unique_subject"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('pasientansvarlig', 'Pasientansvarlig'), ('lokal_registeransvarlig', 'Lokal registeransvarlig'), ('datadumprapportleser', 'Datadumprapportleser'), ('rapportleser', 'Rapportleser'), ('registeradministrator', 'Registeradministrator')], max_length=30, verbose_name='rolle')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
-                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='memberships', to='accounts.unit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("pasientansvarlig", "Pasientansvarlig"),
+                            ("lokal_registeransvarlig", "Lokal registeransvarlig"),
+                            ("datadumprapportleser", "Datadumprapportleser"),
+                            ("rapportleser", "Rapportleser"),
+                            ("registeradministrator", "Registeradministrator"),
+                        ],
+                        max_length=30,
+                        verbose_name="rolle",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="memberships",
+                        to="accounts.unit",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'tilgang',
-                'verbose_name_plural': 'tilganger',
-                'ordering': ['unit__short_name', 'role'],
-                'constraints': [models.UniqueConstraint(fields=('user', 'unit', 'role'), name='membership_unique_role')],
+                "verbose_name": "tilgang",
+                "verbose_name_plural": "tilganger",
+                "ordering": ["unit__short_name", "role"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("user", "unit", "role"), name="membership_unique_role"
+                    )
+                ],
             },
         ),
     ]

@@ -6,37 +6,83 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(db_index=True, verbose_name='tidspunkt')),
-                ('actor_name', models.CharField(blank=True, max_length=200, verbose_name='bruker')),
-                ('role', models.CharField(blank=True, max_length=30, verbose_name='rolle')),
-                ('action', models.CharField(db_index=True, max_length=80, verbose_name='handling')),
-                ('outcome', models.CharField(choices=[('ok', 'utført'), ('denied', 'avvist'), ('failed', 'feilet'), ('conflict', 'konflikt')], default='ok', max_length=10, verbose_name='utfall')),
-                ('patient_id', models.UUIDField(blank=True, db_index=True, null=True, verbose_name='pasient')),
-                ('object_type', models.CharField(blank=True, max_length=40)),
-                ('object_id', models.CharField(blank=True, max_length=64)),
-                ('client_address', models.GenericIPAddressField(blank=True, null=True, verbose_name='adresse')),
-                ('detail', models.JSONField(blank=True, default=dict)),
-                ('actor', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('unit', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='accounts.unit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(db_index=True, verbose_name="tidspunkt")),
+                ("actor_name", models.CharField(blank=True, max_length=200, verbose_name="bruker")),
+                ("role", models.CharField(blank=True, max_length=30, verbose_name="rolle")),
+                ("action", models.CharField(db_index=True, max_length=80, verbose_name="handling")),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("ok", "utført"),
+                            ("denied", "avvist"),
+                            ("failed", "feilet"),
+                            ("conflict", "konflikt"),
+                        ],
+                        default="ok",
+                        max_length=10,
+                        verbose_name="utfall",
+                    ),
+                ),
+                (
+                    "patient_id",
+                    models.UUIDField(blank=True, db_index=True, null=True, verbose_name="pasient"),
+                ),
+                ("object_type", models.CharField(blank=True, max_length=40)),
+                ("object_id", models.CharField(blank=True, max_length=64)),
+                (
+                    "client_address",
+                    models.GenericIPAddressField(blank=True, null=True, verbose_name="adresse"),
+                ),
+                ("detail", models.JSONField(blank=True, default=dict)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="accounts.unit",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'logghendelse',
-                'verbose_name_plural': 'logghendelser',
-                'ordering': ['-at', '-id'],
-                'indexes': [models.Index(fields=['unit', '-at'], name='audit_unit_at'), models.Index(fields=['actor', '-at'], name='audit_actor_at')],
+                "verbose_name": "logghendelse",
+                "verbose_name_plural": "logghendelser",
+                "ordering": ["-at", "-id"],
+                "indexes": [
+                    models.Index(fields=["unit", "-at"], name="audit_unit_at"),
+                    models.Index(fields=["actor", "-at"], name="audit_actor_at"),
+                ],
             },
         ),
     ]

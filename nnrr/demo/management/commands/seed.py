@@ -17,9 +17,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--scale", type=int, required=True, help="number of courses")
-        parser.add_argument("--seed", type=int, default=1, help="random seed (same seed, same data)")
         parser.add_argument(
-            "--no-answers", action="store_true",
+            "--seed", type=int, default=1, help="random seed (same seed, same data)"
+        )
+        parser.add_argument(
+            "--no-answers",
+            action="store_true",
             help="leave form answers empty (faster; enough for page benchmarks)",
         )
 
@@ -29,6 +32,11 @@ class Command(BaseCommand):
         if options["scale"] < 1:
             raise CommandError("--scale must be at least 1")
         started = time.monotonic()
-        count = seed(scale=options["scale"], now=timezone.now(), out=self.stdout,
-                     answers=not options["no_answers"], seed=options["seed"])
+        count = seed(
+            scale=options["scale"],
+            now=timezone.now(),
+            out=self.stdout,
+            answers=not options["no_answers"],
+            seed=options["seed"],
+        )
         self.stdout.write(f"{count} courses in {time.monotonic() - started:.1f} s")

@@ -36,7 +36,7 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="run one pass and exit")
         parser.add_argument(
             "--now",
-            help='pretend it is this Oslo time, e.g. "2026-12-01 08:05" (implies --once; demo/test)',
+            help='pretend it is this Oslo time, e.g. "2026-12-01 08:05" (one pass; demo/test)',
         )
         parser.add_argument("--poll", type=int, default=None, help="seconds between passes")
         parser.add_argument("--channel", choices=["file", "email", "none"], default=None)
@@ -68,8 +68,18 @@ class Command(BaseCommand):
                 result = dispatch.run_pass(
                     worker_id=worker_id, now=dispatch.current_time(), channel=channel
                 )
-                if any((result.sent, result.invitations, result.reminders, result.expired,
-                        result.purged, result.failed, result.reconciled, result.missed)):
+                if any(
+                    (
+                        result.sent,
+                        result.invitations,
+                        result.reminders,
+                        result.expired,
+                        result.purged,
+                        result.failed,
+                        result.reconciled,
+                        result.missed,
+                    )
+                ):
                     self.stdout.write(f"{dispatch.current_time().isoformat()} {result}")
                 if options["once"]:
                     break
