@@ -14,6 +14,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.contrib.auth import logout
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -77,6 +78,12 @@ ENTRY_MESSAGES = {
 
 
 def _entered(request: HttpRequest, order: Order) -> HttpResponse:
+    if request.user.is_authenticated:
+        # A clinic PC: staff opened the portal for the patient in their own browser. The patient
+        # must never be one click away from the staff pages, so the staff login ends here.
+        record_event(actor=Actor.from_request(request), action="nnrr.logout",
+                     detail={"reason": "portal_entry"})
+        logout(request)
     request.session.cycle_key()  # a fresh session id once the patient has proved who they are
     request.session[SESSION_ORDER] = str(order.pk)
     request.session.pop(SESSION_CONSENT, None)

@@ -36,7 +36,7 @@ from nnrr.accounts.forms import EGIL_LARSEN
 from nnrr.accounts.models import Membership, Role, Unit, User
 from nnrr.demo.loader import ensure_users
 from nnrr.lib.dates import oslo_date
-from tests.conftest import HAUKELAND, ST_OLAVS, Persona
+from tests.conftest import ST_OLAVS, Persona
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -231,22 +231,3 @@ def screenshot(page: Page, name: str, *, full_page: bool = True) -> None:
     page.screenshot(
         path=str(SHOTS_DIR / f"{safe}-{width}.png"), full_page=full_page and height < 2500
     )
-
-
-__all__ = [
-    "HAUKELAND",
-    "HAUKELAND_NAME",
-    "PROFILE_HAUKELAND",
-    "PROFILE_ST_OLAVS",
-    "ST_OLAVS",
-    "ST_OLAVS_NAME",
-    "axe",
-    "choose_profile",
-    "describe_violations",
-    "egil_larsen",
-    "login",
-    "no_date",
-    "open_person_menu",
-    "screenshot",
-    "today",
-]

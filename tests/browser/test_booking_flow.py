@@ -133,8 +133,10 @@ def test_six_quick_steps_from_test_idp_to_the_draft(new_page: NewPage, size: str
     page.get_by_role("link", name="Bytt profil").click()
     choose_profile(page, PROFILE_HAUKELAND)
     expect(page.get_by_role("heading", level=1, name=HAUKELAND_NAME)).to_be_visible()
-    _main(page).get_by_label("Fødselsnummer", exact=True).fill(national_id)
-    _main(page).get_by_role("button", name="Søk").click()
+    # The search field in the top right corner (Kortveileder step 2).
+    header_search = page.get_by_role("search")
+    header_search.get_by_label("Søk etter pasient (fødselsnummer)").fill(national_id)
+    header_search.get_by_role("button", name="Søk").click()
     expect(
         page.get_by_role("heading", name="Pasienten er ikke registrert ved enheten")
     ).to_be_visible()

@@ -550,3 +550,30 @@ def test_consent_page_in_english_after_choosing_english(pre: Ordered) -> None:
     assert "Consent to take part in the Norwegian Neck and Back Registry" in consent
     assert "Samtykke til å delta i Norsk nakke- og ryggregister" not in consent
     assert '<html lang="en"' in consent
+
+
+def test_a_staff_login_in_the_same_browser_ends_when_the_patient_enters(
+    as_persona: Any, persona: Any
+) -> None:
+    """A clinic PC: the patient must never be one click away from the staff pages."""
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from nnrr.scheduling import services as scheduling_services
+    from tests.conftest import ST_OLAVS, book, make_patient
+
+    clerk = persona("clerk")
+    patient = make_patient(ST_OLAVS)
+    course = book(clerk, patient)
+    new = scheduling_services.order_questionnaire(
+        actor=clerk.actor, course=course, kind="1a", notify_self=True, now=timezone.now()
+    )
+    client = as_persona("clerk")
+    assert client.get(reverse("patients:front")).status_code == 200
+    entered = client.post(
+        reverse("portal:start"),
+        {"code": new.code, "birth_date": patient.birth_date.strftime("%d.%m.%Y")},
+    )
+    assert entered.status_code == 302
+    assert client.get(reverse("patients:front")).status_code == 302  # staff pages need login again
+    assert client.get(entered["Location"]).status_code == 200  # the patient carries on
