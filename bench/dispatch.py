@@ -103,7 +103,10 @@ def worker_main(now_text: str) -> int:
                 continue
             due = (
                 Order.objects.filter(
-                    state=OrderState.PLANNED, notify_self=False, send_at__lte=now, expires_at__gt=now
+                    state=OrderState.PLANNED,
+                    notify_self=False,
+                    send_at__lte=now,
+                    expires_at__gt=now,
                 ).exists()
                 or Message.objects.filter(
                     state__in=[MessageState.PENDING, MessageState.SENDING]
@@ -192,12 +195,20 @@ def create_due_orders(count: int, now: dt.datetime, rng: random.Random, used: se
             used.add(nid)
             unit = units[n % len(units)]
             patient = Patient(
-                id=uuid.uuid4(), national_id=nid, id_kind=Patient.IdKind.SYNTHETIC, name=name,
-                birth_date=birth, sex=sex, email=f"pasient-{nid}@example.no",
+                id=uuid.uuid4(),
+                national_id=nid,
+                id_kind=Patient.IdKind.SYNTHETIC,
+                name=name,
+                birth_date=birth,
+                sex=sex,
+                email=f"pasient-{nid}@example.no",
             )
             course = Course(
-                id=uuid.uuid4(), patient=patient, unit=unit,
-                referral_date=today - dt.timedelta(days=10), planned_consultation_date=planned,
+                id=uuid.uuid4(),
+                patient=patient,
+                unit=unit,
+                referral_date=today - dt.timedelta(days=10),
+                planned_consultation_date=planned,
             )
             code = codes.new_code()
             while codes.normalize_code(code) in used:
@@ -213,9 +224,14 @@ def create_due_orders(count: int, now: dt.datetime, rng: random.Random, used: se
             )
             orders.append(
                 Order(
-                    id=order_id, course=course, kind=FormKind.PRE_TREATMENT,
-                    state=OrderState.PLANNED, send_at=plan.send_at, remind_at=plan.remind_at,
-                    expires_at=plan.expires_at, code_hash=codes.code_hash(code),
+                    id=order_id,
+                    course=course,
+                    kind=FormKind.PRE_TREATMENT,
+                    state=OrderState.PLANNED,
+                    send_at=plan.send_at,
+                    remind_at=plan.remind_at,
+                    expires_at=plan.expires_at,
+                    code_hash=codes.code_hash(code),
                     token_salt=salt,
                     token_hash=codes.token_hash(codes.link_token(order_id, salt)),
                 )
@@ -431,8 +447,15 @@ def main() -> int:
         shutil.rmtree(work_dir, ignore_errors=True)
 
     print(f"\nDispatch on {vendor}, file channel, {args.orders:,} due orders per run")
-    header = ["workers", "wall s", "orders/s", "messages/s", "msg/s in loop", "per worker",
-              "duplicates"]
+    header = [
+        "workers",
+        "wall s",
+        "orders/s",
+        "messages/s",
+        "msg/s in loop",
+        "per worker",
+        "duplicates",
+    ]
     rows = [
         [
             str(run["workers"]),
@@ -453,14 +476,19 @@ def main() -> int:
     out = RESULTS_DIR / f"dispatch-{vendor}.json"
     out.write_text(
         json.dumps(
-            {"vendor": vendor, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-             "runs": runs},
+            {
+                "vendor": vendor,
+                "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "runs": runs,
+            },
             indent=2,
             default=str,
         )
     )
     print(f"Results: {out.relative_to(ROOT)}")
-    problems = [f"{run['workers']} worker(s): {p}" for run in runs for p in problems_of(run["check"])]
+    problems = [
+        f"{run['workers']} worker(s): {p}" for run in runs for p in problems_of(run["check"])
+    ]
     if problems:
         print("FAIL: " + "; ".join(problems), file=sys.stderr)
         return 1

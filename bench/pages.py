@@ -147,7 +147,8 @@ def analyze() -> None:
 
 
 def prepare(now: dt.datetime) -> dict[str, Any]:
-    """The bench user and colleagues at St. Olavs, course owners, a patient with three courses."""
+    """Users at every unit owning its courses, the bench user among St. Olavs' ones, and a
+    patient with three courses there."""
     from django.db.models import Count
 
     from nnrr.accounts.models import Membership, Role, Unit, User
@@ -156,22 +157,26 @@ def prepare(now: dt.datetime) -> dict[str, Any]:
     from nnrr.patients.models import Course
     from nnrr.scheduling import services as scheduling
 
+    # Every course is owned by whoever booked it (the seed leaves owners empty): share each
+    # unit's courses among a few colleagues, so "mine" and the red dot see realistic numbers.
+    staff: dict[int, list[tuple[Any, Any]]] = {}
+    for each in Unit.objects.all():
+        staff[each.pk] = []
+        for n in range(COLLEAGUES):
+            user = User.objects.create(
+                username=f"bench-{each.pk}-{n}", full_name=f"Bench Behandler {each.pk}-{n}"
+            )
+            membership = Membership.objects.create(user=user, unit=each, role=Role.PASIENTANSVARLIG)
+            staff[each.pk].append((user, membership))
+        course_ids = list(
+            Course.objects.filter(unit=each).order_by("pk").values_list("pk", flat=True)
+        )
+        for index, (user, _membership) in enumerate(staff[each.pk]):
+            share = course_ids[index::COLLEAGUES]
+            for start in range(0, len(share), 500):
+                Course.objects.filter(pk__in=share[start : start + 500]).update(owner=user)
     unit = Unit.objects.get(pk=ST_OLAVS)
-    users = [
-        User.objects.create(username=f"bench-{n}", full_name=f"Bench Behandler {n}")
-        for n in range(COLLEAGUES)
-    ]
-    memberships = [
-        Membership.objects.create(user=u, unit=unit, role=Role.PASIENTANSVARLIG) for u in users
-    ]
-    # Courses are owned by whoever booked them; share the unit's courses among the colleagues.
-    course_ids = list(
-        Course.objects.filter(unit=unit).order_by("pk").values_list("pk", flat=True)
-    )
-    for index, user in enumerate(users):
-        share = course_ids[index::COLLEAGUES]
-        for start in range(0, len(share), 500):
-            Course.objects.filter(pk__in=share[start : start + 500]).update(owner=user)
+    user, membership = staff[ST_OLAVS][0]
     # A patient whose seeded course completed (pre-treatment and follow-up orders), plus two
     # newly booked courses: the patient page shows three courses.
     course = (
@@ -192,7 +197,7 @@ def prepare(now: dt.datetime) -> dict[str, Any]:
     if course is None:
         sys.exit("The seeded data has no active course at St. Olavs; use a larger --sizes.")
     patient = course.patient
-    actor = Actor(user=users[0], name=str(users[0]), role=Role.PASIENTANSVARLIG, unit_id=unit.pk)
+    actor = Actor(user=user, name=str(user), role=Role.PASIENTANSVARLIG, unit_id=unit.pk)
     today = oslo_date(now)
     for planned_in, referral_ago in ((25, 5), (60, 2)):
         scheduling.book_course(
@@ -203,7 +208,7 @@ def prepare(now: dt.datetime) -> dict[str, Any]:
             planned_date=today + dt.timedelta(days=planned_in),
             now=now,
         )
-    return {"user": users[0], "membership": memberships[0], "patient": patient}
+    return {"user": user, "membership": membership, "patient": patient}
 
 
 def logged_in_client(user: Any, membership: Any) -> Any:
@@ -227,8 +232,13 @@ def row_counts() -> dict[str, int]:
     from nnrr.questionnaires.models import Response
     from nnrr.scheduling.models import Order
 
-    models = {"patients": Patient, "courses": Course, "responses": Response, "orders": Order,
-              "audit_events": AuditEvent}
+    models = {
+        "patients": Patient,
+        "courses": Course,
+        "responses": Response,
+        "orders": Order,
+        "audit_events": AuditEvent,
+    }
     return {name: model.objects.count() for name, model in models.items()}
 
 
@@ -296,10 +306,11 @@ def run_size(size: int, sqlite_file: Path | None, repeat: int, warmup: int) -> d
         client = logged_in_client(fixture["user"], fixture["membership"])
         anonymous = Client()
         for name, (url, status, logged_in) in pages.items():
-            results[name] = measure(client if logged_in else anonymous, url, status, repeat, warmup)
+            got = measure(client if logged_in else anonymous, url, status, repeat, warmup)
+            results[name] = got
             print(
-                f"   {name:<22} {results[name]['queries']:>3} queries  "
-                f"median {results[name]['median_ms']:7.2f} ms  p90 {results[name]['p90_ms']:7.2f} ms",
+                f"   {name:<22} {got['queries']:>3} queries  "
+                f"median {got['median_ms']:7.2f} ms  p90 {got['p90_ms']:7.2f} ms",
                 flush=True,
             )
     return {"size": size, "seed_seconds": seed_seconds, "rows": counts, "pages": results}
@@ -339,7 +350,8 @@ def report(runs: list[dict[str, Any]], vendor: str) -> list[str]:
 
     def line(cells: list[str]) -> str:
         return " | ".join(
-            cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(cells)
+            cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
+            for i, cell in enumerate(cells)
         )
 
     print(f"\nPages on {vendor} (in-process Django test client; times in ms)")
@@ -369,7 +381,9 @@ def main() -> int:
     where.add_argument("--postgres", action="store_true", help="PostgreSQL at 127.0.0.1:5432")
     where.add_argument("--sqlite", action="store_true", help="SQLite in a temporary file")
     parser.add_argument(
-        "--sizes", default="1000,100000", help="course counts, comma separated (default 1000,100000)"
+        "--sizes",
+        default="1000,100000",
+        help="course counts, comma separated (default 1000,100000)",
     )
     parser.add_argument("--repeat", type=int, default=50, help="timed requests per page (≥ 30)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed requests first")

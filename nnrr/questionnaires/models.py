@@ -94,12 +94,14 @@ class Response(models.Model):
         indexes = [
             models.Index(fields=["kind", "status"], name="response_kind_status"),
             # The worklists, the front page counts and the red dot on every page join courses to
-            # their unfinished Behandlerskjema (Kladd or Returnert): a small index of just those,
-            # so the join does not read the form rows of every course the unit ever had.
+            # their Behandlerskjema by status (Kladd, Returnert): answered from the index alone,
+            # without reading the form rows (answers and all) of every course the unit ever had.
+            # A partial index on the status list itself would do on PostgreSQL, but SQLite cannot
+            # match "status IN (?, ?)" with bound parameters to an index condition.
             models.Index(
-                fields=["course"],
-                condition=models.Q(kind="1b", status__in=[1, 5]),
-                name="response_unfinished_1b",
+                fields=["status", "course"],
+                condition=models.Q(kind="1b"),
+                name="response_1b_status_course",
             ),
         ]
         verbose_name = _("skjema")

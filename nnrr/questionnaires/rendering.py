@@ -148,6 +148,19 @@ class BoundForm:
     errors: dict[str, str] = field(default_factory=dict)
 
     @property
+    def error_links(self) -> list[tuple[str, str, str]]:
+        """(anchor, question, message) for the error summary at the top of the page."""
+        groups = {g.id: g for g in self.definition.groups()}
+        links = []
+        for key, message in self.errors.items():
+            if key in self.definition.items_by_id:
+                item = self.definition.items_by_id[key]
+                links.append((f"item-{key}", str(item.label), message))
+            elif key in groups:
+                links.append((f"group-{key}", str(groups[key].label), message))
+        return links
+
+    @property
     def outlines(self) -> dict[str, str]:
         return body_map.OUTLINES
 
