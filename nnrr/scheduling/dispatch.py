@@ -29,8 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 # Texts stored in the database stay in the registry's language; pages translate them on display.
-from django.utils.translation import gettext_noop as stored
-from django.utils.translation import override
+from django.utils.translation import gettext_noop, override
 
 from nnrr.lib.dates import OSLO
 from nnrr.scheduling import codes
@@ -111,13 +110,13 @@ def expire_orders(now: dt.datetime) -> tuple[int, int]:
     expired = Order.objects.filter(state__in=FILLABLE_STATES, expires_at__lte=now).update(
         state=OrderState.EXPIRED,
         closed_at=now,
-        close_reason=stored("Svarfristen gikk ut"),
+        close_reason=gettext_noop("Svarfristen gikk ut"),
         version=F("version") + 1,
     )
     missed = Order.objects.filter(state=OrderState.PLANNED, expires_at__lte=now).update(
         state=OrderState.MISSED,
         closed_at=now,
-        close_reason=stored("Ikke sendt: svarfristen var passert"),
+        close_reason=gettext_noop("Ikke sendt: svarfristen var passert"),
         version=F("version") + 1,
     )
     return expired, missed
@@ -140,6 +139,34 @@ def _enqueue(order: Order, kind: str, channel: Channel, now: dt.datetime) -> boo
     return True
 
 
+def _enqueue_claimed(orders: list[Order], kind: str, channel: Channel, now: dt.datetime) -> int:
+    """Outbox rows for the orders this transaction has just claimed, in one INSERT.
+
+    Should a row exist already (the unique key refuses it), the batch is undone and the rows go
+    in one at a time, each skipped when it is there. Returns the number queued.
+    """
+    if not orders:
+        return 0
+    rows = [
+        Message(
+            order=order,
+            kind=kind,
+            key=message_key(order.pk, kind),
+            channel=channel.name,
+            state=MessageState.PENDING,
+            created_at=now,
+            next_attempt_at=now,
+        )
+        for order in orders
+    ]
+    try:
+        with transaction.atomic():
+            Message.objects.bulk_create(rows)
+    except IntegrityError:
+        return sum(1 for order in orders if _enqueue(order, kind, channel, now))
+    return len(rows)
+
+
 def enqueue_invitations(now: dt.datetime, channel: Channel) -> int:
     count = 0
     with transaction.atomic():
@@ -148,12 +175,14 @@ def enqueue_invitations(now: dt.datetime, channel: Channel) -> int:
                 state=OrderState.PLANNED, notify_self=False, send_at__lte=now, expires_at__gt=now
             ).order_by("send_at")
         )[:BATCH]
-        for order in list(due):
-            claimed = Order.objects.filter(pk=order.pk, state=OrderState.PLANNED).update(
+        claimed = [
+            order
+            for order in list(due)
+            if Order.objects.filter(pk=order.pk, state=OrderState.PLANNED).update(
                 state=OrderState.SENT, sent_at=now, version=F("version") + 1
             )
-            if claimed and _enqueue(order, MessageKind.INVITATION, channel, now):
-                count += 1
+        ]
+        count = _enqueue_claimed(claimed, MessageKind.INVITATION, channel, now)
     return count
 
 
@@ -169,12 +198,14 @@ def enqueue_reminders(now: dt.datetime, channel: Channel) -> int:
                 expires_at__gt=now,
             ).order_by("remind_at")
         )[:BATCH]
-        for order in list(due):
-            claimed = Order.objects.filter(pk=order.pk, state=OrderState.SENT).update(
+        claimed = [
+            order
+            for order in list(due)
+            if Order.objects.filter(pk=order.pk, state=OrderState.SENT).update(
                 state=OrderState.REMINDED, reminded_at=now, version=F("version") + 1
             )
-            if claimed and _enqueue(order, MessageKind.REMINDER, channel, now):
-                count += 1
+        ]
+        count = _enqueue_claimed(claimed, MessageKind.REMINDER, channel, now)
     return count
 
 
@@ -226,11 +257,11 @@ def compose(message: Message, order: Order, address: str) -> OutgoingMessage:
 def _still_wanted(message: Message, order: Order, now: dt.datetime) -> str:
     """Why the message must not go out any more, or "" when it should."""
     if order.expires_at <= now:
-        return stored("Fristen er passert")
+        return gettext_noop("Fristen er passert")
     if message.kind == MessageKind.REMINDER and order.state != OrderState.REMINDED:
-        return stored("Ikke sendt: %(state)s") % {"state": order.get_state_display().lower()}
+        return gettext_noop("Ikke sendt: %(state)s") % {"state": order.get_state_display().lower()}
     if message.kind == MessageKind.INVITATION and order.state not in FILLABLE_STATES:
-        return stored("Ikke sendt: %(state)s") % {"state": order.get_state_display().lower()}
+        return gettext_noop("Ikke sendt: %(state)s") % {"state": order.get_state_display().lower()}
     return ""
 
 
@@ -257,7 +288,8 @@ def deliver_pending(worker_id: str, now: dt.datetime, channel: Channel, result: 
         )
         if not claimed:
             continue  # another worker has it
-        message = Message.objects.select_related("order", "order__course__patient").get(pk=pk)
+        # Read after the claim, right before sending: this is the re-check of the order's state.
+        message = Message.objects.select_related("order__course__patient").get(pk=pk)
         _deliver_claimed(message, worker_id, now, channel, result)
 
 
@@ -270,7 +302,7 @@ def _finish(message: Message, worker_id: str, **fields: object) -> None:
 def _deliver_claimed(
     message: Message, worker_id: str, now: dt.datetime, channel: Channel, result: PassResult
 ) -> None:
-    order = Order.objects.select_related("course__patient").get(pk=message.order_id)
+    order = message.order  # read with the message after the claim (deliver_pending)
     reason = _still_wanted(message, order, now)
     if reason:
         _finish(message, worker_id, state=MessageState.SKIPPED, outcome=reason)
@@ -282,7 +314,7 @@ def _deliver_claimed(
             message,
             worker_id,
             state=MessageState.FAILED,
-            outcome=stored(
+            outcome=gettext_noop(
                 "Ingen adresse for kanalen %(channel)s; gi pasienten engangskode "
                 "(Bestill på nytt → Jeg vil varsle mottaker selv)"
             )
@@ -343,19 +375,19 @@ def reconcile(worker_id: str, now: dt.datetime, channel: Channel, lease: dt.time
             fields = {
                 "state": MessageState.SENT,
                 "sent_at": message.claimed_at or now,
-                "outcome": stored("Bekreftet sendt etter avbrudd"),
+                "outcome": gettext_noop("Bekreftet sendt etter avbrudd"),
             }
         elif confirmed is False:
             fields = {
                 "state": MessageState.PENDING,
                 "claimed_by": "",
                 "next_attempt_at": now,
-                "outcome": stored("Sendes på nytt etter avbrudd"),
+                "outcome": gettext_noop("Sendes på nytt etter avbrudd"),
             }
         else:
             fields = {
                 "state": MessageState.UNCERTAIN,
-                "outcome": stored(
+                "outcome": gettext_noop(
                     "Avbrutt under sending; kan ikke bekreftes. Sendes ikke på nytt."
                 ),
             }

@@ -17,7 +17,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
 # Texts stored in the database stay in the registry's language; pages translate them on display.
-from django.utils.translation import gettext_noop as stored
+from django.utils.translation import gettext_noop
 
 from nnrr.accounts.models import Unit
 from nnrr.audit.context import Actor
@@ -101,7 +101,7 @@ def _create_order(
     )
     if state == OrderState.MISSED:
         order.closed_at = now
-        order.close_reason = stored("Svarfristen var passert da skjemaet ble planlagt.")
+        order.close_reason = gettext_noop("Svarfristen var passert da skjemaet ble planlagt.")
     elif notify_self:
         # No message: staff hand the one-time code to the patient, so it is out at once.
         order.state = OrderState.SENT
@@ -114,7 +114,7 @@ def _create_order(
             key=message_key(order.pk, MessageKind.INVITATION),
             state=MessageState.SKIPPED,
             channel="none",
-            outcome=stored("Jeg vil varsle mottaker selv: engangskode vist til personalet"),
+            outcome=gettext_noop("Jeg vil varsle mottaker selv: engangskode vist til personalet"),
             created_at=now,
         )
     record_event(
@@ -303,7 +303,7 @@ def recreate_course(
         _delete_course(
             actor=actor,
             course=course,
-            reason=stored("Timen flyttet mer enn 30 dager; nytt forløp opprettet"),
+            reason=gettext_noop("Timen flyttet mer enn 30 dager; nytt forløp opprettet"),
             status=Course.Status.DELETED,
             now=now,
             log_reason=None,
@@ -374,7 +374,7 @@ def delete_course(*, actor: Actor, course: Course, reason: str, now: dt.datetime
         _delete_course(
             actor=actor,
             course=course,
-            reason=reason or stored("Slettet av enheten"),
+            reason=reason or gettext_noop("Slettet av enheten"),
             status=Course.Status.DELETED,
             now=now,
             log_reason=None if consented else ConsentLogEntry.Reason.DELETED,
@@ -401,7 +401,7 @@ def withdraw_consent(*, actor: Actor, patient: Patient, reason: str, now: dt.dat
             _delete_course(
                 actor=actor,
                 course=course,
-                reason=stored("Samtykke trukket: %(reason)s") % {"reason": reason},
+                reason=gettext_noop("Samtykke trukket: %(reason)s") % {"reason": reason},
                 status=Course.Status.WITHDRAWN,
                 now=now,
                 log_reason=ConsentLogEntry.Reason.WITHDRAWN,
@@ -456,7 +456,7 @@ def purge_unconsented_course(*, course_id: uuid.UUID, now: dt.datetime) -> bool:
         _delete_course(
             actor=actor,
             course=course,
-            reason=stored("Mangler samtykke 30 dager etter planlagt konsultasjon"),
+            reason=gettext_noop("Mangler samtykke 30 dager etter planlagt konsultasjon"),
             status=Course.Status.PURGED,
             now=now,
             log_reason=ConsentLogEntry.Reason.NO_CONSENT,
@@ -504,7 +504,7 @@ def order_questionnaire(
             _close_order(
                 old,
                 state=OrderState.CANCELLED,
-                reason=stored("Erstattet av ny bestilling"),
+                reason=gettext_noop("Erstattet av ny bestilling"),
                 now=now,
             )
         if kind == FormKind.PRE_TREATMENT:
@@ -565,7 +565,10 @@ def cancel_unanswered_follow_ups(*, actor: Actor, course: Course, now: dt.dateti
         state=OrderState.PLANNED,
     ):
         _close_order(
-            order, state=OrderState.CANCELLED, reason=stored("Behandlerskjema returnert"), now=now
+            order,
+            state=OrderState.CANCELLED,
+            reason=gettext_noop("Behandlerskjema returnert"),
+            now=now,
         )
 
 
