@@ -139,6 +139,12 @@ def worker_main(now_text: str) -> int:
     return 0
 
 
+def machine() -> str:
+    """CPU count and load: figures from a busy machine are not comparable with a quiet one."""
+    one, five, _fifteen = os.getloadavg()
+    return f"{os.cpu_count()} CPUs, load average {one:.1f} (1 min), {five:.1f} (5 min)"
+
+
 # --- Database and data -----------------------------------------------------------------------
 
 
@@ -435,6 +441,8 @@ def main() -> int:
 
     vendor = connection.vendor
     print(f"Database: {vendor} ({PG_DATABASE if use_pg else work_dir / 'bench.sqlite3'})")
+    print(f"Machine: {machine()}")
+    machine_before = machine()
     call_command("migrate", verbosity=0, interactive=False)
     used: set[str] = set()
     runs = []
@@ -472,12 +480,15 @@ def main() -> int:
     for row in [header, ["-" * w for w in widths], *rows]:
         print(" | ".join(cell.rjust(widths[i]) for i, cell in enumerate(row)))
 
+    print(f"Machine after: {machine()}")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     out = RESULTS_DIR / f"dispatch-{vendor}.json"
     out.write_text(
         json.dumps(
             {
                 "vendor": vendor,
+                "machine_before": machine_before,
+                "machine_after": machine(),
                 "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "runs": runs,
             },

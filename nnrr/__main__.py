@@ -1,4 +1,4 @@
-"""The ``nnrr`` command: Django's manage.py under the registry's name (``nnrr worker``, ``nnrr seed``)."""
+"""The ``nnrr`` command: Django's manage.py under the registry's name (``nnrr worker``)."""
 
 import os
 import sys

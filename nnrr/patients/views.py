@@ -48,6 +48,8 @@ def front_page(request: HttpRequest) -> HttpResponse:
                 overdue=Count("pk", filter=Q(planned_consultation_date__lt=today)),
             )
         )
+        # The red dot is "mine" > 0: no second query for it (see worklists.context_processors).
+        context["worklist_waiting"] = context["counts"]["mine"] > 0
     return render(request, "patients/front.html", context)
 
 

@@ -13,8 +13,8 @@ import uuid
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.contrib.auth import logout
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -45,7 +45,7 @@ SESSION_RECEIPT = "nnrr_portal_receipt"
 class BirthDateField(forms.CharField):
     default_error_messages = {"invalid": gettext_lazy("Skriv fødselsdatoen som dd.mm.åååå.")}
 
-    def clean(self, value: Any) -> dt.date:  # type: ignore[override]
+    def clean(self, value: Any) -> dt.date:
         raw = super().clean(value)
         parsed = parse_iso_date(raw)
         if parsed is None:
@@ -54,21 +54,38 @@ class BirthDateField(forms.CharField):
 
 
 def _birth_widget() -> forms.TextInput:
-    return forms.TextInput(attrs={"class": "ds-input", "inputmode": "numeric", "autocomplete": "bday",
-                                  "placeholder": "dd.mm.åååå"})
+    return forms.TextInput(
+        attrs={
+            "class": "ds-input",
+            "inputmode": "numeric",
+            "autocomplete": "bday",
+            "placeholder": "dd.mm.åååå",
+        }
+    )
 
 
 class CodeEntryForm(forms.Form):
     code = forms.CharField(
-        label=gettext_lazy("Engangskode"), max_length=20,
-        widget=forms.TextInput(attrs={"class": "ds-input", "autocomplete": "one-time-code",
-                                      "autocapitalize": "characters", "spellcheck": "false"}),
+        label=gettext_lazy("Engangskode"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={
+                "class": "ds-input",
+                "autocomplete": "one-time-code",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+            }
+        ),
     )
-    birth_date = BirthDateField(label=gettext_lazy("Fødselsdato"), max_length=10, widget=_birth_widget())
+    birth_date = BirthDateField(
+        label=gettext_lazy("Fødselsdato"), max_length=10, widget=_birth_widget()
+    )
 
 
 class LinkEntryForm(forms.Form):
-    birth_date = BirthDateField(label=gettext_lazy("Fødselsdato"), max_length=10, widget=_birth_widget())
+    birth_date = BirthDateField(
+        label=gettext_lazy("Fødselsdato"), max_length=10, widget=_birth_widget()
+    )
 
 
 ENTRY_MESSAGES = {
@@ -81,8 +98,11 @@ def _entered(request: HttpRequest, order: Order) -> HttpResponse:
     if request.user.is_authenticated:
         # A clinic PC: staff opened the portal for the patient in their own browser. The patient
         # must never be one click away from the staff pages, so the staff login ends here.
-        record_event(actor=Actor.from_request(request), action="nnrr.logout",
-                     detail={"reason": "portal_entry"})
+        record_event(
+            actor=Actor.from_request(request),
+            action="nnrr.logout",
+            detail={"reason": "portal_entry"},
+        )
         logout(request)
     request.session.cycle_key()  # a fresh session id once the patient has proved who they are
     request.session[SESSION_ORDER] = str(order.pk)
@@ -110,12 +130,17 @@ def _entry_result_page(request: HttpRequest, result: portal.EntryResult) -> Http
 @never_cache
 @require_http_methods(["GET", "POST"])
 def start(request: HttpRequest) -> HttpResponse:
-    """"ePROM utfyllingsportal": one-time code + date of birth (e.g. on a clinic PC)."""
+    """ "ePROM utfyllingsportal": one-time code + date of birth (e.g. on a clinic PC)."""
     form = CodeEntryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         order = portal.order_by_code(form.cleaned_data["code"])
-        result = portal.enter(request=request, order=order, birth_date=form.cleaned_data["birth_date"],
-                              now=timezone.now(), via="code")
+        result = portal.enter(
+            request=request,
+            order=order,
+            birth_date=form.cleaned_data["birth_date"],
+            now=timezone.now(),
+            via="code",
+        )
         if result.outcome == portal.Entry.OK and result.order is not None:
             return _entered(request, result.order)
         page = _entry_result_page(request, result)
@@ -132,8 +157,13 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
     form = LinkEntryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         order = portal.order_by_token(token)
-        result = portal.enter(request=request, order=order, birth_date=form.cleaned_data["birth_date"],
-                              now=timezone.now(), via="link")
+        result = portal.enter(
+            request=request,
+            order=order,
+            birth_date=form.cleaned_data["birth_date"],
+            now=timezone.now(),
+            via="link",
+        )
         if result.outcome == portal.Entry.OK and result.order is not None:
             return _entered(request, result.order)
         page = _entry_result_page(request, result)
@@ -153,15 +183,21 @@ def _current(request: HttpRequest) -> tuple[Order, Definition] | HttpResponse:
         order_id = uuid.UUID(str(raw))
     except ValueError:
         return redirect("portal:start")
-    order = Order.objects.select_related("course__patient", "course__unit", "response").filter(
-        pk=order_id).first()
+    order = (
+        Order.objects.select_related("course__patient", "course__unit", "response")
+        .filter(pk=order_id)
+        .first()
+    )
     if order is None:
         return redirect("portal:start")
     now = timezone.now()
     if order.state == OrderState.ANSWERED:
         return redirect("portal:receipt")
-    if order.state not in (OrderState.SENT, OrderState.REMINDED) or order.expires_at <= now \
-            or order.code_locked_at:
+    if (
+        order.state not in (OrderState.SENT, OrderState.REMINDED)
+        or order.expires_at <= now
+        or order.code_locked_at
+    ):
         request.session.pop(SESSION_ORDER, None)
         return render(request, "portal/expired.html", {}, status=403)
     return order, get_definition(order.kind)
@@ -191,13 +227,17 @@ def consent(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("consent") == "1":
             request.session[SESSION_CONSENT] = True
-            record_event(actor=Actor.patient(request, order.course.unit_id),
-                         action="nnrr.portal.consent_given", patient_id=order.course.patient_id,
-                         obj=order)
+            record_event(
+                actor=Actor.patient(request, order.course.unit_id),
+                action="nnrr.portal.consent_given",
+                patient_id=order.course.patient_id,
+                obj=order,
+            )
             return redirect("portal:section", step=1)
         error = _("Du må krysse av for samtykke for å fylle ut skjemaet elektronisk.")
-    return render(request, "portal/consent.html",
-                  {"definition": definition, "order": order, "error": error})
+    return render(
+        request, "portal/consent.html", {"definition": definition, "order": order, "error": error}
+    )
 
 
 def _require_consent(request: HttpRequest, order: Order) -> HttpResponse | None:
@@ -227,15 +267,21 @@ def section(request: HttpRequest, step: int) -> HttpResponse:
     errors: dict[str, str] = {}
     raw: dict[str, Any] = {}
     if request.method == "POST":
-        parsed = parse_submission(definition, request.POST, previous=answers,
-                                  sections=[current_section.id])
+        parsed = parse_submission(
+            definition, request.POST, previous=answers, sections=[current_section.id]
+        )
         actor = Actor.patient(request, order.course.unit_id)
         with transaction.atomic():
             locked = Order.objects.select_for_update().get(pk=order.pk)
             draft = _draft(locked)
-            saved = form_services.save_portal_draft(actor=actor, course=order.course, kind=order.kind,
-                                                    answers=parsed.answers, draft=draft,
-                                                    now=timezone.now())
+            saved = form_services.save_portal_draft(
+                actor=actor,
+                course=order.course,
+                kind=order.kind,
+                answers=parsed.answers,
+                draft=draft,
+                now=timezone.now(),
+            )
             if locked.response_id != saved.pk:
                 Order.objects.filter(pk=order.pk).update(response=saved)
         if parsed.ok:
@@ -251,11 +297,19 @@ def section(request: HttpRequest, step: int) -> HttpResponse:
         answers, errors = parsed.answers, parsed.errors
         raw = {k: request.POST.get(k) for k in request.POST}
     form = bind(definition, answers, errors=errors, raw=raw, sections=[current_section.id])
-    return render(request, "portal/section.html", {
-        "order": order, "definition": definition, "form": form, "step": step,
-        "total": len(sections), "percent": int(100 * (step - 1) / max(1, len(sections))),
-        "section_obj": current_section,
-    })
+    return render(
+        request,
+        "portal/section.html",
+        {
+            "order": order,
+            "definition": definition,
+            "form": form,
+            "step": step,
+            "total": len(sections),
+            "percent": int(100 * (step - 1) / max(1, len(sections))),
+            "section_obj": current_section,
+        },
+    )
 
 
 def _unanswered(definition: Definition, answers: dict[str, Any]) -> list[tuple[int, str, str]]:
@@ -289,10 +343,16 @@ def review(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return _submit(request, order, answers)
     unanswered = _unanswered(definition, answers)
-    return render(request, "portal/review.html", {
-        "order": order, "definition": definition, "unanswered": unanswered,
-        "total": len(_visible_sections(definition, answers)),
-    })
+    return render(
+        request,
+        "portal/review.html",
+        {
+            "order": order,
+            "definition": definition,
+            "unanswered": unanswered,
+            "total": len(_visible_sections(definition, answers)),
+        },
+    )
 
 
 def _submit(request: HttpRequest, order: Order, answers: dict[str, Any]) -> HttpResponse:
@@ -304,16 +364,31 @@ def _submit(request: HttpRequest, order: Order, answers: dict[str, Any]) -> Http
             return redirect("portal:receipt")
         try:
             response = scheduling.submit_patient_form(
-                actor=actor, course=order.course, kind=order.kind, answers=answers,
+                actor=actor,
+                course=order.course,
+                kind=order.kind,
+                answers=answers,
                 consent=True if order.kind == FormKind.PRE_TREATMENT else None,
-                source=Source.PORTAL, now=timezone.now(), order=locked,
+                source=Source.PORTAL,
+                now=timezone.now(),
+                order=locked,
             )
         except ValidationError as exc:
-            return render(request, "portal/review.html", {
-                "order": order, "error": " ".join(exc.messages),
-                "definition": get_definition(order.kind), "unanswered": [], "total": 0})
+            return render(
+                request,
+                "portal/review.html",
+                {
+                    "order": order,
+                    "error": " ".join(exc.messages),
+                    "definition": get_definition(order.kind),
+                    "unanswered": [],
+                    "total": 0,
+                },
+            )
     request.session[SESSION_RECEIPT] = {
-        "at": timezone.localtime(response.completed_at or timezone.now()).strftime("%d.%m.%Y %H:%M"),
+        "at": timezone.localtime(response.completed_at or timezone.now()).strftime(
+            "%d.%m.%Y %H:%M"
+        ),
         "title": str(get_definition(order.kind).title),
     }
     request.session.pop(SESSION_CONSENT, None)

@@ -40,9 +40,13 @@ def _definition(response: Response) -> Definition:
 
 
 def _audit_view(request: HttpRequest, response: Response, action: str = "nnrr.form.viewed") -> None:
-    record_event(actor=Actor.from_request(request), action=action,
-                 patient_id=response.course.patient_id, obj=response,
-                 detail={"kind": response.kind})
+    record_event(
+        actor=Actor.from_request(request),
+        action=action,
+        patient_id=response.course.patient_id,
+        obj=response,
+        detail={"kind": response.kind},
+    )
 
 
 @profile_required(Right.FORMS)
@@ -67,7 +71,7 @@ def response_detail(request: HttpRequest, response_id: uuid.UUID) -> HttpRespons
 @profile_required(Right.FORMS)
 @require_http_methods(["GET", "POST"])
 def fill(request: HttpRequest, response_id: uuid.UUID) -> HttpResponse:
-    """"Fyll ut skjema": the Behandlerskjema; "Avslutt skjemautfylling" saves a draft,
+    """ "Fyll ut skjema": the Behandlerskjema; "Avslutt skjemautfylling" saves a draft,
     "Ferdigstill" completes it or lists the missing items as links under the patient name."""
     response = access.access_response(request, response_id)
     if response.kind != FormKind.CLINICIAN:
@@ -99,30 +103,56 @@ def fill(request: HttpRequest, response_id: uuid.UUID) -> HttpResponse:
     try:
         if action == "complete" and parsed.ok and not missing:
             scheduling.complete_clinician_form(
-                actor=Actor.from_request(request), response=response, answers=parsed.answers,
-                expected_version=expected, now=now,
+                actor=Actor.from_request(request),
+                response=response,
+                answers=parsed.answers,
+                expected_version=expected,
+                now=now,
             )
             messages.success(request, _("Behandlerskjema er ferdigstilt og lagret i registeret."))
             return redirect("patients:detail", patient_id=course.patient_id)
         response = form_services.save_draft(
-            actor=Actor.from_request(request), response=response, answers=parsed.answers,
-            expected_version=expected, now=now,
+            actor=Actor.from_request(request),
+            response=response,
+            answers=parsed.answers,
+            expected_version=expected,
+            now=now,
         )
     except ConflictError:
-        form = bind(definition, parsed.answers, errors=parsed.errors, warnings=parsed.warnings,
-                    raw={k: request.POST.get(k) for k in request.POST})
-        return render(request, "questionnaires/fill.html",
-                      {**context, "form": form, "conflict": True}, status=409)
+        form = bind(
+            definition,
+            parsed.answers,
+            errors=parsed.errors,
+            warnings=parsed.warnings,
+            raw={k: request.POST.get(k) for k in request.POST},
+        )
+        return render(
+            request,
+            "questionnaires/fill.html",
+            {**context, "form": form, "conflict": True},
+            status=409,
+        )
     if action == "save" and parsed.ok:
         messages.success(request, _("Skjemaet er lagret i kladd."))
         return redirect("patients:detail", patient_id=course.patient_id)
-    form = bind(definition, parsed.answers, errors=parsed.errors, warnings=parsed.warnings,
-                raw={k: request.POST.get(k) for k in request.POST})
+    form = bind(
+        definition,
+        parsed.answers,
+        errors=parsed.errors,
+        warnings=parsed.warnings,
+        raw={k: request.POST.get(k) for k in request.POST},
+    )
     return render(
         request,
         "questionnaires/fill.html",
-        {**context, "response": response, "form": form, "missing": missing,
-         "invalid": parsed.errors, "tried_complete": action == "complete"},
+        {
+            **context,
+            "response": response,
+            "form": form,
+            "missing": missing,
+            "invalid": parsed.errors,
+            "tried_complete": action == "complete",
+        },
         status=200,
     )
 
@@ -132,33 +162,45 @@ def fill(request: HttpRequest, response_id: uuid.UUID) -> HttpResponse:
 def return_form(request: HttpRequest, response_id: uuid.UUID) -> HttpResponse:
     """A Lokal registeransvarlig returns a completed Behandlerskjema to draft, with a reason."""
     if not access.active_profile(request).has(Right.RETURN_FORMS):
-        raise PermissionDenied(_("Bare lokal registeransvarlig kan returnere et ferdigstilt skjema."))
+        raise PermissionDenied(
+            _("Bare lokal registeransvarlig kan returnere et ferdigstilt skjema.")
+        )
     response = access.access_response(request, response_id)
     error = ""
     if request.method == "POST":
         try:
-            form_services.return_to_draft(actor=Actor.from_request(request), response=response,
-                                          reason=request.POST.get("reason", ""), now=timezone.now())
+            form_services.return_to_draft(
+                actor=Actor.from_request(request),
+                response=response,
+                reason=request.POST.get("reason", ""),
+                now=timezone.now(),
+            )
         except ValidationError as exc:
             error = " ".join(exc.messages)
         else:
             messages.success(request, _("Skjemaet er returnert og kan rettes."))
             return redirect("questionnaires:response", response_id=response.pk)
-    return render(request, "questionnaires/return.html",
-                  {"response": response, "patient": response.course.patient, "error": error})
+    return render(
+        request,
+        "questionnaires/return.html",
+        {"response": response, "patient": response.course.patient, "error": error},
+    )
 
 
 @profile_required(Right.FORMS)
 def journal(request: HttpRequest, response_id: uuid.UUID) -> HttpResponse:
-    """"Journalnotat": the summary as plain text with "Kopier til utklippstavle"."""
+    """ "Journalnotat": the summary as plain text with "Kopier til utklippstavle"."""
     response = access.access_response(request, response_id)
     if not response.is_patient_form or response.status != FormStatus.FERDIGSTILT:
         raise Http404
     definition = _definition(response)
     text = journal_note(response, definition, build_summary(response, definition))
     _audit_view(request, response, "nnrr.form.journal_note_viewed")
-    return render(request, "questionnaires/journal.html",
-                  {"response": response, "patient": response.course.patient, "note": text})
+    return render(
+        request,
+        "questionnaires/journal.html",
+        {"response": response, "patient": response.course.patient, "note": text},
+    )
 
 
 @profile_required(Right.FORMS)
@@ -169,8 +211,12 @@ def paper_form(request: HttpRequest, course_id: uuid.UUID, kind: str) -> HttpRes
     if kind not in PATIENT_FORM_KINDS:
         raise Http404
     definition = get_definition(kind)
-    context: dict[str, Any] = {"course": course, "patient": course.patient, "definition": definition,
-                               "kind": kind}
+    context: dict[str, Any] = {
+        "course": course,
+        "patient": course.patient,
+        "definition": definition,
+        "kind": kind,
+    }
     if request.method == "GET":
         context["form"] = bind(definition, {})
         return render(request, "questionnaires/paper.html", context)
@@ -178,16 +224,24 @@ def paper_form(request: HttpRequest, course_id: uuid.UUID, kind: str) -> HttpRes
     consent = request.POST.get("consent") == "1" if kind == FormKind.PRE_TREATMENT else None
     raw = {k: request.POST.get(k) for k in request.POST}
     if not parsed.ok:
-        context.update(form=bind(definition, parsed.answers, errors=parsed.errors, raw=raw),
-                       consent=consent, invalid=parsed.errors)
+        context.update(
+            form=bind(definition, parsed.answers, errors=parsed.errors, raw=raw),
+            consent=consent,
+            invalid=parsed.errors,
+        )
         return render(request, "questionnaires/paper.html", context)
     if kind == FormKind.PRE_TREATMENT and not consent:
         context.update(form=bind(definition, parsed.answers, raw=raw), consent_error=True)
         return render(request, "questionnaires/paper.html", context)
     try:
         response = scheduling.submit_patient_form(
-            actor=Actor.from_request(request), course=course, kind=kind, answers=parsed.answers,
-            consent=consent, source=Source.PAPER, now=timezone.now(),
+            actor=Actor.from_request(request),
+            course=course,
+            kind=kind,
+            answers=parsed.answers,
+            consent=consent,
+            source=Source.PAPER,
+            now=timezone.now(),
         )
     except ValidationError as exc:
         context.update(form=bind(definition, parsed.answers, raw=raw), error=" ".join(exc.messages))
@@ -204,19 +258,29 @@ def paper_form(request: HttpRequest, course_id: uuid.UUID, kind: str) -> HttpRes
 def diagnosis_search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
     results = diagnoses.search(query) if query else []
-    return render(request, "questionnaires/_diagnosis_results.html",
-                  {"results": results, "query": query, "target": _target(request)})
+    return render(
+        request,
+        "questionnaires/_diagnosis_results.html",
+        {"results": results, "query": query, "target": _target(request)},
+    )
 
 
 @profile_required(Right.FORMS)
 @require_GET
 def diagnosis_groups(request: HttpRequest) -> HttpResponse:
     locations = [
-        (loc, _("Nakke") if loc == "neck" else _("Rygg"), diagnoses.groups_for(loc))
-        for loc in ("neck", "back")
+        (
+            location.key,
+            {"neck": _("Nakke"), "back": _("Rygg")}[location.key],
+            diagnoses.groups_for(location.key),
+        )
+        for location in diagnoses.locations()
     ]
-    return render(request, "questionnaires/_diagnosis_groups.html",
-                  {"locations": locations, "target": _target(request)})
+    return render(
+        request,
+        "questionnaires/_diagnosis_groups.html",
+        {"locations": locations, "target": _target(request)},
+    )
 
 
 @profile_required(Right.FORMS)
@@ -226,11 +290,13 @@ def diagnosis_group(request: HttpRequest, number: int) -> HttpResponse:
         results = diagnoses.codes_in_group(number)
     except (KeyError, ValueError, LookupError) as exc:
         raise Http404 from exc
-    return render(request, "questionnaires/_diagnosis_results.html",
-                  {"results": results[:300], "query": str(number), "target": _target(request)})
+    return render(
+        request,
+        "questionnaires/_diagnosis_results.html",
+        {"results": results[:300], "query": str(number), "target": _target(request)},
+    )
 
 
 def _target(request: HttpRequest) -> str:
     target = request.GET.get("target", "")
     return target if target.isidentifier() else ""
-

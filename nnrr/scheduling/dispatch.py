@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -95,7 +95,7 @@ def retire(worker_id: str) -> None:
     WorkerHeartbeat.objects.filter(worker_id=worker_id).delete()
 
 
-def _locked(queryset):  # type: ignore[no-untyped-def]
+def _locked(queryset: QuerySet[Order]) -> QuerySet[Order]:
     """Row locks that other workers skip, where the database has them (PostgreSQL)."""
     if connection.features.has_select_for_update_skip_locked:
         return queryset.select_for_update(skip_locked=True)

@@ -48,7 +48,9 @@ class OrderForm(forms.Form):
 
     def __init__(self, *args: Any, courses: list[Course], patient_name: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["course"].choices = [
+        course_field = self.fields["course"]
+        assert isinstance(course_field, forms.ChoiceField)
+        course_field.choices = [
             (
                 str(c.pk),
                 _("Behandlerskjema, planlagt konsultasjon %(date)s")

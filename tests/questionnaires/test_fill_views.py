@@ -233,3 +233,26 @@ def test_roles_without_form_rights_cannot_open_forms(
     assert (
         as_persona(role).get(reverse("questionnaires:response", args=[draft.pk])).status_code == 403
     )
+
+
+def test_diagnosis_picker_partials_search_and_browse_the_nnrr_groups(as_persona: Any) -> None:
+    client = as_persona("clinician")
+    found = client.get(
+        reverse("questionnaires:diagnosis_search"), {"q": "lumbago", "target": "DiagnosticNumber1"}
+    ).content.decode()
+    assert 'data-code="M54.5"' in found
+    assert 'data-set-diagnosis="DiagnosticNumber1"' in found
+    groups = client.get(
+        reverse("questionnaires:diagnosis_groups"), {"target": "DiagnosticNumber1"}
+    ).content.decode()
+    assert "Nakke" in groups and "Rygg" in groups
+    assert reverse("questionnaires:diagnosis_group", args=[20]) in groups
+    group = client.get(
+        reverse("questionnaires:diagnosis_group", args=[20]), {"target": "DiagnosticNumber1"}
+    ).content.decode()
+    assert 'data-code="M54.5"' in group
+    assert client.get(reverse("questionnaires:diagnosis_group", args=[77])).status_code == 404
+    hostile = client.get(
+        reverse("questionnaires:diagnosis_search"), {"q": "m54", "target": 'x"><script>'}
+    ).content.decode()
+    assert "<script>" not in hostile
