@@ -46,7 +46,7 @@ RESULTS_DIR = ROOT / "bench" / "results"
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 PG_DATABASE = "nnrr_bench"
 ST_OLAVS = 104293
-COLLEAGUES = 10  # courses at St. Olavs are owned by this many users, the bench user among them
+COLLEAGUES = 10  # users per unit who own its courses; the bench user is one at St. Olavs
 BARE_PATH = "/bench/bare/"
 
 # The URLconf of the benchmark: the project's URLs plus the bare view. Filled in by main()

@@ -166,7 +166,10 @@ LOGIN_URL = "accounts:login"
 # --- Sessions and cookies --------------------------------------------------------------------
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = _env_int("NNRR_IDLE_TIMEOUT_MINUTES", 30) * 60  # idle timeout
-SESSION_SAVE_EVERY_REQUEST = True
+# The session is re-saved (its expiry pushed forward) at most once a minute, not on every
+# request: the idle timeout is kept to the minute without a database write per page.
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_TOUCH_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_ABSOLUTE_TIMEOUT = _env_int("NNRR_ABSOLUTE_TIMEOUT_HOURS", 10) * 3600
 SESSION_COOKIE_HTTPONLY = True

@@ -15,23 +15,29 @@ from django.utils.translation import gettext as _
 from nnrr.accounts.profiles import load_profile
 
 LOGIN_TIME_SESSION_KEY = "nnrr_login_at"
+TOUCHED_SESSION_KEY = "nnrr_touched_at"
 
 
 class SessionTimeoutMiddleware:
-    """Absolute session timeout; the idle timeout is the session cookie's age."""
+    """Absolute session timeout, and the idle timeout (the session's age) pushed forward by
+    activity at most once a minute instead of a database write on every request."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.user.is_authenticated:
+            now = time.time()
             started = request.session.get(LOGIN_TIME_SESSION_KEY)
-            if started is None or time.time() - float(started) > settings.SESSION_ABSOLUTE_TIMEOUT:
+            if started is None or now - float(started) > settings.SESSION_ABSOLUTE_TIMEOUT:
                 logout(request)
                 messages.info(
                     request, _("Du er logget ut fordi økten var for gammel. Logg inn på nytt.")
                 )
                 return redirect(settings.LOGIN_URL)
+            touched = float(request.session.get(TOUCHED_SESSION_KEY, 0))
+            if now - touched > settings.SESSION_TOUCH_SECONDS:
+                request.session[TOUCHED_SESSION_KEY] = now  # saved: the idle expiry moves on
         return self.get_response(request)
 
 

@@ -31,14 +31,29 @@ from nnrr.scheduling.models import Order, OrderState
 
 # Relative unit sizes (courses per year), roughly as in the registry's annual reports.
 UNIT_WEIGHTS = {
-    104293: 14, 102959: 12, 109834: 12, 601032: 8, 4211588: 8, 114174: 6, 4212982: 6, 105821: 5,
-    103736: 6, 700138: 4, 700701: 5, 4216667: 4, 701433: 3, 700735: 3, 102169: 2, 101831: 2,
+    104293: 14,
+    102959: 12,
+    109834: 12,
+    601032: 8,
+    4211588: 8,
+    114174: 6,
+    4212982: 6,
+    105821: 5,
+    103736: 6,
+    700138: 4,
+    700701: 5,
+    4216667: 4,
+    701433: 3,
+    700735: 3,
+    102169: 2,
+    101831: 2,
 }
 YEARS_BACK = 7
 
 
 class Writer(Protocol):
     def write(self, text: str, /) -> Any: ...
+
 
 BATCH = 2000
 
@@ -64,7 +79,14 @@ class Rows:
             Response.objects.bulk_create(self.responses, batch_size=BATCH)
             Order.objects.bulk_create(self.orders, batch_size=BATCH)
             ConsentLogEntry.objects.bulk_create(self.log, batch_size=BATCH)
-        for rows in (self.patients, self.links, self.courses, self.responses, self.orders, self.log):
+        for rows in (
+            self.patients,
+            self.links,
+            self.courses,
+            self.responses,
+            self.orders,
+            self.log,
+        ):
             rows.clear()
 
 
@@ -89,8 +111,14 @@ def seed(*, scale: int, now: dt.datetime, out: Writer, answers: bool = True, see
         while nid in used_ids:
             nid, name, birth, sex = random_person(rng, today)
         used_ids.add(nid)
-        patient = Patient(id=uuid.UUID(int=rng.getrandbits(128)), national_id=nid, id_kind="synthetic",
-                          name=name, birth_date=birth, sex=sex)
+        patient = Patient(
+            id=uuid.UUID(int=rng.getrandbits(128)),
+            national_id=nid,
+            id_kind="synthetic",
+            name=name,
+            birth_date=birth,
+            sex=sex,
+        )
         rows.patients.append(patient)
         rows.links.append(UnitPatient(patient=patient, unit=unit))
         referral = start + dt.timedelta(days=rng.randrange(span))
@@ -105,70 +133,134 @@ def seed(*, scale: int, now: dt.datetime, out: Writer, answers: bool = True, see
 
 
 def _course(
-    rows: Rows, rng: random.Random, unit: Unit, patient: Patient, referral: dt.date,
-    planned: dt.date, today: dt.date, now: dt.datetime, definitions: Mapping[str, Any],
+    rows: Rows,
+    rng: random.Random,
+    unit: Unit,
+    patient: Patient,
+    referral: dt.date,
+    planned: dt.date,
+    today: dt.date,
+    now: dt.datetime,
+    definitions: Mapping[str, Any],
     with_answers: bool,
 ) -> None:
-    course = Course(id=uuid.UUID(int=rng.getrandbits(128)), patient=patient, unit=unit,
-                    referral_date=referral, planned_consultation_date=planned)
+    course = Course(
+        id=uuid.UUID(int=rng.getrandbits(128)),
+        patient=patient,
+        unit=unit,
+        referral_date=referral,
+        planned_consultation_date=planned,
+    )
     rows.courses.append(course)
     trajectory = Trajectory.draw(rng)
     booked = oslo_datetime(min(today, referral + dt.timedelta(days=3)), 10)
     pre_plan = rules.plan_pre_treatment(planned, booked)
 
     def order(kind: str, plan: rules.Plan, state: str, **extra: Any) -> Order:
-        made = Order(course=course, kind=kind, state=state, send_at=plan.send_at,
-                     remind_at=plan.remind_at, expires_at=plan.expires_at,
-                     code_hash=_secret(rng), token_hash=_secret(rng), token_salt=_secret(rng)[:32],
-                     **extra)
+        made = Order(
+            course=course,
+            kind=kind,
+            state=state,
+            send_at=plan.send_at,
+            remind_at=plan.remind_at,
+            expires_at=plan.expires_at,
+            code_hash=_secret(rng),
+            token_hash=_secret(rng),
+            token_salt=_secret(rng)[:32],
+            **extra,
+        )
         rows.orders.append(made)
         return made
 
-    def response(kind: str, status: int, answers: dict[str, Any], at: dt.datetime, **extra: Any) -> None:
-        rows.responses.append(Response(
-            course=course, kind=kind, status=status, answers=answers,
-            scores=scores_for(kind, answers) if status == FormStatus.FERDIGSTILT else {},
-            definition_version=definitions[kind].version, completed_at=at if status == 2 else None,
-            form_date=oslo_date(at), **extra))
+    def response(
+        kind: str, status: int, answers: dict[str, Any], at: dt.datetime, **extra: Any
+    ) -> None:
+        rows.responses.append(
+            Response(
+                course=course,
+                kind=kind,
+                status=status,
+                answers=answers,
+                scores=scores_for(kind, answers) if status == FormStatus.FERDIGSTILT else {},
+                definition_version=definitions[kind].version,
+                completed_at=at if status == 2 else None,
+                form_date=oslo_date(at),
+                **extra,
+            )
+        )
 
     if planned > today:  # booked, not seen yet
         response(FormKind.CLINICIAN, FormStatus.KLADD, {}, booked)
         sent = pre_plan.send_at <= now
-        order(FormKind.PRE_TREATMENT, pre_plan, OrderState.SENT if sent else OrderState.PLANNED,
-              sent_at=pre_plan.send_at if sent else None)
+        order(
+            FormKind.PRE_TREATMENT,
+            pre_plan,
+            OrderState.SENT if sent else OrderState.PLANNED,
+            sent_at=pre_plan.send_at if sent else None,
+        )
         return
     consented = rng.random() < 0.8
-    answered_at = min(pre_plan.expires_at - dt.timedelta(hours=3),
-                      pre_plan.send_at + dt.timedelta(days=rng.randint(0, 10), hours=rng.randint(1, 12)))
+    answered_at = min(
+        pre_plan.expires_at - dt.timedelta(hours=3),
+        pre_plan.send_at + dt.timedelta(days=rng.randint(0, 10), hours=rng.randint(1, 12)),
+    )
     if not consented:
-        expired = order(FormKind.PRE_TREATMENT, pre_plan, OrderState.EXPIRED, sent_at=pre_plan.send_at)
+        expired = order(
+            FormKind.PRE_TREATMENT, pre_plan, OrderState.EXPIRED, sent_at=pre_plan.send_at
+        )
         expired.closed_at = pre_plan.expires_at
         if rules.purge_due_at(planned) <= now:
             course.status = Course.Status.PURGED
             course.deleted_at = rules.purge_due_at(planned)
             response(FormKind.CLINICIAN, FormStatus.SLETTET, {}, booked)
-            rows.log.append(ConsentLogEntry(
-                national_id=patient.national_id, name=patient.name, unit=unit, course_id=course.id,
-                referral_date=referral, planned_consultation_date=planned,
-                reason=ConsentLogEntry.Reason.NO_CONSENT, recorded_at=course.deleted_at))
+            rows.log.append(
+                ConsentLogEntry(
+                    national_id=patient.national_id,
+                    name=patient.name,
+                    unit=unit,
+                    course_id=course.id,
+                    referral_date=referral,
+                    planned_consultation_date=planned,
+                    reason=ConsentLogEntry.Reason.NO_CONSENT,
+                    recorded_at=course.deleted_at,
+                )
+            )
         else:
             response(FormKind.CLINICIAN, FormStatus.KLADD, {}, booked)
         return
-    pre_answers = (patient_answers(definitions[FormKind.PRE_TREATMENT], trajectory, 0, rng)
-                   if with_answers else {})
-    response(FormKind.PRE_TREATMENT, FormStatus.FERDIGSTILT, pre_answers, answered_at,
-             consent=True, source=Source.PORTAL)
-    order(FormKind.PRE_TREATMENT, pre_plan, OrderState.ANSWERED, sent_at=pre_plan.send_at,
-          answered_at=answered_at)
+    pre_answers = (
+        patient_answers(definitions[FormKind.PRE_TREATMENT], trajectory, 0, rng)
+        if with_answers
+        else {}
+    )
+    response(
+        FormKind.PRE_TREATMENT,
+        FormStatus.FERDIGSTILT,
+        pre_answers,
+        answered_at,
+        consent=True,
+        source=Source.PORTAL,
+    )
+    order(
+        FormKind.PRE_TREATMENT,
+        pre_plan,
+        OrderState.ANSWERED,
+        sent_at=pre_plan.send_at,
+        answered_at=answered_at,
+    )
     visit = planned + dt.timedelta(days=rng.choice([0, 0, 0, 0, 1, 7, 14]))
     visit = min(visit, today)
     completed = rng.random() < 0.93 or (today - visit).days > 120
     if not completed:
         response(FormKind.CLINICIAN, FormStatus.KLADD, {}, booked)
         return
-    clinician = (with_diagnosis_types(
-        clinician_answers(definitions[FormKind.CLINICIAN], trajectory, visit, rng))
-        if with_answers else {"S1b_DateOfCompletion": visit.isoformat()})
+    clinician = (
+        with_diagnosis_types(
+            clinician_answers(definitions[FormKind.CLINICIAN], trajectory, visit, rng)
+        )
+        if with_answers
+        else {"S1b_DateOfCompletion": visit.isoformat()}
+    )
     response(FormKind.CLINICIAN, FormStatus.FERDIGSTILT, clinician, oslo_datetime(visit, 14))
     for kind, months in ((FormKind.FOLLOW_UP_6, 6), (FormKind.FOLLOW_UP_12, 12)):
         plan = rules.plan_follow_up(visit, months)
@@ -181,8 +273,9 @@ def _course(
         elif rng.random() < answer_chance:
             at = plan.send_at + dt.timedelta(days=rng.randint(0, 25), hours=rng.randint(1, 10))
             at = min(at, now)
-            answers = (patient_answers(definitions[kind], trajectory, months, rng)
-                       if with_answers else {})
+            answers = (
+                patient_answers(definitions[kind], trajectory, months, rng) if with_answers else {}
+            )
             response(kind, FormStatus.FERDIGSTILT, answers, at, source=Source.PORTAL)
             order(kind, plan, OrderState.ANSWERED, sent_at=plan.send_at, answered_at=at)
         else:

@@ -41,8 +41,11 @@ def front_page(request: HttpRequest) -> HttpResponse:
         # Both badges in one pass over the unit's unfinished Behandlerskjema (one per course).
         context["counts"] = (
             access.courses_of_unit(profile)
-            .filter(status=Course.Status.ACTIVE, responses__kind="1b",
-                    responses__status__in=[FormStatus.KLADD, FormStatus.RETURNERT])
+            .filter(
+                status=Course.Status.ACTIVE,
+                responses__kind="1b",
+                responses__status__in=[FormStatus.KLADD, FormStatus.RETURNERT],
+            )
             .aggregate(
                 mine=Count("pk", filter=Q(owner_id=profile.user.pk)),
                 overdue=Count("pk", filter=Q(planned_consultation_date__lt=today)),
@@ -56,7 +59,9 @@ def front_page(request: HttpRequest) -> HttpResponse:
 def _search(request: HttpRequest, *, then: str) -> HttpResponse:
     form = PatientSearchForm(request.GET or None)
     if not form.is_valid():
-        return render(request, "patients/search.html", {"search_form": form, "then": then}, status=200)
+        return render(
+            request, "patients/search.html", {"search_form": form, "then": then}, status=200
+        )
     nid = form.cleaned_data["national_id"]
     patient = access.find_patient(request, nid.value)
     if patient is not None:
@@ -78,7 +83,7 @@ def patient_search(request: HttpRequest) -> HttpResponse:
 
 @profile_required(Right.FORMS)
 def create_search(request: HttpRequest) -> HttpResponse:
-    """"Opprett nytt skjema" from the front page: find the patient, then choose the form."""
+    """ "Opprett nytt skjema" from the front page: find the patient, then choose the form."""
     return _search(request, then="create")
 
 
@@ -95,7 +100,9 @@ def patient_register(request: HttpRequest) -> HttpResponse:
         except ValidationError:
             messages.error(request, _("Fødselsnummeret er ugyldig. Søk på nytt."))
             return redirect("patients:front")
-        return render(request, "patients/register.html", {"national_id": nid, "form": form, "then": then})
+        return render(
+            request, "patients/register.html", {"national_id": nid, "form": form, "then": then}
+        )
     patient = register_patient(
         actor=Actor.from_request(request),
         unit=profile.unit,
@@ -105,7 +112,9 @@ def patient_register(request: HttpRequest) -> HttpResponse:
         mobile=form.cleaned_data["mobile"],
     )
     messages.success(request, _("%(name)s er registrert ved enheten.") % {"name": patient.name})
-    return redirect("patients:new_form" if then == "create" else "patients:detail", patient_id=patient.pk)
+    return redirect(
+        "patients:new_form" if then == "create" else "patients:detail", patient_id=patient.pk
+    )
 
 
 def _courses_with_forms(request: HttpRequest, patient: Patient) -> list[Course]:
@@ -117,9 +126,13 @@ def _courses_with_forms(request: HttpRequest, patient: Patient) -> list[Course]:
         .prefetch_related(
             Prefetch(
                 "responses",
-                queryset=Response.objects.exclude(status=FormStatus.SLETTET).select_related("updated_by"),
+                queryset=Response.objects.exclude(status=FormStatus.SLETTET).select_related(
+                    "updated_by"
+                ),
             ),
-            Prefetch("orders", queryset=Order.objects.prefetch_related("messages").order_by("created_at")),
+            Prefetch(
+                "orders", queryset=Order.objects.prefetch_related("messages").order_by("created_at")
+            ),
         )
         .order_by("-planned_consultation_date", "-created_at")
     )
@@ -130,8 +143,12 @@ def patient_detail(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     """The patient's forms at the active unit, with their actions and the ePROM orders."""
     patient = access.access_patient(request, patient_id)
     courses = _courses_with_forms(request, patient)
-    record_event(actor=Actor.from_request(request), action="nnrr.patient.viewed",
-                 patient_id=patient.pk, obj=patient)
+    record_event(
+        actor=Actor.from_request(request),
+        action="nnrr.patient.viewed",
+        patient_id=patient.pk,
+        obj=patient,
+    )
     active = [c for c in courses if c.status == Course.Status.ACTIVE]
     closed = [c for c in courses if c.status != Course.Status.ACTIVE]
     return render(
@@ -143,7 +160,7 @@ def patient_detail(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
 
 @profile_required(Right.FORMS)
 def new_form(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
-    """"Opprett nytt skjema": choose the form type (the Behandlerskjema opens a course)."""
+    """ "Opprett nytt skjema": choose the form type (the Behandlerskjema opens a course)."""
     patient = access.access_patient(request, patient_id)
     return render(request, "patients/new_form.html", {"patient": patient})
 
@@ -173,10 +190,14 @@ def create_clinician_form(request: HttpRequest, patient_id: uuid.UUID) -> HttpRe
             if order is not None:
                 messages.success(
                     request,
-                    _("Behandlerskjema er lagret i kladd. Pasientskjema før behandling sendes "
-                      "automatisk %(date)s kl. %(time)s.")
-                    % {"date": timezone.localtime(order.send_at).strftime("%d.%m.%Y"),
-                       "time": timezone.localtime(order.send_at).strftime("%H:%M")},
+                    _(
+                        "Behandlerskjema er lagret i kladd. Pasientskjema før behandling sendes "
+                        "automatisk %(date)s kl. %(time)s."
+                    )
+                    % {
+                        "date": timezone.localtime(order.send_at).strftime("%d.%m.%Y"),
+                        "time": timezone.localtime(order.send_at).strftime("%H:%M"),
+                    },
                 )
             else:
                 messages.success(request, _("Behandlerskjema er lagret i kladd."))
@@ -221,17 +242,25 @@ def course_dates(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(form, exc)
         except ConflictError:
-            form.add_error(None, _("Noen andre har endret forløpet mens du hadde det åpent. "
-                                   "Last siden på nytt og prøv igjen."))
+            form.add_error(
+                None,
+                _(
+                    "Noen andre har endret forløpet mens du hadde det åpent. "
+                    "Last siden på nytt og prøv igjen."
+                ),
+            )
         else:
             if effect == scheduling.Rebooking.NEEDS_NEW_COURSE:
                 context.update(needs_new_course=True, new_planned=planned, new_referral=referral)
                 return render(request, "patients/course_dates.html", context)
             text = {
-                scheduling.Rebooking.REPLANNED: _("Ny dato er lagret. Utsendingen av pasientskjema er "
-                                                  "tilpasset den nye timen."),
-                scheduling.Rebooking.KEPT: _("Ny dato er lagret. Pasientskjemaet er allerede sendt og "
-                                             "gjelder fortsatt; frist og påminnelse følger den nye datoen."),
+                scheduling.Rebooking.REPLANNED: _(
+                    "Ny dato er lagret. Utsendingen av pasientskjema er tilpasset den nye timen."
+                ),
+                scheduling.Rebooking.KEPT: _(
+                    "Ny dato er lagret. Pasientskjemaet er allerede sendt og "
+                    "gjelder fortsatt; frist og påminnelse følger den nye datoen."
+                ),
                 scheduling.Rebooking.UNCHANGED: _("Ny dato er lagret."),
             }[effect]
             messages.success(request, text)
@@ -259,32 +288,46 @@ def course_recreate(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("patients:course_dates", course_id=course.pk)
-    messages.success(request, _("Det gamle forløpet er slettet og et nytt er opprettet med ny dato."))
+    messages.success(
+        request, _("Det gamle forløpet er slettet og et nytt er opprettet med ny dato.")
+    )
     return redirect("patients:detail", patient_id=course.patient_id)
 
 
 @profile_required(Right.FORMS)
 @require_http_methods(["GET", "POST"])
 def course_delete(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
-    """"Slett skjema": the patient did not come, or does not want to take part."""
+    """ "Slett skjema": the patient did not come, or does not want to take part."""
     course = access.access_course(request, course_id)
     if request.method == "POST":
         reason = request.POST.get("reason", "").strip()
         if not reason:
-            return render(request, "patients/course_delete.html",
-                          {"course": course, "patient": course.patient,
-                           "error": _("Skriv hvorfor skjemaet slettes.")})
-        scheduling.delete_course(actor=Actor.from_request(request), course=course,
-                                 reason=reason[:300], now=timezone.now())
+            return render(
+                request,
+                "patients/course_delete.html",
+                {
+                    "course": course,
+                    "patient": course.patient,
+                    "error": _("Skriv hvorfor skjemaet slettes."),
+                },
+            )
+        scheduling.delete_course(
+            actor=Actor.from_request(request),
+            course=course,
+            reason=reason[:300],
+            now=timezone.now(),
+        )
         messages.success(request, _("Behandlerskjema og forløpet er slettet."))
         return redirect("patients:detail", patient_id=course.patient_id)
-    return render(request, "patients/course_delete.html", {"course": course, "patient": course.patient})
+    return render(
+        request, "patients/course_delete.html", {"course": course, "patient": course.patient}
+    )
 
 
 @profile_required(Right.FORMS)
 @require_http_methods(["GET", "POST"])
 def course_owner(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
-    """"Endre eier": hand the Behandlerskjema to a user of the unit (their worklist)."""
+    """ "Endre eier": hand the Behandlerskjema to a user of the unit (their worklist)."""
     profile = access.require_right(request, Right.FORMS)
     course = access.access_course(request, course_id)
     candidates = (
@@ -300,20 +343,29 @@ def course_owner(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
     if query:
         candidates = candidates.filter(full_name__icontains=query)
     if request.method == "POST":
-        new_owner = candidates.filter(pk=request.POST.get("owner") or 0).first() if (
-            request.POST.get("owner", "").isdigit()
-        ) else None
+        new_owner = (
+            candidates.filter(pk=request.POST.get("owner") or 0).first()
+            if (request.POST.get("owner", "").isdigit())
+            else None
+        )
         if new_owner is None:
             messages.error(request, _("Velg en bruker ved enheten."))
         else:
             change_owner(actor=Actor.from_request(request), course=course, owner=new_owner)
             messages.success(request, _("%(name)s er nå eier av skjemaet.") % {"name": new_owner})
-            return redirect(request.POST.get("back") or reverse("patients:detail", args=[course.patient_id]))
+            return redirect(
+                request.POST.get("back") or reverse("patients:detail", args=[course.patient_id])
+            )
     return render(
         request,
         "patients/course_owner.html",
-        {"course": course, "patient": course.patient, "candidates": candidates[:50], "q": query,
-         "back": request.GET.get("back", "")},
+        {
+            "course": course,
+            "patient": course.patient,
+            "candidates": candidates[:50],
+            "q": query,
+            "back": request.GET.get("back", ""),
+        },
     )
 
 
@@ -321,10 +373,16 @@ def course_owner(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def patient_contact(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = access.access_patient(request, patient_id)
-    form = ContactForm(request.POST or None, initial={"email": patient.email, "mobile": patient.mobile})
+    form = ContactForm(
+        request.POST or None, initial={"email": patient.email, "mobile": patient.mobile}
+    )
     if request.method == "POST" and form.is_valid():
-        update_contact(actor=Actor.from_request(request), patient=patient,
-                       email=form.cleaned_data["email"], mobile=form.cleaned_data["mobile"])
+        update_contact(
+            actor=Actor.from_request(request),
+            patient=patient,
+            email=form.cleaned_data["email"],
+            mobile=form.cleaned_data["mobile"],
+        )
         messages.success(request, _("Kontaktinformasjonen er lagret."))
         return redirect("patients:detail", patient_id=patient.pk)
     return render(request, "patients/contact.html", {"patient": patient, "form": form})
@@ -343,9 +401,14 @@ def patient_withdraw(request: HttpRequest, patient_id: uuid.UUID) -> HttpRespons
         elif request.POST.get("confirm") != "yes":
             error = _("Bekreft at pasienten har trukket samtykket.")
         else:
-            count = scheduling.withdraw_consent(actor=Actor.from_request(request), patient=patient,
-                                                reason=reason[:300], now=timezone.now())
-            messages.success(request, _("Samtykket er trukket. %(count)d forløp er slettet.") % {"count": count})
+            count = scheduling.withdraw_consent(
+                actor=Actor.from_request(request),
+                patient=patient,
+                reason=reason[:300],
+                now=timezone.now(),
+            )
+            messages.success(
+                request, _("Samtykket er trukket. %(count)d forløp er slettet.") % {"count": count}
+            )
             return redirect("patients:detail", patient_id=patient.pk)
     return render(request, "patients/withdraw.html", {"patient": patient, "error": error})
-

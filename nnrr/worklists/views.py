@@ -33,8 +33,11 @@ def unfinished_courses(profile: Profile) -> QuerySet[Course]:
     """Active courses whose Behandlerskjema is a draft (or returned), in the active unit."""
     return (
         access.courses_of_unit(profile)
-        .filter(status=Course.Status.ACTIVE, responses__kind=FormKind.CLINICIAN,
-                responses__status__in=UNFINISHED)
+        .filter(
+            status=Course.Status.ACTIVE,
+            responses__kind=FormKind.CLINICIAN,
+            responses__status__in=UNFINISHED,
+        )
         .select_related("patient", "owner")
         .order_by("planned_consultation_date", "created_at")
     )
@@ -68,25 +71,37 @@ def index(request: HttpRequest) -> HttpResponse:
 
 def _course_list(request: HttpRequest, key: str, queryset: QuerySet[Course]) -> HttpResponse:
     page = Paginator(queryset, 50).get_page(request.GET.get("page"))
-    record_event(actor=Actor.from_request(request), action=f"nnrr.worklist.{key}.viewed",
-                 detail={"rows": len(page.object_list)})
-    return render(request, "worklists/courses.html",
-                  {"key": key, "title": LISTS[key], "page": page, "lists": LISTS})
+    record_event(
+        actor=Actor.from_request(request),
+        action=f"nnrr.worklist.{key}.viewed",
+        detail={"rows": len(page.object_list)},
+    )
+    return render(
+        request,
+        "worklists/courses.html",
+        {"key": key, "title": LISTS[key], "page": page, "lists": LISTS},
+    )
 
 
 @profile_required(Right.FORMS)
 def mine(request: HttpRequest) -> HttpResponse:
-    return _course_list(request, "mine", mine_unfinished(access.require_right(request, Right.FORMS)))
+    return _course_list(
+        request, "mine", mine_unfinished(access.require_right(request, Right.FORMS))
+    )
 
 
 @profile_required(Right.FORMS)
 def overdue(request: HttpRequest) -> HttpResponse:
-    return _course_list(request, "overdue", overdue_unfinished(access.require_right(request, Right.FORMS)))
+    return _course_list(
+        request, "overdue", overdue_unfinished(access.require_right(request, Right.FORMS))
+    )
 
 
 @profile_required(Right.FORMS)
 def unit(request: HttpRequest) -> HttpResponse:
-    return _course_list(request, "unit", unfinished_courses(access.require_right(request, Right.FORMS)))
+    return _course_list(
+        request, "unit", unfinished_courses(access.require_right(request, Right.FORMS))
+    )
 
 
 @profile_required(Right.FORMS)
@@ -103,6 +118,14 @@ def consent(request: HttpRequest) -> HttpResponse:
     log = ConsentLogEntry.objects.filter(unit=profile.unit).order_by("-recorded_at")
     page = Paginator(log, 50).get_page(request.GET.get("page"))
     record_event(actor=Actor.from_request(request), action="nnrr.worklist.consent.viewed")
-    return render(request, "worklists/consent.html",
-                  {"title": LISTS["consent"], "waiting": waiting[:200], "page": page, "lists": LISTS,
-                   "key": "consent"})
+    return render(
+        request,
+        "worklists/consent.html",
+        {
+            "title": LISTS["consent"],
+            "waiting": waiting[:200],
+            "page": page,
+            "lists": LISTS,
+            "key": "consent",
+        },
+    )

@@ -8,94 +8,257 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Patient',
+            name="Patient",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('national_id', models.CharField(max_length=11, unique=True, verbose_name='fødselsnummer')),
-                ('id_kind', models.CharField(choices=[('fnr', 'fødselsnummer'), ('dnr', 'D-nummer'), ('hnr', 'H-nummer'), ('synthetic', 'syntetisk testnummer')], max_length=10)),
-                ('name', models.CharField(max_length=200, verbose_name='navn')),
-                ('birth_date', models.DateField(verbose_name='fødselsdato')),
-                ('sex', models.CharField(choices=[('M', 'mann'), ('F', 'kvinne')], max_length=1, verbose_name='kjønn')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='e-post')),
-                ('mobile', models.CharField(blank=True, max_length=20, verbose_name='mobil')),
-                ('consent_withdrawn_at', models.DateTimeField(blank=True, null=True, verbose_name='samtykke trukket')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "national_id",
+                    models.CharField(max_length=11, unique=True, verbose_name="fødselsnummer"),
+                ),
+                (
+                    "id_kind",
+                    models.CharField(
+                        choices=[
+                            ("fnr", "fødselsnummer"),
+                            ("dnr", "D-nummer"),
+                            ("hnr", "H-nummer"),
+                            ("synthetic", "syntetisk testnummer"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="navn")),
+                ("birth_date", models.DateField(verbose_name="fødselsdato")),
+                (
+                    "sex",
+                    models.CharField(
+                        choices=[("M", "mann"), ("F", "kvinne")], max_length=1, verbose_name="kjønn"
+                    ),
+                ),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="e-post")),
+                ("mobile", models.CharField(blank=True, max_length=20, verbose_name="mobil")),
+                (
+                    "consent_withdrawn_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="samtykke trukket"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'pasient',
-                'verbose_name_plural': 'pasienter',
+                "verbose_name": "pasient",
+                "verbose_name_plural": "pasienter",
             },
         ),
         migrations.CreateModel(
-            name='ConsentLogEntry',
+            name="ConsentLogEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('national_id', models.CharField(db_index=True, max_length=11, verbose_name='fødselsnummer')),
-                ('name', models.CharField(max_length=200, verbose_name='navn')),
-                ('course_id', models.UUIDField(blank=True, null=True)),
-                ('referral_date', models.DateField(blank=True, null=True)),
-                ('planned_consultation_date', models.DateField(blank=True, null=True)),
-                ('reason', models.CharField(choices=[('no_consent', 'Slettet: mangler samtykke etter 30 dager'), ('withdrawn', 'Samtykke trukket'), ('deleted', 'Skjema slettet av enheten')], max_length=12, verbose_name='årsak')),
-                ('note', models.CharField(blank=True, max_length=300, verbose_name='merknad')),
-                ('recorded_at', models.DateTimeField()),
-                ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.unit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "national_id",
+                    models.CharField(db_index=True, max_length=11, verbose_name="fødselsnummer"),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="navn")),
+                ("course_id", models.UUIDField(blank=True, null=True)),
+                ("referral_date", models.DateField(blank=True, null=True)),
+                ("planned_consultation_date", models.DateField(blank=True, null=True)),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("no_consent", "Slettet: mangler samtykke etter 30 dager"),
+                            ("withdrawn", "Samtykke trukket"),
+                            ("deleted", "Skjema slettet av enheten"),
+                        ],
+                        max_length=12,
+                        verbose_name="årsak",
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=300, verbose_name="merknad")),
+                ("recorded_at", models.DateTimeField()),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.unit",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'pasient uten samtykke',
-                'verbose_name_plural': 'pasienter uten informasjon om samtykke',
-                'ordering': ['-recorded_at'],
-                'indexes': [models.Index(fields=['unit', '-recorded_at'], name='consentlog_unit')],
+                "verbose_name": "pasient uten samtykke",
+                "verbose_name_plural": "pasienter uten informasjon om samtykke",
+                "ordering": ["-recorded_at"],
+                "indexes": [models.Index(fields=["unit", "-recorded_at"], name="consentlog_unit")],
             },
         ),
         migrations.CreateModel(
-            name='Course',
+            name="Course",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('referral_date', models.DateField(verbose_name='Henvisningsdato')),
-                ('planned_consultation_date', models.DateField(verbose_name='Planlagt dato for konsultasjon')),
-                ('status', models.CharField(choices=[('active', 'aktiv'), ('deleted', 'slettet'), ('purged', 'slettet (mangler samtykke)'), ('withdrawn', 'slettet (samtykke trukket)')], default='active', max_length=10)),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('deleted_reason', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('owner', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='owned_courses', to=settings.AUTH_USER_MODEL, verbose_name='eier')),
-                ('replaces', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='replaced_by', to='patients.course')),
-                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='courses', to='accounts.unit')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='courses', to='patients.patient')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("referral_date", models.DateField(verbose_name="Henvisningsdato")),
+                (
+                    "planned_consultation_date",
+                    models.DateField(verbose_name="Planlagt dato for konsultasjon"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "aktiv"),
+                            ("deleted", "slettet"),
+                            ("purged", "slettet (mangler samtykke)"),
+                            ("withdrawn", "slettet (samtykke trukket)"),
+                        ],
+                        default="active",
+                        max_length=10,
+                    ),
+                ),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                ("deleted_reason", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("version", models.PositiveIntegerField(default=1)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="owned_courses",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="eier",
+                    ),
+                ),
+                (
+                    "replaces",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="replaced_by",
+                        to="patients.course",
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="courses",
+                        to="accounts.unit",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="courses",
+                        to="patients.patient",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'forløp',
-                'verbose_name_plural': 'forløp',
-                'ordering': ['-planned_consultation_date'],
-                'indexes': [models.Index(fields=['unit', 'status', 'planned_consultation_date'], name='course_unit_status'), models.Index(fields=['owner', 'status'], name='course_owner_status')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('planned_consultation_date__gte', models.F('referral_date'))), name='course_planned_not_before_referral')],
+                "verbose_name": "forløp",
+                "verbose_name_plural": "forløp",
+                "ordering": ["-planned_consultation_date"],
+                "indexes": [
+                    models.Index(
+                        fields=["unit", "status", "planned_consultation_date"],
+                        name="course_unit_status",
+                    ),
+                    models.Index(fields=["owner", "status"], name="course_owner_status"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("planned_consultation_date__gte", models.F("referral_date"))
+                        ),
+                        name="course_planned_not_before_referral",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='UnitPatient',
+            name="UnitPatient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('registered_at', models.DateTimeField(auto_now_add=True)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='unit_links', to='patients.patient')),
-                ('registered_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='patient_links', to='accounts.unit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("registered_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="unit_links",
+                        to="patients.patient",
+                    ),
+                ),
+                (
+                    "registered_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="patient_links",
+                        to="accounts.unit",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('unit', 'patient'), name='unitpatient_unique')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("unit", "patient"), name="unitpatient_unique")
+                ],
             },
         ),
     ]

@@ -4,20 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='PortalThrottle',
+            name="PortalThrottle",
             fields=[
-                ('address', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('failures', models.PositiveIntegerField(default=0)),
-                ('blocked_until', models.DateTimeField(blank=True, null=True)),
-                ('last_failure_at', models.DateTimeField(blank=True, null=True)),
+                ("address", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("failures", models.PositiveIntegerField(default=0)),
+                ("blocked_until", models.DateTimeField(blank=True, null=True)),
+                ("last_failure_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
     ]
