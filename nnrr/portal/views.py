@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -127,19 +128,21 @@ def _entry_result_page(request: HttpRequest, result: portal.EntryResult) -> Http
     return render(request, template, {"outcome": result.outcome.value}, status=403)
 
 
-@never_cache
-@require_http_methods(["GET", "POST"])
-def start(request: HttpRequest) -> HttpResponse:
-    """ "ePROM utfyllingsportal": one-time code + date of birth (e.g. on a clinic PC)."""
-    form = CodeEntryForm(request.POST or None)
+def _entry(
+    request: HttpRequest,
+    form: forms.Form,
+    find: Callable[[forms.Form], Order | None],
+    via: str,
+    template: str,
+) -> HttpResponse:
+    """Both ways in: check the date of birth against the order found, then enter or explain."""
     if request.method == "POST" and form.is_valid():
-        order = portal.order_by_code(form.cleaned_data["code"])
         result = portal.enter(
             request=request,
-            order=order,
+            order=find(form),
             birth_date=form.cleaned_data["birth_date"],
             now=timezone.now(),
-            via="code",
+            via=via,
         )
         if result.outcome == portal.Entry.OK and result.order is not None:
             return _entered(request, result.order)
@@ -147,30 +150,33 @@ def start(request: HttpRequest) -> HttpResponse:
         if page is not None:
             return page
         form.add_error(None, str(ENTRY_MESSAGES[result.outcome]) % {"minutes": result.wait_minutes})
-    return render(request, "portal/start.html", {"form": form})
+    return render(request, template, {"form": form})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def start(request: HttpRequest) -> HttpResponse:
+    """ "ePROM utfyllingsportal": one-time code + date of birth (e.g. on a clinic PC)."""
+    return _entry(
+        request,
+        CodeEntryForm(request.POST or None),
+        lambda form: portal.order_by_code(form.cleaned_data["code"]),
+        "code",
+        "portal/start.html",
+    )
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
 def link(request: HttpRequest, token: str) -> HttpResponse:
     """The link from the message: the date of birth is asked before anything is shown."""
-    form = LinkEntryForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        order = portal.order_by_token(token)
-        result = portal.enter(
-            request=request,
-            order=order,
-            birth_date=form.cleaned_data["birth_date"],
-            now=timezone.now(),
-            via="link",
-        )
-        if result.outcome == portal.Entry.OK and result.order is not None:
-            return _entered(request, result.order)
-        page = _entry_result_page(request, result)
-        if page is not None:
-            return page
-        form.add_error(None, str(ENTRY_MESSAGES[result.outcome]) % {"minutes": result.wait_minutes})
-    return render(request, "portal/link.html", {"form": form})
+    return _entry(
+        request,
+        LinkEntryForm(request.POST or None),
+        lambda form: portal.order_by_token(token),
+        "link",
+        "portal/link.html",
+    )
 
 
 # --- Inside the portal -----------------------------------------------------------------------

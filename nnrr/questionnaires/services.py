@@ -40,8 +40,8 @@ def _changed_items(old: Mapping[str, Any], new: Mapping[str, Any]) -> int:
     return sum(1 for k in keys if old.get(k) != new.get(k))
 
 
-def _conflict(actor: Actor, response: Response) -> NoReturn:
-    """Record the refused save (outside the failed transaction, so the event stays) and raise."""
+def record_conflict(actor: Actor, response: Response) -> None:
+    """Audit a refused save; call outside the failed transaction so the event is kept."""
     record_event(
         actor=actor,
         action="nnrr.form.save_conflict",
@@ -49,6 +49,10 @@ def _conflict(actor: Actor, response: Response) -> NoReturn:
         obj=response,
         outcome="conflict",
     )
+
+
+def _conflict(actor: Actor, response: Response) -> NoReturn:
+    record_conflict(actor, response)
     raise ConflictError
 
 

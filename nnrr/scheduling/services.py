@@ -627,13 +627,7 @@ def complete_clinician_form(
                 )
     except ConflictError:
         # The event written inside the rolled-back transaction is gone; keep one.
-        record_event(
-            actor=actor,
-            action="nnrr.form.save_conflict",
-            patient_id=response.course.patient_id,
-            obj=response,
-            outcome="conflict",
-        )
+        form_services.record_conflict(actor, response)
         raise
     return completed
 
