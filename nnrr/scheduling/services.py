@@ -539,37 +539,37 @@ def plan_follow_ups(
     *, actor: Actor, course: Course, visit_date: dt.date, now: dt.datetime
 ) -> list[Order]:
     """After the Behandlerskjema is completed: the 6- and 12-month forms for a consenting
-    patient. A follow-up whose whole window has passed is recorded as missed."""
+    patient. A follow-up whose whole window has passed is recorded as missed. Completing again
+    after a correction of Besøksdato re-plans follow-ups not sent yet; nothing is duplicated."""
     if course.patient.consent_withdrawn_at is not None or not course_has_consent(course):
         return []
     created = []
     for kind, months in FOLLOW_UPS:
-        if (
-            Order.objects.filter(course=course, kind=kind)
-            .exclude(state=OrderState.CANCELLED)
-            .exists()
-        ):
-            continue
         plan = rules.plan_follow_up(visit_date, months)
+        existing = Order.objects.filter(course=course, kind=kind).exclude(
+            state=OrderState.CANCELLED
+        )
+        planned = existing.filter(state=OrderState.PLANNED).first()
+        if planned is not None and planned.send_at != plan.send_at:
+            Order.objects.filter(pk=planned.pk, state=OrderState.PLANNED).update(
+                send_at=plan.send_at,
+                remind_at=plan.remind_at,
+                expires_at=plan.expires_at,
+                version=planned.version + 1,
+            )
+            record_event(
+                actor=actor,
+                action="nnrr.order.replanned",
+                patient_id=course.patient_id,
+                obj=planned,
+                detail={"kind": kind, "visit_date": visit_date.isoformat()},
+            )
+        if existing.exists():
+            continue
         created.append(
             _create_order(course=course, kind=kind, plan=plan, actor=actor, now=now).order
         )
     return created
-
-
-def cancel_unanswered_follow_ups(*, actor: Actor, course: Course, now: dt.datetime) -> None:
-    """A Behandlerskjema returned to draft withdraws the follow-ups not yet sent."""
-    for order in Order.objects.filter(
-        course=course,
-        kind__in=[FormKind.FOLLOW_UP_6, FormKind.FOLLOW_UP_12],
-        state=OrderState.PLANNED,
-    ):
-        _close_order(
-            order,
-            state=OrderState.CANCELLED,
-            reason=gettext_noop("Behandlerskjema returnert"),
-            now=now,
-        )
 
 
 def mark_answered(*, order: Order, response: Response, now: dt.datetime) -> None:

@@ -27,12 +27,14 @@ from nnrr.patients.models import ConsentLogEntry, Course, Patient
 from nnrr.patients.services import register_patient
 from nnrr.portal.services import order_by_code
 from nnrr.questionnaires import services as form_services
+from nnrr.questionnaires.definitions import get_definition
 from nnrr.questionnaires.models import FormKind, FormStatus, ImmutableFormError, Response, Source
-from nnrr.scheduling import dispatch
+from nnrr.scheduling import dispatch, rules
 from nnrr.scheduling import services as scheduling
 from nnrr.scheduling.channels import FileChannel
 from nnrr.scheduling.models import OPEN_STATES, Message, MessageState, Order, OrderState
 from tests.conftest import HAUKELAND, ST_OLAVS, Persona, book, make_patient
+from tests.questionnaires.helpers import complete_answers
 
 
 def oslo(y: int, m: int, d: int, h: int = 0, mi: int = 0) -> dt.datetime:
@@ -738,3 +740,48 @@ def test_today_in_oslo_is_used_for_booking_validation(clinician: Persona, patien
         now=late,
     )
     assert course.referral_date == dt.date(2026, 3, 2)
+
+
+def test_correcting_besoksdato_replans_follow_ups_not_sent_yet(
+    persona: Callable[[str], Persona],
+) -> None:
+    """A returned Behandlerskjema completed again with another visit date moves the follow-ups."""
+    clinician = persona("clinician")
+    now = timezone.now()
+    course = book(clinician, make_patient(ST_OLAVS), planned_in_days=-2, referral_days_ago=40)
+    scheduling.submit_patient_form(
+        actor=Actor.system(),
+        course=course,
+        kind="1a",
+        answers=complete_answers(get_definition("1a")),
+        consent=True,
+        source=Source.PAPER,
+        now=now,
+    )
+    form = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
+    today = oslo_date(now)
+    first = today - dt.timedelta(days=2)
+    scheduling.complete_clinician_form(
+        actor=clinician.actor,
+        response=form,
+        answers=complete_answers(get_definition("1b"), visit=first),
+        expected_version=form.version,
+        now=now,
+    )
+    form.refresh_from_db()
+    form_services.return_to_draft(
+        actor=persona("local_admin").actor, response=form, reason="Feil besøksdato", now=now
+    )
+    form.refresh_from_db()
+    corrected = today - dt.timedelta(days=1)
+    scheduling.complete_clinician_form(
+        actor=clinician.actor,
+        response=form,
+        answers=complete_answers(get_definition("1b"), visit=corrected),
+        expected_version=form.version,
+        now=now,
+    )
+    orders = Order.objects.filter(course=course, kind__in=["2", "3"])
+    assert orders.count() == 2
+    six = orders.get(kind="2")
+    assert six.send_at == rules.plan_follow_up(corrected, 6).send_at
