@@ -58,11 +58,12 @@ def fill_every_mandatory_item(page: Page, *, diagnosis: str = "M54.5") -> None:
     raise AssertionError(f"still unanswered: {form.evaluate(_UNANSWERED_JS)}")
 
 
-def test_kortveileder_fill_refused_then_completed(new_page: NewPage) -> None:
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_kortveileder_fill_refused_then_completed(new_page: NewPage, size: str) -> None:
     egil = egil_larsen()
     patient = make_patient(ST_OLAVS, name="Kari Kortveileder")
     course = book(egil, patient)
-    page = new_page("desktop")
+    page = new_page(size)
     login(page)
 
     # The patient's forms → "Behandlerskjema" → "Fyll ut skjema".
