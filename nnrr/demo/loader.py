@@ -26,7 +26,7 @@ from nnrr.patients.models import Course, Patient
 from nnrr.patients.services import register_patient
 from nnrr.questionnaires import services as form_services
 from nnrr.questionnaires.definitions import get_definition
-from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
+from nnrr.questionnaires.models import FormKind, Response, Source
 from nnrr.scheduling import dispatch, services
 from nnrr.scheduling.channels import get_channel
 from nnrr.scheduling.models import FILLABLE_STATES, Order
@@ -310,7 +310,3 @@ def _replay(timeline: Timeline, now: dt.datetime, out: Writer) -> None:
     result = dispatch.run_pass(worker_id=worker_id, now=now, channel=channel)
     dispatch.retire(worker_id)
     out.write(f"Worker caught up to {now.astimezone(OSLO):%d.%m.%Y %H:%M}: {result}\n")
-
-
-def responses_completed() -> int:
-    return Response.objects.filter(status=FormStatus.FERDIGSTILT).count()

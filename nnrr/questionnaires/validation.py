@@ -56,10 +56,6 @@ def section_visible(section: Section, answers: Mapping[str, Any]) -> bool:
     return condition_holds(section.show_if, answers)
 
 
-def element_visible(section: Section, element: Item | Group, answers: Mapping[str, Any]) -> bool:
-    return section_visible(section, answers) and condition_holds(element.show_if, answers)
-
-
 def visible_items(definition: Definition, answers: Mapping[str, Any]) -> Iterable[Item]:
     for section in definition.sections:
         if not section_visible(section, answers):

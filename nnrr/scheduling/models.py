@@ -89,10 +89,6 @@ class Order(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.get_state_display()})"
 
-    @property
-    def is_open(self) -> bool:
-        return self.state in OPEN_STATES
-
 
 class MessageKind(models.TextChoices):
     INVITATION = "invitation", _("Invitasjon")

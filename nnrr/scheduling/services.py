@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 
 # Texts stored in the database stay in the registry's language; pages translate them on display.
@@ -582,16 +582,6 @@ def mark_answered(*, order: Order, response: Response, now: dt.datetime) -> None
         version=order.version + 1,
     )
     order.state, order.answered_at, order.response = OrderState.ANSWERED, now, response
-
-
-def orders_for_course(course: Course) -> list[Order]:
-    return list(
-        Order.objects.filter(course=course).prefetch_related("messages").order_by("created_at")
-    )
-
-
-def open_orders_filter() -> Q:
-    return Q(state__in=OPEN_STATES)
 
 
 # --- Completing forms (they drive the follow-up orders) ---------------------------------------

@@ -46,11 +46,3 @@ def expiry_day(expires_at: dt.datetime | None) -> dt.date | None:
     if expires_at is None:
         return None
     return (timezone.localtime(expires_at) - dt.timedelta(minutes=1)).date()
-
-
-@register.filter
-def get_item(mapping: Any, key: Any) -> Any:
-    try:
-        return mapping.get(key)
-    except AttributeError:
-        return None
