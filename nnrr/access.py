@@ -21,7 +21,7 @@ from nnrr.audit.context import Actor
 from nnrr.audit.models import Outcome
 from nnrr.audit.services import record_event
 from nnrr.patients.models import Course, Patient
-from nnrr.questionnaires.models import FormStatus, Response
+from nnrr.questionnaires.models import FormKind, FormStatus, Response
 from nnrr.scheduling.models import Order
 
 if TYPE_CHECKING:
@@ -63,6 +63,16 @@ def patients_of_unit(profile: Profile) -> QuerySet[Patient]:
 
 def courses_of_unit(profile: Profile) -> QuerySet[Course]:
     return Course.objects.filter(unit=profile.unit)
+
+
+def unfinished_courses(profile: Profile) -> QuerySet[Course]:
+    """Active courses of the unit whose Behandlerskjema is a draft or returned (the worklists,
+    the front page badges and the red dot all count these)."""
+    return courses_of_unit(profile).filter(
+        status=Course.Status.ACTIVE,
+        responses__kind=FormKind.CLINICIAN,
+        responses__status__in=[FormStatus.KLADD, FormStatus.RETURNERT],
+    )
 
 
 def responses_of_unit(profile: Profile) -> QuerySet[Response]:

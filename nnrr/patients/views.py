@@ -39,17 +39,9 @@ def front_page(request: HttpRequest) -> HttpResponse:
     if profile.has(Right.FORMS):
         today = oslo_date(timezone.now())
         # Both badges in one pass over the unit's unfinished Behandlerskjema (one per course).
-        context["counts"] = (
-            access.courses_of_unit(profile)
-            .filter(
-                status=Course.Status.ACTIVE,
-                responses__kind="1b",
-                responses__status__in=[FormStatus.KLADD, FormStatus.RETURNERT],
-            )
-            .aggregate(
-                mine=Count("pk", filter=Q(owner_id=profile.user.pk)),
-                overdue=Count("pk", filter=Q(planned_consultation_date__lt=today)),
-            )
+        context["counts"] = access.unfinished_courses(profile).aggregate(
+            mine=Count("pk", filter=Q(owner_id=profile.user.pk)),
+            overdue=Count("pk", filter=Q(planned_consultation_date__lt=today)),
         )
         # The red dot is "mine" > 0: no second query for it (see worklists.context_processors).
         context["worklist_waiting"] = context["counts"]["mine"] > 0

@@ -16,10 +16,8 @@ from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
 from nnrr.lib.dates import oslo_date
 from nnrr.patients.models import ConsentLogEntry, Course
-from nnrr.questionnaires.models import FormKind, FormStatus
+from nnrr.questionnaires.models import FormKind
 from nnrr.scheduling.models import OPEN_STATES
-
-UNFINISHED = [FormStatus.KLADD, FormStatus.RETURNERT]
 
 LISTS = {
     "mine": _("Mine uferdige skjema"),
@@ -32,12 +30,7 @@ LISTS = {
 def unfinished_courses(profile: Profile) -> QuerySet[Course]:
     """Active courses whose Behandlerskjema is a draft (or returned), in the active unit."""
     return (
-        access.courses_of_unit(profile)
-        .filter(
-            status=Course.Status.ACTIVE,
-            responses__kind=FormKind.CLINICIAN,
-            responses__status__in=UNFINISHED,
-        )
+        access.unfinished_courses(profile)
         .select_related("patient", "owner")
         .order_by("planned_consultation_date", "created_at")
     )
