@@ -122,18 +122,22 @@ def expire_orders(now: dt.datetime) -> tuple[int, int]:
     return expired, missed
 
 
+def _outbox_row(order: Order, kind: str, channel: Channel, now: dt.datetime) -> Message:
+    return Message(
+        order=order,
+        kind=kind,
+        key=message_key(order.pk, kind),
+        channel=channel.name,
+        state=MessageState.PENDING,
+        created_at=now,
+        next_attempt_at=now,
+    )
+
+
 def _enqueue(order: Order, kind: str, channel: Channel, now: dt.datetime) -> bool:
     try:
         with transaction.atomic():
-            Message.objects.create(
-                order=order,
-                kind=kind,
-                key=message_key(order.pk, kind),
-                channel=channel.name,
-                state=MessageState.PENDING,
-                created_at=now,
-                next_attempt_at=now,
-            )
+            _outbox_row(order, kind, channel, now).save(force_insert=True)
     except IntegrityError:
         return False  # another worker (or an earlier run) already queued it
     return True
@@ -147,18 +151,7 @@ def _enqueue_claimed(orders: list[Order], kind: str, channel: Channel, now: dt.d
     """
     if not orders:
         return 0
-    rows = [
-        Message(
-            order=order,
-            kind=kind,
-            key=message_key(order.pk, kind),
-            channel=channel.name,
-            state=MessageState.PENDING,
-            created_at=now,
-            next_attempt_at=now,
-        )
-        for order in orders
-    ]
+    rows = [_outbox_row(order, kind, channel, now) for order in orders]
     try:
         with transaction.atomic():
             Message.objects.bulk_create(rows)
@@ -168,7 +161,6 @@ def _enqueue_claimed(orders: list[Order], kind: str, channel: Channel, now: dt.d
 
 
 def enqueue_invitations(now: dt.datetime, channel: Channel) -> int:
-    count = 0
     with transaction.atomic():
         due = _locked(
             Order.objects.filter(
@@ -187,7 +179,6 @@ def enqueue_invitations(now: dt.datetime, channel: Channel) -> int:
 
 
 def enqueue_reminders(now: dt.datetime, channel: Channel) -> int:
-    count = 0
     with transaction.atomic():
         due = _locked(
             Order.objects.filter(
