@@ -81,6 +81,17 @@ class Membership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="memberships")
     role = models.CharField(_("rolle"), max_length=30, choices=Role.choices)
+    can_export_identifiable = models.BooleanField(
+        _("kan eksportere identifiserbare data"),
+        default=False,
+        help_text=_("Egen tillatelse, i tillegg til rollens eksportrett."),
+    )
+    valid_until = models.DateField(
+        _("gyldig til og med"),
+        null=True,
+        blank=True,
+        help_text=_("Tilgangen slutter å virke dagen etter denne datoen."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from nnrr.accounts.models import Membership, Role, Unit, User
+from nnrr.lib.dates import today_oslo
 
 PROFILE_SESSION_KEY = "nnrr_membership_id"
 
@@ -43,10 +46,17 @@ class Profile:
     user: User
     unit: Unit
     role: str
+    can_export_identifiable: bool = False
 
     @classmethod
     def from_membership(cls, membership: Membership) -> Profile:
-        return cls(membership.pk, membership.user, membership.unit, membership.role)
+        return cls(
+            membership.pk,
+            membership.user,
+            membership.unit,
+            membership.role,
+            membership.can_export_identifiable,
+        )
 
     def has(self, right: Right) -> bool:
         return right in ROLE_RIGHTS.get(self.role, frozenset())
@@ -69,10 +79,21 @@ def load_profile(request: HttpRequest) -> Profile | None:
     if membership_id is None:
         return None
     membership = (
-        Membership.objects.select_related("unit")
-        .filter(pk=membership_id, user_id=user.pk, unit__is_active=True)
+        active_memberships()
+        .select_related("unit")
+        .filter(pk=membership_id, user_id=user.pk)
         .first()
     )
     if membership is None:
         return None
-    return Profile(membership.pk, user, membership.unit, membership.role)
+    return Profile(
+        membership.pk, user, membership.unit, membership.role, membership.can_export_identifiable
+    )
+
+
+def active_memberships() -> QuerySet[Membership]:
+    """Memberships that work today: the unit is active and the end date, if any, not passed."""
+    today = today_oslo(timezone.now())
+    return Membership.objects.filter(unit__is_active=True).filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gte=today)
+    )

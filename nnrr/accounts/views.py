@@ -20,8 +20,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from nnrr.accounts.forms import EGIL_LARSEN, ChooseProfileForm, TestIdpForm
 from nnrr.accounts.middleware import LOGIN_TIME_SESSION_KEY
-from nnrr.accounts.models import Identity, Membership
-from nnrr.accounts.profiles import PROFILE_SESSION_KEY, Profile
+from nnrr.accounts.models import Identity
+from nnrr.accounts.profiles import PROFILE_SESSION_KEY, Profile, active_memberships
 from nnrr.audit.context import Actor
 from nnrr.audit.models import Outcome
 from nnrr.audit.services import record_event
@@ -115,8 +115,9 @@ def choose_profile(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect(settings.LOGIN_URL)
     memberships = list(
-        Membership.objects.select_related("unit")
-        .filter(user_id=request.user.pk, unit__is_active=True)
+        active_memberships()
+        .select_related("unit")
+        .filter(user_id=request.user.pk)
         .order_by("unit__name", "role")
     )
     if request.method == "POST":

@@ -58,7 +58,15 @@ def ensure_users() -> dict[str, User]:
         else:
             user = identity.user
         for role, resh_id in spec.memberships:
-            Membership.objects.get_or_create(user=user, unit_id=resh_id, role=role)
+            Membership.objects.update_or_create(
+                user=user,
+                unit_id=resh_id,
+                role=role,
+                defaults={
+                    "can_export_identifiable": (spec.name, role, resh_id)
+                    in people.IDENTIFIABLE_EXPORT
+                },
+            )
         users[spec.name] = user
     return users
 

@@ -156,6 +156,10 @@ def synthetic_id(rng: random.Random, birth: dt.date, sex: str) -> str:
             return number
 
 
+# Memberships that also hold the separate permission to export identifiable data.
+IDENTIFIABLE_EXPORT = {("EGIL LARSEN", Role.LOKAL_REGISTERANSVARLIG, ST_OLAVS)}
+
+
 def demo_users() -> list[DemoUser]:
     rng = random.Random(20261125)
 
