@@ -96,7 +96,11 @@ INSTALLED_APPS = [
     "nnrr.scheduling",
     "nnrr.portal",
     "nnrr.worklists",
+    "nnrr.exports",
+    "nnrr.reports",
     "nnrr.demo",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -266,4 +270,14 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("NNRR_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+# Generic background jobs (exports, report PDFs, report e-mails): django-tasks with its database
+# backend, run by `manage.py db_worker` beside the dispatch worker (docs/decisions/0009).
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("NNRR_TASK_BACKEND")
+        or "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "exports", "reports"],
+    }
 }

@@ -8,6 +8,8 @@ urlpatterns = [
     path("", include("nnrr.questionnaires.urls")),
     path("", include("nnrr.scheduling.urls")),
     path("", include("nnrr.worklists.urls")),
+    path("eksport/", include("nnrr.exports.urls")),
+    path("rapporter/", include("nnrr.reports.urls")),
     path("eprom/", include("nnrr.portal.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
