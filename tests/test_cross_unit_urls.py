@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from nnrr.accounts.models import AccessApplication
 from nnrr.audit.models import AuditEvent
 from nnrr.questionnaires.models import FormKind, Response
 from nnrr.scheduling.models import Order
@@ -45,13 +46,28 @@ def st_olavs_objects(persona: Any) -> dict[str, Any]:
     course = book(clinician, patient)
     response = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
     order = Order.objects.get(course=course, kind=FormKind.PRE_TREATMENT)
+    application = AccessApplication.objects.create(
+        applicant=persona("clerk").user,
+        work_email="per@stolav.no",
+        unit_id=ST_OLAVS,
+        roles=["pasientansvarlig"],
+        comment="Merkantil",
+    )
     return {
         "patient_id": patient.pk,
         "course_id": course.pk,
         "response_id": response.pk,
         "order_id": order.pk,
         "kind": FormKind.PRE_TREATMENT.value,
+        "application_id": application.pk,
+        "user_id": clinician.user.pk,
+        "membership_id": clinician.membership.pk,
     }
+
+
+def _absent_id(value: Any) -> Any:
+    """An id of the same type that no object has."""
+    return 987_654_321 if isinstance(value, int) else uuid.uuid4()
 
 
 def test_url_walk_finds_the_id_taking_views() -> None:
@@ -67,7 +83,7 @@ def test_other_units_data_answers_404(
     missing = [k for k in kwargs if k not in st_olavs_objects]
     assert not missing, f"give the cross-unit test an object for {missing} ({name})"
     values = {k: st_olavs_objects[k] for k in kwargs}
-    random_ids = {k: (uuid.uuid4() if k.endswith("_id") else v) for k, v in values.items()}
+    random_ids = {k: (_absent_id(v) if k.endswith("_id") else v) for k, v in values.items()}
     # The other unit's Lokal registeransvarlig holds every form right, so only the unit differs.
     client = as_persona("haukeland_local_admin")
     statuses = []

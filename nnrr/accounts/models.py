@@ -33,6 +33,10 @@ class User(AbstractUser):
     """
 
     full_name = models.CharField(_("navn"), max_length=200)
+    # The person's fødselsnummer: how an eID login is bound to this account the first time.
+    national_id = models.CharField(
+        _("fødselsnummer"), max_length=11, null=True, blank=True, unique=True
+    )
 
     class Meta:
         ordering = ["full_name"]
@@ -52,13 +56,19 @@ class Identity(models.Model):
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="identities")
     provider = models.CharField(max_length=20, choices=Provider.choices)
-    subject = models.CharField(max_length=100)
+    # The OpenID provider's issuer; empty for the demo Test IDP, whose subject is the fødselsnummer.
+    issuer = models.CharField(max_length=300, blank=True, default="")
+    subject = models.CharField(max_length=255)
+    # The fødselsnummer (``pid``) the provider vouched for when this identity was bound.
+    national_id = models.CharField(max_length=11, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     last_login_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["provider", "subject"], name="identity_unique_subject")
+            models.UniqueConstraint(
+                fields=["provider", "issuer", "subject"], name="identity_unique_issuer_subject"
+            )
         ]
         verbose_name = _("identitet")
         verbose_name_plural = _("identiteter")
@@ -105,4 +115,60 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return str(
             _("%(role)s ved %(unit)s") % {"role": self.get_role_display(), "unit": self.unit.name}
+        )
+
+
+# The roles a person can apply for, grouped as in the manual's application form.
+FORM_ROLES = (Role.PASIENTANSVARLIG,)
+DATA_ROLES = (Role.LOKAL_REGISTERANSVARLIG, Role.DATADUMPRAPPORTLESER, Role.RAPPORTLESER)
+
+
+class AccessApplication(models.Model):
+    """ "Søk om tilgang": a person's application for roles at a unit, and its decision."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Venter")
+        APPROVED = "approved", _("Godkjent")
+        REJECTED = "rejected", _("Avslått")
+
+    applicant = models.ForeignKey(User, on_delete=models.CASCADE, related_name="applications")
+    work_email = models.EmailField(_("e-post på jobb"))
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="applications")
+    roles = models.JSONField(_("roller"), default=list)
+    identifiable_export = models.BooleanField(_("eksport med personopplysninger"), default=False)
+    comment = models.TextField(_("kommentar"), max_length=1000)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decision_reason = models.TextField(_("begrunnelse"), blank=True, max_length=1000)
+    valid_until = models.DateField(_("gyldig til og med"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["applicant"],
+                condition=models.Q(status="pending"),
+                name="application_one_pending_per_person",
+            )
+        ]
+        verbose_name = _("tilgangssøknad")
+        verbose_name_plural = _("tilgangssøknader")
+
+    def __str__(self) -> str:
+        return f"{self.applicant} → {self.unit.short_name} ({self.status})"
+
+    @property
+    def role_labels(self) -> list[str]:
+        return [str(Role(role).label) for role in self.roles if role in Role.values]
+
+    @property
+    def only_form_roles(self) -> bool:
+        return (
+            bool(self.roles)
+            and all(role in FORM_ROLES for role in self.roles)
+            and not self.identifiable_export
         )

@@ -25,17 +25,25 @@ class Right(StrEnum):
     EXPORT = "export"  # export the unit's data
     REPORTS = "reports"  # reports and indicators
     ADMINISTER = "administer"  # units, users, access applications (national secretariat)
+    MANAGE_ACCESS = "manage_access"  # applications and memberships (own unit's form roles, or all)
 
 
 ROLE_RIGHTS: dict[str, frozenset[Right]] = {
     Role.PASIENTANSVARLIG: frozenset({Right.FORMS}),
     Role.LOKAL_REGISTERANSVARLIG: frozenset(
-        {Right.FORMS, Right.RETURN_FORMS, Right.AUDIT_LOG, Right.EXPORT, Right.REPORTS}
+        {
+            Right.FORMS,
+            Right.RETURN_FORMS,
+            Right.AUDIT_LOG,
+            Right.EXPORT,
+            Right.REPORTS,
+            Right.MANAGE_ACCESS,
+        }
     ),
     Role.DATADUMPRAPPORTLESER: frozenset({Right.EXPORT}),
     Role.RAPPORTLESER: frozenset({Right.REPORTS}),
     Role.REGISTERADMINISTRATOR: frozenset(
-        {Right.AUDIT_LOG, Right.EXPORT, Right.REPORTS, Right.ADMINISTER}
+        {Right.AUDIT_LOG, Right.EXPORT, Right.REPORTS, Right.ADMINISTER, Right.MANAGE_ACCESS}
     ),
 }
 

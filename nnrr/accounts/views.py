@@ -39,7 +39,13 @@ def _safe_next(request: HttpRequest, default: str = "/") -> str:
 def login_page(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("patients:front")
-    return render(request, "accounts/login.html", {"next": _safe_next(request, "")})
+    from nnrr.accounts.oidc import configured_providers
+
+    return render(
+        request,
+        "accounts/login.html",
+        {"next": _safe_next(request, ""), "providers": configured_providers()},
+    )
 
 
 def _testidp_allowlist() -> set[str]:
@@ -147,8 +153,16 @@ def choose_profile(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
+    """End the local session, and the provider's session too when the login was by eID."""
+    from nnrr.accounts.oidc import LOGOUT_SESSION_KEY
+    from nnrr.accounts.oidc_views import end_session_redirect
+
+    eid_session = request.session.get(LOGOUT_SESSION_KEY)
     if request.user.is_authenticated:
         record_event(actor=Actor.from_request(request), action="nnrr.logout")
     logout(request)
     messages.success(request, _("Du er logget ut."))
+    provider_logout = end_session_redirect(request, eid_session)
+    if provider_logout:
+        return redirect(provider_logout)
     return redirect(settings.LOGIN_URL)

@@ -3,4 +3,7 @@ from django.urls import path
 from nnrr.audit import views
 
 app_name = "audit"
-urlpatterns = [path("logg/", views.audit_log, name="log")]
+urlpatterns = [
+    path("logg/", views.audit_log, name="log"),
+    path("logg/innsyn/", views.innsyn, name="innsyn"),
+]

@@ -1,0 +1,292 @@
+"""eID login over OpenID Connect against a real local provider, through Django's test client.
+
+The whole redirect flow runs: our login URL → the provider's authorization endpoint (where the
+test "logs in" as a subject) → our callback → token request (PKCE verifier and client
+authentication checked by the provider) → ID token verified against the provider's JWKS.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from nnrr.accounts import oidc
+from nnrr.accounts.models import Identity, User
+from nnrr.audit.models import AuditEvent
+from tests.accounts.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider, start_provider
+from tests.conftest import Persona
+
+ACR_HIGH = "idporten-loa-high"
+
+
+@pytest.fixture(scope="module")
+def provider_server() -> Iterator[Provider]:
+    yield from start_provider()
+
+
+@pytest.fixture
+def provider(provider_server: Provider, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Provider:
+    """ID-porten configured against the local provider, with private_key_jwt."""
+    provider_server.tamper = ""
+    provider_server.rotated_key = None
+    provider_server.token_requests.clear()
+    key_file = tmp_path / "client-key.json"
+    key_file.write_text(json.dumps(provider_server.client_key.as_dict(private=True)))
+    monkeypatch.setenv("NNRR_IDPORTEN_ISSUER", provider_server.url)
+    monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("NNRR_IDPORTEN_PRIVATE_KEY_FILE", str(key_file))
+    monkeypatch.delenv("NNRR_IDPORTEN_CLIENT_SECRET", raising=False)
+    monkeypatch.delenv("NNRR_IDPORTEN_ACR_VALUES", raising=False)
+    monkeypatch.delenv("NNRR_HELSEID_ISSUER", raising=False)
+    monkeypatch.setattr(oidc, "JWKS_MIN_REFRESH_SECONDS", 0)
+    oidc.clear_cache()
+    return provider_server
+
+
+def national_id_of(who: Persona) -> str:
+    return Identity.objects.get(user=who.user, issuer="").subject
+
+
+def eid_login(
+    client: Client, provider: Provider, sub: str, *, name: str = "", provider_name: str = "idporten"
+) -> Any:
+    start = client.get(reverse("accounts:oidc_start", args=[provider_name]))
+    assert start.status_code == 302, start.content[:300]
+    assert start["Location"].startswith(provider.url)
+    callback = provider.authorize(start["Location"], sub)
+    return client.get(callback)
+
+
+def logged_in(client: Client) -> bool:
+    return "_auth_user_id" in client.session
+
+
+def test_the_login_page_offers_a_provider_exactly_when_its_issuer_is_set(
+    client: Client, provider: Provider, monkeypatch: pytest.MonkeyPatch, db: Any
+) -> None:
+    html = client.get(reverse("accounts:login")).content.decode()
+    assert "Logg inn med ID-porten" in html
+    assert "Logg inn med HelseID" not in html
+    assert "Test IDP" in html  # demo mode: beside the Test IDP
+    monkeypatch.delenv("NNRR_IDPORTEN_ISSUER")
+    html = client.get(reverse("accounts:login")).content.decode()
+    assert "Logg inn med ID-porten" not in html
+    assert client.get(reverse("accounts:oidc_start", args=["idporten"])).status_code == 404
+
+
+def test_a_known_person_logs_in_with_id_porten_and_is_bound_to_the_subject(
+    client: Client, provider: Provider, persona: Any
+) -> None:
+    clinician = persona("clinician")
+    provider.add_user("pairwise-sub-1", pid=national_id_of(clinician), acr=ACR_HIGH, name="Kari B")
+    response = eid_login(client, provider, "pairwise-sub-1")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:choose_profile"))
+    assert logged_in(client) and int(client.session["_auth_user_id"]) == clinician.user.pk
+    identity = Identity.objects.get(issuer=provider.url, subject="pairwise-sub-1")
+    assert identity.user == clinician.user and identity.provider == "idporten"
+    # The provider saw a PKCE verifier and a signed client assertion, never a secret.
+    request = provider.token_requests[-1]
+    assert request["code_verifier"] and request["client_assertion"]
+    assert "client_secret" not in request and not request["authorization"]
+    event = AuditEvent.objects.get(action="nnrr.login.succeeded")
+    assert event.actor == clinician.user and event.detail["provider"] == "idporten"
+    # The profile page then offers the person's roles.
+    page = client.get(response["Location"]).content.decode()
+    assert "Pasientansvarlig ved St. Olavs hospital HF" in page
+
+
+def test_the_second_login_uses_the_subject_even_if_the_number_record_changed(
+    client: Client, provider: Provider, persona: Any
+) -> None:
+    clinician = persona("clinician")
+    provider.add_user("sub-2", pid=national_id_of(clinician), acr=ACR_HIGH)
+    eid_login(client, provider, "sub-2")
+    client.logout()
+    Identity.objects.filter(user=clinician.user, issuer="").delete()
+    User.objects.filter(pk=clinician.user.pk).update(national_id=None)
+    eid_login(client, provider, "sub-2")
+    assert int(client.session["_auth_user_id"]) == clinician.user.pk
+
+
+def test_the_authorization_request_carries_pkce_state_nonce_and_acr(
+    client: Client, provider: Provider, db: Any
+) -> None:
+    start = client.get(reverse("accounts:oidc_start", args=["idporten"]))
+    query = parse_qs(urlsplit(start["Location"]).query)
+    assert query["code_challenge_method"] == ["S256"]
+    assert query["acr_values"] == [ACR_HIGH]
+    assert query["state"][0] and query["nonce"][0] and query["code_challenge"][0]
+    assert query["scope"] == ["openid profile"]
+
+
+def test_id_porten_with_a_client_secret(
+    client: Client, provider: Provider, persona: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NNRR_IDPORTEN_PRIVATE_KEY_FILE")
+    monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_SECRET", CLIENT_SECRET)
+    clinician = persona("clinician")
+    provider.add_user("sub-secret", pid=national_id_of(clinician), acr=ACR_HIGH)
+    eid_login(client, provider, "sub-secret")
+    assert logged_in(client)
+    assert provider.token_requests[-1]["authorization"].startswith("Basic ")
+
+
+def test_a_wrong_client_secret_is_refused(
+    client: Client, provider: Provider, persona: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NNRR_IDPORTEN_PRIVATE_KEY_FILE")
+    monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_SECRET", "not-the-secret")
+    provider.add_user("sub-bad-secret", pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
+    response = eid_login(client, provider, "sub-bad-secret")
+    assert response.status_code == 403 and not logged_in(client)
+
+
+def test_helseid_with_its_own_pid_and_security_level_claims(
+    client: Client, provider: Provider, persona: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    key_file = tmp_path / "helseid.pem"
+    key_file.write_bytes(provider.client_key.as_pem(private=True))
+    monkeypatch.setenv("NNRR_HELSEID_ISSUER", provider.url)
+    monkeypatch.setenv("NNRR_HELSEID_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("NNRR_HELSEID_PRIVATE_KEY_FILE", str(key_file))
+    monkeypatch.setenv("NNRR_HELSEID_SCOPES", "openid profile")
+    clinician = persona("clinician")
+    provider.add_user(
+        "helseid-sub",
+        **{
+            "helseid://claims/identity/pid": national_id_of(clinician),
+            "helseid://claims/identity/security_level": "4",
+        },
+    )
+    assert "Logg inn med HelseID" in client.get(reverse("accounts:login")).content.decode()
+    eid_login(client, provider, "helseid-sub", provider_name="helseid")
+    assert int(client.session["_auth_user_id"]) == clinician.user.pk
+    assert Identity.objects.filter(provider="helseid", subject="helseid-sub").exists()
+
+
+@pytest.mark.parametrize(
+    ("tamper", "reason", "words"),
+    [
+        ("bad_signature", "bad_signature", "ugyldig signatur"),
+        ("wrong_audience", "wrong_audience", "annen tjeneste"),
+        ("expired", "expired_token", "utløpt"),
+        ("stale_nonce", "nonce_mismatch", "gjenbrukt svar"),
+    ],
+)
+def test_a_bad_id_token_is_refused_with_a_clear_page(
+    client: Client, provider: Provider, persona: Any, tamper: str, reason: str, words: str
+) -> None:
+    provider.add_user("sub-" + tamper, pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
+    provider.tamper = tamper
+    response = eid_login(client, provider, "sub-" + tamper)
+    assert response.status_code == 403
+    assert words in response.content.decode()
+    assert not logged_in(client)
+    assert not Identity.objects.filter(subject="sub-" + tamper).exists()
+    assert AuditEvent.objects.get(action="nnrr.login.refused").detail["reason"] == reason
+
+
+def test_a_state_that_does_not_match_is_refused(
+    client: Client, provider: Provider, persona: Any
+) -> None:
+    provider.add_user("sub-state", pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
+    start = client.get(reverse("accounts:oidc_start", args=["idporten"]))
+    callback = provider.authorize(start["Location"], "sub-state")
+    forged = callback.replace("state=", "state=x")
+    response = client.get(forged)
+    assert response.status_code == 403 and not logged_in(client)
+    assert "nettleserøkten" in response.content.decode()
+    # Another browser (no pending login) cannot use the callback either.
+    assert Client().get(callback).status_code == 403
+
+
+def test_a_replayed_callback_is_refused(client: Client, provider: Provider, persona: Any) -> None:
+    provider.add_user("sub-replay", pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
+    start = client.get(reverse("accounts:oidc_start", args=["idporten"]))
+    callback = provider.authorize(start["Location"], "sub-replay")
+    assert client.get(callback).status_code == 302
+    client.logout()
+    again = client.get(callback)
+    assert again.status_code == 403 and not logged_in(client)
+
+
+def test_too_low_assurance_is_refused(client: Client, provider: Provider, persona: Any) -> None:
+    provider.add_user(
+        "sub-low", pid=national_id_of(persona("clinician")), acr="idporten-loa-substantial"
+    )
+    response = eid_login(client, provider, "sub-low")
+    assert response.status_code == 403 and not logged_in(client)
+    assert "for lavt sikkerhetsnivå" in response.content.decode()
+
+
+def test_an_unknown_person_gets_an_account_without_roles_and_is_sent_to_apply(
+    client: Client, provider: Provider, db: Any
+) -> None:
+    import datetime as dt
+    import random
+
+    from nnrr.demo.people import synthetic_id
+
+    number = synthetic_id(random.Random(7), dt.date(1990, 3, 3), "F")
+    provider.add_user("sub-new", pid=number, acr=ACR_HIGH, name="Nina Ny")
+    response = eid_login(client, provider, "sub-new")
+    assert response.status_code == 302 and response["Location"] == reverse("accounts:apply")
+    user = User.objects.get(national_id=number)
+    assert user.full_name == "Nina Ny" and not user.memberships.exists()
+    assert "Søk om tilgang" in client.get(response["Location"]).content.decode()
+
+
+def test_an_account_is_never_bound_by_e_mail(
+    client: Client, provider: Provider, persona: Any, db: Any
+) -> None:
+    import datetime as dt
+    import random
+
+    from nnrr.demo.people import synthetic_id
+
+    clinician = persona("clinician")
+    User.objects.filter(pk=clinician.user.pk).update(email="kari@example.no")
+    number = synthetic_id(random.Random(11), dt.date(1985, 4, 4), "F")
+    provider.add_user("sub-mail", pid=number, acr=ACR_HIGH, email="kari@example.no", name="Kari B")
+    eid_login(client, provider, "sub-mail")
+    assert int(client.session["_auth_user_id"]) != clinician.user.pk
+    assert not Identity.objects.filter(user=clinician.user, subject="sub-mail").exists()
+
+
+def test_a_new_signing_key_is_fetched_when_the_token_names_an_unknown_key(
+    client: Client, provider: Provider, persona: Any
+) -> None:
+    from joserfc.jwk import RSAKey
+
+    clinician = persona("clinician")
+    provider.add_user("sub-rotate", pid=national_id_of(clinician), acr=ACR_HIGH)
+    eid_login(client, provider, "sub-rotate")
+    client.logout()
+    fetched = provider.jwks_requests
+    provider.rotated_key = RSAKey.generate_key(2048, parameters={"kid": "rotated-key"})
+    provider.tamper = "rotate"
+    eid_login(client, provider, "sub-rotate")
+    assert logged_in(client)
+    assert provider.jwks_requests == fetched + 1  # cached before, fetched again for the new kid
+
+
+def test_logout_ends_the_session_here_and_at_the_provider(
+    client: Client, provider: Provider, persona: Any
+) -> None:
+    provider.add_user("sub-out", pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
+    eid_login(client, provider, "sub-out")
+    response = client.post(reverse("accounts:logout"))
+    assert not logged_in(client)
+    assert response.status_code == 302
+    target = urlsplit(response["Location"])
+    assert f"{target.scheme}://{target.netloc}" == provider.url
+    query = parse_qs(target.query)
+    assert query["id_token_hint"][0].count(".") == 2
+    assert query["post_logout_redirect_uri"] == ["http://testserver" + reverse("accounts:login")]
