@@ -64,6 +64,7 @@ class ApplicationForm(forms.Form):
     comment = forms.CharField(
         label=_("Kommentar: din rolle i NNRR"),
         max_length=1000,
+        error_messages={"required": _("Skriv kort hvilken rolle du har.")},
         widget=forms.Textarea(attrs={**TEXT, "rows": 3}),
         help_text=_(
             "For eksempel «Pasientbehandler», «Merkantil» eller «Lokal registeransvarlig»."
@@ -104,6 +105,7 @@ class RejectForm(forms.Form):
     reason = forms.CharField(
         label=_("Begrunnelse for avslag"),
         max_length=1000,
+        error_messages={"required": _("Skriv en begrunnelse for avslaget.")},
         widget=forms.Textarea(attrs={**TEXT, "rows": 3}),
         help_text=_("Sendes til søkeren på e-post. Skriv ingen helseopplysninger."),
     )

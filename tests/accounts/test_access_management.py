@@ -1,0 +1,307 @@
+"""Søk om tilgang, its approval, and the administration of roles and units."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from nnrr.accounts.middleware import LOGIN_TIME_SESSION_KEY
+from nnrr.accounts.models import AccessApplication, Membership, Role, Unit, User
+from nnrr.audit.models import AuditEvent
+from nnrr.lib.dates import today_oslo
+from tests.conftest import HAUKELAND, ST_OLAVS
+
+
+def _today() -> dt.date:
+    return today_oslo(timezone.now())
+
+
+@pytest.fixture
+def applicant(db: Any) -> User:
+    return User.objects.create(username="nina", full_name="Nina Ny", national_id="01019012345")
+
+
+def logged_in_without_profile(user: User) -> Client:
+    client = Client()
+    client.force_login(user, backend="nnrr.accounts.backends.IdentityBackend")
+    session = client.session
+    session[LOGIN_TIME_SESSION_KEY] = time.time()
+    session.save()
+    return client
+
+
+def apply(client: Client, **overrides: Any) -> Any:
+    data = {
+        "work_email": "nina@stolav.no",
+        "unit": ST_OLAVS,
+        "form_roles": ["pasientansvarlig"],
+        "comment": "Pasientbehandler",
+        **overrides,
+    }
+    return client.post(reverse("accounts:apply"), data, follow=True)
+
+
+def test_application_approval_makes_the_profile_appear_at_the_next_page_load(
+    applicant: User, as_persona: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    client = logged_in_without_profile(applicant)
+    page = client.get(reverse("accounts:apply")).content.decode()
+    assert "Skjema" in page and "Rapport- og databehandling" in page
+    assert "Søknaden er sendt" in apply(client).content.decode()
+    application = AccessApplication.objects.get(applicant=applicant)
+    assert application.roles == ["pasientansvarlig"] and application.status == "pending"
+    # Before the decision: no profile to choose.
+    assert (
+        "Pasientansvarlig ved"
+        not in client.get(reverse("accounts:choose_profile")).content.decode()
+    )
+
+    admin = as_persona("national_admin")
+    listing = admin.get(reverse("accounts:applications")).content.decode()
+    assert "Nina Ny" in listing
+    until = _today() + dt.timedelta(days=30)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin.post(
+            reverse("accounts:application", args=[application.pk]),
+            {"decision": "approve", "valid_until": until.isoformat()},
+        )
+    assert response.status_code == 302
+    membership = Membership.objects.get(user=applicant)
+    assert (membership.role, membership.unit_id, membership.valid_until) == (
+        Role.PASIENTANSVARLIG,
+        ST_OLAVS,
+        until,
+    )
+    assert [m.to for m in mail.outbox] == [["nina@stolav.no"]]
+    assert "godkjent" in mail.outbox[0].subject
+    html = client.get(reverse("accounts:choose_profile")).content.decode()
+    assert "Pasientansvarlig ved St. Olavs hospital HF" in html
+    event = AuditEvent.objects.get(action="nnrr.membership.granted")
+    assert event.detail["old"] is None
+    assert event.detail["new"]["valid_until"] == until.isoformat()
+
+
+def test_rejection_needs_a_reason_and_tells_the_applicant(
+    applicant: User, as_persona: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    apply(logged_in_without_profile(applicant))
+    application = AccessApplication.objects.get(applicant=applicant)
+    admin = as_persona("local_admin")  # St. Olavs, form roles only: this one is theirs
+    url = reverse("accounts:application", args=[application.pk])
+    empty = admin.post(url, {"decision": "reject", "reason": "  "})
+    assert "Skriv en begrunnelse" in empty.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin.post(url, {"decision": "reject", "reason": "Ikke ansatt ved enheten"})
+    application.refresh_from_db()
+    assert application.status == "rejected"
+    assert "Ikke ansatt ved enheten" in mail.outbox[0].body
+    event = AuditEvent.objects.get(action="nnrr.access_application.rejected")
+    assert "Ikke ansatt" not in str(event.detail) and event.detail["reason_given"] is True
+    assert not Membership.objects.filter(user=applicant).exists()
+
+
+def test_a_second_application_while_one_is_pending_is_refused_kindly(applicant: User) -> None:
+    client = logged_in_without_profile(applicant)
+    apply(client)
+    second = apply(client, unit=HAUKELAND)
+    assert second.status_code == 200
+    assert "venter på behandling" in second.content.decode()
+    assert AccessApplication.objects.filter(applicant=applicant).count() == 1
+
+
+def test_an_application_without_roles_or_comment_is_explained(applicant: User) -> None:
+    client = logged_in_without_profile(applicant)
+    assert "Kryss av for minst én tilgang" in apply(client, form_roles=[]).content.decode()
+    assert "Skriv kort hvilken rolle" in apply(client, comment=" ").content.decode()
+    assert "gyldig e-post" in apply(client, work_email="ikke-epost").content.decode()
+    assert not AccessApplication.objects.exists()
+
+
+def test_the_local_registry_lead_cannot_decide_data_roles_or_other_units(
+    applicant: User, as_persona: Any
+) -> None:
+    apply(logged_in_without_profile(applicant), data_roles=["datadumprapportleser"])
+    application = AccessApplication.objects.get(applicant=applicant)
+    lead = as_persona("local_admin")
+    lead.post(reverse("accounts:application", args=[application.pk]), {"decision": "approve"})
+    assert not Membership.objects.filter(user=applicant).exists()
+    other = as_persona("haukeland_local_admin")
+    response = other.get(reverse("accounts:application", args=[application.pk]))
+    assert response.status_code == 404
+
+
+def test_nobody_approves_their_own_application(as_persona: Any, persona: Any) -> None:
+    admin = persona("national_admin")
+    application = AccessApplication.objects.create(
+        applicant=admin.user,
+        work_email="a@b.no",
+        unit_id=ST_OLAVS,
+        roles=["rapportleser"],
+        comment="x",
+    )
+    as_persona("national_admin").post(
+        reverse("accounts:application", args=[application.pk]), {"decision": "approve"}
+    )
+    application.refresh_from_db()
+    assert application.status == "pending"
+
+
+def test_nobody_grants_themselves_a_role(as_persona: Any, persona: Any) -> None:
+    lead = persona("local_admin")
+    response = as_persona("local_admin").post(
+        reverse("accounts:user", args=[lead.user.pk]),
+        {"unit": ST_OLAVS, "role": "pasientansvarlig"},
+        follow=True,
+    )
+    assert "ikke gi deg selv" in response.content.decode()
+    assert lead.user.memberships.count() == 1
+
+
+def test_the_local_lead_grants_form_roles_of_their_own_unit_only(
+    as_persona: Any, persona: Any, applicant: User
+) -> None:
+    client = as_persona("local_admin")
+    url = reverse("accounts:user", args=[applicant.pk])
+    client.post(url, {"unit": HAUKELAND, "role": "pasientansvarlig"})
+    client.post(url, {"unit": ST_OLAVS, "role": "registeradministrator"})
+    assert not Membership.objects.filter(user=applicant).exists()
+    client.post(url, {"unit": ST_OLAVS, "role": "pasientansvarlig"})
+    assert Membership.objects.filter(user=applicant, unit_id=ST_OLAVS).count() == 1
+
+
+def test_an_ended_role_stops_working_at_the_next_request(as_persona: Any, persona: Any) -> None:
+    clinician_client = as_persona("clinician")
+    clinician = persona("clinician")
+    assert clinician_client.get(reverse("worklists:index")).status_code == 200
+    as_persona("local_admin").post(
+        reverse("accounts:membership", args=[clinician.membership.pk]), {"action": "end"}
+    )
+    clinician.membership.refresh_from_db()
+    assert clinician.membership.valid_until == _today() - dt.timedelta(days=1)
+    response = clinician_client.get(reverse("worklists:index"))
+    assert response.status_code == 302 and "velg-profil" in response["Location"]
+    event = AuditEvent.objects.get(action="nnrr.membership.changed")
+    assert event.detail["old"]["valid_until"] is None
+    assert event.detail["new"]["valid_until"] == clinician.membership.valid_until.isoformat()
+
+
+def test_an_end_date_and_the_identifiable_export_permission_are_set_by_the_administrator(
+    as_persona: Any, persona: Any
+) -> None:
+    exporter = persona("exporter")
+    until = _today() + dt.timedelta(days=10)
+    as_persona("national_admin").post(
+        reverse("accounts:membership", args=[exporter.membership.pk]),
+        {"valid_until": until.isoformat(), "can_export_identifiable": "on"},
+    )
+    exporter.membership.refresh_from_db()
+    assert exporter.membership.valid_until == until
+    assert exporter.membership.can_export_identifiable is True
+    # The Lokal registeransvarlig cannot touch a data role.
+    as_persona("local_admin").post(
+        reverse("accounts:membership", args=[exporter.membership.pk]), {"action": "end"}
+    )
+    exporter.membership.refresh_from_db()
+    assert exporter.membership.valid_until == until
+
+
+def test_the_last_registry_administrator_cannot_be_removed(as_persona: Any, persona: Any) -> None:
+    first = persona("national_admin")
+    second_user = User.objects.create(username="reg2", full_name="Reidun Reg")
+    second = Membership.objects.create(
+        user=second_user, unit_id=ST_OLAVS, role=Role.REGISTERADMINISTRATOR
+    )
+    client = as_persona("national_admin")
+    client.post(reverse("accounts:membership", args=[second.pk]), {"action": "end"})
+    second.refresh_from_db()
+    assert second.valid_until is not None  # another administrator remained: allowed
+    # Now `first` is the last one; the only one who could end it is themselves, which is refused,
+    # and a Registeradministrator whose role has ended can no longer act.
+    response = client.post(
+        reverse("accounts:membership", args=[first.membership.pk]), {"action": "end"}, follow=True
+    )
+    assert "egne tilganger" in response.content.decode()
+    first.membership.refresh_from_db()
+    assert first.membership.valid_until is None
+
+
+def test_the_last_registry_administrator_is_guarded_in_the_service(persona: Any) -> None:
+    from nnrr.accounts import access_admin
+    from nnrr.accounts.profiles import Profile
+
+    first = persona("national_admin")
+    other_user = User.objects.create(username="reg3", full_name="Rolf Reg")
+    other = Membership.objects.create(
+        user=other_user,
+        unit_id=UNN,
+        role=Role.REGISTERADMINISTRATOR,
+        valid_until=_today() - dt.timedelta(days=1),
+    )
+    acting = Profile.from_membership(other)  # an ended role acting through the service
+    with pytest.raises(access_admin.Refused, match="siste Registeradministratoren"):
+        access_admin.end_now(acting, first.actor, first.membership)
+
+
+UNN = 601032
+
+
+def test_units_are_added_renamed_and_deactivated_with_effect_at_the_next_request(
+    as_persona: Any, persona: Any
+) -> None:
+    admin = as_persona("national_admin")
+    admin.post(
+        reverse("accounts:units"),
+        {
+            "ny-resh_id": "999001",
+            "ny-name": "Testklinikken HF",
+            "ny-short_name": "Test",
+            "ny-organisation_number": "123456789",
+            "ny-is_active": "on",
+        },
+    )
+    assert Unit.objects.get(pk=999001).name == "Testklinikken HF"
+    clinician_client = as_persona("clinician")
+    admin.post(
+        reverse("accounts:unit", args=[ST_OLAVS]),
+        {
+            "name": "St. Olavs hospital HF",
+            "short_name": "St. Olavs",
+            "organisation_number": "974749025",
+        },
+    )
+    assert Unit.objects.get(pk=ST_OLAVS).is_active is False
+    response = clinician_client.get(reverse("worklists:index"))
+    assert response.status_code == 302 and "velg-profil" in response["Location"]
+    event = AuditEvent.objects.get(action="nnrr.unit.changed")
+    assert event.detail["old"]["is_active"] is True and event.detail["new"]["is_active"] is False
+
+
+@pytest.mark.parametrize(
+    ("role", "url"),
+    [
+        ("clinician", "accounts:applications"),
+        ("clinician", "accounts:users"),
+        ("exporter", "accounts:users"),
+        ("report_reader", "accounts:applications"),
+        ("local_admin", "accounts:units"),
+        ("local_admin", "audit:innsyn"),
+        ("clinician", "audit:innsyn"),
+    ],
+)
+def test_administration_pages_are_refused_to_other_roles(
+    as_persona: Any, role: str, url: str
+) -> None:
+    assert as_persona(role).get(reverse(url)).status_code == 403
+
+
+def test_unit_pages_are_refused_to_the_local_lead(as_persona: Any) -> None:
+    assert (
+        as_persona("local_admin").get(reverse("accounts:unit", args=[ST_OLAVS])).status_code == 403
+    )
