@@ -89,6 +89,8 @@ def test_idp(request: HttpRequest) -> HttpResponse:
                         action="nnrr.login.succeeded",
                         detail={"provider": "testidp"},
                     )
+                if not active_memberships().filter(user=user).exists():
+                    return redirect("accounts:apply")
                 query = urlencode({"next": _safe_next(request, "/")})
                 return redirect(f"{reverse('accounts:choose_profile')}?{query}")
     return render(
@@ -108,10 +110,13 @@ def _test_users() -> list[dict[str, str]]:
         .order_by("user__full_name")[:30]
     ):
         profiles = ", ".join(str(m) for m in identity.user.memberships.all())
-        if profiles:
-            users.append(
-                {"national_id": identity.subject, "name": str(identity.user), "profiles": profiles}
-            )
+        users.append(
+            {
+                "national_id": identity.subject,
+                "name": str(identity.user),
+                "profiles": profiles or _("Ingen roller ennå – kan søke om tilgang"),
+            }
+        )
     return users
 
 

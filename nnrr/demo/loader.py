@@ -46,6 +46,7 @@ def ensure_users() -> dict[str, User]:
         if identity is None:
             user = User.objects.create(
                 username=f"demo-{spec.national_id}",
+                national_id=spec.national_id,
                 full_name=spec.name,
                 first_name=spec.name.split()[0],
                 last_name=spec.name.split()[-1],
@@ -57,6 +58,8 @@ def ensure_users() -> dict[str, User]:
             )
         else:
             user = identity.user
+            if user.national_id is None:
+                User.objects.filter(pk=user.pk).update(national_id=spec.national_id)
         for role, resh_id in spec.memberships:
             Membership.objects.update_or_create(
                 user=user,

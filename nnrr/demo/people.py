@@ -219,6 +219,12 @@ def demo_users() -> list[DemoUser]:
             ((Role.REGISTERADMINISTRATOR, UNN_TROMSO),),
             "Registerets sekretariat (UNN)",
         ),
+        DemoUser(
+            person(dt.date(1993, 2, 11), "F"),
+            "Nora Nyansatt",
+            (),
+            "Ny ved St. Olavs, uten roller: kan søke om tilgang",
+        ),
     ]
 
 

@@ -305,3 +305,28 @@ def test_unit_pages_are_refused_to_the_local_lead(as_persona: Any) -> None:
     assert (
         as_persona("local_admin").get(reverse("accounts:unit", args=[ST_OLAVS])).status_code == 403
     )
+
+
+def test_demo_person_without_roles_applies_and_the_demo_administrator_approves(
+    db: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from nnrr.demo.loader import ensure_users
+
+    users = ensure_users()
+    nora, siri = users["Nora Nyansatt"], users["Siri Sekretariat"]
+    client = Client()
+    page = client.get(reverse("accounts:test_idp")).content.decode()
+    assert "Nora Nyansatt" in page and "kan søke om tilgang" in page and "Siri Sekretariat" in page
+    login = client.post(reverse("accounts:test_idp"), {"national_id": nora.national_id})
+    assert login["Location"] == reverse("accounts:apply")
+    apply(client, work_email="nora@stolav.no")
+    application = AccessApplication.objects.get(applicant=nora)
+
+    admin = Client()
+    admin.post(reverse("accounts:test_idp"), {"national_id": siri.national_id})
+    membership = Membership.objects.get(user=siri)
+    admin.post(reverse("accounts:choose_profile"), {"membership": membership.pk})
+    with django_capture_on_commit_callbacks(execute=True):
+        admin.post(reverse("accounts:application", args=[application.pk]), {"decision": "approve"})
+    html = client.get(reverse("accounts:choose_profile")).content.decode()
+    assert "Pasientansvarlig ved St. Olavs hospital HF" in html
