@@ -10,6 +10,7 @@ urlpatterns = [
     path("testidp/", views.test_idp, name="test_idp"),
     path("velg-profil/", views.choose_profile, name="choose_profile"),
     path("logg-ut/", views.logout_view, name="logout"),
+    path("logget-ut/", views.logged_out, name="logged_out"),
     path("tilgang/sok/", admin_views.apply, name="apply"),
     path("administrasjon/soknader/", admin_views.applications, name="applications"),
     path(

@@ -169,5 +169,19 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     messages.success(request, _("Du er logget ut."))
     provider_logout = end_session_redirect(request, eid_session)
     if provider_logout:
-        return redirect(provider_logout)
+        # A form may only post to this site (CSP form-action), redirects included: the browser is
+        # sent on to the provider from a page of ours instead.
+        request.session[END_SESSION_KEY] = provider_logout
+        return redirect("accounts:logged_out")
     return redirect(settings.LOGIN_URL)
+
+
+END_SESSION_KEY = "nnrr_end_session_url"
+
+
+def logged_out(request: HttpRequest) -> HttpResponse:
+    """After an eID logout: on to the provider's end-session endpoint."""
+    url = request.session.pop(END_SESSION_KEY, "")
+    if not url:
+        return redirect(settings.LOGIN_URL)
+    return render(request, "accounts/logged_out.html", {"end_session_url": url})
