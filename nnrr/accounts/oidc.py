@@ -107,6 +107,10 @@ def provider_config(name: str) -> ProviderConfig | None:
     issuer = _env(prefix + "ISSUER").rstrip("/")
     if not issuer:
         return None
+    from django.conf import settings
+
+    if settings.PRODUCTION and not issuer.startswith("https://"):
+        raise ImproperlyConfigured(f"{prefix}ISSUER must be an https:// address in production")
     client_id = _env(prefix + "CLIENT_ID")
     if not client_id:
         raise ImproperlyConfigured(f"{prefix}CLIENT_ID must be set when {prefix}ISSUER is set")
