@@ -84,3 +84,64 @@ def test_a_new_person_applies_and_gets_a_profile_after_approval(
 
     page.goto("/velg-profil/")
     choose_profile(page, PROFILE_ST_OLAVS)
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_access_pages_pass_axe(new_page: Any, size: str) -> None:
+    from nnrr.accounts.models import AccessApplication
+    from tests.browser.test_accessibility import Audit
+    from tests.conftest import ST_OLAVS, book, make_patient
+
+    users = ensure_users()
+    nora = users["Nora Nyansatt"]
+    egil = users["EGIL LARSEN"]
+    application = AccessApplication.objects.create(
+        applicant=nora,
+        work_email="nora@stolav.no",
+        unit_id=ST_OLAVS,
+        roles=["pasientansvarlig"],
+        comment="Merkantil",
+    )
+    from nnrr.accounts.models import Membership
+    from tests.conftest import Persona
+
+    patient = make_patient(ST_OLAVS, name="Logg Pasient")
+    book(
+        Persona(egil, Membership.objects.get(user=egil, unit_id=ST_OLAVS, role="pasientansvarlig")),
+        patient,
+    )
+
+    page = new_page(size, bypass_csp=True)
+    audit = Audit(page, size)
+    page.goto("/testidp/")
+    page.get_by_label("Fødselsnummer", exact=True).fill(nora.national_id)
+    page.get_by_role("button", name="Logg inn").click()
+    expect(page.get_by_role("heading", name="Søk om tilgang")).to_be_visible()
+    audit.check("apply-pending")
+
+    admin = new_page(size, bypass_csp=True)
+    audit_admin = Audit(admin, size)
+    login(
+        admin,
+        users["Siri Sekretariat"].national_id,
+        "Registeradministrator ved Universitetssykehuset Nord-Norge HF, Tromsø",
+    )
+    for name, url in [
+        ("applications", "/administrasjon/soknader/"),
+        ("application", f"/administrasjon/soknader/{application.pk}/"),
+        ("users", "/administrasjon/brukere/"),
+        ("user", f"/administrasjon/brukere/{egil.pk}/"),
+        ("user-new", "/administrasjon/brukere/ny/"),
+        ("units", "/administrasjon/enheter/"),
+        ("unit", f"/administrasjon/enheter/{ST_OLAVS}/"),
+        ("log", "/logg/"),
+        ("innsyn", "/logg/innsyn/"),
+    ]:
+        admin.goto(url)
+        audit_admin.check(name)
+    admin.get_by_label("Pasientens fødselsnummer").fill(patient.national_id)
+    admin.get_by_role("button", name="Lag liste").click()
+    expect(admin.get_by_text("Logg Pasient")).to_be_visible()
+    audit_admin.check("innsyn-list")
+    audit.assert_clean()
+    audit_admin.assert_clean()
