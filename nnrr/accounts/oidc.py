@@ -409,6 +409,10 @@ def finish(
     state = params.get("state", "")
     entry = pending.pop(state, None) if state else None
     session_store[PENDING_SESSION_KEY] = pending
+    if params.get("error"):
+        # The person cancelled, or the provider refused; nothing to log in with either way (some
+        # providers leave out the state on errors).
+        raise LoginRefused("provider_error", "Innloggingen ble avbrutt eller avvist.")
     if entry is None or entry.get("provider") != config.name:
         raise LoginRefused(
             "state_mismatch",
@@ -416,8 +420,6 @@ def finish(
         )
     if time.time() - float(entry.get("started", 0)) > 900:
         raise LoginRefused("stale_login", "Innloggingen tok for lang tid. Start på nytt.")
-    if params.get("error"):
-        raise LoginRefused("provider_error", "Innloggingen ble avbrutt eller avvist.")
     code = params.get("code", "")
     if not code:
         raise LoginRefused("no_code", "Innloggingstjenesten sendte ikke noe svar å logge inn med.")

@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from nnrr.accounts.decorators import profile_required
@@ -171,6 +172,7 @@ def _users(profile: Profile) -> QuerySet[User]:
     return User.objects.filter(memberships__unit=profile.unit).distinct().order_by("full_name")
 
 
+@never_cache
 @profile_required(Right.AUDIT_LOG)
 @require_http_methods(["GET", "POST"])
 def audit_log(request: HttpRequest) -> HttpResponse:
@@ -299,6 +301,7 @@ def _csv_rows(writer: Any, profile: Profile, events: list[AuditEvent]) -> Any:
 # --- Innsyn -----------------------------------------------------------------------------------
 
 
+@never_cache
 @profile_required(Right.ADMINISTER)
 @require_http_methods(["GET", "POST"])
 def innsyn(request: HttpRequest) -> HttpResponse:

@@ -292,3 +292,42 @@ def test_logout_ends_the_session_here_and_at_the_provider(
     query = parse_qs(target.query)
     assert query["id_token_hint"][0].count(".") == 2
     assert query["post_logout_redirect_uri"] == ["http://testserver" + reverse("accounts:login")]
+
+
+def test_a_cancelled_login_at_the_provider_is_explained(
+    client: Client, provider: Provider, db: Any
+) -> None:
+    import requests
+
+    start = client.get(reverse("accounts:oidc_start", args=["idporten"]))
+    denied = requests.post(
+        start["Location"], data={"action": "deny"}, allow_redirects=False, timeout=5
+    )
+    location = urlsplit(denied.headers["Location"])
+    response = client.get(f"{location.path}?{location.query}")
+    assert response.status_code == 403 and not logged_in(client)
+    assert "avbrutt" in response.content.decode()
+
+
+def test_configuration_mistakes_are_refused_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+    from django.test import override_settings
+
+    monkeypatch.setenv("NNRR_IDPORTEN_ISSUER", "https://test.idporten.no")
+    monkeypatch.delenv("NNRR_IDPORTEN_CLIENT_ID", raising=False)
+    with pytest.raises(ImproperlyConfigured, match="CLIENT_ID"):
+        oidc.provider_config("idporten")
+    monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_ID", "x")
+    monkeypatch.delenv("NNRR_IDPORTEN_CLIENT_SECRET", raising=False)
+    monkeypatch.delenv("NNRR_IDPORTEN_PRIVATE_KEY_FILE", raising=False)
+    with pytest.raises(ImproperlyConfigured, match="PRIVATE_KEY_FILE or"):
+        oidc.provider_config("idporten")
+    monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_SECRET", "s")
+    monkeypatch.setenv("NNRR_IDPORTEN_ACR_VALUES", "level9")
+    with pytest.raises(ImproperlyConfigured, match="unknown levels"):
+        oidc.provider_config("idporten")
+    monkeypatch.setenv("NNRR_IDPORTEN_ACR_VALUES", "idporten-loa-substantial")
+    assert oidc.provider_config("idporten").minimum_rank == 2  # type: ignore[union-attr]
+    monkeypatch.setenv("NNRR_IDPORTEN_ISSUER", "http://idporten.example")
+    with override_settings(PRODUCTION=True), pytest.raises(ImproperlyConfigured, match="https"):
+        oidc.provider_config("idporten")
