@@ -203,11 +203,9 @@ def user_new(request: HttpRequest) -> HttpResponse:
         nid = form.cleaned_data["national_id"].value
         existing = User.objects.filter(national_id=nid).first()
         if existing is not None:
-            if not admin.users_for(_profile(request)).filter(pk=existing.pk).exists():
-                # Tell only that the person exists; the roles are given from their page.
-                messages.info(
-                    request, _("Personen finnes allerede i registeret. Gi rollen nedenfor.")
-                )
+            # Whoever knows the person's fødselsnummer may open their page to give a role.
+            _remember_found(request, existing.pk)
+            messages.info(request, _("Personen finnes allerede i registeret. Gi rollen nedenfor."))
             return redirect("accounts:user", user_id=existing.pk)
         with transaction.atomic():
             user = User(
@@ -224,20 +222,30 @@ def user_new(request: HttpRequest) -> HttpResponse:
                 obj=user,
                 detail={"old": None, "new": {"full_name": user.full_name, "email": user.email}},
             )
+        _remember_found(request, user.pk)
         messages.success(request, _("Personen er lagt til. Gi en rolle nedenfor."))
         return redirect("accounts:user", user_id=user.pk)
     return render(request, "accounts/admin/user_new.html", {"form": form})
 
 
+FOUND_USERS_SESSION_KEY = "nnrr_admin_found_users"
+
+
+def _remember_found(request: HttpRequest, user_id: int) -> None:
+    found = list(request.session.get(FOUND_USERS_SESSION_KEY, []))[-20:]
+    request.session[FOUND_USERS_SESSION_KEY] = [*found, user_id]
+
+
 def _user_for_grant(request: HttpRequest, user_id: int) -> User:
     """The person's page: visible to the Lokal registeransvarlig for people of their unit, and
-    for a person just added (no roles anywhere yet)."""
+    for a person they added or found by fødselsnummer in this session."""
     profile = _profile(request)
     visible = admin.users_for(profile)
     if not admin.is_national(profile):
-        visible = User.objects.filter(
-            Q(pk__in=visible.values("pk")) | Q(memberships__isnull=True, applications__isnull=True)
-        ).distinct()
+        found = [
+            pk for pk in request.session.get(FOUND_USERS_SESSION_KEY, []) if isinstance(pk, int)
+        ]
+        visible = User.objects.filter(Q(pk__in=visible.values("pk")) | Q(pk__in=found)).distinct()
     return _lookup(request, visible, "user", user_id)
 
 

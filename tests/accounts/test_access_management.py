@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 import time
 from typing import Any
 
@@ -25,7 +26,10 @@ def _today() -> dt.date:
 
 @pytest.fixture
 def applicant(db: Any) -> User:
-    return User.objects.create(username="nina", full_name="Nina Ny", national_id="01019012345")
+    from nnrr.demo.people import synthetic_id
+
+    number = synthetic_id(random.Random(99), dt.date(1990, 1, 1), "F")
+    return User.objects.create(username="nina", full_name="Nina Ny", national_id=number)
 
 
 def logged_in_without_profile(user: User) -> Client:
@@ -169,6 +173,10 @@ def test_the_local_lead_grants_form_roles_of_their_own_unit_only(
 ) -> None:
     client = as_persona("local_admin")
     url = reverse("accounts:user", args=[applicant.pk])
+    assert client.get(url).status_code == 404  # not by id alone
+    client.post(
+        reverse("accounts:user_new"), {"full_name": "Nina", "national_id": applicant.national_id}
+    )
     client.post(url, {"unit": HAUKELAND, "role": "pasientansvarlig"})
     client.post(url, {"unit": ST_OLAVS, "role": "registeradministrator"})
     assert not Membership.objects.filter(user=applicant).exists()
@@ -330,3 +338,36 @@ def test_demo_person_without_roles_applies_and_the_demo_administrator_approves(
         admin.post(reverse("accounts:application", args=[application.pk]), {"decision": "approve"})
     html = client.get(reverse("accounts:choose_profile")).content.decode()
     assert "Pasientansvarlig ved St. Olavs hospital HF" in html
+
+
+def test_the_local_lead_adds_a_person_by_national_id_and_grants_a_form_role(
+    as_persona: Any, persona: Any
+) -> None:
+    import random
+
+    from nnrr.demo.people import synthetic_id
+
+    number = synthetic_id(random.Random(21), dt.date(1988, 8, 8), "M")
+    client = as_persona("local_admin")
+    added = client.post(
+        reverse("accounts:user_new"), {"full_name": "Ola Ny", "national_id": number}
+    )
+    person = User.objects.get(national_id=number)
+    assert added["Location"] == reverse("accounts:user", args=[person.pk])
+    client.post(added["Location"], {"unit": ST_OLAVS, "role": "pasientansvarlig"})
+    assert Membership.objects.filter(user=person, unit_id=ST_OLAVS).exists()
+    assert AuditEvent.objects.filter(action="nnrr.user.added").exists()
+    # A person working at another unit: reachable once their number is typed, not by id alone.
+    hanne = persona("haukeland_clinician")
+    hanne_number = synthetic_id(random.Random(22), dt.date(1981, 6, 21), "F")
+    User.objects.filter(pk=hanne.user.pk).update(national_id=hanne_number)
+    hanne_page = reverse("accounts:user", args=[hanne.user.pk])
+    assert client.get(hanne_page).status_code == 404
+    found = client.post(
+        reverse("accounts:user_new"), {"full_name": "Hanne", "national_id": hanne_number}
+    )
+    assert found["Location"] == hanne_page
+    html = client.get(hanne_page).content.decode()
+    assert "Helse Bergen" not in html.split("<tbody>", 1)[1]  # only own unit's roles shown
+    bad = client.post(reverse("accounts:user_new"), {"full_name": "H", "national_id": "123"})
+    assert "11 siffer" in bad.content.decode()
