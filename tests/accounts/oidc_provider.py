@@ -142,6 +142,8 @@ def _tampered(provider: Provider, id_token: str) -> str:
         claims["iat"], claims["exp"] = now - 7200, now - 3600
     elif provider.tamper == "stale_nonce":
         claims["nonce"] = "a-nonce-from-an-earlier-login"
+    elif provider.tamper == "pid_only_in_userinfo":
+        claims.pop("pid", None)
     elif provider.tamper == "rotate":
         assert provider.rotated_key is not None
         key = provider.rotated_key

@@ -331,3 +331,20 @@ def test_configuration_mistakes_are_refused_at_once(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("NNRR_IDPORTEN_ISSUER", "http://idporten.example")
     with override_settings(PRODUCTION=True), pytest.raises(ImproperlyConfigured, match="https"):
         oidc.provider_config("idporten")
+
+
+def test_the_number_is_read_from_userinfo_when_the_id_token_lacks_it(
+    client: Client, provider: Provider, persona: Any
+) -> None:
+    clinician = persona("clinician")
+    provider.add_user("sub-userinfo", pid=national_id_of(clinician), acr=ACR_HIGH)
+    provider.tamper = "pid_only_in_userinfo"
+    eid_login(client, provider, "sub-userinfo")
+    assert int(client.session["_auth_user_id"]) == clinician.user.pk
+
+
+def test_a_login_without_a_number_is_refused(client: Client, provider: Provider, db: Any) -> None:
+    provider.add_user("sub-nopid", acr=ACR_HIGH, name="Uten Nummer")
+    response = eid_login(client, provider, "sub-nopid")
+    assert response.status_code == 403 and not logged_in(client)
+    assert "fødselsnummeret" in response.content.decode()
