@@ -19,7 +19,10 @@ from nnrr.audit.context import Actor
 from nnrr.audit.models import Outcome
 from nnrr.audit.services import record_event
 from nnrr.lib.requests import client_address
+from nnrr.patients.models import Course
 from nnrr.portal.models import PortalThrottle
+from nnrr.questionnaires.models import FormKind
+from nnrr.questionnaires.services import course_has_consent
 from nnrr.scheduling import codes
 from nnrr.scheduling.models import FILLABLE_STATES, Order, OrderState
 
@@ -143,6 +146,30 @@ def enter(
     if state == Entry.OK:
         PortalThrottle.objects.filter(address=address).delete()
     return EntryResult(state, order)
+
+
+class Gate(enum.Enum):
+    OPEN = "open"  # the questionnaire may be shown and stored
+    ASK = "ask"  # the pre-treatment form: the consent page comes first
+    REFUSED = "refused"  # the course has no consent (or is gone): nothing is shown or stored
+
+
+def consent_gate(order: Order, *, consent_in_session: bool) -> Gate:
+    """The portal's consent rule for every form kind (consent belongs to the course).
+
+    The pre-treatment form opens once the patient ticked consent in this session or a draft saved
+    after consent exists; the 6- and 12-month forms open only for a course whose pre-treatment
+    form is stored with consent; nothing opens for a course that was deleted or withdrawn.
+    """
+    course = order.course
+    if course.status != Course.Status.ACTIVE:
+        return Gate.REFUSED
+    if order.kind == FormKind.PRE_TREATMENT:
+        draft = order.response if order.response_id else None
+        if consent_in_session or (draft is not None and draft.consent is True):
+            return Gate.OPEN
+        return Gate.ASK
+    return Gate.OPEN if course_has_consent(course) else Gate.REFUSED
 
 
 def order_by_code(code: str) -> Order | None:
