@@ -78,9 +78,7 @@ def registry_withdraw(request: HttpRequest) -> HttpResponse:
     context.update(
         looked_up=True,
         records=records.count(),
-        courses=Course.objects.filter(
-            patient__in=records, status=Course.Status.ACTIVE
-        ).count(),
+        courses=Course.objects.filter(patient__in=records, status=Course.Status.ACTIVE).count(),
     )
     access.audit_view(
         request,

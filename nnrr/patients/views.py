@@ -421,7 +421,5 @@ def patient_withdraw(request: HttpRequest, patient_id: uuid.UUID) -> HttpRespons
                 request, _("Samtykket er trukket. %(count)d forløp er slettet.") % {"count": count}
             )
             return redirect("patients:detail", patient_id=patient.pk)
-    access.audit_view(
-        request, "nnrr.consent.withdrawal_opened", patient_id=patient.pk, obj=patient
-    )
+    access.audit_view(request, "nnrr.consent.withdrawal_opened", patient_id=patient.pk, obj=patient)
     return render(request, "patients/withdraw.html", {"patient": patient, "error": error})

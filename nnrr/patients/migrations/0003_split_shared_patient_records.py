@@ -60,7 +60,9 @@ def merge_records(apps, schema_editor):
         keep = records[0]
         for record in records:
             UnitPatient.objects.get_or_create(
-                patient=keep, unit_id=record.unit_id, defaults={"registered_by": record.registered_by}
+                patient=keep,
+                unit_id=record.unit_id,
+                defaults={"registered_by": record.registered_by},
             )
             if record.pk != keep.pk:
                 Course.objects.filter(patient=record).update(patient=keep)
