@@ -250,9 +250,7 @@ def consent(request: HttpRequest) -> HttpResponse:
 
 def _require_consent(request: HttpRequest, order: Order) -> HttpResponse | None:
     """The consent gate before any page that shows or stores answers, for every form kind."""
-    gate = portal.consent_gate(
-        order, consent_in_session=bool(request.session.get(SESSION_CONSENT))
-    )
+    gate = portal.consent_gate(order, consent_in_session=bool(request.session.get(SESSION_CONSENT)))
     if gate == portal.Gate.ASK:
         return redirect("portal:consent")
     if gate == portal.Gate.REFUSED:

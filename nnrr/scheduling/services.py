@@ -454,9 +454,7 @@ def withdraw_consent_everywhere(
             Patient.objects.select_for_update().filter(national_id=national_id).order_by("pk")
         )
         courses = sum(
-            withdraw_consent(
-                actor=actor, patient=record, reason=reason, now=now, scope="registry"
-            )
+            withdraw_consent(actor=actor, patient=record, reason=reason, now=now, scope="registry")
             for record in records
         )
     return RegistryWithdrawal(records=len(records), courses=courses)

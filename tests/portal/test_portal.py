@@ -289,9 +289,7 @@ def test_follow_up_form_of_a_course_without_consent_is_refused_and_stores_nothin
 ) -> None:
     follow_up = ordered(kind=FormKind.FOLLOW_UP_6)
     # An order left from before the rule (or a course whose consented form is gone).
-    Response.objects.filter(
-        course=follow_up.order.course, kind=FormKind.PRE_TREATMENT
-    ).delete()
+    Response.objects.filter(course=follow_up.order.course, kind=FormKind.PRE_TREATMENT).delete()
     client = Client()
     enter(client, follow_up.code)
 
@@ -317,7 +315,9 @@ def test_pre_treatment_form_of_a_withdrawn_course_is_refused(pre: Ordered, perso
     )
     response = client.post(reverse("portal:section", args=[1]), {"action": "next"})
     assert response.status_code == 403
-    assert not Response.objects.filter(course=pre.order.course, kind=FormKind.PRE_TREATMENT).exists()
+    assert not Response.objects.filter(
+        course=pre.order.course, kind=FormKind.PRE_TREATMENT
+    ).exists()
 
 
 def test_one_section_per_page_with_progress(pre: Ordered) -> None:

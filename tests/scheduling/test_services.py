@@ -33,7 +33,7 @@ from nnrr.scheduling import dispatch, rules
 from nnrr.scheduling import services as scheduling
 from nnrr.scheduling.channels import FileChannel
 from nnrr.scheduling.models import OPEN_STATES, Message, MessageState, Order, OrderState
-from tests.conftest import HAUKELAND, ST_OLAVS, Persona, book, make_patient
+from tests.conftest import ST_OLAVS, Persona, book, make_patient
 from tests.questionnaires.helpers import complete_answers
 
 
