@@ -170,8 +170,13 @@ def course_has_consent(course: Course) -> bool:
     ).exists()
 
 
+def _is_answered(value: Any) -> bool:
+    # An unticked box (False) is no answer; a 0 on a scale is one.
+    return not (value is None or value is False or value in ("", [], {}))
+
+
 def _has_answers(answers: Mapping[str, Any]) -> bool:
-    return any(value not in (None, "", [], {}) for value in answers.values())
+    return any(_is_answered(value) for value in answers.values())
 
 
 def check_patient_form_allowed(*, course: Course, kind: str, consent: bool | None) -> None:
