@@ -34,7 +34,7 @@ def _run(code: str, *, env: dict[str, str], tmp: Path) -> subprocess.CompletedPr
         timeout=120,
         check=False,
         # A permissive umask, as on many servers: the files must not rely on it.
-        preexec_fn=lambda: os.umask(0o022),  # noqa: PLW1509
+        preexec_fn=lambda: os.umask(0o022),
     )
 
 
