@@ -176,6 +176,13 @@ def search_patient(request: HttpRequest, national_id: str) -> Patient | None:
     return patient
 
 
+def registry_records(request: HttpRequest, national_id: str) -> QuerySet[Patient]:
+    """Every unit's record of a person: only for the Registeradministrator's registry-wide
+    actions (docs/decisions/0011)."""
+    require_right(request, Right.ADMINISTER)
+    return Patient.objects.filter(national_id=national_id)
+
+
 def national_id_digest(national_id: str) -> str:
     """A keyed hash of a national id for audit rows that must not hold the number itself."""
     return salted_hmac("nnrr.audit.national_id", national_id, algorithm="sha256").hexdigest()

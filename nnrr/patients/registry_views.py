@@ -18,7 +18,7 @@ from nnrr.accounts.decorators import profile_required
 from nnrr.accounts.profiles import Right
 from nnrr.audit.context import Actor
 from nnrr.lib.forms import NationalIdField
-from nnrr.patients.models import Course, Patient
+from nnrr.patients.models import Course
 from nnrr.scheduling import services as scheduling
 
 
@@ -74,7 +74,7 @@ def registry_withdraw(request: HttpRequest) -> HttpResponse:
                 )
                 return redirect("patients:registry_withdraw")
             form.add_error(None, _("Fødselsnummeret er ikke registrert ved noen enhet."))
-    records = Patient.objects.filter(national_id=national_id)
+    records = access.registry_records(request, national_id)
     context.update(
         looked_up=True,
         records=records.count(),
