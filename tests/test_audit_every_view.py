@@ -226,6 +226,8 @@ def test_each_patient_data_page_writes_exactly_one_event_of_its_action(
     before = _last_event_id()
     response = client.get(reverse(name, kwargs=world.kwargs(name)))
     assert response.status_code in (200, 302), f"{name}: {response.status_code}"
+    # Nor may a browser or proxy keep a copy of the page.
+    assert "no-store" in response["Cache-Control"], name
     events = _new_events(before)
     assert [e.action for e in events] == [SHOWS_PATIENT_DATA[name]], name
     event = events[0]
