@@ -284,6 +284,9 @@ def test_registry_wide_withdrawal_is_the_national_administrators_and_reaches_eve
     looked_up = _html(client.post(url, {**post, "action": "lookup"}))
     assert "Registrert ved 2 enheter" in looked_up and "2 åpne forløp" in looked_up
     assert "Rut Register" not in looked_up
+    lookup = AuditEvent.objects.get(action="nnrr.consent.registry_withdrawal_opened")
+    assert lookup.patient_id is None and first.national_id not in lookup.object_id
+    assert lookup.detail == {"records": 2}
     unconfirmed = client.post(url, {**post, "confirm": ""})
     assert "bekreft" in _html(unconfirmed)
     assert all(Course.objects.get(pk=c.pk).status == Course.Status.ACTIVE for c in courses)

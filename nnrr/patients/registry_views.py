@@ -17,6 +17,7 @@ from nnrr import access
 from nnrr.accounts.decorators import profile_required
 from nnrr.accounts.profiles import Right
 from nnrr.audit.context import Actor
+from nnrr.audit.services import record_event
 from nnrr.lib.forms import NationalIdField
 from nnrr.patients.models import Course
 from nnrr.scheduling import services as scheduling
@@ -80,10 +81,13 @@ def registry_withdraw(request: HttpRequest) -> HttpResponse:
         records=records.count(),
         courses=Course.objects.filter(patient__in=records, status=Course.Status.ACTIVE).count(),
     )
-    access.audit_view(
-        request,
-        "nnrr.consent.registry_withdrawal_opened",
-        patient_id=None,
+    # One row for the look-up; the number itself only as a keyed hash (the person's records
+    # are named by the withdrawal's own events if it goes ahead).
+    record_event(
+        actor=Actor.from_request(request),
+        action="nnrr.consent.registry_withdrawal_opened",
+        object_type="national_id_hmac",
+        object_id=access.national_id_digest(national_id),
         detail={"records": context["records"]},
     )
     return render(request, "patients/registry_withdraw.html", context)
