@@ -115,3 +115,18 @@ def test_a_search_result_is_never_stored(as_persona: Any) -> None:
     assert "no-store" in response["Cache-Control"]
     register = client.post(reverse("patients:search"), {"national_id": "17057512345"})
     assert "no-store" in register["Cache-Control"]
+
+
+def test_the_demo_outbox_is_owner_only(tmp_path: Path) -> None:
+    from nnrr.scheduling.channels import FileChannel, OutgoingMessage
+
+    old = os.umask(0o022)
+    try:
+        outbox = tmp_path / "outbox"
+        FileChannel(outbox).send(
+            OutgoingMessage(key="k1", to="p@example.no", subject="Skjema", body="lenke")
+        )
+    finally:
+        os.umask(old)
+    assert _mode(outbox) == 0o700
+    assert _mode(outbox / "k1.eml") == 0o600
