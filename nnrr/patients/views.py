@@ -403,23 +403,39 @@ def patient_withdraw(request: HttpRequest, patient_id: uuid.UUID) -> HttpRespons
     lose their registry data. Other units' records are the Registeradministrator's to withdraw
     (see :func:`nnrr.patients.registry_views.registry_withdraw`)."""
     patient = access.access_patient(request, patient_id)
+    active = list(
+        access.courses_of_unit(access.active_profile(request))
+        .filter(patient=patient, status=Course.Status.ACTIVE)
+        .order_by("-planned_consultation_date")
+    )
     error = ""
+    chosen: set[str] = {str(c.pk) for c in active}
     if request.method == "POST":
         reason = request.POST.get("reason", "").strip()
+        if "course_choice" in request.POST:
+            # Consent belongs to the course: the patient may withdraw it for some courses only.
+            chosen = set(request.POST.getlist("course")) & {str(c.pk) for c in active}
         if not reason:
             error = _("Skriv årsaken pasienten oppga (eller «ikke oppgitt»).")
         elif request.POST.get("confirm") != "yes":
             error = _("Bekreft at pasienten har trukket samtykket.")
+        elif active and not chosen:
+            error = _("Velg forløpet (eller forløpene) samtykket trekkes for.")
         else:
             count = scheduling.withdraw_consent(
                 actor=Actor.from_request(request),
                 patient=patient,
                 reason=reason[:300],
                 now=timezone.now(),
+                course_ids=[c.pk for c in active if str(c.pk) in chosen],
             )
             messages.success(
                 request, _("Samtykket er trukket. %(count)d forløp er slettet.") % {"count": count}
             )
             return redirect("patients:detail", patient_id=patient.pk)
     access.audit_view(request, "nnrr.consent.withdrawal_opened", patient_id=patient.pk, obj=patient)
-    return render(request, "patients/withdraw.html", {"patient": patient, "error": error})
+    return render(
+        request,
+        "patients/withdraw.html",
+        {"patient": patient, "error": error, "courses": active, "chosen": chosen},
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -399,20 +400,29 @@ def delete_course(*, actor: Actor, course: Course, reason: str, now: dt.datetime
 
 
 def withdraw_consent(
-    *, actor: Actor, patient: Patient, reason: str, now: dt.datetime, scope: str = "unit"
+    *,
+    actor: Actor,
+    patient: Patient,
+    reason: str,
+    now: dt.datetime,
+    scope: str = "unit",
+    course_ids: Collection[uuid.UUID] | None = None,
 ) -> int:
-    """The patient withdraws consent at the unit that holds ``patient`` (the unit's record):
-    every active course of that record loses its clinical content, its pending orders are
-    cancelled, and a minimal entry per course is kept. Other units' records of the person are
-    not touched (that is :func:`withdraw_consent_everywhere`, the Registeradministrator's
-    action). Consent belongs to the course: a course booked later asks again. Returns the
+    """The patient withdraws consent at the unit that holds ``patient`` (the unit's record).
+
+    Consent belongs to the course: each withdrawn course (every active course of the record, or
+    those in ``course_ids``) loses its clinical content, its pending orders are cancelled, and a
+    minimal entry is kept in the consent log; a course booked later asks again. The contact data
+    goes with the last active course. Other units' records of the person are not touched (that
+    is :func:`withdraw_consent_everywhere`, the Registeradministrator's action). Returns the
     course count."""
     with transaction.atomic():
-        courses = list(
-            Course.objects.select_related("patient", "unit").filter(
-                patient=patient, unit_id=patient.unit_id, status=Course.Status.ACTIVE
-            )
+        active = Course.objects.select_related("patient", "unit").filter(
+            patient=patient, unit_id=patient.unit_id, status=Course.Status.ACTIVE
         )
+        if course_ids is not None:
+            active = active.filter(pk__in=list(course_ids))
+        courses = list(active)
         for course in courses:
             _delete_course(
                 actor=actor,
@@ -422,10 +432,15 @@ def withdraw_consent(
                 now=now,
                 log_reason=ConsentLogEntry.Reason.WITHDRAWN,
             )
-        Patient.objects.filter(pk=patient.pk).update(
-            consent_withdrawn_at=now, email="", mobile="", updated_at=now
-        )
-        patient.consent_withdrawn_at, patient.email, patient.mobile = now, "", ""
+        if Course.objects.filter(patient=patient, status=Course.Status.ACTIVE).exists():
+            # Another course still runs with its own consent: its invitations need the address.
+            Patient.objects.filter(pk=patient.pk).update(consent_withdrawn_at=now, updated_at=now)
+            patient.consent_withdrawn_at = now
+        else:
+            Patient.objects.filter(pk=patient.pk).update(
+                consent_withdrawn_at=now, email="", mobile="", updated_at=now
+            )
+            patient.consent_withdrawn_at, patient.email, patient.mobile = now, "", ""
         record_event(
             actor=actor,
             action="nnrr.consent.withdrawn",

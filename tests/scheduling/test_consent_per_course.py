@@ -183,3 +183,44 @@ def test_a_new_course_after_withdrawal_takes_consent_and_follow_ups_again(
     response = as_persona("clerk").post(paper_url(again, "2"), {"OdiPain": "2"})
     assert response.status_code == 302
     assert Response.objects.filter(course=again, kind="2", status=FormStatus.FERDIGSTILT).exists()
+
+
+def test_withdrawal_for_one_course_leaves_the_other_course_and_the_address(
+    persona: Any, as_persona: Any
+) -> None:
+    clerk = persona("clerk")
+    patient = make_patient(ST_OLAVS, email="to.forlop@example.no")
+    first = book(clerk, patient, planned_in_days=5)
+    second = book(clerk, patient, planned_in_days=60)
+    consent(second)
+    client = as_persona("clerk")
+    page = client.get(reverse("patients:withdraw", args=[patient.pk])).content.decode()
+    assert page.count('name="course"') == 2 and page.count("checked") == 2
+
+    nothing = client.post(
+        reverse("patients:withdraw", args=[patient.pk]),
+        {"reason": "Nei", "confirm": "yes", "course_choice": "1"},
+    )
+    assert "Velg forløpet" in nothing.content.decode()
+    assert Course.objects.filter(patient=patient, status=Course.Status.ACTIVE).count() == 2
+
+    client.post(
+        reverse("patients:withdraw", args=[patient.pk]),
+        {"reason": "Nei", "confirm": "yes", "course_choice": "1", "course": str(first.pk)},
+    )
+    first.refresh_from_db()
+    second.refresh_from_db()
+    patient.refresh_from_db()
+    assert first.status == Course.Status.WITHDRAWN
+    assert second.status == Course.Status.ACTIVE
+    assert Response.objects.filter(course=second, kind="1a", consent=True).exists()
+    assert patient.email == "to.forlop@example.no"  # the second course's invitations go on
+    assert list(ConsentLogEntry.objects.values_list("course_id", flat=True)) == [first.pk]
+
+    client.post(
+        reverse("patients:withdraw", args=[patient.pk]),
+        {"reason": "Nei", "confirm": "yes", "course_choice": "1", "course": str(second.pk)},
+    )
+    patient.refresh_from_db()
+    assert patient.email == ""
+    assert not Course.objects.filter(patient=patient, status=Course.Status.ACTIVE).exists()
