@@ -74,9 +74,6 @@ class Response(models.Model):
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    # Why a Lokal registeransvarlig returned the completed form (kept here, never in the audit
-    # trail: free text may name diagnoses).
-    return_reason = models.CharField(_("begrunnelse for retur"), max_length=500, blank=True)
     # Optimistic locking: every update checks the version it read and bumps it.
     version = models.PositiveIntegerField(default=1)
 

@@ -145,7 +145,6 @@ def return_to_draft(*, actor: Actor, response: Response, reason: str, now: dt.da
     with transaction.atomic():
         Response.objects.filter(pk=response.pk, status=FormStatus.FERDIGSTILT).update(
             status=FormStatus.RETURNERT,
-            return_reason=reason[:500],
             version=F("version") + 1,
             updated_by=actor.user,
             last_update=now,
@@ -156,8 +155,7 @@ def return_to_draft(*, actor: Actor, response: Response, reason: str, now: dt.da
             action="nnrr.form.returned",
             patient_id=response.course.patient_id,
             obj=response,
-            # The reason is stored with the form; the audit trail only says one was given.
-            detail={"reason_given": True},
+            detail={"reason": reason[:500]},
         )
     return response
 
