@@ -17,10 +17,9 @@ from django.http import Http404, HttpRequest
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
-from nnrr.accounts.models import Role
 from nnrr.accounts.profiles import Profile, Right
 from nnrr.audit.context import Actor
-from nnrr.audit.models import AuditEvent, Outcome
+from nnrr.audit.models import Outcome
 from nnrr.audit.services import record_event
 from nnrr.patients.models import ConsentLogEntry, Course, Patient
 from nnrr.questionnaires.models import FormKind, FormStatus, Response
@@ -109,23 +108,8 @@ def consent_log_of_unit(profile: Profile) -> QuerySet[ConsentLogEntry]:
     return ConsentLogEntry.objects.filter(unit=profile.unit)
 
 
-def audit_events_visible(profile: Profile) -> QuerySet[AuditEvent]:
-    """The access log a profile may read: the national administrator all of it, a Lokal
-    registeransvarlig the events of the own unit; anyone else nothing (403)."""
-    if not profile.has(Right.AUDIT_LOG):
-        raise PermissionDenied(_("Din rolle gir ikke tilgang til denne funksjonen."))
-    events = AuditEvent.objects.all()
-    if profile.role == Role.REGISTERADMINISTRATOR:
-        return events
-    return events.filter(unit=profile.unit)
-
-
 def consent_log(request: HttpRequest) -> QuerySet[ConsentLogEntry]:
     return consent_log_of_unit(require_right(request, Right.FORMS))
-
-
-def audit_events(request: HttpRequest) -> QuerySet[AuditEvent]:
-    return audit_events_visible(active_profile(request))
 
 
 # --- Single objects --------------------------------------------------------------------------

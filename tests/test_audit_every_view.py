@@ -80,7 +80,7 @@ CHANGES_PATIENT_DATA: dict[str, str] = {
 
 # URL name (or namespace prefix ending in ":") -> why it is not a staff patient-data view.
 NO_PATIENT_DATA: dict[str, str] = {
-    "accounts:": "login, Test IDP, profile choice and logout: no patient data",
+    "accounts:": "login, profile choice, logout, access administration: no patient data",
     "patients:front": "the front page shows counts of the unit's unfinished forms only",
     "patients:search": "a GET shows the empty search form (the search itself is a POST)",
     "patients:create_search": "a GET shows the empty search form (the search itself is a POST)",
