@@ -19,10 +19,7 @@ from nnrr.audit.context import Actor
 from nnrr.audit.models import Outcome
 from nnrr.audit.services import record_event
 from nnrr.lib.requests import client_address
-from nnrr.patients.models import Course
 from nnrr.portal.models import PortalThrottle
-from nnrr.questionnaires.models import FormKind
-from nnrr.questionnaires.services import course_has_consent
 from nnrr.scheduling import codes
 from nnrr.scheduling.models import FILLABLE_STATES, Order, OrderState
 
@@ -161,8 +158,12 @@ def consent_gate(order: Order, *, consent_in_session: bool) -> Gate:
     after consent exists; the 6- and 12-month forms open only for a course whose pre-treatment
     form is stored with consent; nothing opens for a course that was deleted or withdrawn.
     """
+    # Imported here: the portal's entry code above needs neither.
+    from nnrr.questionnaires.models import FormKind
+    from nnrr.questionnaires.services import course_has_consent
+
     course = order.course
-    if course.status != Course.Status.ACTIVE:
+    if not course.is_active:
         return Gate.REFUSED
     if order.kind == FormKind.PRE_TREATMENT:
         draft = order.response if order.response_id else None
