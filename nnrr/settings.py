@@ -128,7 +128,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "nnrr.lib.middleware.NoStoreMiddleware",
+    "nnrr.lib.caching.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "nnrr.accounts.middleware.SessionTimeoutMiddleware",
     "nnrr.accounts.middleware.ProfileMiddleware",
