@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
 
 from nnrr import access
@@ -67,9 +67,12 @@ def registry_withdraw(request: HttpRequest) -> HttpResponse:
             if result.records:
                 messages.success(
                     request,
-                    _(
+                    ngettext(
+                        "Samtykket er trukket ved %(records)d enhet. %(courses)d forløp er "
+                        "slettet.",
                         "Samtykket er trukket ved %(records)d enheter. %(courses)d forløp er "
-                        "slettet."
+                        "slettet.",
+                        result.records,
                     )
                     % {"records": result.records, "courses": result.courses},
                 )
