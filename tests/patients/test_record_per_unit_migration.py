@@ -76,6 +76,21 @@ def test_a_person_shared_by_three_units_becomes_three_records_with_their_own_cou
                     planned_consultation_date=dt.date(2026, 2, 5),
                 ).pk
             )
+        unlinked = OldPatient.objects.create(
+            id=uuid.uuid4(),
+            national_id="17057511111",
+            id_kind="synthetic",
+            name="Uten Registrering",
+            birth_date=dt.date(1975, 5, 17),
+            sex="M",
+        )
+        OldCourse.objects.create(
+            id=uuid.uuid4(),
+            patient=unlinked,
+            unit_id=HAUKELAND,
+            referral_date=dt.date(2026, 1, 5),
+            planned_consultation_date=dt.date(2026, 2, 5),
+        )
         OldCourse.objects.create(
             id=uuid.uuid4(),
             patient=alone,
@@ -105,3 +120,54 @@ def test_a_person_shared_by_three_units_becomes_three_records_with_their_own_cou
     assert not Course.objects.exclude(unit_id=F("patient__unit_id")).exists()
     assert Patient.objects.get(national_id="17057554321").unit_id == ST_OLAVS
     assert not Patient.objects.filter(pk=orphan.pk).exists()
+    # A course without a registration (old data) gives the row its unit.
+    assert Patient.objects.get(pk=unlinked.pk).unit_id == HAUKELAND
+
+
+def test_the_records_merge_back_when_the_migration_is_reversed_and_split_again() -> None:
+    first = Patient.objects.create(
+        unit_id=ST_OLAVS,
+        national_id="17057522222",
+        id_kind="synthetic",
+        name="Tur Retur",
+        birth_date=dt.date(1975, 5, 17),
+        sex="M",
+    )
+    second = Patient.objects.create(
+        unit_id=HAUKELAND,
+        national_id="17057522222",
+        id_kind="synthetic",
+        name="Tur Retur",
+        birth_date=dt.date(1975, 5, 17),
+        sex="M",
+    )
+    courses = {}
+    for record in (first, second):
+        courses[record.unit_id] = Course.objects.create(
+            patient=record,
+            unit_id=record.unit_id,
+            referral_date=dt.date(2026, 1, 5),
+            planned_consultation_date=dt.date(2026, 2, 5),
+        ).pk
+    apps = _migrate(BEFORE)
+    try:
+        OldPatient = apps.get_model("patients", "Patient")
+        OldLink = apps.get_model("patients", "UnitPatient")
+        OldCourse = apps.get_model("patients", "Course")
+        merged = OldPatient.objects.get(national_id="17057522222")
+        assert merged.pk == first.pk
+        assert set(OldLink.objects.filter(patient=merged).values_list("unit_id", flat=True)) == {
+            ST_OLAVS,
+            HAUKELAND,
+        }
+        assert set(OldCourse.objects.filter(patient=merged).values_list("pk", flat=True)) == set(
+            courses.values()
+        )
+    finally:
+        _migrate(AFTER)
+    records = {p.unit_id: p for p in Patient.objects.filter(national_id="17057522222")}
+    assert set(records) == {ST_OLAVS, HAUKELAND}
+    for unit, record in records.items():
+        assert list(Course.objects.filter(patient=record).values_list("pk", flat=True)) == [
+            courses[unit]
+        ]

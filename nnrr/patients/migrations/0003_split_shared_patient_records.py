@@ -10,28 +10,46 @@ removed.
 import uuid
 
 from django.db import migrations
+from django.db.models import F, OuterRef, Subquery
 
 
 def split_shared_records(apps, schema_editor):
     Patient = apps.get_model("patients", "Patient")
     UnitPatient = apps.get_model("patients", "UnitPatient")
     Course = apps.get_model("patients", "Course")
-    pending = list(Patient.objects.filter(unit__isnull=True).values_list("pk", flat=True))
-    for pk in pending:
+    # Most people are known at one unit: one statement gives each row its first unit.
+    first_link = UnitPatient.objects.filter(patient=OuterRef("pk")).order_by("registered_at", "pk")
+    Patient.objects.filter(unit__isnull=True).update(
+        unit_id=Subquery(first_link.values("unit_id")[:1]),
+        registered_by_id=Subquery(first_link.values("registered_by_id")[:1]),
+    )
+    # A row with courses but no registration (old data): the unit of its first course.
+    first_course = Course.objects.filter(patient=OuterRef("pk")).order_by("created_at", "pk")
+    Patient.objects.filter(unit__isnull=True).update(
+        unit_id=Subquery(first_course.values("unit_id")[:1]),
+        registered_by_id=Subquery(first_course.values("created_by_id")[:1]),
+    )
+    Patient.objects.filter(unit__isnull=True).delete()  # unreachable: no unit, no course
+    shared = set(
+        UnitPatient.objects.exclude(unit_id=F("patient__unit_id")).values_list(
+            "patient_id", flat=True
+        )
+    ) | set(
+        Course.objects.exclude(unit_id=F("patient__unit_id")).values_list("patient_id", flat=True)
+    )
+    for pk in sorted(shared):
         patient = Patient.objects.get(pk=pk)
-        links = list(UnitPatient.objects.filter(patient=patient).order_by("registered_at", "pk"))
-        units = [(link.unit_id, link.registered_by_id, link.registered_at) for link in links]
-        linked = {unit_id for unit_id, _by, _at in units}
-        for course in Course.objects.filter(patient=patient).order_by("created_at"):
-            if course.unit_id not in linked:
-                linked.add(course.unit_id)
-                units.append((course.unit_id, course.created_by_id, course.created_at))
-        if not units:
-            patient.delete()
-            continue
-        first_unit, first_by, _first_at = units[0]
-        Patient.objects.filter(pk=patient.pk).update(unit_id=first_unit, registered_by_id=first_by)
-        for unit_id, registered_by, registered_at in units[1:]:
+        others: list[tuple[int, int | None, object]] = []
+        seen = {patient.unit_id}
+        for link in UnitPatient.objects.filter(patient=patient).order_by("registered_at", "pk"):
+            if link.unit_id not in seen:
+                seen.add(link.unit_id)
+                others.append((link.unit_id, link.registered_by_id, link.registered_at))
+        for course in Course.objects.filter(patient=patient).order_by("created_at", "pk"):
+            if course.unit_id not in seen:
+                seen.add(course.unit_id)
+                others.append((course.unit_id, course.created_by_id, course.created_at))
+        for unit_id, registered_by, registered_at in others:
             copy = Patient.objects.create(
                 id=uuid.uuid4(),
                 unit_id=unit_id,
