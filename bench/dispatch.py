@@ -179,7 +179,7 @@ def create_due_orders(count: int, now: dt.datetime, rng: random.Random, used: se
     from nnrr.accounts.models import Unit
     from nnrr.demo.people import random_person
     from nnrr.lib.dates import oslo_date
-    from nnrr.patients.models import Course, Patient, UnitPatient
+    from nnrr.patients.models import Course, Patient
     from nnrr.questionnaires.models import FormKind, FormStatus, Response
     from nnrr.scheduling import codes, rules
     from nnrr.scheduling.models import Order, OrderState
@@ -193,7 +193,7 @@ def create_due_orders(count: int, now: dt.datetime, rng: random.Random, used: se
         raise RuntimeError(f"the plan {plan} is not due at {now}")
     order_ids: set[Any] = set()
     for start in range(0, count, BULK):
-        patients, links, courses, responses, orders = [], [], [], [], []
+        patients, courses, responses, orders = [], [], [], []
         for n in range(start, min(count, start + BULK)):
             nid, name, birth, sex = random_person(rng, today)
             while nid in used:
@@ -202,6 +202,7 @@ def create_due_orders(count: int, now: dt.datetime, rng: random.Random, used: se
             unit = units[n % len(units)]
             patient = Patient(
                 id=uuid.uuid4(),
+                unit=unit,
                 national_id=nid,
                 id_kind=Patient.IdKind.SYNTHETIC,
                 name=name,
@@ -223,7 +224,6 @@ def create_due_orders(count: int, now: dt.datetime, rng: random.Random, used: se
             order_id = uuid.uuid4()
             salt = codes.new_salt()
             patients.append(patient)
-            links.append(UnitPatient(patient=patient, unit=unit))
             courses.append(course)
             responses.append(
                 Response(course=course, kind=FormKind.CLINICIAN, status=FormStatus.KLADD)
@@ -245,7 +245,6 @@ def create_due_orders(count: int, now: dt.datetime, rng: random.Random, used: se
             order_ids.add(order_id)
         with transaction.atomic():
             Patient.objects.bulk_create(patients)
-            UnitPatient.objects.bulk_create(links)
             Course.objects.bulk_create(courses)
             Response.objects.bulk_create(responses)
             Order.objects.bulk_create(orders)

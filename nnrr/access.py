@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from nnrr.accounts.profiles import Profile, Right
 from nnrr.audit.context import Actor
 from nnrr.audit.models import Outcome
 from nnrr.audit.services import record_event
-from nnrr.patients.models import Course, Patient
+from nnrr.patients.models import ConsentLogEntry, Course, Patient
 from nnrr.questionnaires.models import FormKind, FormStatus, Response
 from nnrr.scheduling.models import Order
 
@@ -54,11 +55,30 @@ def _not_found(request: HttpRequest, kind: str, object_id: object) -> Http404:
     return Http404(_("Finnes ikke, eller tilhører en annen enhet."))
 
 
+def audit_view(
+    request: HttpRequest,
+    action: str,
+    *,
+    patient_id: uuid.UUID | None,
+    obj: Model | None = None,
+    detail: dict[str, object] | None = None,
+) -> None:
+    """The one event of a page that shows a patient's data without changing it."""
+    record_event(
+        actor=Actor.from_request(request),
+        action=action,
+        patient_id=patient_id,
+        obj=obj,
+        detail=detail,
+    )
+
+
 # --- Query sets scoped to the active unit ----------------------------------------------------
 
 
 def patients_of_unit(profile: Profile) -> QuerySet[Patient]:
-    return Patient.objects.filter(unit_links__unit=profile.unit)
+    """The unit's own patient records (another unit's record of the same person is not here)."""
+    return Patient.objects.filter(unit=profile.unit)
 
 
 def courses_of_unit(profile: Profile) -> QuerySet[Course]:
@@ -83,6 +103,15 @@ def orders_of_unit(profile: Profile) -> QuerySet[Order]:
     return Order.objects.filter(course__unit=profile.unit)
 
 
+def consent_log_of_unit(profile: Profile) -> QuerySet[ConsentLogEntry]:
+    """The unit's part of the statutory log of people touched without (lasting) consent."""
+    return ConsentLogEntry.objects.filter(unit=profile.unit)
+
+
+def consent_log(request: HttpRequest) -> QuerySet[ConsentLogEntry]:
+    return consent_log_of_unit(require_right(request, Right.FORMS))
+
+
 # --- Single objects --------------------------------------------------------------------------
 
 
@@ -102,6 +131,45 @@ def find_patient(request: HttpRequest, national_id: str) -> Patient | None:
     """The patient with this national id if registered at the active unit."""
     profile = require_right(request, Right.FORMS)
     return patients_of_unit(profile).filter(national_id=national_id).first()
+
+
+def search_patient(request: HttpRequest, national_id: str) -> Patient | None:
+    """A search by fødselsnummer, audited: the unit's record, or None.
+
+    A number registered only at another unit answers exactly like an unknown one, and its audit
+    row is the same too: no patient, only a keyed hash of the number (so the person's access log
+    can still show the search) and ``found: false``.
+    """
+    patient = find_patient(request, national_id)
+    if patient is not None:
+        record_event(
+            actor=Actor.from_request(request),
+            action="nnrr.patient.searched",
+            patient_id=patient.pk,
+            obj=patient,
+            detail={"found": True},
+        )
+    else:
+        record_event(
+            actor=Actor.from_request(request),
+            action="nnrr.patient.searched",
+            object_type="national_id_hmac",
+            object_id=national_id_digest(national_id),
+            detail={"found": False},
+        )
+    return patient
+
+
+def registry_records(request: HttpRequest, national_id: str) -> QuerySet[Patient]:
+    """Every unit's record of a person: only for the Registeradministrator's registry-wide
+    actions (docs/decisions/0011)."""
+    require_right(request, Right.ADMINISTER)
+    return Patient.objects.filter(national_id=national_id)
+
+
+def national_id_digest(national_id: str) -> str:
+    """A keyed hash of a national id for audit rows that must not hold the number itself."""
+    return salted_hmac("nnrr.audit.national_id", national_id, algorithm="sha256").hexdigest()
 
 
 def access_course(request: HttpRequest, course_id: uuid.UUID, *, active: bool = True) -> Course:

@@ -58,6 +58,25 @@ DEBUG = _env_bool("NNRR_DEBUG")
 DATA_DIR = Path(os.environ.get("NNRR_DATA_DIR") or BASE_DIR / "var")
 
 
+def _private_dir(path: Path) -> None:
+    """Create ``path`` readable by the owner only (an existing folder is left as it is)."""
+    if not path.exists():
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.chmod(0o700)  # mkdir's mode is filtered through the umask
+
+
+def _private_file(path: Path, content: str = "") -> None:
+    """Create ``path`` with owner-only permissions from the first byte (no window in which
+    another account could open it); an existing file is not touched."""
+    _private_dir(path.parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w") as handle:
+        handle.write(content)
+
+
 def _secret_key() -> str:
     key = os.environ.get("NNRR_SECRET_KEY", "")
     if key:
@@ -66,10 +85,7 @@ def _secret_key() -> str:
         raise ImproperlyConfigured("NNRR_SECRET_KEY must be set when NNRR_PRODUCTION=1")
     # Demo, development and tests: a key generated on first run and kept beside the data.
     path = DATA_DIR / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+    _private_file(path, secrets.token_urlsafe(50))
     return path.read_text().strip()
 
 
@@ -112,6 +128,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "nnrr.lib.caching.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "nnrr.accounts.middleware.SessionTimeoutMiddleware",
     "nnrr.accounts.middleware.ProfileMiddleware",
@@ -159,6 +176,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("NNRR_TEST_SQLITE_NAME") or None}
+    _sqlite_name = str(DATABASES["default"]["NAME"])
+    if _sqlite_name and _sqlite_name != ":memory:" and not _sqlite_name.startswith("file:"):
+        # The database file holds every patient record: owner-only from its creation (SQLite
+        # gives its -wal and -shm files the same permissions).
+        _private_file(Path(_sqlite_name))
 else:
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("NNRR_TEST_DB_NAME") or None}
 

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -12,5 +13,9 @@ urlpatterns = [
     path("rapporter/", include("nnrr.reports.urls")),
     path("eprom/", include("nnrr.portal.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("admin/", admin.site.urls),
 ]
+
+# Django's admin shows patient forms without the registry's audit events: it is not mounted in
+# production (docs/decisions/0010-django-admin.md).
+if not settings.PRODUCTION:
+    urlpatterns.append(path("admin/", admin.site.urls))

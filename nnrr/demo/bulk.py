@@ -22,7 +22,7 @@ from nnrr.accounts.models import Unit
 from nnrr.demo.people import random_person
 from nnrr.demo.synthetic import Trajectory, clinician_answers, patient_answers, with_diagnosis_types
 from nnrr.lib.dates import add_months, oslo_date, oslo_datetime
-from nnrr.patients.models import ConsentLogEntry, Course, Patient, UnitPatient
+from nnrr.patients.models import ConsentLogEntry, Course, Patient
 from nnrr.questionnaires.definitions import get_definition
 from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
 from nnrr.questionnaires.services import scores_for
@@ -61,7 +61,6 @@ BATCH = 2000
 @dataclass
 class Rows:
     patients: list[Patient]
-    links: list[UnitPatient]
     courses: list[Course]
     responses: list[Response]
     orders: list[Order]
@@ -69,19 +68,17 @@ class Rows:
 
     @classmethod
     def empty(cls) -> Rows:
-        return cls([], [], [], [], [], [])
+        return cls([], [], [], [], [])
 
     def flush(self) -> None:
         with transaction.atomic():
             Patient.objects.bulk_create(self.patients, batch_size=BATCH)
-            UnitPatient.objects.bulk_create(self.links, batch_size=BATCH)
             Course.objects.bulk_create(self.courses, batch_size=BATCH)
             Response.objects.bulk_create(self.responses, batch_size=BATCH)
             Order.objects.bulk_create(self.orders, batch_size=BATCH)
             ConsentLogEntry.objects.bulk_create(self.log, batch_size=BATCH)
         for rows in (
             self.patients,
-            self.links,
             self.courses,
             self.responses,
             self.orders,
@@ -113,6 +110,7 @@ def seed(*, scale: int, now: dt.datetime, out: Writer, answers: bool = True, see
         used_ids.add(nid)
         patient = Patient(
             id=uuid.UUID(int=rng.getrandbits(128)),
+            unit=unit,
             national_id=nid,
             id_kind="synthetic",
             name=name,
@@ -120,7 +118,6 @@ def seed(*, scale: int, now: dt.datetime, out: Writer, answers: bool = True, see
             sex=sex,
         )
         rows.patients.append(patient)
-        rows.links.append(UnitPatient(patient=patient, unit=unit))
         referral = start + dt.timedelta(days=rng.randrange(span))
         planned = referral + dt.timedelta(days=int(rng.gammavariate(3.0, 15.0)) + 7)
         referral = min(referral, today)

@@ -180,18 +180,19 @@ def load_demo(*, now: dt.datetime, out: Writer) -> bool:
                     clinician,
                     today,
                 )
-        # One person known at both units: each unit sees only its own course.
+        # One person known at both units: each unit has its own record and sees only its own
+        # course (docs/decisions/0011-patient-record-per-unit.md).
         shared = patients[0]
         haukeland = units[people.HAUKELAND]
         hanne = users["Hanne Haukeland"]
-        register_patient(
+        second = register_patient(
             actor=Actor(user=hanne, name=str(hanne), role="pasientansvarlig", unit_id=haukeland.pk),
             unit=haukeland,
             national_id=shared.national_id,
             name=shared.name,
         )
         _plan_course(
-            timeline, rng, SCENARIOS["future_unsent"], shared, haukeland, hanne, hanne, today
+            timeline, rng, SCENARIOS["future_unsent"], second, haukeland, hanne, hanne, today
         )
     _replay(timeline, now, out)
     out.write(f"Demo data loaded: {len(users)} users, {len(patients)} patients.\n")

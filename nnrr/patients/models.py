@@ -1,4 +1,4 @@
-"""Patients, their registration at units, and courses (forløp)."""
+"""Patients (one record per unit), courses (forløp) and the consent log."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Patient(models.Model):
-    """A person, identified by a Norwegian national id (``PasientGUID`` is the primary key)."""
+    """A unit's record of a person, identified by a Norwegian national id (``PasientGUID`` is the
+    primary key).
+
+    Each unit keeps its own record: a person treated at two units has two rows with the same
+    national id, and nothing one unit enters (name, contact data, courses, withdrawal) is seen or
+    changed by the other (docs/decisions/0011-patient-record-per-unit.md).
+    """
 
     class IdKind(models.TextChoices):
         FNR = "fnr", _("fødselsnummer")
@@ -23,18 +29,31 @@ class Patient(models.Model):
         FEMALE = "F", _("kvinne")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    national_id = models.CharField(_("fødselsnummer"), max_length=11, unique=True)
+    unit = models.ForeignKey(
+        "accounts.Unit", verbose_name=_("enhet"), on_delete=models.PROTECT, related_name="patients"
+    )
+    national_id = models.CharField(_("fødselsnummer"), max_length=11, db_index=True)
     id_kind = models.CharField(max_length=10, choices=IdKind.choices)
     name = models.CharField(_("navn"), max_length=200)
     birth_date = models.DateField(_("fødselsdato"))
     sex = models.CharField(_("kjønn"), max_length=1, choices=Sex.choices)
     email = models.EmailField(_("e-post"), blank=True)
     mobile = models.CharField(_("mobil"), max_length=20, blank=True)
+    # The last withdrawal of consent recorded for this record. Consent belongs to the course: a
+    # new course asks again, so this only tells staff what happened.
     consent_withdrawn_at = models.DateTimeField(_("samtykke trukket"), null=True, blank=True)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "national_id"], name="patient_one_record_per_unit"
+            )
+        ]
         verbose_name = _("pasient")
         verbose_name_plural = _("pasienter")
 
@@ -44,27 +63,6 @@ class Patient(models.Model):
     @property
     def national_id_formatted(self) -> str:
         return f"{self.national_id[:6]} {self.national_id[6:]}"
-
-
-class UnitPatient(models.Model):
-    """A patient registered at a unit: the unit may see the patient (and only its own forms)."""
-
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="unit_links")
-    unit = models.ForeignKey(
-        "accounts.Unit", on_delete=models.PROTECT, related_name="patient_links"
-    )
-    registered_at = models.DateTimeField(auto_now_add=True)
-    registered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["unit", "patient"], name="unitpatient_unique")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.patient_id} @ {self.unit_id}"
 
 
 class Course(models.Model):

@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
 
 from nnrr.accounts.models import Unit, User
 from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
 from nnrr.lib.national_id import parse_national_id
-from nnrr.patients.models import Course, Patient, UnitPatient
+from nnrr.patients.models import Course, Patient
 
 
 def register_patient(
     *, actor: Actor, unit: Unit, national_id: str, name: str, email: str = "", mobile: str = ""
 ) -> Patient:
-    """Register a patient at ``unit``; a person already known elsewhere is linked, not duplicated.
+    """Register a patient at ``unit``: the unit's own record of the person.
 
-    Birth date and sex are derived from the national id. A person known at another unit keeps the
-    name on record; contact details are only filled in where none are on record.
+    Birth date and sex are derived from the national id. A person already registered at this
+    unit keeps the record (contact details are only filled in where none are on record). Records
+    the person may have at other units are neither read nor changed: registering a known number
+    at a second unit creates that unit's record from what this unit enters, and nothing about the
+    other record (not even that it exists) reaches the caller or this unit's audit trail.
     """
     parsed = parse_national_id(national_id)
     with transaction.atomic():
         patient, created = Patient.objects.select_for_update().get_or_create(
+            unit=unit,
             national_id=parsed.value,
             defaults={
                 "id_kind": parsed.kind,
@@ -30,35 +35,36 @@ def register_patient(
                 "sex": parsed.sex,
                 "email": email.strip(),
                 "mobile": mobile.strip(),
+                "registered_by": actor.user,
             },
         )
+        changed: list[str] = []
         if not created:
-            changed: list[str] = []
             if email and not patient.email:
                 patient.email, changed = email.strip(), [*changed, "email"]
             if mobile and not patient.mobile:
                 patient.mobile, changed = mobile.strip(), [*changed, "mobile"]
             if changed:
                 patient.save(update_fields=[*changed, "updated_at"])
-        _link, linked = UnitPatient.objects.get_or_create(
-            patient=patient, unit=unit, defaults={"registered_by": actor.user}
+        record_event(
+            actor=actor,
+            action="nnrr.patient.registered",
+            patient_id=patient.pk,
+            obj=patient,
+            # Only about this unit's record: never whether the person is known elsewhere.
+            detail={"already_registered": not created, "contact_filled": changed},
         )
-        if linked:
-            record_event(
-                actor=actor,
-                action="nnrr.patient.registered",
-                patient_id=patient.pk,
-                obj=patient,
-                detail={"new_person": created},
-            )
     return patient
 
 
 def update_contact(*, actor: Actor, patient: Patient, email: str, mobile: str) -> Patient:
-    """Change where notices to the patient go (e-mail, mobile)."""
+    """Change where this unit's notices to the patient go (e-mail, mobile). Only the unit's own
+    record changes: another unit's invitations keep going where that unit said."""
     with transaction.atomic():
         patient.email, patient.mobile = email.strip(), mobile.strip()
-        patient.save(update_fields=["email", "mobile", "updated_at"])
+        Patient.objects.filter(pk=patient.pk).update(
+            email=patient.email, mobile=patient.mobile, updated_at=timezone.now()
+        )
         record_event(
             actor=actor,
             action="nnrr.patient.contact_changed",

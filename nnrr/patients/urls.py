@@ -1,6 +1,6 @@
 from django.urls import path
 
-from nnrr.patients import views
+from nnrr.patients import registry_views, views
 
 app_name = "patients"
 urlpatterns = [
@@ -21,4 +21,9 @@ urlpatterns = [
     path("forlop/<uuid:course_id>/nytt-forlop/", views.course_recreate, name="course_recreate"),
     path("forlop/<uuid:course_id>/slett/", views.course_delete, name="course_delete"),
     path("forlop/<uuid:course_id>/eier/", views.course_owner, name="course_owner"),
+    path(
+        "register/trekk-samtykke/",
+        registry_views.registry_withdraw,
+        name="registry_withdraw",
+    ),
 ]

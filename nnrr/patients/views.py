@@ -49,13 +49,15 @@ def front_page(request: HttpRequest) -> HttpResponse:
 
 
 def _search(request: HttpRequest, *, then: str) -> HttpResponse:
-    form = PatientSearchForm(request.GET or None)
+    # A search is a POST: the fødselsnummer never appears in a URL, a browser history or an
+    # access log of a proxy.
+    form = PatientSearchForm(request.POST if request.method == "POST" else None)
     if not form.is_valid():
         return render(
             request, "patients/search.html", {"search_form": form, "then": then}, status=200
         )
     nid = form.cleaned_data["national_id"]
-    patient = access.find_patient(request, nid.value)
+    patient = access.search_patient(request, nid.value)
     if patient is not None:
         target = "patients:new_form" if then == "create" else "patients:detail"
         return redirect(target, patient_id=patient.pk)
@@ -68,12 +70,14 @@ def _search(request: HttpRequest, *, then: str) -> HttpResponse:
 
 
 @profile_required(Right.FORMS)
+@require_http_methods(["GET", "POST"])
 def patient_search(request: HttpRequest) -> HttpResponse:
     """Search by fødselsnummer: the patient page, or an offer to register the patient."""
     return _search(request, then="view")
 
 
 @profile_required(Right.FORMS)
+@require_http_methods(["GET", "POST"])
 def create_search(request: HttpRequest) -> HttpResponse:
     """ "Opprett nytt skjema" from the front page: find the patient, then choose the form."""
     return _search(request, then="create")
@@ -154,6 +158,7 @@ def patient_detail(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
 def new_form(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     """ "Opprett nytt skjema": choose the form type (the Behandlerskjema opens a course)."""
     patient = access.access_patient(request, patient_id)
+    access.audit_view(request, "nnrr.patient.new_form_opened", patient_id=patient.pk, obj=patient)
     return render(request, "patients/new_form.html", {"patient": patient})
 
 
@@ -194,6 +199,7 @@ def create_clinician_form(request: HttpRequest, patient_id: uuid.UUID) -> HttpRe
             else:
                 messages.success(request, _("Behandlerskjema er lagret i kladd."))
             return redirect("patients:detail", patient_id=patient.pk)
+    access.audit_view(request, "nnrr.course.booking_opened", patient_id=patient.pk, obj=patient)
     return render(request, "patients/booking.html", {"patient": patient, "form": form})
 
 
@@ -244,6 +250,7 @@ def course_dates(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
         else:
             if effect == scheduling.Rebooking.NEEDS_NEW_COURSE:
                 context.update(needs_new_course=True, new_planned=planned, new_referral=referral)
+                _audit_course(request, "nnrr.course.dates_opened", course)
                 return render(request, "patients/course_dates.html", context)
             text = {
                 scheduling.Rebooking.REPLANNED: _(
@@ -257,7 +264,12 @@ def course_dates(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
             }[effect]
             messages.success(request, text)
             return redirect("patients:detail", patient_id=course.patient_id)
+    _audit_course(request, "nnrr.course.dates_opened", course)
     return render(request, "patients/course_dates.html", context)
+
+
+def _audit_course(request: HttpRequest, action: str, course: Course) -> None:
+    access.audit_view(request, action, patient_id=course.patient_id, obj=course)
 
 
 @profile_required(Right.FORMS)
@@ -294,6 +306,7 @@ def course_delete(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
     if request.method == "POST":
         reason = request.POST.get("reason", "").strip()
         if not reason:
+            _audit_course(request, "nnrr.course.delete_opened", course)
             return render(
                 request,
                 "patients/course_delete.html",
@@ -311,6 +324,7 @@ def course_delete(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
         )
         messages.success(request, _("Behandlerskjema og forløpet er slettet."))
         return redirect("patients:detail", patient_id=course.patient_id)
+    _audit_course(request, "nnrr.course.delete_opened", course)
     return render(
         request, "patients/course_delete.html", {"course": course, "patient": course.patient}
     )
@@ -348,6 +362,7 @@ def course_owner(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
             return redirect(
                 request.POST.get("back") or reverse("patients:detail", args=[course.patient_id])
             )
+    _audit_course(request, "nnrr.course.owner_opened", course)
     return render(
         request,
         "patients/course_owner.html",
@@ -377,30 +392,50 @@ def patient_contact(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse
         )
         messages.success(request, _("Kontaktinformasjonen er lagret."))
         return redirect("patients:detail", patient_id=patient.pk)
+    access.audit_view(request, "nnrr.patient.contact_opened", patient_id=patient.pk, obj=patient)
     return render(request, "patients/contact.html", {"patient": patient, "form": form})
 
 
 @profile_required(Right.FORMS)
 @require_http_methods(["GET", "POST"])
 def patient_withdraw(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
-    """Record the patient's withdrawal of consent: their registry data is deleted."""
+    """Record the patient's withdrawal of consent at this unit: the unit's courses of the patient
+    lose their registry data. Other units' records are the Registeradministrator's to withdraw
+    (see :func:`nnrr.patients.registry_views.registry_withdraw`)."""
     patient = access.access_patient(request, patient_id)
+    active = list(
+        access.courses_of_unit(access.active_profile(request))
+        .filter(patient=patient, status=Course.Status.ACTIVE)
+        .order_by("-planned_consultation_date")
+    )
     error = ""
+    chosen: set[str] = {str(c.pk) for c in active}
     if request.method == "POST":
         reason = request.POST.get("reason", "").strip()
+        if "course_choice" in request.POST:
+            # Consent belongs to the course: the patient may withdraw it for some courses only.
+            chosen = set(request.POST.getlist("course")) & {str(c.pk) for c in active}
         if not reason:
             error = _("Skriv årsaken pasienten oppga (eller «ikke oppgitt»).")
         elif request.POST.get("confirm") != "yes":
             error = _("Bekreft at pasienten har trukket samtykket.")
+        elif active and not chosen:
+            error = _("Velg forløpet (eller forløpene) samtykket trekkes for.")
         else:
             count = scheduling.withdraw_consent(
                 actor=Actor.from_request(request),
                 patient=patient,
                 reason=reason[:300],
                 now=timezone.now(),
+                course_ids=[c.pk for c in active if str(c.pk) in chosen],
             )
             messages.success(
                 request, _("Samtykket er trukket. %(count)d forløp er slettet.") % {"count": count}
             )
             return redirect("patients:detail", patient_id=patient.pk)
-    return render(request, "patients/withdraw.html", {"patient": patient, "error": error})
+    access.audit_view(request, "nnrr.consent.withdrawal_opened", patient_id=patient.pk, obj=patient)
+    return render(
+        request,
+        "patients/withdraw.html",
+        {"patient": patient, "error": error, "courses": active, "chosen": chosen},
+    )

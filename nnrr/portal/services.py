@@ -145,6 +145,34 @@ def enter(
     return EntryResult(state, order)
 
 
+class Gate(enum.Enum):
+    OPEN = "open"  # the questionnaire may be shown and stored
+    ASK = "ask"  # the pre-treatment form: the consent page comes first
+    REFUSED = "refused"  # the course has no consent (or is gone): nothing is shown or stored
+
+
+def consent_gate(order: Order, *, consent_in_session: bool) -> Gate:
+    """The portal's consent rule for every form kind (consent belongs to the course).
+
+    The pre-treatment form opens once the patient ticked consent in this session or a draft saved
+    after consent exists; the 6- and 12-month forms open only for a course whose pre-treatment
+    form is stored with consent; nothing opens for a course that was deleted or withdrawn.
+    """
+    # Imported here: the portal's entry code above needs neither.
+    from nnrr.questionnaires.models import FormKind
+    from nnrr.questionnaires.services import course_has_consent
+
+    course = order.course
+    if not course.is_active:
+        return Gate.REFUSED
+    if order.kind == FormKind.PRE_TREATMENT:
+        draft = order.response if order.response_id else None
+        if consent_in_session or (draft is not None and draft.consent is True):
+            return Gate.OPEN
+        return Gate.ASK
+    return Gate.OPEN if course_has_consent(course) else Gate.REFUSED
+
+
 def order_by_code(code: str) -> Order | None:
     normalized = codes.normalize_code(code)
     if len(normalized) != codes.CODE_LENGTH:

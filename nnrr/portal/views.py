@@ -229,6 +229,8 @@ def consent(request: HttpRequest) -> HttpResponse:
     order, definition = current
     if order.kind != FormKind.PRE_TREATMENT:
         return redirect("portal:section", step=1)
+    if portal.consent_gate(order, consent_in_session=False) == portal.Gate.REFUSED:
+        return render(request, "portal/no_consent.html", {}, status=403)
     error = ""
     if request.method == "POST":
         if request.POST.get("consent") == "1":
@@ -247,8 +249,12 @@ def consent(request: HttpRequest) -> HttpResponse:
 
 
 def _require_consent(request: HttpRequest, order: Order) -> HttpResponse | None:
-    if order.kind == FormKind.PRE_TREATMENT and not request.session.get(SESSION_CONSENT):
+    """The consent gate before any page that shows or stores answers, for every form kind."""
+    gate = portal.consent_gate(order, consent_in_session=bool(request.session.get(SESSION_CONSENT)))
+    if gate == portal.Gate.ASK:
         return redirect("portal:consent")
+    if gate == portal.Gate.REFUSED:
+        return render(request, "portal/no_consent.html", {}, status=403)
     return None
 
 

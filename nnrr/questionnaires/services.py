@@ -160,6 +160,42 @@ def return_to_draft(*, actor: Actor, response: Response, reason: str, now: dt.da
     return response
 
 
+def course_has_consent(course: Course) -> bool:
+    """The course's pre-treatment form is stored with the patient's consent (consent belongs to
+    the course: a withdrawal deletes that form, and a new course asks again)."""
+    return Response.objects.filter(
+        course=course, kind=FormKind.PRE_TREATMENT, status=FormStatus.FERDIGSTILT, consent=True
+    ).exists()
+
+
+def _is_answered(value: Any) -> bool:
+    # An unticked box (False) is no answer; a 0 on a scale is one.
+    return not (value is None or value is False or value in ("", [], {}))
+
+
+def _has_answers(answers: Mapping[str, Any]) -> bool:
+    return any(_is_answered(value) for value in answers.values())
+
+
+def check_patient_form_allowed(*, course: Course, kind: str, consent: bool | None) -> None:
+    """The consent rule for every path a patient form arrives by (portal, paper, drafts): the
+    course is active, the pre-treatment form carries consent, and a 6- or 12-month form needs
+    the course's consented pre-treatment form."""
+    if course.status != Course.Status.ACTIVE:
+        raise ValidationError(_("Forløpet er slettet. Ingen opplysninger er lagret."))
+    if kind == FormKind.PRE_TREATMENT and consent is not True:
+        raise ValidationError(
+            _("Skjemaet kan ikke sendes inn uten samtykke. Ingen opplysninger er lagret.")
+        )
+    if kind != FormKind.PRE_TREATMENT and not course_has_consent(course):
+        raise ValidationError(
+            _(
+                "Pasienten har ikke samtykket for dette forløpet (pasientskjema før behandling). "
+                "Ingen opplysninger er lagret."
+            )
+        )
+
+
 def store_patient_form(
     *,
     actor: Actor,
@@ -172,10 +208,13 @@ def store_patient_form(
     draft: Response | None = None,
 ) -> Response:
     """A submitted patient form, complete with scores. The pre-treatment form needs consent:
-    without it nothing at all is stored. Call inside the caller's transaction."""
-    if kind == FormKind.PRE_TREATMENT and consent is not True:
+    without it nothing at all is stored, and a follow-up form is only stored for a course with
+    consent. A paper form without a single answer is not stored. Call inside the caller's
+    transaction."""
+    check_patient_form_allowed(course=course, kind=kind, consent=consent)
+    if source == Source.PAPER and not _has_answers(answers):
         raise ValidationError(
-            _("Skjemaet kan ikke sendes inn uten samtykke. Ingen opplysninger er lagret.")
+            _("Papirskjemaet er tomt: fyll inn svarene fra skjemaet. Ingen opplysninger er lagret.")
         )
     if Response.objects.filter(course=course, kind=kind, status=FormStatus.FERDIGSTILT).exists():
         raise ValidationError(_("Dette skjemaet er allerede levert for forløpet."))
@@ -225,6 +264,9 @@ def save_portal_draft(
     now: dt.datetime,
 ) -> Response:
     """ "Lagre og fortsett senere" in the portal (only after consent was given)."""
+    check_patient_form_allowed(
+        course=course, kind=kind, consent=True if kind == FormKind.PRE_TREATMENT else None
+    )
     if draft is None:
         response = Response.objects.create(
             course=course,

@@ -21,6 +21,7 @@ from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
 from nnrr.lib.dates import oslo_date
 from nnrr.lib.errors import ConflictError
+from nnrr.patients.models import Course
 from nnrr.questionnaires import diagnoses
 from nnrr.questionnaires import services as form_services
 from nnrr.questionnaires.definitions import Definition, get_definition
@@ -180,6 +181,7 @@ def return_form(request: HttpRequest, response_id: uuid.UUID) -> HttpResponse:
         else:
             messages.success(request, _("Skjemaet er returnert og kan rettes."))
             return redirect("questionnaires:response", response_id=response.pk)
+    _audit_view(request, response, "nnrr.form.return_opened")
     return render(
         request,
         "questionnaires/return.html",
@@ -219,6 +221,13 @@ def paper_form(request: HttpRequest, course_id: uuid.UUID, kind: str) -> HttpRes
     }
     if request.method == "GET":
         context["form"] = bind(definition, {})
+        try:
+            form_services.check_patient_form_allowed(
+                course=course, kind=kind, consent=True if kind == FormKind.PRE_TREATMENT else None
+            )
+        except ValidationError as exc:
+            context["error"] = " ".join(exc.messages)
+        _audit_paper(request, course, kind)
         return render(request, "questionnaires/paper.html", context)
     parsed = parse_submission(definition, request.POST)
     consent = request.POST.get("consent") == "1" if kind == FormKind.PRE_TREATMENT else None
@@ -229,9 +238,11 @@ def paper_form(request: HttpRequest, course_id: uuid.UUID, kind: str) -> HttpRes
             consent=consent,
             invalid=parsed.errors,
         )
+        _audit_paper(request, course, kind)
         return render(request, "questionnaires/paper.html", context)
     if kind == FormKind.PRE_TREATMENT and not consent:
         context.update(form=bind(definition, parsed.answers, raw=raw), consent_error=True)
+        _audit_paper(request, course, kind)
         return render(request, "questionnaires/paper.html", context)
     try:
         response = scheduling.submit_patient_form(
@@ -245,9 +256,20 @@ def paper_form(request: HttpRequest, course_id: uuid.UUID, kind: str) -> HttpRes
         )
     except ValidationError as exc:
         context.update(form=bind(definition, parsed.answers, raw=raw), error=" ".join(exc.messages))
+        _audit_paper(request, course, kind)
         return render(request, "questionnaires/paper.html", context)
     messages.success(request, _("Papirskjemaet er registrert."))
     return redirect("questionnaires:response", response_id=response.pk)
+
+
+def _audit_paper(request: HttpRequest, course: Course, kind: str) -> None:
+    access.audit_view(
+        request,
+        "nnrr.form.paper_opened",
+        patient_id=course.patient_id,
+        obj=course,
+        detail={"kind": kind},
+    )
 
 
 # --- Diagnosis picker partials ---------------------------------------------------------------

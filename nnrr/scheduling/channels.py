@@ -103,7 +103,8 @@ class FileChannel:
         mime["Message-ID"] = _message_id(message.key) if message.key else make_msgid()
         mime.set_content(message.body)
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            # The messages hold portal links: owner-only folder, and mkstemp's 0600 files.
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".eml")
             with os.fdopen(fd, "wb") as fh:
                 fh.write(mime.as_bytes())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -164,7 +165,11 @@ def book_course(
     now: dt.datetime,
 ) -> Course:
     """Create a forløp with its Behandlerskjema (Kladd, owned by its creator) and plan the
-    pre-treatment questionnaire (sent 16 days before the consultation)."""
+    pre-treatment questionnaire (sent 16 days before the consultation). Consent belongs to the
+    course: a new course asks for it again, also after an earlier withdrawal."""
+    if patient.unit_id != unit.pk:
+        # One unit's course never hangs on another unit's record of the person.
+        raise ValueError("the patient record belongs to another unit")
     validate_booking_dates(referral_date, planned_date, today=oslo_date(now))
     with transaction.atomic():
         course = Course.objects.create(
@@ -193,8 +198,7 @@ def book_course(
                 "planned_date": planned_date.isoformat(),
             },
         )
-        if patient.consent_withdrawn_at is None:
-            plan_pre_treatment_order(actor=actor, course=course, now=now)
+        plan_pre_treatment_order(actor=actor, course=course, now=now)
     return course
 
 
@@ -308,6 +312,13 @@ def recreate_course(
             now=now,
             log_reason=None,
         )
+        record_event(
+            actor=actor,
+            action="nnrr.course.deleted",
+            patient_id=course.patient_id,
+            obj=course,
+            detail={"reason_given": True, "replaced_by_new_course": True},
+        )
         new = book_course(
             actor=actor,
             patient=course.patient,
@@ -325,9 +336,8 @@ def recreate_course(
 
 
 def course_has_consent(course: Course) -> bool:
-    return Response.objects.filter(
-        course=course, kind=FormKind.PRE_TREATMENT, status=FormStatus.FERDIGSTILT, consent=True
-    ).exists()
+    """The course's pre-treatment form is stored with the patient's consent."""
+    return form_services.course_has_consent(course)
 
 
 def _delete_course(
@@ -384,19 +394,35 @@ def delete_course(*, actor: Actor, course: Course, reason: str, now: dt.datetime
             action="nnrr.course.deleted",
             patient_id=course.patient_id,
             obj=course,
-            detail={"reason": reason[:300]},
+            # The reason is kept with the course (deleted_reason); the audit trail holds none.
+            detail={"reason_given": bool(reason.strip())},
         )
 
 
-def withdraw_consent(*, actor: Actor, patient: Patient, reason: str, now: dt.datetime) -> int:
-    """The patient withdraws consent: every form of theirs in the registry is deleted, pending
-    orders are cancelled, and a minimal entry per course is kept. Returns the course count."""
+def withdraw_consent(
+    *,
+    actor: Actor,
+    patient: Patient,
+    reason: str,
+    now: dt.datetime,
+    scope: str = "unit",
+    course_ids: Collection[uuid.UUID] | None = None,
+) -> int:
+    """The patient withdraws consent at the unit that holds ``patient`` (the unit's record).
+
+    Consent belongs to the course: each withdrawn course (every active course of the record, or
+    those in ``course_ids``) loses its clinical content, its pending orders are cancelled, and a
+    minimal entry is kept in the consent log; a course booked later asks again. The contact data
+    goes with the last active course. Other units' records of the person are not touched (that
+    is :func:`withdraw_consent_everywhere`, the Registeradministrator's action). Returns the
+    course count."""
     with transaction.atomic():
-        courses = list(
-            Course.objects.select_related("patient", "unit").filter(
-                patient=patient, status=Course.Status.ACTIVE
-            )
+        active = Course.objects.select_related("patient", "unit").filter(
+            patient=patient, unit_id=patient.unit_id, status=Course.Status.ACTIVE
         )
+        if course_ids is not None:
+            active = active.filter(pk__in=list(course_ids))
+        courses = list(active)
         for course in courses:
             _delete_course(
                 actor=actor,
@@ -406,19 +432,47 @@ def withdraw_consent(*, actor: Actor, patient: Patient, reason: str, now: dt.dat
                 now=now,
                 log_reason=ConsentLogEntry.Reason.WITHDRAWN,
             )
-        Patient.objects.filter(pk=patient.pk).update(
-            consent_withdrawn_at=now, email="", mobile="", updated_at=now
-        )
-        patient.consent_withdrawn_at, patient.email, patient.mobile = now, "", ""
+        if Course.objects.filter(patient=patient, status=Course.Status.ACTIVE).exists():
+            # Another course still runs with its own consent: its invitations need the address.
+            Patient.objects.filter(pk=patient.pk).update(consent_withdrawn_at=now, updated_at=now)
+            patient.consent_withdrawn_at = now
+        else:
+            Patient.objects.filter(pk=patient.pk).update(
+                consent_withdrawn_at=now, email="", mobile="", updated_at=now
+            )
+            patient.consent_withdrawn_at, patient.email, patient.mobile = now, "", ""
         record_event(
             actor=actor,
             action="nnrr.consent.withdrawn",
             patient_id=patient.pk,
             obj=patient,
             # The free-text reason may name diagnoses or scores: the audit trail holds none.
-            detail={"reason_given": bool(reason.strip()), "courses": len(courses)},
+            detail={"reason_given": bool(reason.strip()), "courses": len(courses), "scope": scope},
         )
     return len(courses)
+
+
+@dataclass(frozen=True)
+class RegistryWithdrawal:
+    records: int  # the units' records of the person
+    courses: int  # active courses deleted
+
+
+def withdraw_consent_everywhere(
+    *, actor: Actor, national_id: str, reason: str, now: dt.datetime
+) -> RegistryWithdrawal:
+    """The patient asks for the withdrawal to apply at every unit: the Registeradministrator's
+    action. Each unit's record is withdrawn as :func:`withdraw_consent` does, each with its own
+    audit event (so each record's access log shows it)."""
+    with transaction.atomic():
+        records = list(
+            Patient.objects.select_for_update().filter(national_id=national_id).order_by("pk")
+        )
+        courses = sum(
+            withdraw_consent(actor=actor, patient=record, reason=reason, now=now, scope="registry")
+            for record in records
+        )
+    return RegistryWithdrawal(records=len(records), courses=courses)
 
 
 def courses_due_for_purge(now: dt.datetime) -> list[uuid.UUID]:
@@ -491,8 +545,14 @@ def order_questionnaire(
         locked = Course.objects.select_for_update().get(pk=course.pk)
         if locked.status != Course.Status.ACTIVE:
             raise ValidationError(_("Forløpet er slettet."))
-        if course.patient.consent_withdrawn_at is not None:
-            raise ValidationError(_("Pasienten har trukket samtykket; skjema kan ikke bestilles."))
+        if kind != FormKind.PRE_TREATMENT and not course_has_consent(course):
+            # The pre-treatment form asks for consent; nothing else is sent before it is given.
+            raise ValidationError(
+                _(
+                    "Pasientskjema 6 og 12 måneder kan bare bestilles når pasienten har samtykket "
+                    "i pasientskjema før behandling for dette forløpet."
+                )
+            )
         if Response.objects.filter(
             course=course, kind=kind, status=FormStatus.FERDIGSTILT
         ).exists():
@@ -541,7 +601,7 @@ def plan_follow_ups(
     """After the Behandlerskjema is completed: the 6- and 12-month forms for a consenting
     patient. A follow-up whose whole window has passed is recorded as missed. Completing again
     after a correction of Besøksdato re-plans follow-ups not sent yet; nothing is duplicated."""
-    if course.patient.consent_withdrawn_at is not None or not course_has_consent(course):
+    if not course_has_consent(course):
         return []
     created = []
     for kind, months in FOLLOW_UPS:

@@ -90,6 +90,7 @@ def order_eprom(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
         .order_by("-planned_consultation_date")
     )
     if not courses:
+        access.audit_view(request, "nnrr.order.form_opened", patient_id=patient.pk, obj=patient)
         messages.info(request, _("Opprett Behandlerskjema først; pasientskjemaet knyttes til det."))
         return redirect("patients:detail", patient_id=patient.pk)
     form = OrderForm(request.POST or None, courses=courses, patient_name=patient.name)
@@ -109,6 +110,7 @@ def order_eprom(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
         else:
             _remember_code(request, new)
             return redirect("scheduling:order_detail", order_id=new.order.pk)
+    access.audit_view(request, "nnrr.order.form_opened", patient_id=patient.pk, obj=patient)
     return render(request, "scheduling/order.html", {"patient": patient, "form": form})
 
 
@@ -138,6 +140,9 @@ def reorder(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
         else:
             _remember_code(request, new)
             return redirect("scheduling:order_detail", order_id=new.order.pk)
+    access.audit_view(
+        request, "nnrr.order.reorder_opened", patient_id=order.course.patient_id, obj=order
+    )
     return render(
         request,
         "scheduling/reorder.html",

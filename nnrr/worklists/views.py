@@ -15,7 +15,7 @@ from nnrr.accounts.profiles import Profile, Right
 from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
 from nnrr.lib.dates import oslo_date
-from nnrr.patients.models import ConsentLogEntry, Course
+from nnrr.patients.models import Course
 from nnrr.questionnaires.models import FormKind
 from nnrr.scheduling.models import OPEN_STATES
 
@@ -108,7 +108,7 @@ def consent(request: HttpRequest) -> HttpResponse:
         .select_related("course", "course__patient")
         .order_by("course__planned_consultation_date")
     )
-    log = ConsentLogEntry.objects.filter(unit=profile.unit).order_by("-recorded_at")
+    log = access.consent_log(request).order_by("-recorded_at")
     page = Paginator(log, 50).get_page(request.GET.get("page"))
     record_event(actor=Actor.from_request(request), action="nnrr.worklist.consent.viewed")
     return render(

@@ -9,9 +9,12 @@ drawing), and "Journalnotat" → "Kopier til utklippstavle" copies the note.
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 
+from nnrr.audit.context import Actor
 from nnrr.questionnaires.models import FormStatus, Response, Source
+from nnrr.scheduling import services as scheduling
 from tests.browser.conftest import NewPage, egil_larsen, login, screenshot
 from tests.conftest import ST_OLAVS, book, make_patient
 
@@ -134,6 +137,16 @@ def test_follow_up_form_renders_and_submits(new_page: NewPage, size: str, kind: 
     egil = egil_larsen()
     patient = make_patient(ST_OLAVS, name="Oppfølging Olsen")
     course = book(egil, patient)
+    # A follow-up is only keyed in for a course whose pre-treatment form carries consent.
+    scheduling.submit_patient_form(
+        actor=Actor.system("test"),
+        course=course,
+        kind="1a",
+        answers={"FamilyStatus": 1},
+        consent=True,
+        source=Source.PORTAL,
+        now=timezone.now(),
+    )
     page = new_page(size)
     login(page)
     form = _open_paper_form(page, course.pk, kind)

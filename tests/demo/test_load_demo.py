@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db.models import Count, F
 from django.test import override_settings
 
 from nnrr.accounts.models import Membership, Role
-from nnrr.patients.models import ConsentLogEntry, Course, Patient, UnitPatient
+from nnrr.patients.models import ConsentLogEntry, Course, Patient
 from nnrr.questionnaires.models import FormStatus, Response
 from nnrr.scheduling.models import Order, OrderState
 
@@ -35,7 +36,8 @@ def test_demo_has_every_role_and_patients_in_every_state(loaded: str) -> None:
     }
     # About fifty patients, with courses in every state.
     assert 45 <= Patient.objects.count() <= 60
-    assert UnitPatient.objects.values("patient").distinct().count() == Patient.objects.count()
+    # Every course hangs on its own unit's record of the person.
+    assert not Course.objects.exclude(patient__unit=F("unit")).exists()
     states = set(Order.objects.values_list("state", flat=True))
     assert {OrderState.PLANNED, OrderState.SENT, OrderState.ANSWERED} <= states
     assert Response.objects.filter(kind="1b", status=FormStatus.FERDIGSTILT).exists()
@@ -45,12 +47,18 @@ def test_demo_has_every_role_and_patients_in_every_state(loaded: str) -> None:
     assert ConsentLogEntry.objects.exists()
     completed = Response.objects.filter(kind="1a", status=FormStatus.FERDIGSTILT).first()
     assert completed is not None and completed.scores["OdiScore"] is not None
-    # One person is known at both units.
-    assert (
-        Patient.objects.filter(unit_links__unit_id=104293)
-        .filter(unit_links__unit_id=102959)
-        .exists()
+    # One person is known at both units: two records, one per unit.
+    shared = (
+        Patient.objects.values("national_id")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=1)
+        .order_by("national_id")
+        .first()
     )
+    assert shared is not None
+    assert set(
+        Patient.objects.filter(national_id=shared["national_id"]).values_list("unit_id", flat=True)
+    ) == {104293, 102959}
 
 
 def test_loading_twice_changes_nothing(loaded: str) -> None:

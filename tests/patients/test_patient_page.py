@@ -48,20 +48,20 @@ def test_patient_known_at_two_units_shows_only_the_active_units_forms(
 ) -> None:
     st_olavs, haukeland = persona("clinician"), persona("haukeland_clinician")
     patient = make_patient(ST_OLAVS)
-    register_patient(
+    second = register_patient(
         actor=haukeland.actor,
         unit=haukeland.unit,
         national_id=patient.national_id,
         name=patient.name,
     )
     mine = book(st_olavs, patient, planned_in_days=20)
-    theirs = book(haukeland, patient, planned_in_days=45)
+    theirs = book(haukeland, second, planned_in_days=45)
     html = (
         as_persona("clinician").get(reverse("patients:detail", args=[patient.pk])).content.decode()
     )
     assert mine.planned_consultation_date.strftime("%d.%m.%Y") in html
     assert theirs.planned_consultation_date.strftime("%d.%m.%Y") not in html
-    other = as_persona("haukeland_clinician").get(reverse("patients:detail", args=[patient.pk]))
+    other = as_persona("haukeland_clinician").get(reverse("patients:detail", args=[second.pk]))
     assert theirs.planned_consultation_date.strftime("%d.%m.%Y") in other.content.decode()
     assert mine.planned_consultation_date.strftime("%d.%m.%Y") not in other.content.decode()
 

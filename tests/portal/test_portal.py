@@ -17,11 +17,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from nnrr.audit.context import Actor
 from nnrr.audit.models import AuditEvent
 from nnrr.patients.models import Patient
 from nnrr.portal import views as portal_views
 from nnrr.questionnaires.definitions import get_definition
-from nnrr.questionnaires.models import FormKind, FormStatus, Response
+from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
 from nnrr.questionnaires.validation import section_visible
 from nnrr.scheduling import codes
 from nnrr.scheduling import services as scheduling
@@ -54,6 +55,17 @@ def ordered(persona: Callable[[str], Persona]) -> Callable[..., Ordered]:
         clinician = persona("clinician")
         patient = make_patient(ST_OLAVS, name="Pia Portal")
         course = book(clinician, patient, planned_in_days=planned_in_days)
+        if kind != FormKind.PRE_TREATMENT:
+            # Follow-ups are only ordered for a course whose pre-treatment form has consent.
+            scheduling.submit_patient_form(
+                actor=Actor.system("test"),
+                course=course,
+                kind=FormKind.PRE_TREATMENT,
+                answers={"FamilyStatus": 1},
+                consent=True,
+                source=Source.PORTAL,
+                now=timezone.now(),
+            )
         new = scheduling.order_questionnaire(
             actor=clinician.actor, course=course, kind=kind, notify_self=True, now=timezone.now()
         )
@@ -270,6 +282,42 @@ def test_follow_up_form_needs_no_consent_page(ordered: Callable[..., Ordered]) -
 
     assert response["Location"] == reverse("portal:section", args=[1])
     assert client.get(reverse("portal:consent"))["Location"] == reverse("portal:section", args=[1])
+
+
+def test_follow_up_form_of_a_course_without_consent_is_refused_and_stores_nothing(
+    ordered: Callable[..., Ordered],
+) -> None:
+    follow_up = ordered(kind=FormKind.FOLLOW_UP_6)
+    # An order left from before the rule (or a course whose consented form is gone).
+    Response.objects.filter(course=follow_up.order.course, kind=FormKind.PRE_TREATMENT).delete()
+    client = Client()
+    enter(client, follow_up.code)
+
+    shown = client.get(reverse("portal:section", args=[1]))
+    posted = client.post(reverse("portal:section", args=[1]), {"action": "next"})
+    submitted = client.post(reverse("portal:review"))
+
+    for response in (shown, posted, submitted):
+        assert response.status_code == 403
+        assert "samtykke" in page(response)
+    assert not Response.objects.filter(
+        course=follow_up.order.course, kind=FormKind.FOLLOW_UP_6
+    ).exists()
+
+
+def test_pre_treatment_form_of_a_withdrawn_course_is_refused(pre: Ordered, persona: Any) -> None:
+    client = entered(pre)
+    scheduling.withdraw_consent(
+        actor=persona("clinician").actor,
+        patient=pre.patient,
+        reason="Ønsker ikke",
+        now=timezone.now(),
+    )
+    response = client.post(reverse("portal:section", args=[1]), {"action": "next"})
+    assert response.status_code == 403
+    assert not Response.objects.filter(
+        course=pre.order.course, kind=FormKind.PRE_TREATMENT
+    ).exists()
 
 
 def test_one_section_per_page_with_progress(pre: Ordered) -> None:

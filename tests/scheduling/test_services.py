@@ -33,7 +33,7 @@ from nnrr.scheduling import dispatch, rules
 from nnrr.scheduling import services as scheduling
 from nnrr.scheduling.channels import FileChannel
 from nnrr.scheduling.models import OPEN_STATES, Message, MessageState, Order, OrderState
-from tests.conftest import HAUKELAND, ST_OLAVS, Persona, book, make_patient
+from tests.conftest import ST_OLAVS, Persona, book, make_patient
 from tests.questionnaires.helpers import complete_answers
 
 
@@ -537,21 +537,22 @@ def test_consent_after_the_clinician_form_was_completed_plans_the_follow_ups(
 # --- Withdrawal and deletion -----------------------------------------------------------------
 
 
-def test_withdraw_consent_deletes_every_form_at_every_unit_and_keeps_a_log_entry_per_course(
+def test_withdraw_consent_deletes_the_units_forms_only_and_keeps_a_log_entry_per_course(
     course: Course, clinician: Persona, persona: Callable[[str], Persona], patient: Patient
 ) -> None:
     consent(course, oslo(2026, 3, 17, 9, 0), {"FamilyStatus": 1, "PainExperiencesActivity": 8})
     complete_clinician(clinician, course, "2026-04-01", oslo(2026, 4, 1, 15, 0))
     haukeland = persona("haukeland_clinician")
-    register_patient(
+    theirs = register_patient(
         actor=haukeland.actor,
         unit=haukeland.unit,
         national_id=patient.national_id,
         name=patient.name,
+        email="hos.haukeland@example.no",
     )
     other = scheduling.book_course(
         actor=haukeland.actor,
-        patient=patient,
+        patient=theirs,
         unit=haukeland.unit,
         referral_date=REFERRAL,
         planned_date=dt.date(2026, 5, 5),
@@ -563,23 +564,30 @@ def test_withdraw_consent_deletes_every_form_at_every_unit_and_keeps_a_log_entry
         actor=clinician.actor, patient=patient, reason=reason, now=oslo(2026, 4, 3, 9, 0)
     )
 
-    assert count == 2
+    assert count == 1
     responses = Response.objects.filter(course__patient=patient)
     assert not responses.filter(status=FormStatus.FERDIGSTILT).exists()
     assert not responses.exclude(answers={}).exists()
     assert set(responses.values_list("status", flat=True)) == {FormStatus.SLETTET}
     assert not Order.objects.filter(course__patient=patient, state__in=OPEN_STATES).exists()
-    assert Order.objects.filter(course__patient=patient, state=OrderState.CANCELLED).count() == 3
+    assert Order.objects.filter(course__patient=patient, state=OrderState.CANCELLED).count() == 2
     entries = ConsentLogEntry.objects.filter(national_id=patient.national_id)
-    assert sorted(e.course_id for e in entries) == sorted([course.pk, other.pk])
+    assert [e.course_id for e in entries] == [course.pk]
     assert {e.reason for e in entries} == {ConsentLogEntry.Reason.WITHDRAWN}
-    assert {e.unit_id for e in entries} == {ST_OLAVS, HAUKELAND}
+    assert {e.unit_id for e in entries} == {ST_OLAVS}
     patient.refresh_from_db()
     assert patient.consent_withdrawn_at is not None
     assert patient.email == ""
     assert set(Course.objects.filter(patient=patient).values_list("status", flat=True)) == {
         Course.Status.WITHDRAWN
     }
+    # Haukeland's record and course are untouched.
+    other.refresh_from_db()
+    theirs.refresh_from_db()
+    assert other.status == Course.Status.ACTIVE
+    assert theirs.email == "hos.haukeland@example.no"
+    assert theirs.consent_withdrawn_at is None
+    assert Order.objects.filter(course=other, state__in=OPEN_STATES).count() == 1
 
     event = AuditEvent.objects.get(action="nnrr.consent.withdrawn")
     assert event.patient_id == patient.pk
@@ -589,12 +597,21 @@ def test_withdraw_consent_deletes_every_form_at_every_unit_and_keeps_a_log_entry
         assert fragment not in stored
 
 
-def test_after_withdrawal_no_questionnaire_can_be_ordered(
+def test_after_withdrawal_a_new_course_asks_for_consent_again(
     course: Course, clinician: Persona, patient: Patient
 ) -> None:
     scheduling.withdraw_consent(
         actor=clinician.actor, patient=patient, reason="Ønsker ikke", now=oslo(2026, 3, 3, 9, 0)
     )
+    with pytest.raises(ValidationError):
+        # The withdrawn course itself takes no more orders.
+        scheduling.order_questionnaire(
+            actor=clinician.actor,
+            course=Course.objects.select_related("patient").get(pk=course.pk),
+            kind=FormKind.PRE_TREATMENT,
+            notify_self=True,
+            now=oslo(2026, 3, 3, 9, 5),
+        )
     again = scheduling.book_course(
         actor=clinician.actor,
         patient=Patient.objects.get(pk=patient.pk),
@@ -604,15 +621,18 @@ def test_after_withdrawal_no_questionnaire_can_be_ordered(
         now=oslo(2026, 3, 4, 9, 0),
     )
 
-    assert not Order.objects.filter(course=again).exists()
-    with pytest.raises(ValidationError):
-        scheduling.order_questionnaire(
-            actor=clinician.actor,
-            course=Course.objects.select_related("patient").get(pk=again.pk),
-            kind=FormKind.PRE_TREATMENT,
-            notify_self=True,
-            now=oslo(2026, 3, 4, 9, 5),
-        )
+    # Consent belongs to the course: the new one plans its pre-treatment form (which asks).
+    assert Order.objects.filter(course=again, kind=FormKind.PRE_TREATMENT).count() == 1
+    # But no follow-up before that form is stored with consent.
+    for kind in (FormKind.FOLLOW_UP_6, FormKind.FOLLOW_UP_12):
+        with pytest.raises(ValidationError, match="samtykket"):
+            scheduling.order_questionnaire(
+                actor=clinician.actor,
+                course=Course.objects.select_related("patient").get(pk=again.pk),
+                kind=kind,
+                notify_self=True,
+                now=oslo(2026, 3, 4, 9, 5),
+            )
 
 
 def test_delete_course_without_consent_leaves_a_consent_log_entry(

@@ -53,6 +53,7 @@ def _due_orders(count: int) -> list[Order]:
     unit = Unit.objects.get(pk=ST_OLAVS)
     patients = Patient.objects.bulk_create(
         Patient(
+            unit=unit,
             national_id=f"9{n:010d}",
             id_kind=Patient.IdKind.SYNTHETIC,
             name=f"Pasient {n}",
