@@ -162,7 +162,7 @@ def search_patient(request: HttpRequest, national_id: str) -> Patient | None:
 
 def registry_records(request: HttpRequest, national_id: str) -> QuerySet[Patient]:
     """Every unit's record of a person: only for the Registeradministrator's registry-wide
-    actions (docs/decisions/0011)."""
+    actions (docs/decisions/0013)."""
     require_right(request, Right.ADMINISTER)
     return Patient.objects.filter(national_id=national_id)
 

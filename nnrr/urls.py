@@ -16,6 +16,6 @@ urlpatterns = [
 ]
 
 # Django's admin shows patient forms without the registry's audit events: it is not mounted in
-# production (docs/decisions/0010-django-admin.md).
+# production (docs/decisions/0012-django-admin.md).
 if not settings.PRODUCTION:
     urlpatterns.append(path("admin/", admin.site.urls))

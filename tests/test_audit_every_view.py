@@ -85,6 +85,10 @@ NO_PATIENT_DATA: dict[str, str] = {
     "patients:search": "a GET shows the empty search form (the search itself is a POST)",
     "patients:create_search": "a GET shows the empty search form (the search itself is a POST)",
     "patients:registry_withdraw": "a GET shows the empty look-up form",
+    "audit:innsyn": (
+        "a GET shows the empty look-up form; the POST writes nnrr.audit.innsyn for each of the "
+        "person's records (tests/audit/test_log_page.py)"
+    ),
     "worklists:index": "counts of the unit's worklists only",
     "questionnaires:diagnosis_search": "the ICD-10 code list",
     "questionnaires:diagnosis_groups": "the ICD-10 code list",
@@ -95,7 +99,7 @@ NO_PATIENT_DATA: dict[str, str] = {
         "portal services (nnrr.portal.*, nnrr.form.portal_saved, nnrr.form.submitted)"
     ),
     "set_language": "the language cookie",
-    "admin:": "Django's admin is not mounted in production (docs/decisions/0010-django-admin.md)",
+    "admin:": "Django's admin is not mounted in production (docs/decisions/0012-django-admin.md)",
 }
 
 

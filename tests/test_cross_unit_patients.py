@@ -4,7 +4,7 @@ tests/test_cross_unit_urls.py proves that every URL taking an id answers 404 to 
 This file proves the rest of issue 7 item 1: a second unit registering a known patient learns
 nothing and changes nothing of the first unit's (end to end through the pages), the list views
 (worklists, consent log, audit log) show only the unit's own patients, and a registry-wide
-effect is the Registeradministrator's action (docs/decisions/0011-patient-record-per-unit.md).
+effect is the Registeradministrator's action (docs/decisions/0013-patient-record-per-unit.md).
 """
 
 from __future__ import annotations

@@ -181,7 +181,7 @@ def load_demo(*, now: dt.datetime, out: Writer) -> bool:
                     today,
                 )
         # One person known at both units: each unit has its own record and sees only its own
-        # course (docs/decisions/0011-patient-record-per-unit.md).
+        # course (docs/decisions/0013-patient-record-per-unit.md).
         shared = patients[0]
         haukeland = units[people.HAUKELAND]
         hanne = users["Hanne Haukeland"]

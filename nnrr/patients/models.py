@@ -15,7 +15,7 @@ class Patient(models.Model):
 
     Each unit keeps its own record: a person treated at two units has two rows with the same
     national id, and nothing one unit enters (name, contact data, courses, withdrawal) is seen or
-    changed by the other (docs/decisions/0011-patient-record-per-unit.md).
+    changed by the other (docs/decisions/0013-patient-record-per-unit.md).
     """
 
     class IdKind(models.TextChoices):

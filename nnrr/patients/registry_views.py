@@ -1,6 +1,6 @@
 """The Registeradministrator's registry-wide consent withdrawal: the patient asked that the
 withdrawal apply at every unit. A unit's own withdrawal touches only its own record
-(docs/decisions/0011-patient-record-per-unit.md)."""
+(docs/decisions/0013-patient-record-per-unit.md)."""
 
 from __future__ import annotations
 

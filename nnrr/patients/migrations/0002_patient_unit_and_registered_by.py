@@ -1,5 +1,5 @@
 """A patient record belongs to a unit: the unit field (filled by the next migration) and the
-national id no longer unique on its own (one record per unit, docs/decisions/0011)."""
+national id no longer unique on its own (one record per unit, docs/decisions/0013)."""
 
 import django.db.models.deletion
 from django.conf import settings
