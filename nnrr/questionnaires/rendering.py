@@ -28,6 +28,7 @@ class BoundItem:
     warning: str = ""
     visible: bool = True
     readonly: bool = False
+    context: Mapping[str, Any] | None = None  # all answers, for values stored beside this one
 
     @property
     def id(self) -> str:
@@ -50,6 +51,8 @@ class BoundItem:
         if self.item.type == "date":
             year, month, day = str(value).split("-")
             return f"{day}.{month}.{year}"
+        if self.item.type == "diagnosis" and self.diagnosis is not None:
+            return self.diagnosis.display
         return str(value)
 
     @property
@@ -57,6 +60,8 @@ class BoundItem:
         """What goes back into the input: what was typed on error, else the stored answer."""
         if self.error and self.raw is not None:
             return str(self.raw)
+        if self.item.type == "diagnosis" and self.diagnosis is not None:
+            return self.diagnosis.display
         return "" if self.value is None else str(self.value)
 
     @property
@@ -78,13 +83,30 @@ class BoundItem:
         return body_map.REGIONS.get(self.item.id)
 
     @property
-    def diagnosis_name(self) -> str:
+    def diagnosis(self) -> diagnoses.Diagnosis | None:
         if self.item.type != "diagnosis" or not self.value:
+            return None
+        return diagnoses.lookup(str(self.value))
+
+    @property
+    def diagnosis_name(self) -> str:
+        diagnosis = self.diagnosis
+        return diagnosis.name_nb if diagnosis else ""
+
+    @property
+    def diagnosis_position(self) -> int:
+        digits = "".join(ch for ch in self.item.id if ch.isdigit())
+        return int(digits) if digits else 1
+
+    @property
+    def diagnosis_type(self) -> Any:
+        return (self.context or {}).get(f"{self.item.id}Type", "")
+
+    @property
+    def diagnosis_group_label(self) -> str:
+        if self.diagnosis_position > 3:
             return ""
-        try:
-            return diagnoses.validate_code(str(self.value)).name
-        except diagnoses.InvalidDiagnosis:
-            return ""
+        return diagnoses.group_label(self.diagnosis_type)
 
 
 @dataclass
@@ -218,6 +240,7 @@ def bind(
                         warnings.get(element.id, ""),
                         visible=condition_holds(element.show_if, answers),
                         readonly=readonly,
+                        context=answers,
                     )
                 )
         bound_sections.append(

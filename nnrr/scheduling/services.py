@@ -26,8 +26,9 @@ from nnrr.lib.dates import oslo_date
 from nnrr.lib.errors import ConflictError
 from nnrr.patients.models import ConsentLogEntry, Course, Patient
 from nnrr.questionnaires import services as form_services
-from nnrr.questionnaires.definitions import current_version
+from nnrr.questionnaires.definitions import current_version, get_definition
 from nnrr.questionnaires.models import FormKind, FormStatus, Response
+from nnrr.questionnaires.validation import CompletionRefused, check_completion
 from nnrr.scheduling import codes, rules
 from nnrr.scheduling.models import (
     OPEN_STATES,
@@ -594,10 +595,23 @@ def complete_clinician_form(
     answers: dict[str, object],
     expected_version: int,
     now: dt.datetime,
+    confirm_not_neck_back: bool = False,
 ) -> Response:
     """ "Ferdigstill" of the Behandlerskjema: final answers, then the 6- and 12-month forms are
-    planned from Besøksdato when the patient has consented. The caller has validated the
-    answers (mandatory items, Besøksdato rules)."""
+    planned from Besøksdato when the patient has consented.
+
+    Every caller gets the same rules: ``CompletionRefused`` (nothing written) while a mandatory
+    item is missing, Besøksdato is before the referral or in the future, a diagnosis code is
+    invalid or repeated, or Diagnose 1 is not neck or back related and the caller has not passed
+    ``confirm_not_neck_back=True`` (the clinician's explicit confirmation)."""
+    check = check_completion(
+        get_definition(response.kind, response.definition_version),
+        answers,
+        referral_date=response.course.referral_date,
+        today=oslo_date(now),
+    )
+    if check.blocks(confirmed=confirm_not_neck_back):
+        raise CompletionRefused(check)
     try:
         with transaction.atomic():
             completed = form_services.complete_form(

@@ -116,9 +116,24 @@
     if (!button) return;
     var target = button.getAttribute("data-set-diagnosis");
     var input = document.getElementById("input-" + target);
+    var type = document.getElementById("type-" + target);
     var name = document.getElementById("item-" + target + "-name");
-    if (input) { input.value = button.getAttribute("data-code"); input.focus(); }
+    // The group the code was picked under is stored as DiagnosticNumberNType.
+    if (type) type.value = button.getAttribute("data-group") || "";
     if (name) name.textContent = button.getAttribute("data-name");
+    if (input) {
+      input.value = button.getAttribute("data-code");
+      input.focus();
+      // The server checks the code at once: name, group, and the neck/back warning.
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+  });
+  // A code typed by hand was not picked under a group.
+  document.addEventListener("input", function (event) {
+    var input = event.target;
+    if (!input.id || input.id.indexOf("input-DiagnosticNumber") !== 0) return;
+    var type = document.getElementById("type-" + input.id.slice(6));
+    if (type) type.value = "";
   });
 })();
 

@@ -101,7 +101,7 @@ def test_ferdigstill_completes_and_plans_follow_ups_for_a_consenting_patient(
     draft.refresh_from_db()
     assert draft.status == FormStatus.FERDIGSTILT
     assert draft.completed_at is not None
-    assert draft.answers["DiagnosticNumber1"] == "M54.5"
+    assert draft.answers["DiagnosticNumber1"] == "M545"
     assert draft.answers["DiagnosticNumber1Type"] == 20
     kinds = set(Order.objects.filter(course=draft.course).values_list("kind", flat=True))
     assert {"2", "3"} <= kinds
@@ -115,7 +115,7 @@ def test_ferdigstill_completes_and_plans_follow_ups_for_a_consenting_patient(
     )
     assert post.status_code == 302
     draft.refresh_from_db()
-    assert draft.answers["DiagnosticNumber1"] == "M54.5"
+    assert draft.answers["DiagnosticNumber1"] == "M545"
 
 
 def test_no_follow_ups_without_consent(as_persona: Any, draft: Response) -> None:
@@ -251,6 +251,7 @@ def test_diagnosis_picker_partials_search_and_browse_the_nnrr_groups(as_persona:
         reverse("questionnaires:diagnosis_group", args=[20]), {"target": "DiagnosticNumber1"}
     ).content.decode()
     assert 'data-code="M54.5"' in group
+    assert 'data-group="20"' in group
     assert client.get(reverse("questionnaires:diagnosis_group", args=[77])).status_code == 404
     hostile = client.get(
         reverse("questionnaires:diagnosis_search"), {"q": "m54", "target": 'x"><script>'}
