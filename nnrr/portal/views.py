@@ -263,7 +263,10 @@ def section(request: HttpRequest, step: int) -> HttpResponse:
     if (blocked := _require_consent(request, order)) is not None:
         return blocked
     draft = _draft(order)
-    answers = dict(draft.answers) if draft else {}
+    answers = {
+        **form_services.baseline_answers(order.course, order.kind),
+        **(draft.answers if draft else {}),
+    }
     sections = _visible_sections(definition, answers)
     if step > len(sections):
         return redirect("portal:review")
@@ -345,7 +348,10 @@ def review(request: HttpRequest) -> HttpResponse:
     if (blocked := _require_consent(request, order)) is not None:
         return blocked
     draft = _draft(order)
-    answers = dict(draft.answers) if draft else {}
+    answers = {
+        **form_services.baseline_answers(order.course, order.kind),
+        **(draft.answers if draft else {}),
+    }
     if request.method == "POST":
         return _submit(request, order, answers)
     unanswered = _unanswered(definition, answers)

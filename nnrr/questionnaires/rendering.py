@@ -70,7 +70,10 @@ class BoundItem:
 
     @property
     def show_if_attrs(self) -> dict[str, str]:
-        return _show_if_attrs(self.item.show_if)
+        attrs = _show_if_attrs(self.item.show_if, self.context)
+        if attrs and self.item.refuse_when_hidden:
+            attrs["data-clear-when-hidden"] = ""
+        return attrs
 
     @property
     def scale(self) -> list[int]:
@@ -136,9 +139,11 @@ class BoundSection:
     visible: bool = True
     is_pain_drawing: bool = False
 
+    answers: Mapping[str, Any] | None = None
+
     @property
     def show_if_attrs(self) -> dict[str, str]:
-        return _show_if_attrs(self.section.show_if)
+        return _show_if_attrs(self.section.show_if, self.answers)
 
     def regions(self, view: str) -> list[BoundItem]:
         return [
@@ -187,11 +192,14 @@ class BoundForm:
         return body_map.OUTLINES
 
 
-def _show_if_attrs(condition: Any) -> dict[str, str]:
+def _show_if_attrs(condition: Any, answers: Mapping[str, Any] | None = None) -> dict[str, str]:
     if condition is None:
         return {}
+    if answers is not None and condition.source_key(answers) != condition.item:
+        return {}  # decided by the pre-treatment answer, which this page cannot change
     values = ["true" if v is True else "false" if v is False else str(v) for v in condition.values]
-    return {"data-show-if": condition.item, "data-show-values": json.dumps(values)}
+    attrs = {"data-show-if": condition.item, "data-show-values": json.dumps(values)}
+    return attrs
 
 
 def bind(
@@ -238,7 +246,7 @@ def bind(
                         raw.get(element.id),
                         errors.get(element.id, ""),
                         warnings.get(element.id, ""),
-                        visible=condition_holds(element.show_if, answers),
+                        visible=condition_holds(element.show_if, answers) or element.id in errors,
                         readonly=readonly,
                         context=answers,
                     )
@@ -251,6 +259,7 @@ def bind(
                 is_pain_drawing=any(
                     isinstance(e, BoundItem) and e.item.widget == "body-region" for e in elements
                 ),
+                answers=answers,
             )
         )
     return BoundForm(definition, bound_sections, dict(errors))

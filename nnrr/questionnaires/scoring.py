@@ -185,9 +185,11 @@ def _uhi_high_count(answers: Mapping[str, object]) -> int | None:
     return sum(1 for code in codes if code >= UHI_HIGH_CODE)
 
 
-def _pain_regions(answers: Mapping[str, object]) -> int:
-    # A checkbox group has no "unanswered" state distinct from "nothing ticked", so a submitted
-    # form with no region ticked (or no region key at all, e.g. an empty dict) counts 0.
+def _pain_regions(answers: Mapping[str, object]) -> int | None:
+    # A skipped pain drawing is stored without region answers (see
+    # validation.drop_untouched_pain_drawing): missing, never 0 regions.
+    if not any(item.startswith(PAIN_REGION_PREFIX) for item in answers):
+        return None
     count = 0
     for item, value in answers.items():
         if not item.startswith(PAIN_REGION_PREFIX) or value is None:

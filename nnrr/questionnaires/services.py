@@ -22,9 +22,12 @@ from nnrr.audit.services import record_event
 from nnrr.lib.dates import oslo_date
 from nnrr.lib.errors import ConflictError
 from nnrr.patients.models import Course
-from nnrr.questionnaires.definitions import current_version
+from nnrr.questionnaires.definitions import BASELINE_PREFIX, current_version
 from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
 from nnrr.questionnaires.scoring import compute_scores
+
+# Pre-treatment answers that conditions of the follow-up forms read.
+BASELINE_ITEMS = ("IsNeckPainMainProblem",)
 
 
 def scores_for(kind: str, answers: Mapping[str, Any]) -> dict[str, Any]:
@@ -33,6 +36,30 @@ def scores_for(kind: str, answers: Mapping[str, Any]) -> dict[str, Any]:
     if "Score_EQ5DL" in scores:
         scores["Score_EQ5DL_ValueSet"] = settings.EQ5D_VALUE_SET
     return scores
+
+
+def baseline_answers(course: Course, kind: str) -> dict[str, Any]:
+    """The pre-treatment answers a follow-up form's conditions read (``Baseline_<item>``).
+
+    The 6- and 12-month NDI is asked when the pre-treatment form said the neck is the main
+    problem: asking on the follow-up's own answer would drop exactly the patients who improved.
+    """
+    if kind not in (FormKind.FOLLOW_UP_6, FormKind.FOLLOW_UP_12):
+        return {}
+    baseline = (
+        Response.objects.filter(
+            course=course, kind=FormKind.PRE_TREATMENT, status=FormStatus.FERDIGSTILT
+        )
+        .only("answers")
+        .first()
+    )
+    if baseline is None:
+        return {}
+    return {
+        f"{BASELINE_PREFIX}{key}": baseline.answers[key]
+        for key in BASELINE_ITEMS
+        if baseline.answers.get(key) is not None
+    }
 
 
 def _changed_items(old: Mapping[str, Any], new: Mapping[str, Any]) -> int:
@@ -179,6 +206,7 @@ def store_patient_form(
         )
     if Response.objects.filter(course=course, kind=kind, status=FormStatus.FERDIGSTILT).exists():
         raise ValidationError(_("Dette skjemaet er allerede levert for forløpet."))
+    answers = {**baseline_answers(course, kind), **answers}
     values = {
         "answers": dict(answers),
         "scores": scores_for(kind, answers),

@@ -46,7 +46,7 @@ class Missing:
 def condition_holds(condition: Condition | None, answers: Mapping[str, Any]) -> bool:
     if condition is None:
         return True
-    value = answers.get(condition.item)
+    value = answers.get(condition.source_key(answers))
     if value is None and any(isinstance(v, bool) for v in condition.values):
         value = False  # an unticked checkbox
     return value in condition.values
@@ -176,9 +176,56 @@ def parse_submission(
                 error = _group_exclusivity(element, answers)
                 if error:
                     errors[element.id] = error
+    errors.update(inconsistent_answers(definition, answers, wanted))
     answers = prune_hidden(definition, answers)
+    drop_untouched_pain_drawing(definition, answers, wanted)
     warnings = diagnosis_checks(definition, answers, data, errors)
     return Parsed(answers=answers, errors=errors, warnings=warnings, raw=raw)
+
+
+def inconsistent_answers(
+    definition: Definition, answers: Mapping[str, Any], sections: Iterable[str] | None = None
+) -> dict[str, str]:
+    """Answers to ``refuse_when_hidden`` items given while their condition does not hold, e.g.
+    a number of sessions while treatment in the specialist service is not recommended."""
+    wanted = set(sections) if sections is not None else {s.id for s in definition.sections}
+    errors: dict[str, str] = {}
+    for section in definition.sections:
+        if section.id not in wanted:
+            continue
+        for item in section.items():
+            if not item.refuse_when_hidden or item.show_if is None:
+                continue
+            if answers.get(item.id) in (None, "", 0, False):
+                continue
+            if condition_holds(item.show_if, answers):
+                continue
+            source = definition.items_by_id.get(item.show_if.item)
+            shown = source.code_label(answers.get(item.show_if.item)) if source else ""
+            errors[item.id] = _(
+                "«%(item)s» kan ikke besvares når «%(condition)s» er besvart med «%(answer)s». "
+                "Velg «Ingen» eller endre svaret på «%(condition)s»."
+            ) % {
+                "item": item.label,
+                "condition": source.label if source else item.show_if.item,
+                "answer": shown or _("ikke besvart"),
+            }
+    return errors
+
+
+def drop_untouched_pain_drawing(
+    definition: Definition, answers: dict[str, Any], sections: Iterable[str] | None = None
+) -> None:
+    """A pain drawing with no region ticked was skipped: store its regions as not answered
+    (missing), never as 32 unticked boxes that would count as 0 pain regions."""
+    wanted = set(sections) if sections is not None else {s.id for s in definition.sections}
+    for section in definition.sections:
+        if section.id not in wanted:
+            continue
+        regions = [i.id for i in section.items() if i.widget == "body-region"]
+        if regions and not any(answers.get(region) for region in regions):
+            for region in regions:
+                answers.pop(region, None)
 
 
 def _group_exclusivity(group: Group, answers: Mapping[str, Any]) -> str:

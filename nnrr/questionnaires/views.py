@@ -293,10 +293,11 @@ def paper_form(request: HttpRequest, course_id: uuid.UUID, kind: str) -> HttpRes
         "definition": definition,
         "kind": kind,
     }
+    baseline = form_services.baseline_answers(course, kind)
     if request.method == "GET":
-        context["form"] = bind(definition, {})
+        context["form"] = bind(definition, baseline)
         return render(request, "questionnaires/paper.html", context)
-    parsed = parse_submission(definition, request.POST)
+    parsed = parse_submission(definition, request.POST, previous=baseline)
     consent = request.POST.get("consent") == "1" if kind == FormKind.PRE_TREATMENT else None
     raw = {k: request.POST.get(k) for k in request.POST}
     if not parsed.ok:

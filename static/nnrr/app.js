@@ -55,6 +55,10 @@
       if (inputs.length && inputs[0].type === "checkbox" && current.length === 0) current.push("false");
       var visible = current.some(function (v) { return values.indexOf(v) !== -1; });
       el.classList.toggle("app-hidden", !visible);
+      // An answer that would contradict the condition is cleared when its item is hidden.
+      if (!visible && el.hasAttribute("data-clear-when-hidden")) {
+        el.querySelectorAll("input[type=radio]").forEach(function (r) { r.checked = r.value === ""; });
+      }
     });
   }
 
