@@ -132,3 +132,25 @@ class Response(models.Model):
     @property
     def is_editable(self) -> bool:
         return self.status in (FormStatus.KLADD, FormStatus.RETURNERT)
+
+
+class FormReturn(models.Model):
+    """One return of a completed Behandlerskjema to draft, with the reason the Lokal
+    registeransvarlig gave. The reason is kept here, with the form it explains (shown on the
+    returned form and in the worklists); the audit event only says that a reason was given."""
+
+    id = models.BigAutoField(primary_key=True)
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="returns")
+    reason = models.TextField(_("begrunnelse"))
+    returned_at = models.DateTimeField()
+    returned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-returned_at", "-id"]
+        verbose_name = _("retur av skjema")
+        verbose_name_plural = _("returer av skjema")
+
+    def __str__(self) -> str:
+        return f"{self.response_id} {self.returned_at:%Y-%m-%d}"

@@ -23,7 +23,7 @@ from nnrr.lib.dates import oslo_date
 from nnrr.lib.errors import ConflictError
 from nnrr.patients.models import Course
 from nnrr.questionnaires.definitions import BASELINE_PREFIX, current_version
-from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
+from nnrr.questionnaires.models import FormKind, FormReturn, FormStatus, Response, Source
 from nnrr.questionnaires.scoring import compute_scores
 
 # Pre-treatment answers that conditions of the follow-up forms read.
@@ -177,14 +177,24 @@ def return_to_draft(*, actor: Actor, response: Response, reason: str, now: dt.da
             last_update=now,
         )
         response.refresh_from_db()
+        FormReturn.objects.create(
+            response=response, reason=reason[:2000], returned_at=now, returned_by=actor.user
+        )
         record_event(
             actor=actor,
             action="nnrr.form.returned",
             patient_id=response.course.patient_id,
             obj=response,
-            detail={"reason": reason[:500]},
+            detail={"reason_given": True},
         )
     return response
+
+
+def latest_return(response: Response) -> FormReturn | None:
+    """Why a returned Behandlerskjema was returned (None unless it is returned now)."""
+    if response.status != FormStatus.RETURNERT:
+        return None
+    return response.returns.select_related("returned_by").first()
 
 
 def store_patient_form(

@@ -64,6 +64,7 @@ def response_detail(request: HttpRequest, response_id: uuid.UUID) -> HttpRespons
         "definition": definition,
         "form": bind(definition, response.answers, readonly=True),
         "can_return": access.active_profile(request).has(Right.RETURN_FORMS),
+        "returned": form_services.latest_return(response),
     }
     if response.is_patient_form and response.status == FormStatus.FERDIGSTILT:
         context["summary"] = build_summary(response, definition)
@@ -83,7 +84,12 @@ def fill(request: HttpRequest, response_id: uuid.UUID) -> HttpResponse:
         return redirect("questionnaires:response", response_id=response.pk)
     definition = _definition(response)
     course = response.course
-    context: dict[str, Any] = {"response": response, "course": course, "patient": course.patient}
+    context: dict[str, Any] = {
+        "response": response,
+        "course": course,
+        "patient": course.patient,
+        "returned": form_services.latest_return(response),
+    }
     if request.method == "GET":
         _audit_view(request, response, "nnrr.form.opened")
         shown = dict(response.answers)

@@ -205,8 +205,12 @@ def test_return_to_draft_needs_a_local_registry_coordinator_and_a_reason(
     draft.refresh_from_db()
     assert draft.status == FormStatus.RETURNERT
     event = AuditEvent.objects.get(action="nnrr.form.returned")
-    assert event.detail["reason"] == "Feil diagnose registrert"
-    assert as_persona("clinician").get(fill_url(draft)).status_code == 200
+    # The free-text reason is kept with the form, not in the audit log.
+    assert event.detail == {"reason_given": True}
+    assert "Feil diagnose" not in str(event.detail)
+    page = as_persona("clinician").get(fill_url(draft))
+    assert page.status_code == 200
+    assert "Feil diagnose registrert" in page.content.decode()
 
 
 def test_patient_forms_cannot_be_opened_in_the_staff_fill_page(

@@ -8,8 +8,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from nnrr.questionnaires import services as form_services
+from nnrr.questionnaires.definitions import get_definition
+from nnrr.questionnaires.models import FormKind, Response
 from nnrr.scheduling import services
+from nnrr.scheduling import services as scheduling
 from tests.conftest import HAUKELAND, ST_OLAVS, book, make_patient
+from tests.questionnaires.helpers import complete_answers
 
 
 def test_mine_uferdige_skjema_lists_drafts_owned_by_me(as_persona: Any, persona: Any) -> None:
@@ -66,3 +71,31 @@ def test_pasienter_uten_samtykke_lists_waiting_and_deleted(as_persona: Any, pers
 @pytest.mark.parametrize("role", ["exporter", "report_reader"])
 def test_roles_without_form_rights_have_no_worklists(as_persona: Any, name: str, role: str) -> None:
     assert as_persona(role).get(reverse(f"worklists:{name}")).status_code == 403
+
+
+def test_a_returned_form_shows_its_reason_in_the_worklist_row(
+    persona: Any, as_persona: Any
+) -> None:
+    clinician = persona("clinician")
+    course = book(clinician, make_patient(ST_OLAVS, name="Rita Returnert"), planned_in_days=-1)
+    form = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
+    form = scheduling.complete_clinician_form(
+        actor=clinician.actor,
+        response=form,
+        answers=complete_answers(get_definition("1b")),
+        expected_version=form.version,
+        now=timezone.now(),
+    )
+    form_services.return_to_draft(
+        actor=persona("local_admin").actor,
+        response=form,
+        reason="Diagnose 1 skal være M54.4, ikke M54.5",
+        now=timezone.now(),
+    )
+    html = as_persona("clinician").get(reverse("worklists:mine")).content.decode()
+    row = html.split("Rita Returnert", 1)[1].split("</tr>", 1)[0]
+    assert "Returnert" in row
+    assert "Diagnose 1 skal være M54.4, ikke M54.5" in row
+    # And on the returned form itself.
+    page = as_persona("clinician").get(reverse("questionnaires:response", args=[form.pk]))
+    assert "Diagnose 1 skal være M54.4, ikke M54.5" in page.content.decode()
