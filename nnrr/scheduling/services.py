@@ -95,6 +95,7 @@ def _create_order(
         expires_at=plan.expires_at,
         notify_self=notify_self,
         code_hash=codes.code_hash(code),
+        code_sealed=codes.seal_code(code),
         token_salt=salt,
         token_hash=codes.token_hash(codes.link_token(order_id, salt)),
         replaces=replaces,
@@ -139,10 +140,47 @@ def message_key(order_id: uuid.UUID, kind: str) -> str:
 
 def _close_order(order: Order, *, state: str, reason: str, now: dt.datetime) -> None:
     Order.objects.filter(pk=order.pk).update(
-        state=state, closed_at=now, close_reason=reason[:200], version=order.version + 1
+        state=state,
+        closed_at=now,
+        close_reason=reason[:200],
+        version=order.version + 1,
+        code_sealed="",
     )
     order.state, order.closed_at, order.close_reason = state, now, reason[:200]
     order.version += 1
+
+
+def code_can_be_shown(order: Order, *, now: dt.datetime) -> bool:
+    """Whether a pending order's one-time code can be shown again: open, not used, not locked,
+    not past its deadline, and sealed (orders made before sealing have only the hash)."""
+    return (
+        order.state in OPEN_STATES
+        and order.code_used_at is None
+        and order.code_locked_at is None
+        and order.expires_at > now
+        and bool(order.code_sealed)
+    )
+
+
+def show_code_again(*, actor: Actor, order: Order, now: dt.datetime) -> str:
+    """The "gul nøkkel" of a pending order shown again to staff (audited). A new code is only
+    made by "Bestill på nytt"."""
+    code = codes.open_code(order.code_sealed) if code_can_be_shown(order, now=now) else None
+    if code is None:
+        raise ValidationError(
+            _(
+                "Engangskoden kan ikke vises: bestillingen er besvart, utløpt, sperret eller "
+                "erstattet. Bruk «Bestill på nytt» for å lage en ny kode."
+            )
+        )
+    record_event(
+        actor=actor,
+        action="nnrr.order.code_shown_again",
+        patient_id=order.course.patient_id,
+        obj=order,
+        detail={"kind": order.kind},
+    )
+    return code
 
 
 def plan_pre_treatment_order(*, actor: Actor, course: Course, now: dt.datetime) -> NewOrder:
@@ -579,6 +617,7 @@ def mark_answered(*, order: Order, response: Response, now: dt.datetime) -> None
         state=OrderState.ANSWERED,
         answered_at=now,
         code_used_at=now,
+        code_sealed="",
         response=response,
         version=order.version + 1,
     )
