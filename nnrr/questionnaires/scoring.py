@@ -520,7 +520,7 @@ _BAND_TABLE: Final[dict[str, tuple[tuple[Band, _Limit | None], ...]]] = {
         (_at_most(14), "mild", "Lett funksjonsnedsettelse", "Mild disability"),
         (_at_most(24), "moderate", "Moderat funksjonsnedsettelse", "Moderate disability"),
         (_at_most(34), "severe", "Alvorlig funksjonsnedsettelse", "Severe disability"),
-        (None, "complete", "Fullstendig funksjonsnedsettelse", "Complete disability"),
+        (None, "complete", "Særlig uttalt funksjonsnedsettelse", "Complete disability"),
     ),
     "FABQScore1": _ladder(
         (_below(14), "low", "Lav frykt-unngåelse", "Low fear-avoidance"),
