@@ -60,6 +60,9 @@ class Response(models.Model):
     answers = models.JSONField(default=dict, blank=True)
     scores = models.JSONField(default=dict, blank=True)
     consent = models.BooleanField(null=True, blank=True)
+    # The wording of each licensed instrument the form was answered under:
+    # {"odi": {"id": …, "version": …, "licensed": bool}, …} (questionnaires/wording.py).
+    wording = models.JSONField(default=dict, blank=True)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.STAFF)
     form_date = models.DateField(_("skjemadato"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from nnrr.questionnaires import body_map, diagnoses
+from nnrr.questionnaires import body_map, diagnoses, wording
 from nnrr.questionnaires.definitions import Definition, Group, Item, Section
 from nnrr.questionnaires.validation import condition_holds, section_visible
 
@@ -158,6 +158,15 @@ class BoundSection:
             ("front", self.front, _("Kroppen forfra")),
             ("back", self.back, _("Kroppen bakfra")),
         ]
+
+    @property
+    def placeholder_instrument(self) -> str:
+        """The instrument of this section when it is shown with placeholder wording."""
+        instruments = {item.instrument for item in self.section.items() if item.instrument}
+        if len(instruments) != 1:
+            return ""
+        found = wording.active().get(next(iter(instruments)))
+        return found.name if found is not None and not found.licensed else ""
 
     @property
     def front(self) -> list[BoundItem]:

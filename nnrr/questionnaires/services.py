@@ -22,7 +22,8 @@ from nnrr.audit.services import record_event
 from nnrr.lib.dates import oslo_date
 from nnrr.lib.errors import ConflictError
 from nnrr.patients.models import Course
-from nnrr.questionnaires.definitions import BASELINE_PREFIX, current_version
+from nnrr.questionnaires import wording
+from nnrr.questionnaires.definitions import BASELINE_PREFIX, current_version, get_definition
 from nnrr.questionnaires.models import FormKind, FormReturn, FormStatus, Response, Source
 from nnrr.questionnaires.scoring import compute_scores
 
@@ -156,6 +157,10 @@ def complete_form(
     return response
 
 
+def _version_of(kind: str, draft: Response | None) -> str:
+    return draft.definition_version if draft is not None else current_version(kind)
+
+
 def _form_date(kind: str, answers: Mapping[str, Any], now: dt.datetime) -> dt.date:
     if kind == FormKind.CLINICIAN and answers.get("S1b_DateOfCompletion"):
         return dt.date.fromisoformat(str(answers["S1b_DateOfCompletion"]))
@@ -222,6 +227,7 @@ def store_patient_form(
         "scores": scores_for(kind, answers),
         "status": FormStatus.FERDIGSTILT,
         "consent": consent if kind == FormKind.PRE_TREATMENT else None,
+        "wording": wording.for_definition(get_definition(kind, _version_of(kind, draft))),
         "source": source,
         "completed_at": now,
         "completed_by": actor.user,
@@ -268,6 +274,7 @@ def save_portal_draft(
             course=course,
             kind=kind,
             definition_version=current_version(kind),
+            wording=wording.for_definition(get_definition(kind)),
             answers=dict(answers),
             consent=True if kind == FormKind.PRE_TREATMENT else None,
             source=Source.PORTAL,

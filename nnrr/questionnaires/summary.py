@@ -17,7 +17,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import get_language
 
-from nnrr.questionnaires import body_map, scoring
+from nnrr.questionnaires import body_map, scoring, wording
 from nnrr.questionnaires.definitions import Definition
 from nnrr.questionnaires.models import FormKind, FormStatus, Response
 from nnrr.questionnaires.validation import visible_items
@@ -173,6 +173,7 @@ class Summary:
     pain_causes: list[str]
     changes: list[Change] = field(default_factory=list)
     value_set: str = ""
+    wording: list[str] = field(default_factory=list)
 
 
 def _label(definition: Definition, item_id: str, answers: Mapping[str, Any]) -> Line | None:
@@ -287,6 +288,7 @@ def build_summary(response: Response, definition: Definition) -> Summary:
         pain_causes=causes,
         changes=changes,
         value_set=value_set,
+        wording=wording.describe(response.wording),
     )
 
 
