@@ -45,6 +45,10 @@ class Text:
         lang = (get_language() or "nb")[:2]
         return self.en if lang == "en" and self.en else self.nb
 
+    def __bool__(self) -> bool:
+        # An empty text is false, so templates show no "?" help button for an item without help.
+        return bool(self.nb or self.en)
+
     @classmethod
     def parse(cls, raw: Any, where: str) -> Text:
         if raw is None:

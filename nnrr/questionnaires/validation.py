@@ -310,6 +310,33 @@ def missing_for_completion(definition: Definition, answers: Mapping[str, Any]) -
     return missing
 
 
+def resume_step(definition: Definition, answers: Mapping[str, Any]) -> int | None:
+    """The page (1-based, among the visible sections) to open when a patient comes back to a
+    saved questionnaire: the first with a question not yet answered; None when all are.
+
+    A page of checkboxes only (the pain drawing, a list of ticks) counts as unanswered until any
+    of its boxes has been stored, ticked or not.
+    """
+    step = 0
+    for section in definition.sections:
+        if not section_visible(section, answers):
+            continue
+        step += 1
+        items = [
+            item
+            for element in section.elements
+            if condition_holds(element.show_if, answers)
+            for item in (element.items if isinstance(element, Group) else (element,))
+            if condition_holds(item.show_if, answers)
+        ]
+        questions = [item for item in items if item.type != "boolean"]
+        if any(answers.get(item.id) in (None, "") for item in questions):
+            return step
+        if not questions and items and all(item.id not in answers for item in items):
+            return step
+    return None
+
+
 def unanswered_count(definition: Definition, answers: Mapping[str, Any]) -> int:
     """Visible questions without an answer (a group counts once; checkboxes count as answered)."""
     count = 0

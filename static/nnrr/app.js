@@ -85,23 +85,17 @@
     box.dispatchEvent(new Event("change", { bubbles: true }));
     syncRegions();
   });
-  document.addEventListener("keydown", function (event) {
-    var region = event.target.closest && event.target.closest("[data-region]");
-    if (region && (event.key === "Enter" || event.key === " ")) {
-      event.preventDefault();
-      region.dispatchEvent(new MouseEvent("click", { bubbles: true }));
-    }
-  });
+  // The figure is for pointing; the list of checkboxes under it is the keyboard and
+  // screen-reader way (one tab stop per region), so the figure follows the list and vice versa.
   function syncRegions() {
     document.querySelectorAll("[data-region]").forEach(function (region) {
       var box = document.getElementById(region.getAttribute("data-region"));
       if (!box) return;
       region.classList.toggle("is-selected", box.checked);
-      region.setAttribute("aria-pressed", box.checked ? "true" : "false");
     });
   }
   document.addEventListener("change", function (event) {
-    if (event.target.closest("[data-pain-drawing]")) syncRegions();
+    if (event.target.type === "checkbox") syncRegions();
   });
 
   document.addEventListener("DOMContentLoaded", function () {
