@@ -9,11 +9,32 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from nnrr.lib.dates import parse_birth_date
 from nnrr.questionnaires.definitions import get_definition
+from nnrr.questionnaires.models import FormKind
 from nnrr.questionnaires.validation import resume_step
-from tests.portal.test_portal import Ordered, enter, ordered, pre  # noqa: F401 - fixtures
+from nnrr.scheduling import services as scheduling
+from tests.conftest import ST_OLAVS, Persona, book, make_patient
+from tests.portal.test_portal import Ordered, enter
+
+
+@pytest.fixture
+def made(persona: Callable[[str], Persona]) -> Ordered:
+    """A pre-treatment form handed over with the one-time code (as in test_portal.py)."""
+    clinician = persona("clinician")
+    patient = make_patient(ST_OLAVS, name="Pia Portal")
+    course = book(clinician, patient, planned_in_days=20)
+    new = scheduling.order_questionnaire(
+        actor=clinician.actor,
+        course=course,
+        kind=FormKind.PRE_TREATMENT,
+        notify_self=True,
+        now=timezone.now(),
+    )
+    return Ordered(order=new.order, code=new.code, patient=patient)
+
 
 TODAY = dt.date(2026, 11, 27)
 
@@ -37,13 +58,13 @@ def test_birth_date_nonsense_is_refused(typed: str) -> None:
 
 
 @pytest.mark.parametrize("typed", ["17051975", "17 05 1975", "17/05/1975", "17.05.1975"])
-def test_the_portal_takes_the_birth_date_in_every_format(pre: Ordered, typed: str) -> None:  # noqa: F811
-    response = enter(Client(), pre.code, birth_date=typed)
+def test_the_portal_takes_the_birth_date_in_every_format(made: Ordered, typed: str) -> None:
+    response = enter(Client(), made.code, birth_date=typed)
     assert response.status_code == 302
     assert response["Location"] == reverse("portal:consent")
 
 
-def test_the_birth_date_field_opens_a_keypad_that_can_type_it(pre: Ordered) -> None:  # noqa: F811
+def test_the_birth_date_field_opens_a_keypad_that_can_type_it(made: Ordered) -> None:
     html = Client().get(reverse("portal:start")).content.decode()
     field = html.split('name="birth_date"', 1)[1].split(">", 1)[0]
     assert 'inputmode="numeric"' in field
@@ -60,10 +81,7 @@ def test_resume_step_is_the_first_page_with_an_unanswered_question() -> None:
     assert resume_step(definition, answers) in (1, 2)
 
 
-def test_coming_back_opens_the_first_page_with_an_unanswered_item(
-    ordered: Callable[..., Ordered],  # noqa: F811
-) -> None:
-    made = ordered()
+def test_coming_back_opens_the_first_page_with_an_unanswered_item(made: Ordered) -> None:
     client = Client()
     enter(client, made.code)
     client.post(reverse("portal:consent"), {"consent": "1"})
@@ -78,10 +96,9 @@ def test_coming_back_opens_the_first_page_with_an_unanswered_item(
             data[item.id] = str(int(item.minimum or 0))
     client.post(reverse("portal:section", args=[1]), data)
     client.post(reverse("portal:section", args=[2]), {"action": "later"})
-    assert (
-        resume_step(definition, pre.order.__class__.objects.get(pk=pre.order.pk).response.answers)
-        == 2
-    )
+    saved = type(made.order).objects.get(pk=made.order.pk).response
+    assert saved is not None
+    assert resume_step(definition, saved.answers) == 2
 
     again = Client()
     response = enter(again, made.code)

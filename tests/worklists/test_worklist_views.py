@@ -99,3 +99,42 @@ def test_a_returned_form_shows_its_reason_in_the_worklist_row(
     # And on the returned form itself.
     page = as_persona("clinician").get(reverse("questionnaires:response", args=[form.pk]))
     assert "Diagnose 1 skal være M54.4, ikke M54.5" in page.content.decode()
+
+
+def test_worklist_rows_offer_slett_skjema_and_come_back_to_the_worklist(
+    persona: Any, as_persona: Any
+) -> None:
+    clinician = persona("clinician")
+    course = book(clinician, make_patient(ST_OLAVS, name="Siri Sletting"), planned_in_days=3)
+    client = as_persona("clinician")
+    worklist = reverse("worklists:mine")
+    html = client.get(worklist).content.decode()
+    row = html.split("Siri Sletting", 1)[1].split("</tr>", 1)[0]
+    delete_url = reverse("patients:course_delete", args=[course.pk])
+    assert f"{delete_url}?back=/arbeidsliste/" in row or f"{delete_url}?back=" in row
+    assert "Slett skjema" in row
+    response = client.post(delete_url, {"reason": "Pasienten møtte ikke", "back": worklist})
+    assert response.status_code == 302
+    assert response["Location"] == worklist
+    # A "back" that leaves the site is ignored.
+    other = book(clinician, make_patient(ST_OLAVS), planned_in_days=3)
+    response = client.post(
+        reverse("patients:course_delete", args=[other.pk]),
+        {"reason": "Avlyst", "back": "https://evil.example/"},
+    )
+    assert response["Location"] == reverse("patients:detail", args=[other.patient_id])
+
+
+def test_endre_eier_from_a_worklist_goes_back_to_it_also_after_a_search(
+    persona: Any, as_persona: Any
+) -> None:
+    clinician = persona("clinician")
+    clerk = persona("clerk")
+    course = book(clinician, make_patient(ST_OLAVS, name="Eva Eierskifte"), planned_in_days=3)
+    client = as_persona("clinician")
+    worklist = reverse("worklists:unit")
+    url = reverse("patients:course_owner", args=[course.pk])
+    searched = client.get(url, {"q": clerk.user.full_name[:4], "back": worklist}).content.decode()
+    assert f'name="back" value="{worklist}"' in searched
+    response = client.post(url, {"owner": str(clerk.user.pk), "back": worklist})
+    assert response["Location"] == worklist
