@@ -25,6 +25,7 @@ from nnrr.questionnaires import diagnoses
 from nnrr.questionnaires import services as form_services
 from nnrr.questionnaires.definitions import Definition, get_definition
 from nnrr.questionnaires.models import PATIENT_FORM_KINDS, FormKind, FormStatus, Response, Source
+from nnrr.questionnaires.paper import PaperHeader, render_paper_pdf
 from nnrr.questionnaires.rendering import bind
 from nnrr.questionnaires.summary import build_summary, journal_note
 from nnrr.questionnaires.validation import (
@@ -414,3 +415,61 @@ def diagnosis_check(request: HttpRequest) -> HttpResponse:
                 ),
             )
     return render(request, "questionnaires/_diagnosis_check.html", context)
+
+
+# --- Paper forms printed by the system ---------------------------------------------------------
+
+
+def _pdf(pdf: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@profile_required(Right.FORMS)
+@require_GET
+def paper_print(request: HttpRequest, course_id: uuid.UUID, kind: str) -> HttpResponse:
+    """ "Skriv ut papirskjema": the form as PDF with the patient's name, fødselsnummer and the
+    course on every page header (audited: it shows patient data)."""
+    course = access.access_course(request, course_id)
+    if kind not in PATIENT_FORM_KINDS:
+        raise Http404
+    definition = get_definition(kind)
+    patient = course.patient
+    header = PaperHeader(
+        patient_name=patient.name,
+        national_id=patient.national_id_formatted,
+        course=_("henvist %(referral)s, planlagt konsultasjon %(planned)s")
+        % {
+            "referral": course.referral_date.strftime("%d.%m.%Y"),
+            "planned": course.planned_consultation_date.strftime("%d.%m.%Y"),
+        },
+        unit=course.unit.name,
+    )
+    record_event(
+        actor=Actor.from_request(request),
+        action="nnrr.form.paper_printed",
+        patient_id=patient.pk,
+        obj=course,
+        detail={"kind": kind, "version": definition.version},
+    )
+    pdf = render_paper_pdf(
+        definition,
+        header=header,
+        baseline=form_services.baseline_answers(course, kind),
+        printed=oslo_date(timezone.now()),
+    )
+    return _pdf(pdf, f"papirskjema-{kind}.pdf")
+
+
+@profile_required(Right.FORMS)
+@require_GET
+def paper_blank(request: HttpRequest, kind: str) -> HttpResponse:
+    """A blank paper form for the clinic's stock and for patients who decline the registry (the
+    equal offer: their answers stay in the clinic)."""
+    if kind not in PATIENT_FORM_KINDS:
+        raise Http404
+    definition = get_definition(kind)
+    pdf = render_paper_pdf(definition, header=PaperHeader(), printed=oslo_date(timezone.now()))
+    return _pdf(pdf, f"blankt-papirskjema-{kind}.pdf")
