@@ -58,3 +58,30 @@ def test_patient_page_and_worklists_at_phone_width(new_page: NewPage) -> None:
         assert_no_sideways_scroll(page)
         assert_inside_screen(page, ".app-cell-actions a")
     screenshot(page, "staff-phone-worklist")
+
+
+def test_other_staff_pages_have_no_sideways_scroll_at_phone_width(new_page: NewPage) -> None:
+    egil = egil_larsen()
+    patient = make_patient(ST_OLAVS, name="Vilde Vidde")
+    course = book(egil, patient, planned_in_days=-2)
+    new = scheduling.order_questionnaire(
+        actor=egil.actor,
+        course=course,
+        kind=FormKind.PRE_TREATMENT,
+        notify_self=True,
+        now=timezone.now(),
+    )
+    clinician_form = course.responses.get(kind=FormKind.CLINICIAN)
+    page = new_page("phone")
+    login(page)
+    for url in (
+        "/",
+        f"/skjema/{clinician_form.pk}/",
+        f"/skjema/{clinician_form.pk}/fyll-ut/",
+        f"/bestilling/{new.order.pk}/",
+        f"/bestilling/{new.order.pk}/bestill-pa-nytt/",
+        f"/forlop/{course.pk}/papirskjema/1a/",
+        "/arbeidsliste/samtykke/",
+    ):
+        page.goto(url)
+        assert_no_sideways_scroll(page)
