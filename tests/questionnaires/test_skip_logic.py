@@ -206,3 +206,19 @@ def test_complete_clinician_answers_still_complete(persona: Any, as_persona: Any
         {"version": draft.version, "action": "complete", **as_post(answers)},
     )
     assert response.status_code == 302
+
+
+def test_only_items_with_a_help_text_get_a_help_button(persona: Any, as_persona: Any) -> None:
+    course = book(persona("clinician"), make_patient(ST_OLAVS), planned_in_days=-1)
+    html = (
+        as_persona("clinician")
+        .get(reverse("questionnaires:paper", args=[course.pk, "1a"]))
+        .content.decode()
+    )
+    definition = get_definition("1a")
+    with_help = [i for i in definition.items() if i.help] + [
+        g for g in definition.groups() if g.help
+    ]
+    assert html.count('<details class="app-help">') == len(with_help)
+    odi = html.split('id="section-odi"', 1)[1].split("</section>", 1)[0]
+    assert "app-help" not in odi  # ODI items have no help text: no empty "?" button
