@@ -276,7 +276,8 @@ LOGGING = {
 # backend, run by `manage.py db_worker` beside the dispatch worker (docs/decisions/0009).
 TASKS = {
     "default": {
-        "BACKEND": os.environ.get("NNRR_TASK_BACKEND") or "django_tasks_db.DatabaseBackend",
+        "BACKEND": os.environ.get("NNRR_TASK_BACKEND")
+        or "django_tasks_db.DatabaseBackend",
         "QUEUES": ["default", "exports", "reports"],
     }
 }
