@@ -729,6 +729,14 @@ def group_of(
     return _pick_group(diagnosis.groups, location) or ADDITIONAL_GROUP
 
 
+def type_choices(diagnosis: Diagnosis | None, *, position: int) -> list[tuple[int, str]]:
+    """(group, name) to choose ``DiagnosticNumberNType`` from, when a relevant diagnosis
+    (positions 1–3) is in more than one NNRR group; empty otherwise."""
+    if diagnosis is None or position not in RELEVANT_POSITIONS or len(diagnosis.groups) < 2:
+        return []
+    return [(number, group_label(number)) for number in diagnosis.groups]
+
+
 def position_label(position: int) -> str:
     """Norwegian label of a position in messages: relevant diagnosis or additional diagnosis."""
     kind = "relevant diagnose" if position in RELEVANT_POSITIONS else "tilleggsdiagnose"

@@ -106,6 +106,11 @@ class BoundItem:
         return (self.context or {}).get(f"{self.item.id}Type", "")
 
     @property
+    def diagnosis_type_choices(self) -> list[tuple[int, str]]:
+        """The groups to choose from when the code is in more than one (M47.2: 11 or 21)."""
+        return diagnoses.type_choices(self.diagnosis, position=self.diagnosis_position)
+
+    @property
     def diagnosis_group_label(self) -> str:
         if self.diagnosis_position > 3:
             return ""

@@ -406,6 +406,8 @@ def diagnosis_check(request: HttpRequest) -> HttpResponse:
                 diagnosis.code, position=position, picked=request.GET.get(f"{target}Type")
             )
             context.update(
+                type_value=group,
+                type_choices=diagnoses.type_choices(diagnosis, position=position),
                 diagnosis=diagnosis,
                 group_label=diagnoses.group_label(group) if position <= 3 else "",
                 warning=(

@@ -117,7 +117,14 @@
     var type = document.getElementById("type-" + target);
     var name = document.getElementById("item-" + target + "-name");
     // The group the code was picked under is stored as DiagnosticNumberNType.
-    if (type) type.value = button.getAttribute("data-group") || "";
+    if (type) {
+      var group = button.getAttribute("data-group") || "";
+      if (group && type.tagName === "SELECT" &&
+          !Array.prototype.some.call(type.options, function (o) { return o.value === group; })) {
+        type.add(new Option(group, group));
+      }
+      type.value = group;
+    }
     if (name) name.textContent = button.getAttribute("data-name");
     if (input) {
       input.value = button.getAttribute("data-code");

@@ -209,3 +209,25 @@ def test_unrelated_diagnose_1_warns_when_chosen_and_ferdigstill_asks_to_confirm(
     stored.refresh_from_db()
     assert stored.status == FormStatus.FERDIGSTILT
     assert stored.answers["DiagnosticNumber1"] == "M797"
+
+
+def test_the_group_a_code_is_picked_under_is_stored(new_page: NewPage) -> None:
+    egil = egil_larsen()
+    patient = make_patient(ST_OLAVS, name="Gro Gruppevalg")
+    course = book(egil, patient)
+    page = new_page("desktop")
+    login(page)
+    stored = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
+    page.goto(f"/skjema/{stored.pk}/fyll-ut/")
+    item = page.locator("#item-DiagnosticNumber1")
+    item.locator("summary", has_text="Velg fra NNRR-gruppene").click()
+    group = item.locator("summary", has_text="Cervical radiculopati")
+    group.click()
+    item.get_by_role("button", name=re.compile(r"^M47\.2 ")).click()
+    expect(page.locator("#type-DiagnosticNumber1")).to_have_value("11")
+    expect(page.locator("#item-DiagnosticNumber1-name")).to_contain_text("M47.2")
+    page.get_by_role("button", name="Avslutt skjemautfylling").first.click()
+    expect(page.get_by_text("Skjemaet er lagret i kladd.")).to_be_visible()
+    stored.refresh_from_db()
+    assert stored.answers["DiagnosticNumber1"] == "M472"
+    assert stored.answers["DiagnosticNumber1Type"] == 11

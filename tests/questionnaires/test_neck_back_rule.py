@@ -382,3 +382,40 @@ def test_service_needs_the_confirmation_for_an_unrelated_diagnose_1(draft: Respo
     assert not refused.value.check.missing and not refused.value.check.errors
     completed = complete(draft, answers, confirm_not_neck_back=True)
     assert completed.status == FormStatus.FERDIGSTILT
+
+
+def test_a_code_in_two_groups_lets_the_clinician_choose_the_group_without_javascript(
+    as_persona: Any, draft: Response
+) -> None:
+    client = as_persona("clinician")
+    client.post(
+        fill_url(draft),
+        {"version": draft.version, "action": "save", "DiagnosticNumber1": "M47.2"},
+    )
+    draft.refresh_from_db()
+    assert draft.answers["DiagnosticNumber1Type"] == 21  # not picked: the back group
+    html = client.get(fill_url(draft)).content.decode()
+    select = html.split('<select class="ds-input" data-size="sm" name="DiagnosticNumber1Type"', 1)[
+        1
+    ]
+    select = select.split("</select>", 1)[0]
+    assert "Nakke – med relatert nevrologisk dysfunksjon: Cervical radiculopati" in select
+    assert '<option value="21" selected>' in select
+    client.post(
+        fill_url(draft),
+        {
+            "version": draft.version,
+            "action": "save",
+            "DiagnosticNumber1": "M47.2",
+            "DiagnosticNumber1Type": "11",
+        },
+    )
+    draft.refresh_from_db()
+    assert draft.answers["DiagnosticNumber1Type"] == 11
+    # A code in one group only needs no choice.
+    check = client.get(
+        reverse("questionnaires:diagnosis_check"),
+        {"target": "DiagnosticNumber1", "DiagnosticNumber1": "M54.5"},
+    ).content.decode()
+    assert "<select" not in check
+    assert 'name="DiagnosticNumber1Type" id="type-DiagnosticNumber1" value="20"' in check
