@@ -48,6 +48,7 @@ SHOWS_PATIENT_DATA: dict[str, str] = {
     "questionnaires:return": "nnrr.form.return_opened",
     "questionnaires:journal": "nnrr.form.journal_note_viewed",
     "questionnaires:paper": "nnrr.form.paper_opened",
+    "questionnaires:paper_print": "nnrr.form.paper_printed",
     "scheduling:order": "nnrr.order.form_opened",
     "scheduling:order_detail": "nnrr.order.viewed",
     "scheduling:reorder": "nnrr.order.reorder_opened",
@@ -76,6 +77,7 @@ CHANGES_PATIENT_DATA: dict[str, str] = {
     "questionnaires:paper": "nnrr.form.submitted",
     "scheduling:order": "nnrr.order.created",
     "scheduling:reorder": "nnrr.order.created",
+    "scheduling:show_code": "nnrr.order.code_shown_again",
 }
 
 # URL name (or namespace prefix ending in ":") -> why it is not a staff patient-data view.
@@ -91,6 +93,9 @@ NO_PATIENT_DATA: dict[str, str] = {
     ),
     "worklists:index": "counts of the unit's worklists only",
     "questionnaires:diagnosis_search": "the ICD-10 code list",
+    "questionnaires:diagnosis_check": "the name, group and warning of an ICD-10 code",
+    "questionnaires:paper_blank": "a blank paper form for the clinic's stock: no patient data",
+    "scheduling:show_code": "POST only (a GET answers 405)",
     "questionnaires:diagnosis_groups": "the ICD-10 code list",
     "questionnaires:diagnosis_group": "the ICD-10 code list",
     "scheduling:demo_outbox": "demo only (404 unless NNRR_DEMO; synthetic people only)",
@@ -280,6 +285,7 @@ def _post_data(name: str, world: World) -> dict[str, str]:
             "confirm": "on",
         },
         "scheduling:reorder": {"notify_self": "on", "confirm": "on"},
+        "scheduling:show_code": {},
     }[name]
 
 

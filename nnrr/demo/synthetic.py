@@ -249,10 +249,13 @@ def _clinician_item(
 
 
 def with_diagnosis_types(answers: Mapping[str, Any]) -> dict[str, Any]:
-    """Add the ``DiagnosticNumberNType`` columns the picker stores beside each code."""
+    """Store codes as the registry does (``M545``) with ``…Name`` and ``…Type`` beside each."""
     result = dict(answers)
     for position in range(1, 7):
         code = result.get(f"DiagnosticNumber{position}")
         if code:
+            diagnosis = diagnoses.validate_code(code)
+            result[f"DiagnosticNumber{position}"] = diagnosis.code
+            result[f"DiagnosticNumber{position}Name"] = diagnosis.name_nb
             result[f"DiagnosticNumber{position}Type"] = diagnoses.group_of(code, position=position)
     return result

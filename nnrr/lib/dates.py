@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -54,3 +55,38 @@ def parse_iso_date(value: str) -> dt.date | None:
         except ValueError:
             continue
     return None
+
+
+_BIRTH_DATE = re.compile(r"(\d{1,2})[.\s/-]+(\d{1,2})[.\s/-]+(\d{4})")
+
+
+def parse_birth_date(value: str, *, today: dt.date | None = None) -> dt.date | None:
+    """A date of birth as a patient types it on a phone, or None.
+
+    Accepts ``15031975``, ``15.03.1975``, ``15 03 1975``, ``15/03/1975``, ``15-03-1975``,
+    ``1975-03-15`` and one-digit day or month with a separator (``5.3.1975``). The year must be
+    1900 or later and the date not in the future.
+    """
+    text = " ".join((value or "").split())
+    if not text or len(text) > 20:
+        return None
+    parsed: dt.date | None = None
+    digits = text.replace(" ", "")
+    if len(digits) == 8 and digits.isascii() and digits.isdigit():
+        day, month, year = int(digits[:2]), int(digits[2:4]), int(digits[4:])
+    elif match := _BIRTH_DATE.fullmatch(text):
+        if not all(group.isascii() for group in match.groups()):
+            return None
+        day, month, year = (int(group) for group in match.groups())
+    else:
+        parsed = parse_iso_date(text) if text.isascii() else None
+        if parsed is None:
+            return None
+        day, month, year = parsed.day, parsed.month, parsed.year
+    try:
+        parsed = dt.date(year, month, day)
+    except ValueError:
+        return None
+    if parsed.year < 1900 or (today is not None and parsed > today):
+        return None
+    return parsed

@@ -303,6 +303,7 @@ def course_recreate(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
 def course_delete(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
     """ "Slett skjema": the patient did not come, or does not want to take part."""
     course = access.access_course(request, course_id)
+    back = _local_path(request.POST.get("back") or request.GET.get("back", ""))
     if request.method == "POST":
         reason = request.POST.get("reason", "").strip()
         if not reason:
@@ -314,6 +315,7 @@ def course_delete(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
                     "course": course,
                     "patient": course.patient,
                     "error": _("Skriv hvorfor skjemaet slettes."),
+                    "back": back,
                 },
             )
         scheduling.delete_course(
@@ -323,11 +325,20 @@ def course_delete(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
             now=timezone.now(),
         )
         messages.success(request, _("Behandlerskjema og forløpet er slettet."))
-        return redirect("patients:detail", patient_id=course.patient_id)
+        return redirect(back or reverse("patients:detail", args=[course.patient_id]))
     _audit_course(request, "nnrr.course.delete_opened", course)
     return render(
-        request, "patients/course_delete.html", {"course": course, "patient": course.patient}
+        request,
+        "patients/course_delete.html",
+        {"course": course, "patient": course.patient, "back": back},
     )
+
+
+def _local_path(value: str) -> str:
+    """A "back" address only when it is a path on this site (e.g. the worklist it came from)."""
+    if value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value[:500]
+    return ""
 
 
 @profile_required(Right.FORMS)

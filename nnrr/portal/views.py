@@ -28,13 +28,13 @@ from django.views.decorators.http import require_http_methods
 
 from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
-from nnrr.lib.dates import parse_iso_date
+from nnrr.lib.dates import oslo_date, parse_birth_date
 from nnrr.portal import services as portal
 from nnrr.questionnaires import services as form_services
 from nnrr.questionnaires.definitions import Definition, Section, get_definition
 from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
 from nnrr.questionnaires.rendering import bind
-from nnrr.questionnaires.validation import parse_submission, section_visible
+from nnrr.questionnaires.validation import parse_submission, resume_step, section_visible
 from nnrr.scheduling import services as scheduling
 from nnrr.scheduling.models import Order, OrderState
 
@@ -44,11 +44,15 @@ SESSION_RECEIPT = "nnrr_portal_receipt"
 
 
 class BirthDateField(forms.CharField):
-    default_error_messages = {"invalid": gettext_lazy("Skriv fødselsdatoen som dd.mm.åååå.")}
+    default_error_messages = {
+        "invalid": gettext_lazy(
+            "Skriv fødselsdatoen med dag, måned og år, for eksempel 15031975 eller 15.03.1975."
+        )
+    }
 
     def clean(self, value: Any) -> dt.date:
         raw = super().clean(value)
-        parsed = parse_iso_date(raw)
+        parsed = parse_birth_date(raw, today=oslo_date(timezone.now()))
         if parsed is None:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         return parsed
@@ -60,7 +64,7 @@ def _birth_widget() -> forms.TextInput:
             "class": "ds-input",
             "inputmode": "numeric",
             "autocomplete": "bday",
-            "placeholder": "dd.mm.åååå",
+            "placeholder": "ddmmåååå",
         }
     )
 
@@ -79,13 +83,13 @@ class CodeEntryForm(forms.Form):
         ),
     )
     birth_date = BirthDateField(
-        label=gettext_lazy("Fødselsdato"), max_length=10, widget=_birth_widget()
+        label=gettext_lazy("Fødselsdato"), max_length=20, widget=_birth_widget()
     )
 
 
 class LinkEntryForm(forms.Form):
     birth_date = BirthDateField(
-        label=gettext_lazy("Fødselsdato"), max_length=10, widget=_birth_widget()
+        label=gettext_lazy("Fødselsdato"), max_length=20, widget=_birth_widget()
     )
 
 
@@ -112,7 +116,16 @@ def _entered(request: HttpRequest, order: Order) -> HttpResponse:
         return redirect("portal:consent")
     if order.kind == FormKind.PRE_TREATMENT:
         request.session[SESSION_CONSENT] = True  # consent was given before the saved draft
-    return redirect("portal:section", step=1)
+    # Back to a saved questionnaire: the first page with a question not yet answered.
+    draft = _draft(order)
+    answers = {
+        **form_services.baseline_answers(order.course, order.kind),
+        **(draft.answers if draft else {}),
+    }
+    step = resume_step(get_definition(order.kind), answers) if draft else 1
+    if step is None:
+        return redirect("portal:review")
+    return redirect("portal:section", step=step)
 
 
 def _entry_result_page(request: HttpRequest, result: portal.EntryResult) -> HttpResponse | None:
@@ -269,7 +282,10 @@ def section(request: HttpRequest, step: int) -> HttpResponse:
     if (blocked := _require_consent(request, order)) is not None:
         return blocked
     draft = _draft(order)
-    answers = dict(draft.answers) if draft else {}
+    answers = {
+        **form_services.baseline_answers(order.course, order.kind),
+        **(draft.answers if draft else {}),
+    }
     sections = _visible_sections(definition, answers)
     if step > len(sections):
         return redirect("portal:review")
@@ -351,7 +367,10 @@ def review(request: HttpRequest) -> HttpResponse:
     if (blocked := _require_consent(request, order)) is not None:
         return blocked
     draft = _draft(order)
-    answers = dict(draft.answers) if draft else {}
+    answers = {
+        **form_services.baseline_answers(order.course, order.kind),
+        **(draft.answers if draft else {}),
+    }
     if request.method == "POST":
         return _submit(request, order, answers)
     unanswered = _unanswered(definition, answers)

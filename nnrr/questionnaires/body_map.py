@@ -115,8 +115,8 @@ _ARM_TILT = 10.0  # the arms hang slightly outwards
 _PAIRED: dict[str, tuple[str, str, float, float, float, float, float]] = {
     # part: (label_nb, label_en, cx, cy, rx, ry, tilt)
     "Shoulder": ("skulder", "shoulder", 65.5, 87, 9, 8.5, 0),
-    "Arm": ("arm og albue", "arm and elbow", 49, 148, 7.5, 26, _ARM_TILT),
-    "Hand": ("hånd og håndledd", "hand and wrist", 35.5, 220, 7.5, 13, 8),
+    "Arm": ("arm og albue", "arm and elbow", 49, 148, 8.5, 26, _ARM_TILT),
+    "Hand": ("hånd og håndledd", "hand and wrist", 35.5, 220, 8.5, 13, 8),
     "HipsThighs": ("hofte og lår", "hip and thigh", 83, 250, 13, 30, 0),
     "Knee": ("kne", "knee", 84, 304, 10, 11, 0),
     "Feet": ("ankel og fot", "ankle and foot", 85, 416, 10, 13, 0),
@@ -150,8 +150,8 @@ def _paired_regions() -> dict[str, Region]:
 _MIDLINE: dict[str, Region] = {
     "IsPainHead": _ellipse("front", "Hodet (forfra)", "Head (front)", 100, 30, 13, 16),
     "IsPainBackHead": _ellipse("back", "Bakhodet", "Back of the head", 100, 30, 13, 16),
-    "IsPainNeckFront": _ellipse("front", "Halsen", "Front of the neck", 100, 60, 7, 5),
-    "IsPainNeckBack": _ellipse("back", "Nakken", "Back of the neck", 100, 60, 7, 5),
+    "IsPainNeckFront": _ellipse("front", "Halsen", "Front of the neck", 100, 58.5, 8.5, 8),
+    "IsPainNeckBack": _ellipse("back", "Nakken", "Back of the neck", 100, 58.5, 8.5, 8),
     "IsPainUpperStomach": _ellipse(
         "front", "Brystet og øvre del av magen", "Chest and upper abdomen", 100, 122, 27, 22
     ),

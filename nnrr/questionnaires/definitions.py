@@ -25,6 +25,8 @@ from django.utils.translation import get_language
 
 DEFINITIONS_DIR = Path(__file__).resolve().parent / "definitions"
 
+BASELINE_PREFIX = "Baseline_"
+
 ITEM_TYPES = {"date", "choice", "boolean", "integer", "decimal", "text", "diagnosis"}
 
 
@@ -42,6 +44,10 @@ class Text:
     def __str__(self) -> str:
         lang = (get_language() or "nb")[:2]
         return self.en if lang == "en" and self.en else self.nb
+
+    def __bool__(self) -> bool:
+        # An empty text is false, so templates show no "?" help button for an item without help.
+        return bool(self.nb or self.en)
 
     @classmethod
     def parse(cls, raw: Any, where: str) -> Text:
@@ -66,9 +72,22 @@ class Condition:
 
     item: str
     values: tuple[Any, ...]
+    # The answer that counts is the one given in the pre-treatment form (kept beside the answers
+    # as ``Baseline_<item>``); the form's own answer only when the baseline did not answer it.
+    baseline: bool = False
+
+    @property
+    def baseline_key(self) -> str:
+        return f"{BASELINE_PREFIX}{self.item}"
+
+    def source_key(self, answers: Mapping[str, Any]) -> str:
+        """The answers key the condition reads: the baseline answer when there is one."""
+        if self.baseline and answers.get(self.baseline_key) is not None:
+            return self.baseline_key
+        return self.item
 
     def holds(self, answers: Mapping[str, Any]) -> bool:
-        return answers.get(self.item) in self.values
+        return answers.get(self.source_key(answers)) in self.values
 
 
 @dataclass(frozen=True)
@@ -87,6 +106,9 @@ class Item:
     group: str = ""
     instrument: str = ""
     exclusive: bool = False  # a "none / not relevant" box of a group
+    # An answer given while the item's condition does not hold is refused with a message (an
+    # inconsistent combination), not silently dropped. A zero code ("Ingen") is not an answer.
+    refuse_when_hidden: bool = False
 
     def code_values(self) -> set[int]:
         return {c.code for c in self.codes}
@@ -183,7 +205,7 @@ def _condition(raw: Any, where: str) -> Condition | None:
         values = tuple(raw["in"])
     else:
         raise DefinitionError(f"{where}: show_if needs 'equals' or 'in'")
-    return Condition(item=str(raw["item"]), values=values)
+    return Condition(item=str(raw["item"]), values=values, baseline=bool(raw.get("baseline")))
 
 
 def _codes(raw: Any, code_lists: Mapping[str, Any], where: str) -> tuple[Code, ...]:
@@ -238,6 +260,7 @@ def _item(raw: Mapping[str, Any], ctx: dict[str, Any], where: str, group: str = 
         group=group,
         instrument=str(raw.get("instrument", ctx.get("section_instrument", ""))),
         exclusive=bool(raw.get("none", False)),
+        refuse_when_hidden=bool(raw.get("refuse_when_hidden", False)),
     )
 
 

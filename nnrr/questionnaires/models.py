@@ -60,6 +60,9 @@ class Response(models.Model):
     answers = models.JSONField(default=dict, blank=True)
     scores = models.JSONField(default=dict, blank=True)
     consent = models.BooleanField(null=True, blank=True)
+    # The wording of each licensed instrument the form was answered under:
+    # {"odi": {"id": …, "version": …, "licensed": bool}, …} (questionnaires/wording.py).
+    wording = models.JSONField(default=dict, blank=True)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.STAFF)
     form_date = models.DateField(_("skjemadato"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -132,3 +135,25 @@ class Response(models.Model):
     @property
     def is_editable(self) -> bool:
         return self.status in (FormStatus.KLADD, FormStatus.RETURNERT)
+
+
+class FormReturn(models.Model):
+    """One return of a completed Behandlerskjema to draft, with the reason the Lokal
+    registeransvarlig gave. The reason is kept here, with the form it explains (shown on the
+    returned form and in the worklists); the audit event only says that a reason was given."""
+
+    id = models.BigAutoField(primary_key=True)
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="returns")
+    reason = models.TextField(_("begrunnelse"))
+    returned_at = models.DateTimeField()
+    returned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-returned_at", "-id"]
+        verbose_name = _("retur av skjema")
+        verbose_name_plural = _("returer av skjema")
+
+    def __str__(self) -> str:
+        return f"{self.response_id} {self.returned_at:%Y-%m-%d}"

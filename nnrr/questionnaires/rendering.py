@@ -14,7 +14,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from nnrr.questionnaires import body_map, diagnoses
+from nnrr.questionnaires import body_map, diagnoses, wording
 from nnrr.questionnaires.definitions import Definition, Group, Item, Section
 from nnrr.questionnaires.validation import condition_holds, section_visible
 
@@ -28,6 +28,7 @@ class BoundItem:
     warning: str = ""
     visible: bool = True
     readonly: bool = False
+    context: Mapping[str, Any] | None = None  # all answers, for values stored beside this one
 
     @property
     def id(self) -> str:
@@ -50,6 +51,8 @@ class BoundItem:
         if self.item.type == "date":
             year, month, day = str(value).split("-")
             return f"{day}.{month}.{year}"
+        if self.item.type == "diagnosis" and self.diagnosis is not None:
+            return self.diagnosis.display
         return str(value)
 
     @property
@@ -57,6 +60,8 @@ class BoundItem:
         """What goes back into the input: what was typed on error, else the stored answer."""
         if self.error and self.raw is not None:
             return str(self.raw)
+        if self.item.type == "diagnosis" and self.diagnosis is not None:
+            return self.diagnosis.display
         return "" if self.value is None else str(self.value)
 
     @property
@@ -65,7 +70,10 @@ class BoundItem:
 
     @property
     def show_if_attrs(self) -> dict[str, str]:
-        return _show_if_attrs(self.item.show_if)
+        attrs = _show_if_attrs(self.item.show_if, self.context)
+        if attrs and self.item.refuse_when_hidden:
+            attrs["data-clear-when-hidden"] = ""
+        return attrs
 
     @property
     def scale(self) -> list[int]:
@@ -78,13 +86,35 @@ class BoundItem:
         return body_map.REGIONS.get(self.item.id)
 
     @property
-    def diagnosis_name(self) -> str:
+    def diagnosis(self) -> diagnoses.Diagnosis | None:
         if self.item.type != "diagnosis" or not self.value:
+            return None
+        return diagnoses.lookup(str(self.value))
+
+    @property
+    def diagnosis_name(self) -> str:
+        diagnosis = self.diagnosis
+        return diagnosis.name_nb if diagnosis else ""
+
+    @property
+    def diagnosis_position(self) -> int:
+        digits = "".join(ch for ch in self.item.id if ch.isdigit())
+        return int(digits) if digits else 1
+
+    @property
+    def diagnosis_type(self) -> Any:
+        return (self.context or {}).get(f"{self.item.id}Type", "")
+
+    @property
+    def diagnosis_type_choices(self) -> list[tuple[int, str]]:
+        """The groups to choose from when the code is in more than one (M47.2: 11 or 21)."""
+        return diagnoses.type_choices(self.diagnosis, position=self.diagnosis_position)
+
+    @property
+    def diagnosis_group_label(self) -> str:
+        if self.diagnosis_position > 3:
             return ""
-        try:
-            return diagnoses.validate_code(str(self.value)).name
-        except diagnoses.InvalidDiagnosis:
-            return ""
+        return diagnoses.group_label(self.diagnosis_type)
 
 
 @dataclass
@@ -114,9 +144,11 @@ class BoundSection:
     visible: bool = True
     is_pain_drawing: bool = False
 
+    answers: Mapping[str, Any] | None = None
+
     @property
     def show_if_attrs(self) -> dict[str, str]:
-        return _show_if_attrs(self.section.show_if)
+        return _show_if_attrs(self.section.show_if, self.answers)
 
     def regions(self, view: str) -> list[BoundItem]:
         return [
@@ -131,6 +163,15 @@ class BoundSection:
             ("front", self.front, _("Kroppen forfra")),
             ("back", self.back, _("Kroppen bakfra")),
         ]
+
+    @property
+    def placeholder_instrument(self) -> str:
+        """The instrument of this section when it is shown with placeholder wording."""
+        instruments = {item.instrument for item in self.section.items() if item.instrument}
+        if len(instruments) != 1:
+            return ""
+        found = wording.active().get(next(iter(instruments)))
+        return found.name if found is not None and not found.licensed else ""
 
     @property
     def front(self) -> list[BoundItem]:
@@ -165,11 +206,14 @@ class BoundForm:
         return body_map.OUTLINES
 
 
-def _show_if_attrs(condition: Any) -> dict[str, str]:
+def _show_if_attrs(condition: Any, answers: Mapping[str, Any] | None = None) -> dict[str, str]:
     if condition is None:
         return {}
+    if answers is not None and condition.source_key(answers) != condition.item:
+        return {}  # decided by the pre-treatment answer, which this page cannot change
     values = ["true" if v is True else "false" if v is False else str(v) for v in condition.values]
-    return {"data-show-if": condition.item, "data-show-values": json.dumps(values)}
+    attrs = {"data-show-if": condition.item, "data-show-values": json.dumps(values)}
+    return attrs
 
 
 def bind(
@@ -216,8 +260,9 @@ def bind(
                         raw.get(element.id),
                         errors.get(element.id, ""),
                         warnings.get(element.id, ""),
-                        visible=condition_holds(element.show_if, answers),
+                        visible=condition_holds(element.show_if, answers) or element.id in errors,
                         readonly=readonly,
+                        context=answers,
                     )
                 )
         bound_sections.append(
@@ -228,6 +273,7 @@ def bind(
                 is_pain_drawing=any(
                     isinstance(e, BoundItem) and e.item.widget == "body-region" for e in elements
                 ),
+                answers=answers,
             )
         )
     return BoundForm(definition, bound_sections, dict(errors))

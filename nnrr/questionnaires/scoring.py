@@ -185,9 +185,11 @@ def _uhi_high_count(answers: Mapping[str, object]) -> int | None:
     return sum(1 for code in codes if code >= UHI_HIGH_CODE)
 
 
-def _pain_regions(answers: Mapping[str, object]) -> int:
-    # A checkbox group has no "unanswered" state distinct from "nothing ticked", so a submitted
-    # form with no region ticked (or no region key at all, e.g. an empty dict) counts 0.
+def _pain_regions(answers: Mapping[str, object]) -> int | None:
+    # A skipped pain drawing is stored without region answers (see
+    # validation.drop_untouched_pain_drawing): missing, never 0 regions.
+    if not any(item.startswith(PAIN_REGION_PREFIX) for item in answers):
+        return None
     count = 0
     for item, value in answers.items():
         if not item.startswith(PAIN_REGION_PREFIX) or value is None:
@@ -518,7 +520,7 @@ _BAND_TABLE: Final[dict[str, tuple[tuple[Band, _Limit | None], ...]]] = {
         (_at_most(14), "mild", "Lett funksjonsnedsettelse", "Mild disability"),
         (_at_most(24), "moderate", "Moderat funksjonsnedsettelse", "Moderate disability"),
         (_at_most(34), "severe", "Alvorlig funksjonsnedsettelse", "Severe disability"),
-        (None, "complete", "Fullstendig funksjonsnedsettelse", "Complete disability"),
+        (None, "complete", "Særlig uttalt funksjonsnedsettelse", "Complete disability"),
     ),
     "FABQScore1": _ladder(
         (_below(14), "low", "Lav frykt-unngåelse", "Low fear-avoidance"),

@@ -22,9 +22,13 @@ from nnrr.audit.services import record_event
 from nnrr.lib.dates import oslo_date
 from nnrr.lib.errors import ConflictError
 from nnrr.patients.models import Course
-from nnrr.questionnaires.definitions import current_version
-from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
+from nnrr.questionnaires import wording
+from nnrr.questionnaires.definitions import BASELINE_PREFIX, current_version, get_definition
+from nnrr.questionnaires.models import FormKind, FormReturn, FormStatus, Response, Source
 from nnrr.questionnaires.scoring import compute_scores
+
+# Pre-treatment answers that conditions of the follow-up forms read.
+BASELINE_ITEMS = ("IsNeckPainMainProblem",)
 
 
 def scores_for(kind: str, answers: Mapping[str, Any]) -> dict[str, Any]:
@@ -33,6 +37,30 @@ def scores_for(kind: str, answers: Mapping[str, Any]) -> dict[str, Any]:
     if "Score_EQ5DL" in scores:
         scores["Score_EQ5DL_ValueSet"] = settings.EQ5D_VALUE_SET
     return scores
+
+
+def baseline_answers(course: Course, kind: str) -> dict[str, Any]:
+    """The pre-treatment answers a follow-up form's conditions read (``Baseline_<item>``).
+
+    The 6- and 12-month NDI is asked when the pre-treatment form said the neck is the main
+    problem: asking on the follow-up's own answer would drop exactly the patients who improved.
+    """
+    if kind not in (FormKind.FOLLOW_UP_6, FormKind.FOLLOW_UP_12):
+        return {}
+    baseline = (
+        Response.objects.filter(
+            course=course, kind=FormKind.PRE_TREATMENT, status=FormStatus.FERDIGSTILT
+        )
+        .only("answers")
+        .first()
+    )
+    if baseline is None:
+        return {}
+    return {
+        f"{BASELINE_PREFIX}{key}": baseline.answers[key]
+        for key in BASELINE_ITEMS
+        if baseline.answers.get(key) is not None
+    }
 
 
 def _changed_items(old: Mapping[str, Any], new: Mapping[str, Any]) -> int:
@@ -129,6 +157,10 @@ def complete_form(
     return response
 
 
+def _version_of(kind: str, draft: Response | None) -> str:
+    return draft.definition_version if draft is not None else current_version(kind)
+
+
 def _form_date(kind: str, answers: Mapping[str, Any], now: dt.datetime) -> dt.date:
     if kind == FormKind.CLINICIAN and answers.get("S1b_DateOfCompletion"):
         return dt.date.fromisoformat(str(answers["S1b_DateOfCompletion"]))
@@ -150,12 +182,15 @@ def return_to_draft(*, actor: Actor, response: Response, reason: str, now: dt.da
             last_update=now,
         )
         response.refresh_from_db()
+        FormReturn.objects.create(
+            response=response, reason=reason[:2000], returned_at=now, returned_by=actor.user
+        )
         record_event(
             actor=actor,
             action="nnrr.form.returned",
             patient_id=response.course.patient_id,
             obj=response,
-            detail={"reason": reason[:500]},
+            detail={"reason_given": True},
         )
     return response
 
@@ -196,6 +231,13 @@ def check_patient_form_allowed(*, course: Course, kind: str, consent: bool | Non
         )
 
 
+def latest_return(response: Response) -> FormReturn | None:
+    """Why a returned Behandlerskjema was returned (None unless it is returned now)."""
+    if response.status != FormStatus.RETURNERT:
+        return None
+    return response.returns.select_related("returned_by").first()
+
+
 def store_patient_form(
     *,
     actor: Actor,
@@ -218,11 +260,13 @@ def store_patient_form(
         )
     if Response.objects.filter(course=course, kind=kind, status=FormStatus.FERDIGSTILT).exists():
         raise ValidationError(_("Dette skjemaet er allerede levert for forløpet."))
+    answers = {**baseline_answers(course, kind), **answers}
     values = {
         "answers": dict(answers),
         "scores": scores_for(kind, answers),
         "status": FormStatus.FERDIGSTILT,
         "consent": consent if kind == FormKind.PRE_TREATMENT else None,
+        "wording": wording.for_definition(get_definition(kind, _version_of(kind, draft))),
         "source": source,
         "completed_at": now,
         "completed_by": actor.user,
@@ -272,6 +316,7 @@ def save_portal_draft(
             course=course,
             kind=kind,
             definition_version=current_version(kind),
+            wording=wording.for_definition(get_definition(kind)),
             answers=dict(answers),
             consent=True if kind == FormKind.PRE_TREATMENT else None,
             source=Source.PORTAL,

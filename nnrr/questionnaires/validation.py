@@ -46,7 +46,7 @@ class Missing:
 def condition_holds(condition: Condition | None, answers: Mapping[str, Any]) -> bool:
     if condition is None:
         return True
-    value = answers.get(condition.item)
+    value = answers.get(condition.source_key(answers))
     if value is None and any(isinstance(v, bool) for v in condition.values):
         value = False  # an unticked checkbox
     return value in condition.values
@@ -124,7 +124,7 @@ def _parse_item(item: Item, raw: Any) -> tuple[Any, str]:
         return text, ""
     if item.type == "diagnosis":
         try:
-            return diagnoses.validate_code(text).code, ""
+            return diagnoses.validate_code(text).code, ""  # stored form: "M545"
         except diagnoses.InvalidDiagnosis as exc:
             return None, str(exc)
     return None, _("Ukjent felttype.")
@@ -176,9 +176,56 @@ def parse_submission(
                 error = _group_exclusivity(element, answers)
                 if error:
                     errors[element.id] = error
+    errors.update(inconsistent_answers(definition, answers, wanted))
     answers = prune_hidden(definition, answers)
-    warnings = _diagnosis_warnings(definition, answers)
+    drop_untouched_pain_drawing(definition, answers, wanted)
+    warnings = diagnosis_checks(definition, answers, data, errors)
     return Parsed(answers=answers, errors=errors, warnings=warnings, raw=raw)
+
+
+def inconsistent_answers(
+    definition: Definition, answers: Mapping[str, Any], sections: Iterable[str] | None = None
+) -> dict[str, str]:
+    """Answers to ``refuse_when_hidden`` items given while their condition does not hold, e.g.
+    a number of sessions while treatment in the specialist service is not recommended."""
+    wanted = set(sections) if sections is not None else {s.id for s in definition.sections}
+    errors: dict[str, str] = {}
+    for section in definition.sections:
+        if section.id not in wanted:
+            continue
+        for item in section.items():
+            if not item.refuse_when_hidden or item.show_if is None:
+                continue
+            if answers.get(item.id) in (None, "", 0, False):
+                continue
+            if condition_holds(item.show_if, answers):
+                continue
+            source = definition.items_by_id.get(item.show_if.item)
+            shown = source.code_label(answers.get(item.show_if.item)) if source else ""
+            errors[item.id] = _(
+                "«%(item)s» kan ikke besvares når «%(condition)s» er besvart med «%(answer)s». "
+                "Velg «Ingen» eller endre svaret på «%(condition)s»."
+            ) % {
+                "item": item.label,
+                "condition": source.label if source else item.show_if.item,
+                "answer": shown or _("ikke besvart"),
+            }
+    return errors
+
+
+def drop_untouched_pain_drawing(
+    definition: Definition, answers: dict[str, Any], sections: Iterable[str] | None = None
+) -> None:
+    """A pain drawing with no region ticked was skipped: store its regions as not answered
+    (missing), never as 32 unticked boxes that would count as 0 pain regions."""
+    wanted = set(sections) if sections is not None else {s.id for s in definition.sections}
+    for section in definition.sections:
+        if section.id not in wanted:
+            continue
+        regions = [i.id for i in section.items() if i.widget == "body-region"]
+        if regions and not any(answers.get(region) for region in regions):
+            for region in regions:
+                answers.pop(region, None)
 
 
 def _group_exclusivity(group: Group, answers: Mapping[str, Any]) -> str:
@@ -192,22 +239,54 @@ def _group_exclusivity(group: Group, answers: Mapping[str, Any]) -> str:
     return ""
 
 
-def _diagnosis_warnings(definition: Definition, answers: dict[str, Any]) -> dict[str, str]:
-    """Store each diagnosis' NNRR group and warn when the first is not neck/back related."""
+def diagnosis_checks(
+    definition: Definition,
+    answers: dict[str, Any],
+    data: Mapping[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """The live diagnosis rules; return the warnings (by item id) and add errors to ``errors``.
+
+    Each code is stored as the registry stores it (``M545``) with ``DiagnosticNumberNName`` and
+    ``DiagnosticNumberNType``: the group the clinician picked it under (posted as
+    ``DiagnosticNumberNType``) when the code belongs to it, else its own group. A code repeated
+    at a later position, and positions 2–6 filled while Diagnose 1 is empty, are errors; a
+    Diagnose 1 that is not neck or back related gives the manual's warning.
+    """
+    errors = errors if errors is not None else {}
+    data = data or {}
+    items = [item for item in definition.items() if item.type == "diagnosis"]
     warnings: dict[str, str] = {}
-    position = 0
-    for item in definition.items():
-        if item.type != "diagnosis":
+    seen: dict[str, int] = {}
+    for position, item in enumerate(items, start=1):
+        type_key, name_key = f"{item.id}Type", f"{item.id}Name"
+        diagnosis = diagnoses.lookup(str(answers.get(item.id) or ""))
+        if diagnosis is None:
+            if not answers.get(item.id):
+                answers.pop(type_key, None)
+                answers.pop(name_key, None)
             continue
-        position += 1
-        code = answers.get(item.id)
-        type_key = f"{item.id}Type"
-        if not code:
-            answers.pop(type_key, None)
+        if diagnosis.code in seen:
+            errors.setdefault(
+                item.id,
+                _("%(code)s er allerede registrert som diagnose %(n)d.")
+                % {"code": diagnosis.display, "n": seen[diagnosis.code]},
+            )
+            for key in (item.id, type_key, name_key):
+                answers.pop(key, None)
             continue
-        answers[type_key] = diagnoses.group_of(code, position=position)
-        if position == 1 and not diagnoses.is_neck_back_related(code):
-            warnings[item.id] = diagnoses.NOT_NECK_BACK_WARNING
+        seen[diagnosis.code] = position
+        picked = data.get(type_key) if type_key in data else answers.get(type_key)
+        answers[item.id] = diagnosis.code
+        answers[type_key] = diagnoses.group_of(diagnosis.code, position=position, picked=picked)
+        answers[name_key] = diagnosis.name_nb
+        if position == 1 and not diagnosis.neck_back_related:
+            warnings[item.id] = diagnoses.not_neck_back_warning()
+    first_empty = bool(items) and not answers.get(items[0].id) and items[0].id not in errors
+    if first_empty and any(answers.get(item.id) for item in items[1:]):
+        errors[items[0].id] = _(
+            "Diagnose 1 mangler: legg inn en nakke- eller ryggrelatert diagnose først."
+        )
     return warnings
 
 
@@ -229,6 +308,33 @@ def missing_for_completion(definition: Definition, answers: Mapping[str, Any]) -
             elif element.mandatory and answers.get(element.id) in (None, ""):
                 missing.append(Missing(anchor=f"item-{element.id}", label=str(element.label)))
     return missing
+
+
+def resume_step(definition: Definition, answers: Mapping[str, Any]) -> int | None:
+    """The page (1-based, among the visible sections) to open when a patient comes back to a
+    saved questionnaire: the first with a question not yet answered; None when all are.
+
+    A page of checkboxes only (the pain drawing, a list of ticks) counts as unanswered until any
+    of its boxes has been stored, ticked or not.
+    """
+    step = 0
+    for section in definition.sections:
+        if not section_visible(section, answers):
+            continue
+        step += 1
+        items = [
+            item
+            for element in section.elements
+            if condition_holds(element.show_if, answers)
+            for item in (element.items if isinstance(element, Group) else (element,))
+            if condition_holds(item.show_if, answers)
+        ]
+        questions = [item for item in items if item.type != "boolean"]
+        if any(answers.get(item.id) in (None, "") for item in questions):
+            return step
+        if not questions and items and all(item.id not in answers for item in items):
+            return step
+    return None
 
 
 def unanswered_count(definition: Definition, answers: Mapping[str, Any]) -> int:
@@ -265,3 +371,58 @@ def check_visit_date(
             % {"date": referral_date.strftime("%d.%m.%Y")}
         }
     return {}
+
+
+@dataclass
+class CompletionCheck:
+    """Why a Behandlerskjema cannot be ferdigstilt yet (empty when it can)."""
+
+    missing: list[Missing] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    # Diagnose 1 when it is not neck or back related: Ferdigstill needs an explicit confirmation.
+    unrelated_first: diagnoses.Diagnosis | None = None
+
+    def blocks(self, *, confirmed: bool) -> bool:
+        return bool(self.missing or self.errors or (self.unrelated_first and not confirmed))
+
+
+class CompletionRefused(ValueError):
+    """Ferdigstill refused; ``check`` says why (missing items, errors, confirmation needed)."""
+
+    def __init__(self, check: CompletionCheck) -> None:
+        super().__init__(_("Skjemaet kan ikke ferdigstilles."))
+        self.check = check
+
+
+def check_completion(
+    definition: Definition,
+    answers: Mapping[str, Any],
+    *,
+    referral_date: dt.date,
+    today: dt.date,
+) -> CompletionCheck:
+    """Every rule of Ferdigstill: mandatory items, Besøksdato, and the diagnosis rules."""
+    check = CompletionCheck(missing=missing_for_completion(definition, answers))
+    try:
+        check.errors.update(check_visit_date(answers, referral_date=referral_date, today=today))
+    except ValueError:
+        check.errors["S1b_DateOfCompletion"] = _("Skriv en gyldig dato (dd.mm.åååå).")
+    items = [item for item in definition.items() if item.type == "diagnosis"]
+    codes = [answers.get(item.id) or None for item in items]
+    if items and codes[0]:
+        try:
+            parsed, warnings = diagnoses.validate_diagnoses(
+                [str(c) if c else None for c in codes],
+                picked=[answers.get(f"{item.id}Type") for item in items],
+            )
+        except diagnoses.InvalidDiagnosis as exc:
+            position = exc.position or 1
+            check.errors[items[position - 1].id] = str(exc)
+        else:
+            if warnings:
+                check.unrelated_first = parsed[0]
+    elif items and any(codes):
+        check.errors[items[0].id] = _(
+            "Diagnose 1 mangler: legg inn en nakke- eller ryggrelatert diagnose først."
+        )
+    return check

@@ -26,10 +26,13 @@ from nnrr.questionnaires import diagnoses
 from nnrr.questionnaires import services as form_services
 from nnrr.questionnaires.definitions import Definition, get_definition
 from nnrr.questionnaires.models import PATIENT_FORM_KINDS, FormKind, FormStatus, Response, Source
+from nnrr.questionnaires.paper import PaperHeader, render_paper_pdf
 from nnrr.questionnaires.rendering import bind
 from nnrr.questionnaires.summary import build_summary, journal_note
 from nnrr.questionnaires.validation import (
+    CompletionRefused,
     check_visit_date,
+    diagnosis_checks,
     missing_for_completion,
     parse_submission,
 )
@@ -63,6 +66,7 @@ def response_detail(request: HttpRequest, response_id: uuid.UUID) -> HttpRespons
         "definition": definition,
         "form": bind(definition, response.answers, readonly=True),
         "can_return": access.active_profile(request).has(Right.RETURN_FORMS),
+        "returned": form_services.latest_return(response),
     }
     if response.is_patient_form and response.status == FormStatus.FERDIGSTILT:
         context["summary"] = build_summary(response, definition)
@@ -82,13 +86,21 @@ def fill(request: HttpRequest, response_id: uuid.UUID) -> HttpResponse:
         return redirect("questionnaires:response", response_id=response.pk)
     definition = _definition(response)
     course = response.course
-    context: dict[str, Any] = {"response": response, "course": course, "patient": course.patient}
+    context: dict[str, Any] = {
+        "response": response,
+        "course": course,
+        "patient": course.patient,
+        "returned": form_services.latest_return(response),
+    }
     if request.method == "GET":
         _audit_view(request, response, "nnrr.form.opened")
-        form = bind(definition, response.answers)
+        shown = dict(response.answers)
+        form = bind(definition, shown, warnings=diagnosis_checks(definition, shown))
         return render(request, "questionnaires/fill.html", {**context, "form": form})
 
     now = timezone.now()
+    if request.POST.get("action") == "complete_confirmed":
+        return _complete_confirmed(request, response, definition, context, now)
     parsed = parse_submission(definition, request.POST, previous=response.answers)
     parsed.errors.update(
         check_visit_date(parsed.answers, referral_date=course.referral_date, today=oslo_date(now))
@@ -101,17 +113,28 @@ def fill(request: HttpRequest, response_id: uuid.UUID) -> HttpResponse:
         expected = -1
     action = request.POST.get("action", "save")
     missing = missing_for_completion(definition, parsed.answers) if action == "complete" else []
+    confirm_unrelated = None
     try:
-        if action == "complete" and parsed.ok and not missing:
-            scheduling.complete_clinician_form(
-                actor=Actor.from_request(request),
-                response=response,
-                answers=parsed.answers,
-                expected_version=expected,
-                now=now,
-            )
-            messages.success(request, _("Behandlerskjema er ferdigstilt og lagret i registeret."))
-            return redirect("patients:detail", patient_id=course.patient_id)
+        if action == "complete" and parsed.ok:
+            try:
+                scheduling.complete_clinician_form(
+                    actor=Actor.from_request(request),
+                    response=response,
+                    answers=parsed.answers,
+                    expected_version=expected,
+                    now=now,
+                    confirm_not_neck_back=request.POST.get("confirm_not_neck_back") == "1",
+                )
+            except CompletionRefused as refused:
+                missing = refused.check.missing
+                parsed.errors.update(refused.check.errors)
+                if not missing and not refused.check.errors:
+                    confirm_unrelated = refused.check.unrelated_first
+            else:
+                messages.success(
+                    request, _("Behandlerskjema er ferdigstilt og lagret i registeret.")
+                )
+                return redirect("patients:detail", patient_id=course.patient_id)
         response = form_services.save_draft(
             actor=Actor.from_request(request),
             response=response,
@@ -135,6 +158,8 @@ def fill(request: HttpRequest, response_id: uuid.UUID) -> HttpResponse:
         )
     if action == "save" and parsed.ok:
         messages.success(request, _("Skjemaet er lagret i kladd."))
+        for message in parsed.warnings.values():
+            messages.warning(request, message)
         return redirect("patients:detail", patient_id=course.patient_id)
     form = bind(
         definition,
@@ -152,10 +177,68 @@ def fill(request: HttpRequest, response_id: uuid.UUID) -> HttpResponse:
             "form": form,
             "missing": missing,
             "invalid": parsed.errors,
-            "tried_complete": action == "complete",
+            "tried_complete": action == "complete" and confirm_unrelated is None,
+            "confirm_unrelated": confirm_unrelated,
         },
         status=200,
     )
+
+
+def _version(request: HttpRequest) -> int:
+    try:
+        return int(request.POST.get("version", ""))
+    except ValueError:
+        return -1
+
+
+def _complete_confirmed(
+    request: HttpRequest,
+    response: Response,
+    definition: Definition,
+    context: dict[str, Any],
+    now: Any,
+) -> HttpResponse:
+    """ "Ferdigstill likevel": the saved draft, whose Diagnose 1 is not neck or back related,
+    completed after the clinician confirmed the consequence."""
+    try:
+        scheduling.complete_clinician_form(
+            actor=Actor.from_request(request),
+            response=response,
+            answers=dict(response.answers),
+            expected_version=_version(request),
+            now=now,
+            confirm_not_neck_back=request.POST.get("confirm_not_neck_back") == "1",
+        )
+    except CompletionRefused as refused:
+        form = bind(definition, response.answers, errors=refused.check.errors)
+        return render(
+            request,
+            "questionnaires/fill.html",
+            {
+                **context,
+                "form": form,
+                "missing": refused.check.missing,
+                "invalid": refused.check.errors,
+                "tried_complete": True,
+            },
+        )
+    except ConflictError:
+        form = bind(definition, response.answers)
+        return render(
+            request,
+            "questionnaires/fill.html",
+            {**context, "form": form, "conflict": True},
+            status=409,
+        )
+    messages.success(request, _("Behandlerskjema er ferdigstilt og lagret i registeret."))
+    messages.warning(
+        request,
+        _(
+            "Diagnose 1 er ikke nakke- eller ryggrelatert. Meld fra til lokal registeransvarlig, "
+            "slik at pasienten slettes fra registeret og fjernes fra dekningsgradsberegningen."
+        ),
+    )
+    return redirect("patients:detail", patient_id=response.course.patient_id)
 
 
 @profile_required(Right.FORMS)
@@ -219,8 +302,9 @@ def paper_form(request: HttpRequest, course_id: uuid.UUID, kind: str) -> HttpRes
         "definition": definition,
         "kind": kind,
     }
+    baseline = form_services.baseline_answers(course, kind)
     if request.method == "GET":
-        context["form"] = bind(definition, {})
+        context["form"] = bind(definition, baseline)
         try:
             form_services.check_patient_form_allowed(
                 course=course, kind=kind, consent=True if kind == FormKind.PRE_TREATMENT else None
@@ -229,7 +313,7 @@ def paper_form(request: HttpRequest, course_id: uuid.UUID, kind: str) -> HttpRes
             context["error"] = " ".join(exc.messages)
         _audit_paper(request, course, kind)
         return render(request, "questionnaires/paper.html", context)
-    parsed = parse_submission(definition, request.POST)
+    parsed = parse_submission(definition, request.POST, previous=baseline)
     consent = request.POST.get("consent") == "1" if kind == FormKind.PRE_TREATMENT else None
     raw = {k: request.POST.get(k) for k in request.POST}
     if not parsed.ok:
@@ -322,3 +406,94 @@ def diagnosis_group(request: HttpRequest, number: int) -> HttpResponse:
 def _target(request: HttpRequest) -> str:
     target = request.GET.get("target", "")
     return target if target.isidentifier() else ""
+
+
+@profile_required(Right.FORMS)
+@require_GET
+def diagnosis_check(request: HttpRequest) -> HttpResponse:
+    """The name, group and neck/back warning of a code typed or picked in the Behandlerskjema,
+    shown at once (htmx) under the code field."""
+    target = _target(request)
+    raw = request.GET.get(target, "")[:20] if target else ""
+    digits = "".join(ch for ch in target if ch.isdigit())
+    position = int(digits) if digits and int(digits) in diagnoses.POSITIONS else 1
+    context: dict[str, Any] = {"target": target, "position": position}
+    if raw.strip():
+        try:
+            diagnosis = diagnoses.validate_code(raw)
+        except diagnoses.InvalidDiagnosis as exc:
+            context["error"] = str(exc)
+        else:
+            group = diagnoses.group_of(
+                diagnosis.code, position=position, picked=request.GET.get(f"{target}Type")
+            )
+            context.update(
+                type_value=group,
+                type_choices=diagnoses.type_choices(diagnosis, position=position),
+                diagnosis=diagnosis,
+                group_label=diagnoses.group_label(group) if position <= 3 else "",
+                warning=(
+                    diagnoses.not_neck_back_warning()
+                    if position == 1 and not diagnosis.neck_back_related
+                    else ""
+                ),
+            )
+    return render(request, "questionnaires/_diagnosis_check.html", context)
+
+
+# --- Paper forms printed by the system ---------------------------------------------------------
+
+
+def _pdf(pdf: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@profile_required(Right.FORMS)
+@require_GET
+def paper_print(request: HttpRequest, course_id: uuid.UUID, kind: str) -> HttpResponse:
+    """ "Skriv ut papirskjema": the form as PDF with the patient's name, fødselsnummer and the
+    course on every page header (audited: it shows patient data)."""
+    course = access.access_course(request, course_id)
+    if kind not in PATIENT_FORM_KINDS:
+        raise Http404
+    definition = get_definition(kind)
+    patient = course.patient
+    header = PaperHeader(
+        patient_name=patient.name,
+        national_id=patient.national_id_formatted,
+        course=_("henvist %(referral)s, planlagt konsultasjon %(planned)s")
+        % {
+            "referral": course.referral_date.strftime("%d.%m.%Y"),
+            "planned": course.planned_consultation_date.strftime("%d.%m.%Y"),
+        },
+        unit=course.unit.name,
+    )
+    record_event(
+        actor=Actor.from_request(request),
+        action="nnrr.form.paper_printed",
+        patient_id=patient.pk,
+        obj=course,
+        detail={"kind": kind, "version": definition.version},
+    )
+    pdf = render_paper_pdf(
+        definition,
+        header=header,
+        baseline=form_services.baseline_answers(course, kind),
+        printed=oslo_date(timezone.now()),
+    )
+    return _pdf(pdf, f"papirskjema-{kind}.pdf")
+
+
+@profile_required(Right.FORMS)
+@require_GET
+def paper_blank(request: HttpRequest, kind: str) -> HttpResponse:
+    """A blank paper form for the clinic's stock and for patients who decline the registry (the
+    equal offer: their answers stay in the clinic)."""
+    if kind not in PATIENT_FORM_KINDS:
+        raise Http404
+    definition = get_definition(kind)
+    pdf = render_paper_pdf(definition, header=PaperHeader(), printed=oslo_date(timezone.now()))
+    return _pdf(pdf, f"blankt-papirskjema-{kind}.pdf")

@@ -1,8 +1,11 @@
 """One-time codes and link tokens of orders.
 
-The one-time code (the "yellow key") is shown to staff once and stored only as a keyed hash. The
-link token is derived from the order with the server's secret, so the worker can put it in a
-message at any later time without the database ever holding it.
+The one-time code (the "yellow key") is checked against a keyed hash. So that staff can show a
+pending order's code again (the manual expects it), it is also kept sealed: encrypted and
+authenticated (Fernet, AES-128-CBC + HMAC-SHA256) with a key derived from the installation's
+secret, never in plain text (docs/decisions/0014-showing-the-one-time-code-again.md). The link
+token is derived from the order with the server's secret, so the worker can put it in a message
+at any later time without the database ever holding it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import hmac
 import secrets
 import uuid
 
+from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B: unambiguous when read aloud or typed from a note.
@@ -48,3 +52,22 @@ def link_token(order_id: uuid.UUID, salt: str) -> str:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _sealer() -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(_key("order-code-seal")))
+
+
+def seal_code(code: str) -> str:
+    """The code encrypted with the installation's secret, for showing it again."""
+    return _sealer().encrypt(code.encode()).decode()
+
+
+def open_code(sealed: str) -> str | None:
+    """The sealed code, or None if it cannot be opened (no seal, or the secret has changed)."""
+    if not sealed:
+        return None
+    try:
+        return _sealer().decrypt(sealed.encode()).decode()
+    except (InvalidToken, ValueError):
+        return None

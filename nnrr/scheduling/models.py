@@ -47,6 +47,9 @@ class Order(models.Model):
     notify_self = models.BooleanField(default=False)
     # Secrets are stored only as keyed hashes; the code is shown to staff once.
     code_hash = models.CharField(max_length=64, unique=True)
+    # The code sealed with the installation's secret (codes.seal_code), so staff can show a
+    # pending order's code again; cleared when the order closes.
+    code_sealed = models.TextField(blank=True, default="")
     token_hash = models.CharField(max_length=64, unique=True)
     token_salt = models.CharField(max_length=32)
     code_failures = models.PositiveSmallIntegerField(default=0)

@@ -27,8 +27,9 @@ from nnrr.lib.dates import oslo_date
 from nnrr.lib.errors import ConflictError
 from nnrr.patients.models import ConsentLogEntry, Course, Patient
 from nnrr.questionnaires import services as form_services
-from nnrr.questionnaires.definitions import current_version
+from nnrr.questionnaires.definitions import current_version, get_definition
 from nnrr.questionnaires.models import FormKind, FormStatus, Response
+from nnrr.questionnaires.validation import CompletionRefused, check_completion
 from nnrr.scheduling import codes, rules
 from nnrr.scheduling.models import (
     OPEN_STATES,
@@ -95,6 +96,7 @@ def _create_order(
         expires_at=plan.expires_at,
         notify_self=notify_self,
         code_hash=codes.code_hash(code),
+        code_sealed=codes.seal_code(code),
         token_salt=salt,
         token_hash=codes.token_hash(codes.link_token(order_id, salt)),
         replaces=replaces,
@@ -139,10 +141,47 @@ def message_key(order_id: uuid.UUID, kind: str) -> str:
 
 def _close_order(order: Order, *, state: str, reason: str, now: dt.datetime) -> None:
     Order.objects.filter(pk=order.pk).update(
-        state=state, closed_at=now, close_reason=reason[:200], version=order.version + 1
+        state=state,
+        closed_at=now,
+        close_reason=reason[:200],
+        version=order.version + 1,
+        code_sealed="",
     )
     order.state, order.closed_at, order.close_reason = state, now, reason[:200]
     order.version += 1
+
+
+def code_can_be_shown(order: Order, *, now: dt.datetime) -> bool:
+    """Whether a pending order's one-time code can be shown again: open, not used, not locked,
+    not past its deadline, and sealed (orders made before sealing have only the hash)."""
+    return (
+        order.state in OPEN_STATES
+        and order.code_used_at is None
+        and order.code_locked_at is None
+        and order.expires_at > now
+        and bool(order.code_sealed)
+    )
+
+
+def show_code_again(*, actor: Actor, order: Order, now: dt.datetime) -> str:
+    """The "gul nøkkel" of a pending order shown again to staff (audited). A new code is only
+    made by "Bestill på nytt"."""
+    code = codes.open_code(order.code_sealed) if code_can_be_shown(order, now=now) else None
+    if code is None:
+        raise ValidationError(
+            _(
+                "Engangskoden kan ikke vises: bestillingen er besvart, utløpt, sperret eller "
+                "erstattet. Bruk «Bestill på nytt» for å lage en ny kode."
+            )
+        )
+    record_event(
+        actor=actor,
+        action="nnrr.order.code_shown_again",
+        patient_id=order.course.patient_id,
+        obj=order,
+        detail={"kind": order.kind},
+    )
+    return code
 
 
 def plan_pre_treatment_order(*, actor: Actor, course: Course, now: dt.datetime) -> NewOrder:
@@ -638,6 +677,7 @@ def mark_answered(*, order: Order, response: Response, now: dt.datetime) -> None
         state=OrderState.ANSWERED,
         answered_at=now,
         code_used_at=now,
+        code_sealed="",
         response=response,
         version=order.version + 1,
     )
@@ -654,10 +694,23 @@ def complete_clinician_form(
     answers: dict[str, object],
     expected_version: int,
     now: dt.datetime,
+    confirm_not_neck_back: bool = False,
 ) -> Response:
     """ "Ferdigstill" of the Behandlerskjema: final answers, then the 6- and 12-month forms are
-    planned from Besøksdato when the patient has consented. The caller has validated the
-    answers (mandatory items, Besøksdato rules)."""
+    planned from Besøksdato when the patient has consented.
+
+    Every caller gets the same rules: ``CompletionRefused`` (nothing written) while a mandatory
+    item is missing, Besøksdato is before the referral or in the future, a diagnosis code is
+    invalid or repeated, or Diagnose 1 is not neck or back related and the caller has not passed
+    ``confirm_not_neck_back=True`` (the clinician's explicit confirmation)."""
+    check = check_completion(
+        get_definition(response.kind, response.definition_version),
+        answers,
+        referral_date=response.course.referral_date,
+        today=oslo_date(now),
+    )
+    if check.blocks(confirmed=confirm_not_neck_back):
+        raise CompletionRefused(check)
     try:
         with transaction.atomic():
             completed = form_services.complete_form(

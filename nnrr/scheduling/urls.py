@@ -6,6 +6,7 @@ app_name = "scheduling"
 urlpatterns = [
     path("pasient/<uuid:patient_id>/bestill-eprom/", views.order_eprom, name="order"),
     path("bestilling/<uuid:order_id>/", views.order_detail, name="order_detail"),
+    path("bestilling/<uuid:order_id>/vis-kode/", views.show_code, name="show_code"),
     path("bestilling/<uuid:order_id>/bestill-pa-nytt/", views.reorder, name="reorder"),
     path("demo/meldinger/", views.demo_outbox, name="demo_outbox"),
 ]

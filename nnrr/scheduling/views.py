@@ -19,7 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
 
 from nnrr import access
 from nnrr.accounts.decorators import profile_required
@@ -169,6 +170,33 @@ def order_detail(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
             "order": order,
             "patient": order.course.patient,
             "code": code,
+            "portal_url": settings.PORTAL_BASE_URL + reverse("portal:start"),
+            "messages_list": list(order.messages.all()),
+        },
+    )
+
+
+@profile_required(Right.FORMS)
+@require_POST
+@never_cache
+def show_code(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
+    """ "Vis engangskode": a pending order's gul nøkkel shown again, from the patient page."""
+    order = access.access_order(request, order_id)
+    try:
+        code = services.show_code_again(
+            actor=Actor.from_request(request), order=order, now=timezone.now()
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("patients:detail", patient_id=order.course.patient_id)
+    return render(
+        request,
+        "scheduling/order_detail.html",
+        {
+            "order": order,
+            "patient": order.course.patient,
+            "code": code,
+            "shown_again": True,
             "portal_url": settings.PORTAL_BASE_URL + reverse("portal:start"),
             "messages_list": list(order.messages.all()),
         },

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -16,7 +16,7 @@ from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
 from nnrr.lib.dates import oslo_date
 from nnrr.patients.models import Course
-from nnrr.questionnaires.models import FormKind
+from nnrr.questionnaires.models import FormKind, FormReturn, FormStatus, Response
 from nnrr.scheduling.models import OPEN_STATES
 
 LISTS = {
@@ -62,8 +62,24 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "worklists/index.html", {"lists": LISTS, "counts": counts})
 
 
+def with_form_state(queryset: QuerySet[Course]) -> QuerySet[Course]:
+    """Each course with its Behandlerskjema (id, status) and, when it was returned, the reason
+    the Lokal registeransvarlig gave, for the worklist rows."""
+    clinician = Response.objects.filter(course=OuterRef("pk"), kind=FormKind.CLINICIAN)
+    reason = FormReturn.objects.filter(
+        response__course=OuterRef("pk"),
+        response__kind=FormKind.CLINICIAN,
+        response__status=FormStatus.RETURNERT,
+    ).order_by("-returned_at", "-id")
+    return queryset.annotate(
+        form_id=Subquery(clinician.values("pk")[:1]),
+        form_status=Subquery(clinician.values("status")[:1]),
+        return_reason=Subquery(reason.values("reason")[:1]),
+    )
+
+
 def _course_list(request: HttpRequest, key: str, queryset: QuerySet[Course]) -> HttpResponse:
-    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    page = Paginator(with_form_state(queryset), 50).get_page(request.GET.get("page"))
     record_event(
         actor=Actor.from_request(request),
         action=f"nnrr.worklist.{key}.viewed",

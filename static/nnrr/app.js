@@ -55,6 +55,10 @@
       if (inputs.length && inputs[0].type === "checkbox" && current.length === 0) current.push("false");
       var visible = current.some(function (v) { return values.indexOf(v) !== -1; });
       el.classList.toggle("app-hidden", !visible);
+      // An answer that would contradict the condition is cleared when its item is hidden.
+      if (!visible && el.hasAttribute("data-clear-when-hidden")) {
+        el.querySelectorAll("input[type=radio]").forEach(function (r) { r.checked = r.value === ""; });
+      }
     });
   }
 
@@ -81,23 +85,17 @@
     box.dispatchEvent(new Event("change", { bubbles: true }));
     syncRegions();
   });
-  document.addEventListener("keydown", function (event) {
-    var region = event.target.closest && event.target.closest("[data-region]");
-    if (region && (event.key === "Enter" || event.key === " ")) {
-      event.preventDefault();
-      region.dispatchEvent(new MouseEvent("click", { bubbles: true }));
-    }
-  });
+  // The figure is for pointing; the list of checkboxes under it is the keyboard and
+  // screen-reader way (one tab stop per region), so the figure follows the list and vice versa.
   function syncRegions() {
     document.querySelectorAll("[data-region]").forEach(function (region) {
       var box = document.getElementById(region.getAttribute("data-region"));
       if (!box) return;
       region.classList.toggle("is-selected", box.checked);
-      region.setAttribute("aria-pressed", box.checked ? "true" : "false");
     });
   }
   document.addEventListener("change", function (event) {
-    if (event.target.closest("[data-pain-drawing]")) syncRegions();
+    if (event.target.type === "checkbox") syncRegions();
   });
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -116,9 +114,31 @@
     if (!button) return;
     var target = button.getAttribute("data-set-diagnosis");
     var input = document.getElementById("input-" + target);
+    var type = document.getElementById("type-" + target);
     var name = document.getElementById("item-" + target + "-name");
-    if (input) { input.value = button.getAttribute("data-code"); input.focus(); }
+    // The group the code was picked under is stored as DiagnosticNumberNType.
+    if (type) {
+      var group = button.getAttribute("data-group") || "";
+      if (group && type.tagName === "SELECT" &&
+          !Array.prototype.some.call(type.options, function (o) { return o.value === group; })) {
+        type.add(new Option(group, group));
+      }
+      type.value = group;
+    }
     if (name) name.textContent = button.getAttribute("data-name");
+    if (input) {
+      input.value = button.getAttribute("data-code");
+      input.focus();
+      // The server checks the code at once: name, group, and the neck/back warning.
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+  });
+  // A code typed by hand was not picked under a group.
+  document.addEventListener("input", function (event) {
+    var input = event.target;
+    if (!input.id || input.id.indexOf("input-DiagnosticNumber") !== 0) return;
+    var type = document.getElementById("type-" + input.id.slice(6));
+    if (type) type.value = "";
   });
 })();
 

@@ -39,7 +39,12 @@ PRODUCTION = {
 
 
 def test_production_settings_pass_check_deploy(tmp_path: Path) -> None:
-    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION, tmp=tmp_path)
+    # Production also needs the licensed wording of ODI, NDI and EQ-5D-5L (docs/forms.md).
+    from tests.questionnaires.test_wording import write_wording
+
+    write_wording(tmp_path, ("odi", "ndi", "eq5d5l"))
+    env = {**PRODUCTION, "NNRR_FORM_WORDING_DIR": str(tmp_path)}
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=env, tmp=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -92,6 +92,11 @@ def test_staff_pages(new_page: NewPage, size: str) -> None:
     page.get_by_label("Søk etter diagnose (kode eller tekst)").first.fill("lumbago")
     expect(page.locator("#results-DiagnosticNumber1 button").first).to_be_visible()
     audit.check("clinician-form-help-and-diagnosis-results")
+    code = page.locator("#input-DiagnosticNumber1")
+    code.fill("M79.7")
+    code.dispatch_event("change")
+    expect(page.locator("#item-DiagnosticNumber1-warning")).to_be_visible()
+    audit.check("clinician-form-unrelated-diagnosis-warning")
 
     page.goto(f"/forlop/{course.pk}/papirskjema/1a/")
     audit.check("paper-form-1a")
@@ -122,6 +127,13 @@ def test_staff_pages(new_page: NewPage, size: str) -> None:
     page.get_by_role("button", name="Bestill").click()
     expect(page.locator("#one-time-code")).to_be_visible()
     audit.check("order-code")
+    page.goto(f"/pasient/{other.pk}/")
+    page.locator(".app-cell-actions summary").last.click()
+    page.get_by_role("button", name="Vis engangskode").click()
+    expect(page.locator("#one-time-code")).to_be_visible()
+    audit.check("order-code-shown-again")
+    page.goto("/arbeidsliste/mine/")
+    audit.check("worklist-mine")
 
     audit.assert_clean()
 

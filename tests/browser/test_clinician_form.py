@@ -117,12 +117,12 @@ def test_kortveileder_fill_refused_then_completed(new_page: NewPage, size: str) 
     search = page.get_by_label("Søk etter diagnose (kode eller tekst)").first
     search.fill("lumbago")
     choice = page.locator("#results-DiagnosticNumber1").get_by_role(
-        "button", name=re.compile("M54.5")
+        "button", name=re.compile(r"^M54\.5 Lumbago")
     )
     expect(choice).to_contain_text("Lumbago")
     choice.click()
     expect(page.locator("#input-DiagnosticNumber1")).to_have_value("M54.5")
-    expect(page.locator("#item-DiagnosticNumber1-name")).to_have_text("Lumbago")
+    expect(page.locator("#item-DiagnosticNumber1-name")).to_contain_text("Lumbago")
 
     # Fill everything, "Ferdigstill": completed and read-only.
     fill_every_mandatory_item(page)
@@ -146,7 +146,8 @@ def test_kortveileder_fill_refused_then_completed(new_page: NewPage, size: str) 
 
     stored.refresh_from_db()
     assert stored.status == FormStatus.FERDIGSTILT
-    assert stored.answers["DiagnosticNumber1"] == "M54.5"
+    assert stored.answers["DiagnosticNumber1"] == "M545"
+    assert stored.answers["DiagnosticNumber1Type"] == 20
     # The patient has not consented (no pre-treatment form), so no follow-ups are planned.
     assert not Order.objects.filter(course=course, kind__in=["2", "3"]).exists()
 
@@ -157,3 +158,76 @@ def _assert_not_under_sticky_actions(page: Page, selector: str) -> None:
     item = page.locator(selector).bounding_box()
     assert bar and item
     assert item["y"] >= bar["y"] + bar["height"] - 1, (bar, item)
+
+
+def test_unrelated_diagnose_1_warns_when_chosen_and_ferdigstill_asks_to_confirm(
+    new_page: NewPage,
+) -> None:
+    egil = egil_larsen()
+    patient = make_patient(ST_OLAVS, name="Frida Fibromyalgi")
+    course = book(egil, patient)
+    page = new_page("desktop")
+    login(page)
+    stored = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
+    page.goto(f"/skjema/{stored.pk}/fyll-ut/")
+
+    # Choosing M79.7 in the picker warns at once, before any save.
+    warning = page.locator("#item-DiagnosticNumber1-warning")
+    expect(warning).to_have_count(0)
+    search = page.get_by_label("Søk etter diagnose (kode eller tekst)").first
+    search.fill("M79.7")
+    page.locator("#results-DiagnosticNumber1").get_by_role(
+        "button", name=re.compile(r"^M79\.7 ")
+    ).click()
+    expect(warning).to_contain_text("ikke klassifisert som nakke- eller ryggrelatert")
+    screenshot(page, "clinician-form-unrelated-warning")
+
+    # Changing to a related code typed by hand takes the warning away.
+    code = page.locator("#input-DiagnosticNumber1")
+    code.fill("m54.96")
+    code.dispatch_event("change")
+    expect(page.locator("#item-DiagnosticNumber1-name")).to_contain_text(
+        "Uspesifisert ryggsmerte;lumbal"
+    )
+    expect(warning).to_have_count(0)
+    code.fill("M79.7")
+    code.dispatch_event("change")
+    expect(warning).to_be_visible()
+
+    # Ferdigstill asks for an explicit confirmation that names the consequence.
+    fill_every_mandatory_item(page, diagnosis="M79.7")
+    page.get_by_role("button", name="Ferdigstill").first.click()
+    confirm = page.locator("#confirm-unrelated")
+    expect(confirm).to_be_visible()
+    expect(confirm).to_contain_text("skal pasienten slettes fra registeret")
+    stored.refresh_from_db()
+    assert stored.status == FormStatus.KLADD
+    page.get_by_role("button", name="Ferdigstill likevel").click()
+    expect(
+        page.get_by_text("Behandlerskjema er ferdigstilt og lagret i registeret.")
+    ).to_be_visible()
+    stored.refresh_from_db()
+    assert stored.status == FormStatus.FERDIGSTILT
+    assert stored.answers["DiagnosticNumber1"] == "M797"
+
+
+def test_the_group_a_code_is_picked_under_is_stored(new_page: NewPage) -> None:
+    egil = egil_larsen()
+    patient = make_patient(ST_OLAVS, name="Gro Gruppevalg")
+    course = book(egil, patient)
+    page = new_page("desktop")
+    login(page)
+    stored = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
+    page.goto(f"/skjema/{stored.pk}/fyll-ut/")
+    item = page.locator("#item-DiagnosticNumber1")
+    item.locator("summary", has_text="Velg fra NNRR-gruppene").click()
+    group = item.locator("summary", has_text="Cervical radiculopati")
+    group.click()
+    item.get_by_role("button", name=re.compile(r"^M47\.2 ")).click()
+    expect(page.locator("#type-DiagnosticNumber1")).to_have_value("11")
+    expect(page.locator("#item-DiagnosticNumber1-name")).to_contain_text("M47.2")
+    page.get_by_role("button", name="Avslutt skjemautfylling").first.click()
+    expect(page.get_by_text("Skjemaet er lagret i kladd.")).to_be_visible()
+    stored.refresh_from_db()
+    assert stored.answers["DiagnosticNumber1"] == "M472"
+    assert stored.answers["DiagnosticNumber1Type"] == 11

@@ -8,6 +8,8 @@ drawing), and "Journalnotat" → "Kopier til utklippstavle" copies the note.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
@@ -89,9 +91,15 @@ def test_pre_treatment_form_consent_pain_drawing_summary_and_journal_note(
         box_id = region.get_attribute("data-region")
         _click(page, region, size)
         expect(page.locator(f"#{box_id}")).to_be_checked()
-        expect(region).to_have_attribute("aria-pressed", "true")
+        expect(region).to_have_class(re.compile(r"\bis-selected\b"))
     expect(page.locator(".app-pain-list input[type=checkbox]:checked")).to_have_count(2)
-    labels = [r.get_attribute("aria-label") for r in chosen]
+    labels = [r.locator("title").text_content() for r in chosen]
+    # And the other way: ticking a box in the list marks the figure.
+    third = regions.nth(9)
+    page.locator(f"#{third.get_attribute('data-region')}").check()
+    expect(third).to_have_class(re.compile(r"\bis-selected\b"))
+    page.locator(f"#{third.get_attribute('data-region')}").uncheck()
+    expect(third).not_to_have_class(re.compile(r"\bis-selected\b"))
 
     if size == "phone":
         # Each 0–10 scale fits on one line (a lone "10" on a second line reads as another answer).

@@ -502,10 +502,10 @@ def test_replacing_the_order_closes_a_session_already_inside(pre: Ordered, perso
     [
         ("!!!!-????", BIRTH_DATE, NEUTRAL_ERROR),
         ("", BIRTH_DATE, "Feltet er påkrevet."),
-        ("ACDE-FHJK", "31.02.1980", "Skriv fødselsdatoen som dd.mm.åååå."),
-        ("ACDE-FHJK", "1980-13-01", "Skriv fødselsdatoen som dd.mm.åååå."),
+        ("ACDE-FHJK", "31.02.1980", "Skriv fødselsdatoen med dag, måned og år"),
+        ("ACDE-FHJK", "1980-13-01", "Skriv fødselsdatoen med dag, måned og år"),
         ("A" * 5000, BIRTH_DATE, "Sørg for at denne verdien har 20 eller færre tegn"),
-        ("ACDE-FHJK", "1" * 5000, "Sørg for at denne verdien har 10 eller færre tegn"),
+        ("ACDE-FHJK", "1" * 5000, "Sørg for at denne verdien har 20 eller færre tegn"),
         ("ACDE\x00FHJK", BIRTH_DATE, "Null-tegn er ikke tillatt."),
     ],
 )

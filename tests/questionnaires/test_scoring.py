@@ -226,13 +226,14 @@ def test_pain_regions_counts_ticked_regions() -> None:
     assert score("pain_regions", given_answers) == 2
 
 
-def test_pain_regions_is_zero_when_nothing_is_ticked_or_answered() -> None:
+def test_pain_regions_is_zero_only_for_answered_boxes_and_missing_for_a_skipped_drawing() -> None:
     assert score("pain_regions", {"IsPainHead": False, "IsPainLowBack": None}) == 0
-    assert score("pain_regions", {}) == 0
+    assert score("pain_regions", {}) is None  # skipped: missing, not 0 regions
 
 
 def test_pain_regions_ignores_items_outside_the_pain_drawing() -> None:
-    assert score("pain_regions", {"IsNeckPainMainProblem": True, "OdiPain": 3}) == 0
+    assert score("pain_regions", {"IsNeckPainMainProblem": True, "OdiPain": 3}) is None
+    assert score("pain_regions", {"IsNeckPainMainProblem": True, "IsPainHead": True}) == 1
 
 
 @pytest.mark.parametrize("bad", [1, 0, "True", "yes"])
@@ -499,7 +500,7 @@ def test_clinician_form_gets_no_scores() -> None:
 
 def test_empty_baseline_form_has_missing_scores_and_no_pain_regions() -> None:
     columns = compute_scores(FormKind.PRE_TREATMENT, {})
-    assert columns == dict.fromkeys(BASELINE_COLUMNS) | {"NofPainRegions": 0}
+    assert columns == dict.fromkeys(BASELINE_COLUMNS)
 
 
 def test_unknown_form_kind_is_refused() -> None:

@@ -94,7 +94,7 @@ def complete_clinician(who: Persona, course: Course, visit: str, now: dt.datetim
     return scheduling.complete_clinician_form(
         actor=who.actor,
         response=form,
-        answers={"S1b_DateOfCompletion": visit},
+        answers=complete_answers(get_definition("1b"), visit=dt.date.fromisoformat(visit)),
         expected_version=form.version,
         now=now,
     )

@@ -25,6 +25,7 @@ from nnrr.lib.dates import OSLO
 from nnrr.patients.models import ConsentLogEntry, Course, Patient
 from nnrr.portal.services import order_by_token
 from nnrr.questionnaires import services as form_services
+from nnrr.questionnaires.definitions import get_definition
 from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
 from nnrr.scheduling import dispatch
 from nnrr.scheduling import services as scheduling
@@ -38,6 +39,7 @@ from nnrr.scheduling.models import (
     WorkerHeartbeat,
 )
 from tests.conftest import ST_OLAVS, Persona, book, make_patient
+from tests.questionnaires.helpers import complete_answers
 
 
 def oslo(y: int, m: int, d: int, h: int = 0, mi: int = 0) -> dt.datetime:
@@ -326,7 +328,7 @@ def test_follow_up_whose_window_passed_is_recorded_as_missed(
     scheduling.complete_clinician_form(
         actor=clinician.actor,
         response=clinician_form,
-        answers={"S1b_DateOfCompletion": "2026-03-12"},
+        answers=complete_answers(get_definition("1b"), visit=dt.date(2026, 3, 12)),
         expected_version=clinician_form.version,
         now=oslo(2026, 3, 12, 15, 0),
     )

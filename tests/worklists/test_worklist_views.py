@@ -8,8 +8,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from nnrr.questionnaires import services as form_services
+from nnrr.questionnaires.definitions import get_definition
+from nnrr.questionnaires.models import FormKind, Response
 from nnrr.scheduling import services
+from nnrr.scheduling import services as scheduling
 from tests.conftest import HAUKELAND, ST_OLAVS, book, make_patient
+from tests.questionnaires.helpers import complete_answers
 
 
 def test_mine_uferdige_skjema_lists_drafts_owned_by_me(as_persona: Any, persona: Any) -> None:
@@ -66,3 +71,70 @@ def test_pasienter_uten_samtykke_lists_waiting_and_deleted(as_persona: Any, pers
 @pytest.mark.parametrize("role", ["exporter", "report_reader"])
 def test_roles_without_form_rights_have_no_worklists(as_persona: Any, name: str, role: str) -> None:
     assert as_persona(role).get(reverse(f"worklists:{name}")).status_code == 403
+
+
+def test_a_returned_form_shows_its_reason_in_the_worklist_row(
+    persona: Any, as_persona: Any
+) -> None:
+    clinician = persona("clinician")
+    course = book(clinician, make_patient(ST_OLAVS, name="Rita Returnert"), planned_in_days=-1)
+    form = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
+    form = scheduling.complete_clinician_form(
+        actor=clinician.actor,
+        response=form,
+        answers=complete_answers(get_definition("1b")),
+        expected_version=form.version,
+        now=timezone.now(),
+    )
+    form_services.return_to_draft(
+        actor=persona("local_admin").actor,
+        response=form,
+        reason="Diagnose 1 skal være M54.4, ikke M54.5",
+        now=timezone.now(),
+    )
+    html = as_persona("clinician").get(reverse("worklists:mine")).content.decode()
+    row = html.split("Rita Returnert", 1)[1].split("</tr>", 1)[0]
+    assert "Returnert" in row
+    assert "Diagnose 1 skal være M54.4, ikke M54.5" in row
+    # And on the returned form itself.
+    page = as_persona("clinician").get(reverse("questionnaires:response", args=[form.pk]))
+    assert "Diagnose 1 skal være M54.4, ikke M54.5" in page.content.decode()
+
+
+def test_worklist_rows_offer_slett_skjema_and_come_back_to_the_worklist(
+    persona: Any, as_persona: Any
+) -> None:
+    clinician = persona("clinician")
+    course = book(clinician, make_patient(ST_OLAVS, name="Siri Sletting"), planned_in_days=3)
+    client = as_persona("clinician")
+    worklist = reverse("worklists:mine")
+    html = client.get(worklist).content.decode()
+    row = html.split("Siri Sletting", 1)[1].split("</tr>", 1)[0]
+    delete_url = reverse("patients:course_delete", args=[course.pk])
+    assert f"{delete_url}?back=/arbeidsliste/" in row or f"{delete_url}?back=" in row
+    assert "Slett skjema" in row
+    response = client.post(delete_url, {"reason": "Pasienten møtte ikke", "back": worklist})
+    assert response.status_code == 302
+    assert response["Location"] == worklist
+    # A "back" that leaves the site is ignored.
+    other = book(clinician, make_patient(ST_OLAVS), planned_in_days=3)
+    response = client.post(
+        reverse("patients:course_delete", args=[other.pk]),
+        {"reason": "Avlyst", "back": "https://evil.example/"},
+    )
+    assert response["Location"] == reverse("patients:detail", args=[other.patient_id])
+
+
+def test_endre_eier_from_a_worklist_goes_back_to_it_also_after_a_search(
+    persona: Any, as_persona: Any
+) -> None:
+    clinician = persona("clinician")
+    clerk = persona("clerk")
+    course = book(clinician, make_patient(ST_OLAVS, name="Eva Eierskifte"), planned_in_days=3)
+    client = as_persona("clinician")
+    worklist = reverse("worklists:unit")
+    url = reverse("patients:course_owner", args=[course.pk])
+    searched = client.get(url, {"q": clerk.user.full_name[:4], "back": worklist}).content.decode()
+    assert f'name="back" value="{worklist}"' in searched
+    response = client.post(url, {"owner": str(clerk.user.pk), "back": worklist})
+    assert response["Location"] == worklist
