@@ -121,24 +121,32 @@ class LogFilter:
         }
 
 
-def _return_reasons(events: list[AuditEvent]) -> dict[str, str]:
-    """The reason stored with each returned form (older events carry it in their detail)."""
-    ids = [e.object_id for e in events if e.action == "nnrr.form.returned" and e.object_id]
-    if not ids:
-        return {}
-    from nnrr.questionnaires.models import Response
-
-    valid = []
-    for value in ids:
+def _return_reasons(events: list[AuditEvent]) -> dict[int, str]:
+    """The reason stored with the form for each "returned" event (by event id): the form's
+    return recorded at that moment (the audit row itself only says a reason was given)."""
+    returned = [e for e in events if e.action == "nnrr.form.returned" and e.object_id]
+    valid = set()
+    for event in returned:
         try:
-            valid.append(uuid.UUID(value))
+            valid.add(uuid.UUID(event.object_id))
         except ValueError:
             continue
+    if not valid:
+        return {}
+    from nnrr.questionnaires.models import FormReturn
+
+    by_form: dict[str, list[FormReturn]] = {}
+    for item in FormReturn.objects.filter(response_id__in=valid).order_by("returned_at", "id"):
+        by_form.setdefault(str(item.response_id), []).append(item)
     reasons = {}
-    for response in Response.objects.filter(pk__in=valid):
-        reason = getattr(response, "return_reason", "") or ""
-        if reason:
-            reasons[str(response.pk)] = str(reason)
+    for event in returned:
+        earlier = [
+            r
+            for r in by_form.get(event.object_id, [])
+            if r.returned_at <= event.at + dt.timedelta(seconds=5)
+        ]
+        if earlier:
+            reasons[event.pk] = earlier[-1].reason
     return reasons
 
 
@@ -155,7 +163,7 @@ def _rows(profile: Profile, events: list[AuditEvent]) -> list[dict[str, Any]]:
                 "who": event.actor_name or "–",
                 "role": role_label(event.role),
                 "unit": event.unit.short_name if event.unit_id and event.unit else "",
-                "what": describe(event.action, event.detail, reasons.get(event.object_id, "")),
+                "what": describe(event.action, event.detail, reasons.get(event.pk, "")),
                 "outcome": event.get_outcome_display(),
                 "denied": event.outcome != Outcome.OK,
                 "patient_name": patient.name if patient else "",

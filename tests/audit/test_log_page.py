@@ -151,3 +151,23 @@ def test_an_unknown_patient_in_innsyn_gives_an_empty_list(as_persona: Any, db: A
 def test_system_events_are_named(db: Any) -> None:
     event = record_event(actor=Actor.system(), action="nnrr.course.purged")
     assert describe(event.action, event.detail) == "Forløp uten samtykke slettet"
+
+
+def test_a_return_reads_with_the_reason_kept_on_the_form(as_persona: Any, persona: Any) -> None:
+    from nnrr.questionnaires import services as form_services
+    from nnrr.questionnaires.models import FormStatus
+
+    course = book(persona("clinician"), make_patient(ST_OLAVS))
+    form = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
+    Response.objects.filter(pk=form.pk).update(status=FormStatus.FERDIGSTILT)
+    form.refresh_from_db()
+    form_services.return_to_draft(
+        actor=persona("local_admin").actor,
+        response=form,
+        reason="Diagnose 2 mangler",
+        now=timezone.now(),
+    )
+    event = AuditEvent.objects.get(action="nnrr.form.returned")
+    assert "Diagnose 2 mangler" not in str(event.detail)  # the reason stays with the form
+    rows = as_persona("local_admin").get(reverse("audit:log")).content.decode()
+    assert "Returnerte skjema: Diagnose 2 mangler" in rows.split("<tbody>", 1)[1]
