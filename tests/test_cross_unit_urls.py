@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from nnrr.audit.models import AuditEvent
+from nnrr.exports.models import ExportJob
 from nnrr.questionnaires.models import FormKind, Response
 from nnrr.scheduling.models import Order
 from tests.conftest import ST_OLAVS, book, make_patient
@@ -45,12 +47,24 @@ def st_olavs_objects(persona: Any) -> dict[str, Any]:
     course = book(clinician, patient)
     response = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
     order = Order.objects.get(course=course, kind=FormKind.PRE_TREATMENT)
+    exporter = persona("local_admin")
+    job = ExportJob.objects.create(
+        created_at=timezone.now(),
+        user=exporter.user,
+        membership_id=exporter.membership.pk,
+        role=exporter.membership.role,
+        unit_id=ST_OLAVS,
+        purpose="Kvalitetsarbeid",
+        format="csv",
+        state=ExportJob.State.READY,
+    )
     return {
         "patient_id": patient.pk,
         "course_id": course.pk,
         "response_id": response.pk,
         "order_id": order.pk,
         "kind": FormKind.PRE_TREATMENT.value,
+        "job_id": job.pk,
     }
 
 
@@ -58,6 +72,7 @@ def test_url_walk_finds_the_id_taking_views() -> None:
     names = {name for name, _ in id_patterns()}
     # A sanity floor: if the walk silently finds nothing, the real test would pass vacuously.
     assert {"patients:detail", "questionnaires:fill", "scheduling:reorder"} <= names
+    assert {"exports:job", "exports:status", "exports:download"} <= names
 
 
 @pytest.mark.parametrize(("name", "kwargs"), id_patterns(), ids=[n for n, _ in id_patterns()])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
+from django import forms as dj
 from django.utils.translation import gettext_lazy as _
 
 from nnrr.accounts.models import Unit
@@ -17,54 +17,54 @@ FORM_CHOICES = [(k.value, k.label) for k in FORM_ORDER]
 STATUS_CHOICES = [(str(s.value), s.label) for s in EXPORTABLE_STATUSES]
 
 
-class FilterForm(forms.Form):
-    forms = forms.MultipleChoiceField(
+class FilterForm(dj.Form):
+    forms = dj.MultipleChoiceField(
         label=_("Skjematyper"),
         choices=FORM_CHOICES,
-        widget=forms.CheckboxSelectMultiple,
+        widget=dj.CheckboxSelectMultiple,
         error_messages={"required": _("Velg minst én skjematype.")},
     )
-    period_by = forms.ChoiceField(
+    period_by = dj.ChoiceField(
         label=_("Perioden gjelder"),
         choices=[("visit", _("Besøksdato")), ("form", _("Skjemadato"))],
         initial="visit",
-        widget=forms.RadioSelect,
+        widget=dj.RadioSelect,
     )
     date_from = NorwegianDateField(label=_("Fra og med"), required=False)
     date_to = NorwegianDateField(label=_("Til og med"), required=False)
-    statuses = forms.MultipleChoiceField(
+    statuses = dj.MultipleChoiceField(
         label=_("Skjemastatus"),
         choices=STATUS_CHOICES,
-        widget=forms.CheckboxSelectMultiple,
+        widget=dj.CheckboxSelectMultiple,
         error_messages={"required": _("Velg minst én skjemastatus.")},
     )
-    own_only = forms.BooleanField(label=_("Bare egne skjema"), required=False)
+    own_only = dj.BooleanField(label=_("Bare egne skjema"), required=False)
     # "Vis avanserte valg"
-    units = forms.TypedMultipleChoiceField(
+    units = dj.TypedMultipleChoiceField(
         label=_("Enheter (tomt = alle)"),
         coerce=int,
         required=False,
-        widget=forms.SelectMultiple(attrs={"class": "ds-input", "size": 6}),
+        widget=dj.SelectMultiple(attrs={"class": "ds-input", "size": 6}),
     )
-    age_min = forms.IntegerField(
+    age_min = dj.IntegerField(
         label=_("Alder fra (år)"),
         required=False,
         min_value=0,
         max_value=130,
-        widget=forms.NumberInput(attrs={"class": "ds-input", "inputmode": "numeric"}),
+        widget=dj.NumberInput(attrs={"class": "ds-input", "inputmode": "numeric"}),
     )
-    age_max = forms.IntegerField(
+    age_max = dj.IntegerField(
         label=_("Alder til (år)"),
         required=False,
         min_value=0,
         max_value=130,
-        widget=forms.NumberInput(attrs={"class": "ds-input", "inputmode": "numeric"}),
+        widget=dj.NumberInput(attrs={"class": "ds-input", "inputmode": "numeric"}),
     )
-    sex = forms.ChoiceField(
+    sex = dj.ChoiceField(
         label=_("Kjønn"),
         required=False,
         choices=[("", _("Begge")), ("M", _("Mann")), ("F", _("Kvinne"))],
-        widget=forms.Select(attrs={"class": "ds-input"}),
+        widget=dj.Select(attrs={"class": "ds-input"}),
     )
     changed_since = NorwegianDateField(label=_("Endret siden"), required=False)
 
@@ -72,7 +72,7 @@ class FilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.national = national
         if national:
-            self.fields["units"].choices = [
+            self.fields["units"].choices = [  # type: ignore[attr-defined]
                 (u.pk, f"{u.short_name} ({u.pk})") for u in Unit.objects.order_by("short_name")
             ]
         else:
@@ -82,7 +82,7 @@ class FilterForm(forms.Form):
             self.initial.setdefault("statuses", ["2"])
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and start > end:
             self.add_error("date_to", _("Til-datoen er før fra-datoen."))
@@ -108,34 +108,34 @@ class FilterForm(forms.Form):
         )
 
 
-class DeliveryForm(forms.Form):
-    identifiable = forms.BooleanField(
+class DeliveryForm(dj.Form):
+    identifiable = dj.BooleanField(
         label=_("Identifiserbar (med fødselsnummer og navn)"), required=False
     )
-    per_export_key = forms.BooleanField(
+    per_export_key = dj.BooleanField(
         label=_("Per-eksport nøkkel (PasientGUID kan ikke kobles mot andre eksporter)"),
         required=False,
     )
-    format = forms.ChoiceField(
+    format = dj.ChoiceField(
         label=_("Filformat"),
         choices=ExportFormat.choices,
         initial=ExportFormat.XLSX,
-        widget=forms.RadioSelect,
+        widget=dj.RadioSelect,
         error_messages={"required": _("Velg filformat.")},
     )
-    delimiter = forms.ChoiceField(
+    delimiter = dj.ChoiceField(
         label=_("Skilletegn i CSV"),
         choices=[(";", _("Semikolon (norsk Excel)")), (",", _("Komma"))],
         initial=";",
-        widget=forms.RadioSelect,
+        widget=dj.RadioSelect,
         required=False,
     )
-    purpose = forms.CharField(
+    purpose = dj.CharField(
         label=_("Formål med eksporten"),
         help_text=_("Påkrevd. Loggføres sammen med hvem som eksporterte, når og hvilket utvalg."),
         max_length=2000,
         required=False,
-        widget=forms.Textarea(attrs={"class": "ds-input", "rows": 3}),
+        widget=dj.Textarea(attrs={"class": "ds-input", "rows": 3}),
     )
 
     def __init__(self, *args: Any, may_identify: bool = False, **kwargs: Any) -> None:

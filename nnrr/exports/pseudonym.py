@@ -10,7 +10,7 @@ import uuid
 from django.conf import settings
 
 # No 0/O, 1/l/I: a password read off a screen and typed by hand.
-PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"  # noqa: S105
 PASSWORD_LENGTH = 24
 
 

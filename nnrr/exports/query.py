@@ -186,9 +186,9 @@ def exports_scope(profile: Profile, filters: ExportFilters) -> QuerySet[Response
         queryset = queryset.filter(last_update__gte=start)
     if filters.period_by == "visit":
         if filters.date_from:
-            queryset = queryset.filter(visit__gte=filters.date_from.isoformat())
+            queryset = queryset.filter(visit__gte=filters.date_from.isoformat())  # type: ignore[misc]
         if filters.date_to:
-            queryset = queryset.filter(visit__lte=filters.date_to.isoformat())
+            queryset = queryset.filter(visit__lte=filters.date_to.isoformat())  # type: ignore[misc]
     else:
         if filters.date_from:
             queryset = queryset.filter(form_date__gte=filters.date_from)
@@ -232,7 +232,9 @@ def count_forms(profile: Profile, filters: ExportFilters) -> dict[str, int]:
         for kind, n in _grouped_counts(queryset):
             counts[kind] = n
         return counts
-    rows = queryset.values_list("kind", "course__patient__birth_date", "visit", "form_date")
+    rows = queryset.values_list(  # type: ignore[misc]
+        "kind", "course__patient__birth_date", "visit", "form_date"
+    )
     for kind, birth, visit, form_date in rows.iterator(chunk_size=CHUNK):
         if _in_age_band(filters, _age(birth, _parse_date(visit) or form_date)):
             counts[kind] += 1

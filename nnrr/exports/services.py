@@ -306,7 +306,8 @@ def _readme(
         sep = "semikolon, desimalkomma" if options.delimiter == ";" else "komma, desimalpunktum"
         lines += [
             f"  CSV-filene er UTF-8 ({sep}). Dobbeltklikk i Excel, eller bruk Data > Fra tekst.",
-            "  Tekst som begynner med = + - @ har fått en apostrof foran, så den ikke blir en formel.",
+            "  Tekst som begynner med = + - @ har fått en apostrof foran, så den ikke blir en "
+            "formel.",
         ]
     elif fmt == ExportFormat.XLSX:
         lines += ["  Åpne .xlsx-filen i Excel; ett ark per tabell, og kodeboken i arket Kodebok."]
@@ -387,8 +388,8 @@ def build_archive(
         header = list(CODEBOOK_COLUMNS)
         if fmt == ExportFormat.DTA:
             header.append("stata_navn")
-            for row in codebook:
-                row.append(writer.renamed.get(row[0], {}).get(row[1], row[1]))
+            for entry in codebook:
+                entry.append(writer.renamed.get(entry[0], {}).get(entry[1], entry[1]))
         if fmt == ExportFormat.XLSX:
             writer.add_sheet(CODEBOOK_TABLE, header, codebook)
         writer.finish()

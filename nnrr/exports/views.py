@@ -39,13 +39,13 @@ LOG_ACTIONS = ("nnrr.export.completed", "nnrr.export.failed")
 
 
 def _profile(request: HttpRequest) -> Profile:
-    return request.profile  # type: ignore[attr-defined,no-any-return]
+    return request.profile  # type: ignore[attr-defined]
 
 
 def _my_jobs(request: HttpRequest) -> list[ExportJob]:
     profile = _profile(request)
     return list(
-        ExportJob.objects.filter(user=request.user, membership_id=profile.membership_id).order_by(
+        ExportJob.objects.filter(user=profile.user, membership_id=profile.membership_id).order_by(
             "-created_at"
         )[:10]
     )
@@ -163,7 +163,7 @@ def _own_job(request: HttpRequest, job_id: uuid.UUID) -> ExportJob:
     """The job, only for the user and profile that ordered it; anything else answers 404."""
     profile = _profile(request)
     job = ExportJob.objects.filter(
-        pk=job_id, user=request.user, membership_id=profile.membership_id
+        pk=job_id, user=profile.user, membership_id=profile.membership_id
     ).first()
     if job is None:
         record_event(
@@ -189,9 +189,8 @@ def job_page(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
 def job_status(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     """The job's state (htmx polls this until the job is finished)."""
     job = _own_job(request, job_id)
-    if job.state == ExportJob.State.RUNNING:
-        if recover_interrupted():
-            job.refresh_from_db()
+    if job.state == ExportJob.State.RUNNING and recover_interrupted():
+        job.refresh_from_db()
     if job.state == ExportJob.State.READY and job.expires_at and job.expires_at <= timezone.now():
         purge_expired()
         job.refresh_from_db()
@@ -219,7 +218,7 @@ def download(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
         detail={"job": str(job.pk), "sha256": job.sha256},
     )
     stamp = timezone.localtime(job.created_at).strftime("%Y%m%d-%H%M")
-    response = FileResponse(
+    response: HttpResponse = FileResponse(  # type: ignore[assignment]
         job.archive_path.open("rb"),
         as_attachment=True,
         filename=f"nnrr-eksport-{stamp}.zip",

@@ -74,8 +74,8 @@ class CsvWriter:
         self._rows = 0
 
     def start_table(self, table: Table) -> None:
-        self._raw = self.archive.open(f"{table.name}.csv", "w")  # type: ignore[assignment]
-        self._text = io.TextIOWrapper(self._raw, encoding="utf-8-sig", newline="")  # type: ignore[arg-type]
+        self._raw = self.archive.open(f"{table.name}.csv", "w")
+        self._text = io.TextIOWrapper(self._raw, encoding="utf-8-sig", newline="")
         self._csv = csv.writer(self._text, delimiter=self.delimiter, lineterminator="\r\n")
         self._columns = table.columns
         self._rows = 0
@@ -309,7 +309,7 @@ class StatWriter:
         table = self._table
         frame = self._frame()
         rows = len(frame)
-        labels = {c.name: c.label[:250] for c in table.columns}
+        labels: dict[str, str | None] = {c.name: c.label[:250] for c in table.columns}
         value_labels = {
             c.name: {float(code): text for code, text in c.codes} for c in table.columns if c.codes
         }
@@ -330,7 +330,7 @@ class StatWriter:
                 pyreadstat.write_dta(
                     frame,
                     str(path),
-                    column_labels={names[k]: _bytes_max(v, 80) for k, v in labels.items()},
+                    column_labels={names[k]: _bytes_max(v or "", 80) for k, v in labels.items()},
                     variable_value_labels={names[k]: v for k, v in value_labels.items()},
                     version=15,
                 )
@@ -371,7 +371,6 @@ def r_script(tables: list[Table]) -> str:
         "    koder <- faktorer[[v]]",
         "    d[[v]] <- factor(d[[v]], levels = as.integer(names(koder)), labels = unname(koder))",
         "  }",
-        '  datoer <- names(typer)[typer == "Date"]',
         "  d",
         "}",
         "",
@@ -399,9 +398,9 @@ def r_script(tables: list[Table]) -> str:
         lines.append(f"  faktorer = list({', '.join(factors)}))")
         datetimes = [c.name for c in table.columns if c.type == DATETIME]
         for name in datetimes:
+            cell = f"{table.name}[[{_r_string(name)}]]"
             lines.append(
-                f"{table.name}[[{_r_string(name)}]] <- as.POSIXct({table.name}[[{_r_string(name)}]], "
-                'tz = "Europe/Oslo", format = "%Y-%m-%d %H:%M:%S")'
+                f'{cell} <- as.POSIXct({cell}, tz = "Europe/Oslo", format = "%Y-%m-%d %H:%M:%S")'
             )
         lines.append("")
     lines.append(

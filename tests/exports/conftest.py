@@ -22,7 +22,7 @@ from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
 from nnrr.questionnaires.services import scores_for
 from tests.conftest import make_patient
 
-FORMULA = "=HYPERLINK(\"http://example.com\",\"klikk\")"
+FORMULA = '=HYPERLINK("http://example.com","klikk")'
 
 
 @pytest.fixture(autouse=True)

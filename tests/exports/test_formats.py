@@ -88,8 +88,17 @@ def test_csv_tables_have_the_registry_columns_and_link_up(
         "DiagnosticNumber1Type",
     ):
         assert column in main[0], column
-    for column in ("DateOfCompletion", "OdiScore", "NdiScore", "HSCL10Score", "FABQScore1",
-                   "FABQScore2", "Score_EQ5DL", "NofPainRegions", "OdiPain"):
+    for column in (
+        "DateOfCompletion",
+        "OdiScore",
+        "NdiScore",
+        "HSCL10Score",
+        "FABQScore1",
+        "FABQScore2",
+        "Score_EQ5DL",
+        "NofPainRegions",
+        "OdiPain",
+    ):
         assert column in pre[0], column
     assert {r["UnitId"] for r in main} == {"104293"}
     main_ids = {r["SkjemaGUID"] for r in main}
@@ -98,7 +107,9 @@ def test_csv_tables_have_the_registry_columns_and_link_up(
     by_main = {r["SkjemaGUID"]: r for r in main}
     for row in pre:
         # Besøksdato on every form, and the same patient pseudonym across the course's forms.
-        assert row["S1b_DateOfCompletion"] == by_main[row["HovedskjemaGUID"]]["S1b_DateOfCompletion"]
+        assert (
+            row["S1b_DateOfCompletion"] == by_main[row["HovedskjemaGUID"]]["S1b_DateOfCompletion"]
+        )
         assert row["PasientGUID"] == by_main[row["HovedskjemaGUID"]]["PasientGUID"]
     # Values as stored: the first course's Behandlerskjema and its ODI.
     course = st_olavs_data["courses"][0]
@@ -127,18 +138,27 @@ def test_course_table_suffixes_every_patient_form_column(
     header = list(rows[0])
     pre_header = list(read_csv(files["Pasientskjema_foer_behandling.csv"], ",")[0])
     six_header = list(read_csv(files["Pasientskjema_6_maaneder.csv"], ",")[0])
+
     def suffixed(suffix: str) -> list[str]:
         return [h for h in header if h.endswith(suffix) and not h.startswith("regstatus")]
 
     assert [f"{c}_pre" for c in pre_header] == suffixed("_pre")
     assert [f"{c}_post" for c in six_header] == suffixed("_post")
     assert "OdiScore_post2" in header and "PasientGUID_post2" in header
-    for flag in ("regstatus_pre", "regstatus_post", "regstatus_post2", "Henvisningsdato",
-                 "VentetidFraHenvisningTilBesok"):
+    for flag in (
+        "regstatus_pre",
+        "regstatus_post",
+        "regstatus_post2",
+        "Henvisningsdato",
+        "VentetidFraHenvisningTilBesok",
+    ):
         assert flag in header
     newest = max(rows, key=lambda r: r["S1b_DateOfCompletion"])
     assert (newest["regstatus_pre"], newest["regstatus_post"], newest["regstatus_post2"]) == (
-        "1", "0", "0")
+        "1",
+        "0",
+        "0",
+    )
     assert newest["OdiScore_post"] == "" and newest["SkjemaGUID_post"] == ""
     assert newest["VentetidFraHenvisningTilBesok"] == "40"
 
@@ -146,7 +166,9 @@ def test_course_table_suffixes_every_patient_form_column(
 def test_codebook_and_readme(persona: Any, st_olavs_data: dict[str, Any], tmp_path: Path) -> None:
     files, _ = run_export(persona, tmp_path, "csv")
     codebook = read_csv(files["Kodebok.csv"])
-    back = next(r for r in codebook if r["tabell"] == "Behandlerskjema" and r["variabel"] == "BackSurgery")
+    back = next(
+        r for r in codebook if r["tabell"] == "Behandlerskjema" and r["variabel"] == "BackSurgery"
+    )
     assert back["koder"] == "1 = Ja; 2 = Nei; 3 = Ukjent" and back["skjemaversjon"] == "1.0"
     assert back["etikett"] == "Tidligere operert i ryggen?"
     gender = next(r for r in codebook if r["variabel"] == "PatientGender")
@@ -181,9 +203,11 @@ def test_identifiable_export_adds_national_id_and_name(
     who = persona("local_admin")
     who.membership.can_export_identifiable = True
     who.membership.save()
-    files, _ = run_export(persona, tmp_path / "id", "csv", identifiable=True) if (
-        (tmp_path / "id").mkdir() or True
-    ) else ({}, "")
+    files, _ = (
+        run_export(persona, tmp_path / "id", "csv", identifiable=True)
+        if ((tmp_path / "id").mkdir() or True)
+        else ({}, "")
+    )
     rows = read_csv(files["Behandlerskjema.csv"])
     patients = {p.national_id: p.name for p in st_olavs_data["patients"]}
     assert {r["Fodselsnummer"]: r["Navn"] for r in rows} == patients
@@ -224,7 +248,9 @@ def test_xlsx_sheets_dates_frozen_header_and_inert_text(
     sheet = book["Behandlerskjema"]
     assert sheet.freeze_panes == "A2"
     header = [c.value for c in sheet[1]]
-    rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in sheet.iter_rows(min_row=2)]
+    rows = [
+        dict(zip(header, (c.value for c in row), strict=True)) for row in sheet.iter_rows(min_row=2)
+    ]
     assert len(rows) == 3
     first = next(r for r in rows if r["Navn"] == "Signe Eksportsen")
     assert isinstance(first["S1b_DateOfCompletion"], dt.datetime)
@@ -304,7 +330,7 @@ def test_r_script_reads_the_tables_with_labels(
         'source("les_data.R"); stopifnot(nrow(Behandlerskjema) == 3); '
         'stopifnot(all(levels(Behandlerskjema$BackSurgery) == c("Ja", "Nei", "Ukjent"))); '
         'stopifnot(inherits(Behandlerskjema$S1b_DateOfCompletion, "Date")); '
-        'stopifnot(is.numeric(Pasientskjema_foer_behandling$OdiScore)); '
+        "stopifnot(is.numeric(Pasientskjema_foer_behandling$OdiScore)); "
         'stopifnot(nrow(Forlop) == 3); stopifnot(any(is.na(Forlop$OdiScore_post))); cat("ok")'
     )
     result = subprocess.run(
