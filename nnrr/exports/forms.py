@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django import forms as dj
@@ -138,6 +139,10 @@ class DeliveryForm(dj.Form):
         widget=dj.Textarea(attrs={"class": "ds-input", "rows": 3}),
     )
 
+    token = dj.CharField(required=False, max_length=64, widget=dj.HiddenInput)
+
     def __init__(self, *args: Any, may_identify: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.may_identify = may_identify
+        if not self.is_bound:
+            self.initial.setdefault("token", secrets.token_urlsafe(24))

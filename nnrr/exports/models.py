@@ -43,6 +43,9 @@ class ExportJob(models.Model):
     unit = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="+")
     client_address = models.GenericIPAddressField(null=True, blank=True)
     purpose = models.TextField(_("formål"))
+    # The delivery step's one-time token: sending the same form twice (a reload) orders nothing
+    # new and never shows the password again.
+    request_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
     filters = models.JSONField(default=dict)
     format = models.CharField(max_length=4, choices=ExportFormat.choices)
     identifiable = models.BooleanField(default=False)

@@ -88,6 +88,14 @@ class ExportOptions:
         }
 
 
+class DuplicateRequest(Exception):
+    """The delivery form was sent again (a reload); the export was already ordered."""
+
+    def __init__(self, job: ExportJob) -> None:
+        super().__init__(str(job.pk))
+        self.job = job
+
+
 @dataclass(frozen=True)
 class ExportResult:
     row_counts: dict[str, int]
@@ -198,9 +206,17 @@ def request_export(
     filters: ExportFilters,
     options: ExportOptions,
     purpose: str,
+    request_token: str | None = None,
     now: dt.datetime | None = None,
 ) -> tuple[ExportJob, str]:
-    """Queue an export on the worker; returns the job and the password to show once."""
+    """Queue an export on the worker; returns the job and the password to show once.
+
+    A ``request_token`` already used raises :class:`DuplicateRequest` with the earlier job.
+    """
+    if request_token:
+        earlier = ExportJob.objects.filter(request_token=request_token).first()
+        if earlier is not None:
+            raise DuplicateRequest(earlier)
     purpose = authorise(
         actor=actor,
         profile=profile,
@@ -224,6 +240,7 @@ def request_export(
             filters={**filters.to_json(), "options": options.to_json()},
             format=options.format,
             identifiable=options.identifiable,
+            request_token=request_token or None,
         )
         job.sealed_password = seal(password, job.id)
         job.save()

@@ -12,7 +12,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -28,6 +29,7 @@ from nnrr.exports.forms import DeliveryForm, FilterForm
 from nnrr.exports.models import ExportFormat, ExportJob
 from nnrr.exports.query import ExportFilters, ExportRefused, count_forms, is_national
 from nnrr.exports.services import (
+    DuplicateRequest,
     ExportOptions,
     purge_expired,
     recover_interrupted,
@@ -129,7 +131,16 @@ def export_page(request: HttpRequest) -> HttpResponse:
             filters=filters,
             options=options,
             purpose=purpose,
+            request_token=delivery.cleaned_data.get("token") or None,
         )
+    except DuplicateRequest as duplicate:
+        if duplicate.job.user_id != profile.user.pk:
+            raise Http404 from None
+        messages.info(
+            request,
+            _("Denne eksporten er allerede bestilt. Passordet ble vist da, og vises ikke igjen."),
+        )
+        return redirect("exports:job", job_id=duplicate.job.pk)
     except ExportRefused as refusal:
         delivery.add_error(None, str(refusal))
         return render(request, "exports/deliver.html", context, status=403)

@@ -26,7 +26,7 @@ IMMEDIATE = {
 FILTERS = {"forms": ["1b", "1a", "2", "3"], "statuses": ["2"], "period_by": "visit"}
 
 
-def deliver(client: Any, **extra: Any) -> Any:
+def deliver(client: Any, follow: bool = False, **extra: Any) -> Any:
     data = {
         **FILTERS,
         "step": "export",
@@ -35,7 +35,7 @@ def deliver(client: Any, **extra: Any) -> Any:
         "purpose": "Lokalt kvalitetsarbeid 2026",
         **extra,
     }
-    return client.post(reverse("exports:index"), data)
+    return client.post(reverse("exports:index"), data, follow=follow)
 
 
 def run_worker() -> None:
@@ -194,3 +194,17 @@ def test_national_role_exports_chosen_units_and_others_do_not(
     assert "10 skjema passer" in forged.content.decode(), "the unit field is ignored below national"
     response = deliver(local, units=[HAUKELAND, ST_OLAVS])
     assert response.status_code == 200
+
+
+def test_sending_the_delivery_form_again_orders_nothing_and_hides_the_password(
+    as_persona: Any, st_olavs_data: dict[str, Any]
+) -> None:
+    client = as_persona("local_admin")
+    first = deliver(client, token="abc123")
+    password = password_of(first)
+    again = deliver(client, token="abc123", follow=True)
+    assert ExportJob.objects.count() == 1
+    text = again.content.decode()
+    assert "allerede bestilt" in text and password not in text
+    # Another user cannot use someone else's token to reach that job.
+    assert deliver(as_persona("exporter"), token="abc123").status_code == 404
