@@ -142,3 +142,47 @@ def test_export_identifiable_excel_and_de_identified_spss(
     assert re.search(r"EGIL LARSEN", log.inner_text())
     assert ExportJob.objects.filter(state=ExportJob.State.READY).count() == 2
     screenshot(page, "export-log")
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_export_pages_are_accessible(new_page: NewPage, size: str, settings: Any) -> None:
+    """axe-core: no serious or critical WCAG 2.0/2.1 A/AA violations on the export pages."""
+    from tests.browser.conftest import axe, describe_violations
+
+    settings.EXPORT_DIR = Path(settings.DATA_DIR) / "test-exports"
+    ensure_users()
+    add_course(
+        make_patient(ST_OLAVS, name="Axe Andersen"),
+        ST_OLAVS,
+        visit=today() - dt.timedelta(days=250),
+        seed=7,
+    )
+    page = new_page(size, bypass_csp=True)
+    login(page, profile=PROFILE)
+    found: dict[str, Any] = {}
+
+    def check(name: str) -> None:
+        page.wait_for_load_state()
+        violations = axe(page)
+        if violations:
+            found[name] = violations
+
+    page.goto("/eksport/")
+    expect(page.locator("#export-count")).to_contain_text("skjema passer")
+    page.get_by_text("Vis avanserte valg").click()
+    check("select")
+    page.get_by_role("button", name="Eksporter skjema").click()
+    check("confirm")
+    page.get_by_role("button", name="Neste").click()
+    check("deliver")
+    screenshot(page, f"export-deliver-{size}")
+    page.get_by_role("button", name="Eksporter").click()
+    check("deliver-with-error")
+    page.get_by_label("Formål med eksporten").fill("Universell utforming")
+    page.get_by_role("button", name="Eksporter").click()
+    expect(page.locator("#export-password")).to_be_visible()
+    check("job")
+    page.goto("/eksport/logg/")
+    check("log")
+    report = "\n".join(f"{name}:\n{describe_violations(v)}" for name, v in found.items())
+    assert not found, f"axe found serious/critical violations:\n{report}"
