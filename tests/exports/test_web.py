@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from unittest import mock
 from typing import Any
 
 import pytest
@@ -39,6 +40,13 @@ def deliver(client: Any, follow: bool = False, **extra: Any) -> Any:
 
 
 def run_worker() -> None:
+    """django-tasks' database worker, in-process. Its housekeeping closes old database
+    connections, which would end the test's transaction, so that one call is left out."""
+    with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
+        _run_worker()
+
+
+def _run_worker() -> None:
     call_command(
         "db_worker", "--batch", "--queue-name", "exports", "--no-startup-delay", verbosity=0
     )
