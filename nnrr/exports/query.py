@@ -97,9 +97,9 @@ class ExportFilters:
         if self.age_min is not None and self.age_max is not None and self.age_min > self.age_max:
             raise ExportRefused(_("Laveste alder er over høyeste alder."))
 
-    def describe(self) -> list[str]:
-        """The filters in words, for README.txt."""
-        kinds = ", ".join(str(FORM_CODES[f].label) for f in self.forms)
+    def describe(self, *, short: bool = False) -> list[str]:
+        """The filters in words, for README.txt (``short``: form codes, for the export log)."""
+        kinds = ", ".join(f if short else str(FORM_CODES[f].label) for f in self.forms)
         statuses = ", ".join(str(FormStatus(s).label) for s in self.statuses)
         lines = [f"Skjematyper: {kinds}", f"Status: {statuses}"]
         basis = "besøksdato" if self.period_by == "visit" else "skjemadato"

@@ -267,7 +267,8 @@ def export_log(request: HttpRequest) -> HttpResponse:
                 "sha256": detail.get("sha256", ""),
                 "source": detail.get("source", ""),
                 "error": detail.get("error", ""),
-                "filters": ExportFilters.from_json(detail["filters"]).describe()
+                "role": dict(Role.choices).get(event.role, event.role),
+                "filters": ExportFilters.from_json(detail["filters"]).describe(short=True)
                 if detail.get("filters")
                 else [],
             }
