@@ -249,6 +249,11 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true")
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--formats", default="csv,xlsx,sav")
+    parser.add_argument(
+        "--keep-database",
+        action="store_true",
+        help="reuse nnrr_bench_exports from an earlier run (seed only what is missing)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--course-table", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
@@ -264,7 +269,8 @@ def main() -> None:
         sys.exit("PostgreSQL does not answer at 127.0.0.1:5432 (--postgres was given).")
     if use_pg:
         database_url = f"{PG_SERVER}/{PG_DATABASE}"
-        fresh_postgres()
+        if not args.keep_database:
+            fresh_postgres()
     else:
         folder = Path(tempfile.mkdtemp(prefix="nnrr-bench-export-"))
         database_url = f"sqlite:///{folder / 'bench.sqlite3'}"

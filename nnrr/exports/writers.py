@@ -15,6 +15,7 @@ import datetime as dt
 import io
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -71,6 +72,7 @@ class CsvWriter:
         self._text: io.TextIOWrapper | None = None
         self._csv: Any = None
         self._columns: tuple[Column, ...] = ()
+        self._cells: list[tuple[Callable[[Any], Any], Callable[[Any], str]]] = []
         self._rows = 0
 
     def start_table(self, table: Table) -> None:
@@ -78,27 +80,47 @@ class CsvWriter:
         self._text = io.TextIOWrapper(self._raw, encoding="utf-8-sig", newline="")
         self._csv = csv.writer(self._text, delimiter=self.delimiter, lineterminator="\r\n")
         self._columns = table.columns
+        self._cells = [(c.get, self.formatter(c.type)) for c in table.columns]
         self._rows = 0
         self._csv.writerow(table.names)
 
-    def cell(self, column: Column, value: Any) -> str:
-        if value is None:
-            return ""
-        if column.type == FLOAT:
-            text = repr(float(value)) if not math.isnan(value) else ""
+    def formatter(self, column_type: str) -> Callable[[Any], str]:
+        """The text of one cell of a column type (chosen once per column, not per cell)."""
+        decimal_comma = self.decimal_comma
+
+        def number(value: Any) -> str:
+            if value is None:
+                return ""
+            return str(value)
+
+        def decimal(value: Any) -> str:
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                return ""
+            text = repr(float(value))
             if text.endswith(".0"):
                 text = text[:-2]
-            return text.replace(".", ",") if self.decimal_comma else text
-        if column.type == DATETIME:
-            return value.strftime("%Y-%m-%d %H:%M:%S")
-        if column.type == DATE:
-            return value.isoformat()
-        if column.type == STRING:
-            return neutralise(_as_text(value))
-        return _as_text(value)
+            return text.replace(".", ",") if decimal_comma else text
+
+        def date(value: Any) -> str:
+            if value is None:
+                return ""
+            return value if isinstance(value, str) else value.isoformat()
+
+        def moment(value: Any) -> str:
+            return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
+
+        def text(value: Any) -> str:
+            return "" if value is None else neutralise(_as_text(value))
+
+        return {INT: number, FLOAT: decimal, DATE: date, DATETIME: moment, STRING: text}[
+            column_type
+        ]
+
+    def cell(self, column: Column, value: Any) -> str:
+        return self.formatter(column.type)(value)
 
     def write_row(self, row: dict[str, Any]) -> None:
-        self._csv.writerow([self.cell(c, c.get(row)) for c in self._columns])
+        self._csv.writerow([fmt(get(row)) for get, fmt in self._cells])
         self._rows += 1
 
     def end_table(self) -> int:
@@ -180,6 +202,8 @@ class XlsxWriter:
             if value is None:
                 continue
             if column.type == DATE:
+                if isinstance(value, str):
+                    value = dt.date.fromisoformat(value[:10])
                 sheet.write_datetime(r, col, dt.datetime.combine(value, dt.time()), self.date)
             elif column.type == DATETIME:
                 sheet.write_datetime(r, col, value, self.datetime)
