@@ -108,7 +108,9 @@ def export_page(request: HttpRequest) -> HttpResponse:
             initial={"identifiable": delivery.cleaned_data.get("identifiable", False)},
             may_identify=profile.can_export_identifiable,
         )
-        context["identifiable"] = bool(delivery.cleaned_data.get("identifiable"))
+        context["identifiable"] = (
+            bool(delivery.cleaned_data.get("identifiable")) and profile.can_export_identifiable
+        )
         return render(request, "exports/deliver.html", context)
     # step == "export"
     context["identifiable"] = request.POST.get("identifiable") == "on"
