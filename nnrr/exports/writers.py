@@ -10,6 +10,7 @@ as they are copied into the archive, and the folder itself in a ``finally`` by t
 
 from __future__ import annotations
 
+import array
 import csv
 import datetime as dt
 import io
@@ -279,8 +280,9 @@ def _bytes_max(text: str, limit: int) -> str:
 class StatWriter:
     """SPSS ``.sav`` or Stata ``.dta`` with variable and value labels (pyreadstat).
 
-    pyreadstat writes a whole data frame at once, so a table's values are held in memory (one
-    compact array per column) until the table ends; see docs/benchmarks.md for what that costs.
+    pyreadstat writes a whole data frame at once, so a table's values are held in memory (a packed
+    array of doubles per numeric column) until the table ends; see docs/benchmarks.md for what
+    that costs.
     """
 
     def __init__(self, archive: pyzipper.AESZipFile, scratch: Path, kind: str) -> None:
@@ -289,17 +291,27 @@ class StatWriter:
         self.kind = kind  # "sav" or "dta"
         self.extension = kind
         self._table: Table | None = None
-        self._data: list[list[Any]] = []
+        # Numbers go into packed arrays of doubles (8 bytes a value, NaN = missing); text and
+        # dates into lists.
+        self._data: list[Any] = []
+        self._cells: list[tuple[Callable[[Any], Any], Callable[[Any], None], bool]] = []
         self.renamed: dict[str, dict[str, str]] = {}
 
     def start_table(self, table: Table) -> None:
         self._table = table
-        self._data = [[] for _ in table.columns]
+        self._data = [array.array("d") if c.type in (INT, FLOAT) else [] for c in table.columns]
+        self._cells = [
+            (c.get, values.append, c.type in (INT, FLOAT))
+            for c, values in zip(table.columns, self._data, strict=True)
+        ]
 
     def write_row(self, row: dict[str, Any]) -> None:
-        assert self._table is not None
-        for values, column in zip(self._data, self._table.columns, strict=True):
-            values.append(column.get(row))
+        for get, append, numeric in self._cells:
+            value = get(row)
+            if numeric:
+                append(math.nan if value is None else float(value))
+            else:
+                append(value)
 
     def _frame(self) -> Any:
         import numpy as np
@@ -309,12 +321,13 @@ class StatWriter:
         series: dict[str, Any] = {}
         for values, column in zip(self._data, self._table.columns, strict=True):
             if column.type in (INT, FLOAT):
-                series[column.name] = np.array(
-                    [math.nan if v is None else float(v) for v in values], dtype="float64"
-                )
+                series[column.name] = np.frombuffer(values, dtype="float64")
             elif column.type == DATE:
                 # pyreadstat writes a column of date objects as dates (None: system-missing).
-                series[column.name] = pd.Series(values, dtype="object")
+                series[column.name] = pd.Series(
+                    [dt.date.fromisoformat(v[:10]) if isinstance(v, str) else v for v in values],
+                    dtype="object",
+                )
             elif column.type == DATETIME:
                 series[column.name] = pd.to_datetime(
                     pd.Series(values, dtype="object"), errors="coerce"
@@ -323,8 +336,10 @@ class StatWriter:
                 series[column.name] = pd.Series(
                     ["" if v is None else _as_text(v) for v in values], dtype="object"
                 )
-            values.clear()
-        return pd.DataFrame(series)
+        frame = pd.DataFrame(series)
+        self._data = []
+        self._cells = []
+        return frame
 
     def end_table(self) -> int:
         import pyreadstat
@@ -367,6 +382,7 @@ class StatWriter:
 
     def abort(self) -> None:
         self._data = []
+        self._cells = []
 
     def finish(self) -> None:
         pass
