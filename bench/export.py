@@ -8,7 +8,7 @@ SQLite file is filled with ``nnrr.demo.bulk.seed`` *with answers* (about 2.7 for
 growing from one size to the next. Then, as a Registeradministrator exporting every unit's
 completed forms de-identified (the four form tables; the course table ``Forlop`` is measured once
 more with CSV), each format runs in its own child process, so that its peak resident memory
-(``ru_maxrss``) is its own; the child also prints its memory before the export began (Django and
+(``VmHWM``) is its own; the child also prints its memory before the export began (Django and
 the form definitions loaded).
 
 The CSV export is compared with PostgreSQL writing the same rows and columns itself:
@@ -51,8 +51,24 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs (shared), load average {one:.1f} (1 min), {five:.1f} (5 min)"
 
 
+def _status_mb(field: str) -> float:
+    """A memory figure of this process from /proc (Linux), in MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Resident memory now."""
+    return _status_mb("VmRSS")
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process. (``ru_maxrss`` would not do: Linux carries it over
+    from the parent across fork and exec.)"""
+    return _status_mb("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def postgres_answers() -> bool:
@@ -131,7 +147,7 @@ def child(fmt: str, course_table: bool) -> dict[str, Any]:
         "seconds": seconds,
         "rows_per_s": sum(result.row_counts.values()) / seconds if seconds else 0,
         "rss_before_mb": before,
-        "rss_peak_mb": rss_mb(),
+        "rss_peak_mb": peak_rss_mb(),
         "archive_mb": size / 1e6,
     }
 
