@@ -252,7 +252,8 @@ def grow_to(size: int, now: dt.datetime, seed_no: int) -> float:
     started = time.perf_counter()
     while (have := forms_in_database()) < size:
         courses = max(100, int((size - have) / FORMS_PER_COURSE_GUESS) + 1)
-        seed(scale=courses, now=now, out=io.StringIO(), answers=True, seed=seed_no)
+        # A seed not used before for this database (its ids follow from the seed).
+        seed(scale=courses, now=now, out=io.StringIO(), answers=True, seed=seed_no + have)
         seed_no += 1
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
