@@ -272,6 +272,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
+
 # --- Exports ---------------------------------------------------------------------------------
 def _pseudonym_key() -> str:
     """The installation's key for PasientGUID pseudonyms (HMAC of the national id)."""

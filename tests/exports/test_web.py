@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from unittest import mock
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.core.management import call_command
