@@ -81,9 +81,10 @@ check: venv node lint ## Django system checks, missing migrations, lint
 	NNRR_DEMO=1 $(PY) manage.py check
 	NNRR_DEMO=1 $(PY) manage.py makemigrations --check --dry-run
 
-bench: venv node ## Benchmarks: page times and query counts, dispatch throughput
+bench: venv node ## Benchmarks: page times and query counts, dispatch throughput, exports
 	$(PY) bench/pages.py
 	$(PY) bench/dispatch.py
+	$(PY) bench/export.py
 
 messages: venv ## Update and compile the English translation
 	NNRR_DEMO=1 $(PY) manage.py makemessages -l en --ignore=.venv --ignore=node_modules --ignore=var --ignore=tests --ignore=bench

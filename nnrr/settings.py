@@ -294,6 +294,30 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
+
+# --- Exports ---------------------------------------------------------------------------------
+def _pseudonym_key() -> str:
+    """The installation's key for PasientGUID pseudonyms (HMAC of the national id)."""
+    key = os.environ.get("NNRR_PSEUDONYM_KEY", "")
+    if key:
+        return key
+    if PRODUCTION:
+        raise ImproperlyConfigured("NNRR_PSEUDONYM_KEY must be set when NNRR_PRODUCTION=1")
+    path = DATA_DIR / "pseudonym_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+PSEUDONYM_KEY = _pseudonym_key()
+# Encrypted export archives waiting for download, and the private scratch space of running jobs.
+EXPORT_DIR = Path(os.environ.get("NNRR_EXPORT_DIR") or DATA_DIR / "exports")
+EXPORT_RETENTION_HOURS = _env_int("NNRR_EXPORT_RETENTION_HOURS", 24)
+# A running export that has not reported progress for this long was interrupted.
+EXPORT_STALE_SECONDS = _env_int("NNRR_EXPORT_STALE_SECONDS", 300)
+
 # Generic background jobs (exports, report PDFs, report e-mails): django-tasks with its database
 # backend, run by `manage.py db_worker` beside the dispatch worker (docs/decisions/0009).
 TASKS = {

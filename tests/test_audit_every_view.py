@@ -104,6 +104,10 @@ NO_PATIENT_DATA: dict[str, str] = {
         "portal services (nnrr.portal.*, nnrr.form.portal_saved, nnrr.form.submitted)"
     ),
     "set_language": "the language cookie",
+    "exports:": (
+        "filters, counts and job state only; the archive is encrypted, and every export writes "
+        "nnrr.export.completed and every download nnrr.export.downloaded (tests/exports)"
+    ),
     "admin:": "Django's admin is not mounted in production (docs/decisions/0012-django-admin.md)",
 }
 

@@ -12,9 +12,11 @@ from typing import Any
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from nnrr.accounts.models import AccessApplication
 from nnrr.audit.models import AuditEvent
+from nnrr.exports.models import ExportJob
 from nnrr.questionnaires.models import FormKind, Response
 from nnrr.scheduling.models import Order
 from tests.conftest import ST_OLAVS, book, make_patient
@@ -53,6 +55,17 @@ def st_olavs_objects(persona: Any) -> dict[str, Any]:
         roles=["pasientansvarlig"],
         comment="Merkantil",
     )
+    exporter = persona("local_admin")
+    job = ExportJob.objects.create(
+        created_at=timezone.now(),
+        user=exporter.user,
+        membership_id=exporter.membership.pk,
+        role=exporter.membership.role,
+        unit_id=ST_OLAVS,
+        purpose="Kvalitetsarbeid",
+        format="csv",
+        state=ExportJob.State.READY,
+    )
     return {
         "patient_id": patient.pk,
         "course_id": course.pk,
@@ -62,6 +75,7 @@ def st_olavs_objects(persona: Any) -> dict[str, Any]:
         "application_id": application.pk,
         "user_id": clinician.user.pk,
         "membership_id": clinician.membership.pk,
+        "job_id": job.pk,
     }
 
 
@@ -74,6 +88,7 @@ def test_url_walk_finds_the_id_taking_views() -> None:
     names = {name for name, _ in id_patterns()}
     # A sanity floor: if the walk silently finds nothing, the real test would pass vacuously.
     assert {"patients:detail", "questionnaires:fill", "scheduling:reorder"} <= names
+    assert {"exports:job", "exports:status", "exports:download"} <= names
 
 
 @pytest.mark.parametrize(("name", "kwargs"), id_patterns(), ids=[n for n, _ in id_patterns()])

@@ -73,6 +73,7 @@ PRODUCTION = {
     "NNRR_PRODUCTION": "1",
     "NNRR_SECRET_KEY": "k" * 20 + "-production-secret-for-the-check-0123456789abcdef",
     "NNRR_ALLOWED_HOSTS": "nnrr.example.no",
+    "NNRR_PSEUDONYM_KEY": "p" * 40,
 }
 ADMIN_MOUNTED = (
     "from django.urls import get_resolver;"

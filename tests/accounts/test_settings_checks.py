@@ -33,6 +33,7 @@ def _manage(*args: str, env: dict[str, str], tmp: Path) -> subprocess.CompletedP
 PRODUCTION = {
     "NNRR_PRODUCTION": "1",
     "NNRR_SECRET_KEY": "k" * 20 + "-production-secret-for-the-check-0123456789abcdef",
+    "NNRR_PSEUDONYM_KEY": "p" * 20 + "-production-pseudonym-key-0123456789abcdef",
     "NNRR_ALLOWED_HOSTS": "nnrr.example.no",
     "DATABASE_URL": "sqlite:////tmp/nnrr-check-deploy.sqlite3",
 }
@@ -59,6 +60,13 @@ def test_production_without_a_secret_key_fails_loudly(tmp_path: Path) -> None:
     result = _manage("check", env=env, tmp=tmp_path)
     assert result.returncode != 0
     assert "NNRR_SECRET_KEY" in result.stderr
+
+
+def test_production_without_a_pseudonym_key_fails_loudly(tmp_path: Path) -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != "NNRR_PSEUDONYM_KEY"}
+    result = _manage("check", env=env, tmp=tmp_path)
+    assert result.returncode != 0
+    assert "NNRR_PSEUDONYM_KEY" in result.stderr
 
 
 @pytest.mark.parametrize("bad", ["yes please", "2"])

@@ -1,0 +1,339 @@
+"""Export benchmark: rows per second and peak memory of each format, beside PostgreSQL's COPY.
+
+    .venv/bin/python bench/export.py [--postgres | --sqlite] [--sizes 10000,100000,1000000]
+                                     [--formats csv,xlsx,sav]
+
+For each size (number of forms) the database ``nnrr_bench_exports`` (PostgreSQL) or a temporary
+SQLite file is filled with ``nnrr.demo.bulk.seed`` *with answers* (about 2.7 forms per course),
+growing from one size to the next. Then, as a Registeradministrator exporting every unit's
+completed forms de-identified (the four form tables; the course table ``Forlop`` is measured once
+more with CSV), each format runs in its own child process, so that its peak resident memory
+(``VmHWM``) is its own; the child also prints its memory before the export began (Django and
+the form definitions loaded).
+
+The CSV export is compared with PostgreSQL writing the same rows and columns itself:
+``COPY (SELECT …) TO STDOUT WITH CSV`` of each form table (linkage columns, every item as
+``answers->>'id'``, every score, the same joins and the same consent and status conditions),
+read by the client and thrown away. The pseudonym is an ``md5`` in SQL (PostgreSQL has no HMAC
+without an extension); dates and decimals are PostgreSQL's own text. The export additionally
+encrypts (AES-256) and compresses into the archive; COPY does neither.
+
+Results go to ``bench/results/export-<vendor>.json`` as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import io
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "var" / "bench"
+RESULTS_DIR = ROOT / "bench" / "results"
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
+PG_DATABASE = "nnrr_bench_exports"
+FORMS_PER_COURSE_GUESS = 2.7
+BENCH_USER = "bench-export-admin"
+
+
+def machine() -> str:
+    one, five, _fifteen = os.getloadavg()
+    return f"{os.cpu_count()} CPUs (shared), load average {one:.1f} (1 min), {five:.1f} (5 min)"
+
+
+def _status_mb(field: str) -> float:
+    """A memory figure of this process from /proc (Linux), in MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def rss_mb() -> float:
+    """Resident memory now."""
+    return _status_mb("VmRSS")
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process. (``ru_maxrss`` would not do: Linux carries it over
+    from the parent across fork and exec.)"""
+    return _status_mb("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def postgres_answers() -> bool:
+    try:
+        import psycopg
+
+        psycopg.connect(f"{PG_SERVER}/postgres", connect_timeout=3).close()
+    except Exception:
+        return False
+    return True
+
+
+def setup_django(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["NNRR_DEMO"] = "1"
+    os.environ["NNRR_DEBUG"] = "0"
+    os.environ["NNRR_DATA_DIR"] = str(DATA_DIR)
+    os.environ["NNRR_EXPORT_DIR"] = str(DATA_DIR / "exports")
+    os.environ.setdefault("NNRR_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nnrr.settings")
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+# --- Child: one export -------------------------------------------------------------------------
+
+
+def bench_profile() -> Any:
+    from nnrr.accounts.models import Membership, Role, User
+    from nnrr.accounts.profiles import Profile
+
+    user, _ = User.objects.get_or_create(username=BENCH_USER, defaults={"full_name": "Bench"})
+    membership, _ = Membership.objects.get_or_create(
+        user=user, unit_id=601032, role=Role.REGISTERADMINISTRATOR
+    )
+    return Profile.from_membership(membership)
+
+
+def child(fmt: str, course_table: bool) -> dict[str, Any]:
+    from django.utils import timezone
+
+    from nnrr.exports.query import ExportFilters
+    from nnrr.exports.services import ExportOptions, build_archive
+    from nnrr.questionnaires.definitions import all_definitions
+
+    all_definitions()
+    profile = bench_profile()
+    before = rss_mb()
+    folder = Path(tempfile.mkdtemp(prefix="nnrr-bench-export-"))
+    target = folder / "export.zip"
+    started = time.perf_counter()
+    result = build_archive(
+        target=target,
+        password="bench-password-bench-password",  # noqa: S106 (a benchmark archive)
+        profile=profile,
+        who="Bench",
+        filters=ExportFilters(course_table=course_table),
+        options=ExportOptions(format=fmt),
+        purpose="benchmark",
+        scratch=folder / "scratch",
+        when=timezone.now(),
+    )
+    seconds = time.perf_counter() - started
+    size = target.stat().st_size
+    target.unlink()
+    with contextlib.suppress(OSError):
+        (folder / "scratch").rmdir()
+        folder.rmdir()
+    return {
+        "format": fmt + ("+Forlop" if course_table else ""),
+        "rows": sum(result.row_counts.values()),
+        "row_counts": result.row_counts,
+        "seconds": seconds,
+        "rows_per_s": sum(result.row_counts.values()) / seconds if seconds else 0,
+        "rss_before_mb": before,
+        "rss_peak_mb": peak_rss_mb(),
+        "archive_mb": size / 1e6,
+    }
+
+
+def run_child(database_url: str, fmt: str, course_table: bool = False) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--child", fmt, "--database-url", database_url]
+    if course_table:
+        command.append("--course-table")
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"export child {fmt} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# --- COPY baseline -----------------------------------------------------------------------------
+
+
+def copy_sql(kind: str) -> str:
+    """The same rows and columns as the export's form table, produced by PostgreSQL itself."""
+    from nnrr.exports.columns import SCORES_BY_FORM, item_columns
+
+    items = [c.name for c in item_columns(kind) if not c.free_text]
+    scores = SCORES_BY_FORM[kind]
+
+    def answer(name: str) -> str:
+        return f"r.answers->>'{name}'"
+
+    columns = [
+        "md5(p.national_id)",
+        "r.id",
+        "main.id",
+        "c.unit_id",
+        "u.name",
+        "r.kind",
+        "split_part(r.definition_version, '.', 1)",
+        "split_part(r.definition_version, '.', 2)",
+        "r.status",
+        "r.form_date",
+        "r.last_update",
+        "date_part('year', age((main.answers->>'S1b_DateOfCompletion')::date, p.birth_date))",
+        "CASE p.sex WHEN 'M' THEN 1 WHEN 'F' THEN 2 END",
+        "main.answers->>'S1b_DateOfCompletion'",
+    ]
+    if kind != "1b":
+        columns.append("coalesce(r.completed_at::date, r.form_date)")
+    columns += [answer(name) for name in items]
+    columns += [f"r.scores->>'{name}'" for name in scores]
+    # Item ids come from our own form definitions, never from input.
+    return (
+        f"SELECT {', '.join(columns)} FROM questionnaires_response r "  # noqa: S608
+        "JOIN patients_course c ON c.id = r.course_id "
+        "JOIN patients_patient p ON p.id = c.patient_id "
+        "JOIN accounts_unit u ON u.resh_id = c.unit_id "
+        "LEFT JOIN questionnaires_response main ON main.course_id = c.id AND main.kind = '1b' "
+        f"WHERE c.status = 'active' AND r.status = 2 AND r.kind = '{kind}' "
+        "AND EXISTS (SELECT 1 FROM questionnaires_response k WHERE k.course_id = r.course_id "
+        "AND k.kind = '1a' AND k.status = 2 AND k.consent) "
+        "ORDER BY r.form_date, r.id"
+    )
+
+
+def copy_baseline(database_url: str) -> dict[str, Any]:
+    import psycopg
+
+    from nnrr.exports.columns import FORM_ORDER
+
+    rows = 0
+    started = time.perf_counter()
+    with psycopg.connect(database_url) as conn, conn.cursor() as cursor:
+        for kind in FORM_ORDER:
+            with cursor.copy(f"COPY ({copy_sql(kind)}) TO STDOUT WITH CSV HEADER") as copy:
+                for block in copy:
+                    rows += bytes(block).count(b"\n")
+            rows -= 1  # the header
+    seconds = time.perf_counter() - started
+    return {"format": "COPY", "rows": rows, "seconds": seconds, "rows_per_s": rows / seconds}
+
+
+# --- Parent ------------------------------------------------------------------------------------
+
+
+def fresh_postgres() -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {PG_DATABASE}")
+
+
+def forms_in_database() -> int:
+    from nnrr.questionnaires.models import Response
+
+    return Response.objects.count()
+
+
+def grow_to(size: int, now: dt.datetime, seed_no: int) -> float:
+    """Seed more courses until the database holds at least ``size`` forms."""
+    from django.db import connection
+
+    from nnrr.demo.bulk import seed
+
+    started = time.perf_counter()
+    while (have := forms_in_database()) < size:
+        courses = max(100, int((size - have) / FORMS_PER_COURSE_GUESS) + 1)
+        # A seed not used before for this database (its ids follow from the seed).
+        seed(scale=courses, now=now, out=io.StringIO(), answers=True, seed=seed_no + have)
+        seed_no += 1
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--sqlite", action="store_true")
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--formats", default="csv,xlsx,sav")
+    parser.add_argument(
+        "--keep-database",
+        action="store_true",
+        help="reuse nnrr_bench_exports from an earlier run (seed only what is missing)",
+    )
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--course-table", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        setup_django(args.database_url)
+        print(json.dumps(child(args.child, args.course_table)))
+        return
+
+    use_pg = args.postgres or (not args.sqlite and postgres_answers())
+    if args.postgres and not use_pg:
+        sys.exit("PostgreSQL does not answer at 127.0.0.1:5432 (--postgres was given).")
+    if use_pg:
+        database_url = f"{PG_SERVER}/{PG_DATABASE}"
+        if not args.keep_database:
+            fresh_postgres()
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="nnrr-bench-export-"))
+        database_url = f"sqlite:///{folder / 'bench.sqlite3'}"
+    setup_django(database_url)
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    call_command("migrate", verbosity=0, interactive=False)
+    bench_profile()
+    now = timezone.now()
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    formats = [f for f in args.formats.split(",") if f]
+    print(f"Export benchmark on {connection.vendor}; {machine()}")
+    results: list[dict[str, Any]] = []
+    for number, size in enumerate(sizes):
+        seeded = grow_to(size, now, seed_no=1000 + 100 * number)
+        connection.close()
+        total = forms_in_database()
+        print(f"\n{total} forms in the database (seeded in {seeded:.0f} s); {machine()}")
+        lines = []
+        if use_pg:
+            lines.append(copy_baseline(database_url))
+        for fmt in formats:
+            lines.append(run_child(database_url, fmt))
+        if "csv" in formats:
+            lines.append(run_child(database_url, "csv", course_table=True))
+        copy_rate = next((r["rows_per_s"] for r in lines if r["format"] == "COPY"), None)
+        print(
+            f"{'format':<12} {'rows':>9} {'s':>8} {'rows/s':>9} {'vs COPY':>8} "
+            f"{'RSS before':>11} {'RSS peak':>9}"
+        )
+        for line in lines:
+            ratio = f"{100 * line['rows_per_s'] / copy_rate:.0f} %" if copy_rate else "–"
+            before = f"{line['rss_before_mb']:.0f} MB" if "rss_before_mb" in line else ""
+            peak = f"{line['rss_peak_mb']:.0f} MB" if "rss_peak_mb" in line else ""
+            print(
+                f"{line['format']:<12} {line['rows']:>9} {line['seconds']:>8.1f} "
+                f"{line['rows_per_s']:>9.0f} {ratio:>8} {before:>11} {peak:>9}"
+            )
+            results.append({"forms": total, **line})
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    out = RESULTS_DIR / f"export-{connection.vendor}.json"
+    out.write_text(json.dumps({"machine": machine(), "results": results}, indent=2))
+    print(f"\nResults written to {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""The export job on the worker: interrupted runs fail cleanly and leave no plaintext behind."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from nnrr.accounts.profiles import Profile
+from nnrr.audit.models import AuditEvent
+from nnrr.exports import services
+from nnrr.exports.models import ExportJob
+from nnrr.exports.query import ExportFilters
+from nnrr.exports.services import ExportOptions, recover_interrupted, request_export, run_export_job
+from nnrr.exports.writers import StatWriter, XlsxWriter
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def queued(persona: Any, st_olavs_data: dict[str, Any], monkeypatch: Any) -> Any:
+    """Queue a job without running it (the task is put on the queue, not executed)."""
+
+    def make(fmt: str = "xlsx") -> tuple[ExportJob, str]:
+        who = persona("local_admin")
+        return request_export(
+            actor=who.actor,
+            profile=Profile.from_membership(who.membership),
+            filters=ExportFilters(),
+            options=ExportOptions(format=fmt),
+            purpose="Test av avbrudd",
+        )
+
+    return make
+
+
+def plaintext_left(export_dir: Path, password: str) -> list[Path]:
+    """Files that are not an encrypted archive (everything but *.zip written by pyzipper)."""
+    if not export_dir.exists():
+        return []
+    return [p for p in export_dir.rglob("*") if p.is_file() and p.suffix != ".zip"]
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "sav"])
+def test_worker_stopped_mid_job_leaves_no_plaintext_and_fails_on_recovery(
+    queued: Any, monkeypatch: Any, settings: Any, fmt: str, as_persona: Any
+) -> None:
+    job, password = queued(fmt)
+    writer = XlsxWriter if fmt == "xlsx" else StatWriter
+    original = writer.write_row
+    seen: list[Path] = []
+
+    def stop_after_a_row(self: Any, row: dict[str, Any]) -> None:
+        original(self, row)
+        seen.extend(p for p in Path(settings.EXPORT_DIR).rglob("*") if p.is_file())
+        raise SystemExit("worker restarted")  # what a stopped worker process raises
+
+    monkeypatch.setattr(writer, "write_row", stop_after_a_row)
+    with pytest.raises(SystemExit):
+        run_export_job(job.pk)
+    assert seen, "the job had started writing"
+    assert plaintext_left(Path(settings.EXPORT_DIR), password) == []
+    job.refresh_from_db()
+    assert job.state == ExportJob.State.RUNNING and job.sealed_password is None
+    # The queue delivers the task again after the restart: it is not run twice.
+    assert run_export_job(job.pk) == "skipped"
+    later = timezone.now() + dt.timedelta(seconds=settings.EXPORT_STALE_SECONDS + 1)
+    assert recover_interrupted(now=later) == 1
+    job.refresh_from_db()
+    assert job.state == ExportJob.State.FAILED and "avbrutt" in job.error
+    assert not job.archive_path.exists()
+    assert list(Path(settings.EXPORT_DIR).rglob("*.zip")) == []
+
+
+def test_hard_kill_leftovers_are_removed_by_recovery(queued: Any, settings: Any) -> None:
+    job, _password = queued()
+    # As a killed process leaves them: scratch files and a half-written archive.
+    job.scratch_dir.mkdir(parents=True)
+    (job.scratch_dir / "nnrr-eksport.xlsx").write_bytes(b"PK plaintext")
+    job.archive_path.with_suffix(".part").write_bytes(b"partial")
+    ExportJob.objects.filter(pk=job.pk).update(
+        state=ExportJob.State.RUNNING,
+        sealed_password=None,
+        heartbeat_at=timezone.now() - dt.timedelta(hours=1),
+    )
+    assert recover_interrupted() == 1
+    assert not job.scratch_dir.exists()
+    assert not job.archive_path.with_suffix(".part").exists()
+
+
+def test_failure_is_reported_with_a_reason_and_logged(
+    queued: Any, monkeypatch: Any, as_persona: Any
+) -> None:
+    job, _password = queued("csv")
+
+    def broken(**kwargs: Any) -> Any:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(services, "build_archive", broken)
+    assert run_export_job(job.pk) == ExportJob.State.FAILED
+    job.refresh_from_db()
+    assert "intern feil" in job.error and not job.archive_path.exists()
+    status = as_persona("local_admin").get(reverse("exports:status", args=[job.pk]))
+    assert "Feilet" in status.content.decode() and "every 2s" not in status.content.decode()
+    assert AuditEvent.objects.filter(action="nnrr.export.failed", outcome="failed").exists()
+
+
+def test_membership_ended_before_the_job_ran(queued: Any, persona: Any) -> None:
+    job, _password = queued("csv")
+    membership = persona("local_admin").membership
+    membership.valid_until = timezone.localdate() - dt.timedelta(days=1)
+    membership.save()
+    assert run_export_job(job.pk) == ExportJob.State.FAILED
+    job.refresh_from_db()
+    assert "gjelder ikke lenger" in job.error
