@@ -68,7 +68,7 @@ class Command(BaseCommand):
                 result = dispatch.run_pass(
                     worker_id=worker_id, now=dispatch.current_time(), channel=channel
                 )
-                if any(
+                busy = any(
                     (
                         result.sent,
                         result.invitations,
@@ -79,10 +79,13 @@ class Command(BaseCommand):
                         result.reconciled,
                         result.missed,
                     )
-                ):
+                )
+                if busy:
                     self.stdout.write(f"{dispatch.current_time().isoformat()} {result}")
                 if options["once"]:
                     break
+                if result.sent or result.invitations or result.reminders or result.skipped:
+                    continue  # a backlog (a Monday morning): the next pass at once, no poll wait
                 for _ in range(poll * 10):
                     if stopping:
                         break
