@@ -350,11 +350,19 @@ def _record(claimed_by: str, outcomes: list[Outcome]) -> int:
     return recorded
 
 
-def deliver_pending(worker_id: str, now: dt.datetime, channel: Channel, result: PassResult) -> None:
+def deliver_pending(
+    worker_id: str,
+    now: dt.datetime,
+    channel: Channel,
+    result: PassResult,
+    stop: Callable[[], bool] | None = None,
+) -> None:
+    """Send due messages a chunk at a time until none is left, ``DELIVER_PER_PASS`` went out,
+    or ``stop()`` says the worker is shutting down (checked between chunks)."""
     started = time.monotonic()
     size = CHUNK_FIRST
     delivered = 0
-    while delivered < DELIVER_PER_PASS:
+    while delivered < DELIVER_PER_PASS and not (stop is not None and stop()):
         if delivered:
             # A long pass (a slow SMTP relay) keeps its claims: other workers see it is alive.
             heartbeat(worker_id, now + dt.timedelta(seconds=time.monotonic() - started))
@@ -467,8 +475,15 @@ def reconcile(worker_id: str, now: dt.datetime, channel: Channel, lease: dt.time
 # --- One pass --------------------------------------------------------------------------------
 
 
-def run_pass(*, worker_id: str, now: dt.datetime, channel: Channel) -> PassResult:
-    """Everything due at ``now``, once. Safe to run in several processes at the same time."""
+def run_pass(
+    *,
+    worker_id: str,
+    now: dt.datetime,
+    channel: Channel,
+    stop: Callable[[], bool] | None = None,
+) -> PassResult:
+    """Everything due at ``now``, once. Safe to run in several processes at the same time.
+    ``stop`` (a worker shutting down) ends the sending after the chunk in hand."""
     result = PassResult()
     lease = dt.timedelta(seconds=settings.WORKER_LEASE_SECONDS)
     heartbeat(worker_id, now)
@@ -476,7 +491,7 @@ def run_pass(*, worker_id: str, now: dt.datetime, channel: Channel) -> PassResul
     result.expired, result.missed = expire_orders(now)
     result.invitations = enqueue_invitations(now, channel)
     result.reminders = enqueue_reminders(now, channel)
-    deliver_pending(worker_id, now, channel, result)
+    deliver_pending(worker_id, now, channel, result, stop)
     for course_id in courses_due_for_purge(now):
         if purge_unconsented_course(course_id=course_id, now=now):
             result.purged += 1

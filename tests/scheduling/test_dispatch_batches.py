@@ -306,3 +306,26 @@ def test_reminders_are_queued_in_one_batch_and_skip_answered_orders(
     assert not Message.objects.filter(order=answered, kind="reminder").exists()
     assert Order.objects.filter(state=OrderState.REMINDED).count() == 3
     assert len(outbox.sent) == len(set(outbox.sent)) == 7
+
+
+def test_a_worker_shutting_down_stops_after_the_chunk_in_hand(
+    book_many: Callable[..., list[Course]],
+    outbox: CountingFileChannel,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(dispatch, "CHUNK_FIRST", 4)
+    book_many(10)
+    asked = 0
+
+    def stop() -> bool:
+        nonlocal asked
+        asked += 1
+        return asked > 1  # SIGTERM arrives while the first chunk is being sent
+
+    result = dispatch.run_pass(worker_id="w1", now=SEND_AT, channel=outbox, stop=stop)
+
+    assert result.invitations == 10
+    assert result.sent == 4
+    assert Message.objects.filter(state=MessageState.SENT).count() == 4
+    assert Message.objects.filter(state=MessageState.PENDING).count() == 6  # for the next worker
+    assert not Message.objects.filter(state=MessageState.SENDING).exists()

@@ -66,7 +66,10 @@ class Command(BaseCommand):
             while not stopping:
                 close_old_connections()
                 result = dispatch.run_pass(
-                    worker_id=worker_id, now=dispatch.current_time(), channel=channel
+                    worker_id=worker_id,
+                    now=dispatch.current_time(),
+                    channel=channel,
+                    stop=lambda: stopping,
                 )
                 busy = any(
                     (
