@@ -29,6 +29,8 @@ from django.db import connection
 from django.utils import timezone
 
 from nnrr.demo import traffic
+from nnrr.lib.dates import oslo_date
+from nnrr.patients.models import Course
 from nnrr.scheduling.models import Message, MessageState, Order, OrderState
 from tests.scheduling.test_two_workers_postgres import _due_orders, _test_database_url
 
@@ -51,6 +53,11 @@ def _due_now(count: int) -> list[Order]:
         send_at=now - dt.timedelta(minutes=1),
         remind_at=now + dt.timedelta(days=5),
         expires_at=now + dt.timedelta(days=7),
+    )
+    # Booked for a consultation ahead (not one long past, which the worker would purge).
+    Course.objects.filter(orders__in=orders).update(
+        referral_date=oslo_date(now) - dt.timedelta(days=5),
+        planned_consultation_date=oslo_date(now) + dt.timedelta(days=7),
     )
     return orders
 
