@@ -123,7 +123,7 @@ def _courses_with_forms(request: HttpRequest, patient: Patient) -> list[Course]:
                 ),
             ),
             Prefetch(
-                "orders", queryset=Order.objects.prefetch_related("messages").order_by("created_at")
+                "orders", queryset=Order.objects.order_by("created_at")
             ),
         )
         .order_by("-planned_consultation_date", "-created_at")

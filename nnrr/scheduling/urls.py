@@ -7,5 +7,6 @@ urlpatterns = [
     path("pasient/<uuid:patient_id>/bestill-eprom/", views.order_eprom, name="order"),
     path("bestilling/<uuid:order_id>/", views.order_detail, name="order_detail"),
     path("bestilling/<uuid:order_id>/bestill-pa-nytt/", views.reorder, name="reorder"),
+    path("forlop/<uuid:course_id>/utsendingslogg/", views.dispatch_log, name="dispatch_log"),
     path("demo/meldinger/", views.demo_outbox, name="demo_outbox"),
 ]
