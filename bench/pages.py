@@ -140,12 +140,19 @@ def setup_django(database_url: str) -> None:
 
 
 def seed_database(size: int, now: dt.datetime) -> float:
+    """The synthetic courses: with COPY on PostgreSQL (bench/generate.py), else ``nnrr seed``."""
     from django.core.management import call_command
+    from django.db import connection
 
     from nnrr.demo.bulk import seed
 
     call_command("migrate", verbosity=0, interactive=False)
     started = time.perf_counter()
+    if connection.vendor == "postgresql":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from generate import generate
+
+        return generate(courses=size, now=now, progress=size >= 100_000)
     seed(scale=size, now=now, out=io.StringIO(), answers=False)
     return time.perf_counter() - started
 
