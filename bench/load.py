@@ -4,7 +4,7 @@
                                    [--duration 180] [--port 8765]
 
 1. A fresh PostgreSQL database (``nnrr_bench_load``) is migrated and seeded with ``--courses``
-   courses (``nnrr.demo.bulk.seed``, answers left out).
+   courses (``bench/generate.py``: the seed's rows written with COPY, answers left out).
 2. ``nnrr.demo.traffic.prepare`` adds the simulated users: ``--staff`` Pasientansvarlige with a
    logged-in session each and patients to book, and ``--patients`` patients holding the one-time
    code of an open pre-treatment order.
@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import io
 import json
 import os
 import signal
@@ -135,11 +134,13 @@ def main() -> int:
     from django.utils import timezone
 
     from nnrr.demo import traffic
-    from nnrr.demo.bulk import seed
 
     call_command("migrate", verbosity=0, interactive=False)
     started = time.perf_counter()
-    seed(scale=args.courses, now=timezone.now(), out=io.StringIO(), answers=False)
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import generate  # COPY: the seed's rows, fast
+
+    generate(courses=args.courses, now=timezone.now())
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     print(f"Seeded {args.courses:,} courses in {time.perf_counter() - started:.0f} s", flush=True)
