@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -42,6 +43,11 @@ def _postgres_only() -> None:
         pytest.skip("pg_dump and pg_restore need PostgreSQL")
     if not (shutil.which("pg_dump") and shutil.which("pg_restore")):
         pytest.skip("pg_dump/pg_restore are not installed")
+    version = subprocess.run(["pg_dump", "--version"], capture_output=True, text=True).stdout
+    found = re.search(r"\) (\d+)", version)  # "pg_dump (PostgreSQL) 15.20 (Debian …)"
+    client_major = int(found.group(1)) if found else 0
+    if client_major < connection.pg_version // 10000:  # type: ignore[attr-defined]
+        pytest.skip(f"pg_dump {client_major} cannot dump a newer server")
 
 
 def _connect_kwargs(name: str) -> dict[str, Any]:
