@@ -226,6 +226,8 @@ def main() -> int:
     lost, duplicated = traffic.lost_and_duplicated(checked)
     connection.close()
 
+    if locust.returncode not in (0, 1):  # 1: some requests failed, reported below
+        sys.stderr.write(locust.stderr[-3000:])
     rows = read_stats(stats_prefix)
     total = next(r for r in rows if r["Name"] == "Aggregated")
     pages = [r for r in rows if r["Name"] != "Aggregated"]
@@ -262,8 +264,15 @@ def main() -> int:
         f"stored; submissions: {checked['submissions_receipted']} receipted, "
         f"{checked['submissions_stored']} stored; lost {lost}, duplicated {duplicated}"
     )
+    print(
+        f"Stored without a receipt (the answer did not reach the user): "
+        f"{checked['bookings_stored_without_receipt']} bookings, "
+        f"{checked['submissions_stored_without_receipt']} submissions"
+    )
     for error in receipts.errors[:10]:
         print(f"  error: {error}")
+    if failures and not receipts.errors:
+        print(locust.stderr[-2000:])
     print(f"Machine after: {machine()}")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     out = RESULTS_DIR / "load.json"

@@ -394,5 +394,4 @@ def lost_and_duplicated(checked: dict[str, Any]) -> tuple[int, int]:
     lost = checked["bookings_lost"] + checked["courses_without_order"]
     lost += checked["submissions_lost"]
     duplicated = checked["courses_with_several_orders"] + checked["submissions_duplicated"]
-    duplicated += checked["bookings_stored_without_receipt"]
     return lost, duplicated
