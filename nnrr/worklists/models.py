@@ -33,14 +33,19 @@ class UnfinishedCourse(models.Model):
         related_name="+",
     )
     planned_consultation_date = models.DateField()
+    created_at = models.DateTimeField()  # the course's: the worklists' order within a day
 
     class Meta:
         managed = True
         indexes = [
             models.Index(
-                fields=["unit", "owner", "planned_consultation_date"], name="unfinished_unit_owner"
+                fields=["unit", "owner", "planned_consultation_date", "created_at"],
+                name="unfinished_unit_owner",
             ),
-            models.Index(fields=["unit", "planned_consultation_date"], name="unfinished_unit_date"),
+            models.Index(
+                fields=["unit", "planned_consultation_date", "created_at"],
+                name="unfinished_unit_date",
+            ),
         ]
 
     def __str__(self) -> str:

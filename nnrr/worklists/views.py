@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -28,23 +30,48 @@ LISTS = {
 }
 
 
-def unfinished_courses(profile: Profile) -> QuerySet[Course]:
-    """Active courses whose Behandlerskjema is a draft (or returned), in the active unit."""
-    return (
-        access.unfinished_courses(profile)
-        .select_related("patient", "owner")
-        .order_by("planned_consultation_date", "created_at")
-    )
+class MarkedCourses:
+    """A worklist for the Paginator: counted and sliced on the marker's index (only unfinished
+    rows, in the worklists' order), then only the page's courses are loaded, through the access
+    module's scope of the unit. Nothing here reads the unit's finished courses."""
+
+    def __init__(self, profile: Profile, **marker_filters: object) -> None:
+        self.profile = profile
+        self.marked = UnfinishedCourse.objects.filter(
+            unit_id=profile.unit.pk, **marker_filters
+        ).order_by("planned_consultation_date", "created_at", "course_id")
+
+    def count(self) -> int:
+        return self.marked.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list[Course]:
+        if not isinstance(index, slice):
+            raise TypeError("a worklist is read a page at a time")
+        ids = list(self.marked.values_list("course_id", flat=True)[index])
+        found = (
+            access.courses_of_unit(self.profile)
+            .filter(pk__in=ids)
+            .select_related("patient", "owner")
+        )
+        by_id = {course.pk: course for course in found}
+        return [by_id[pk] for pk in ids if pk in by_id]
 
 
-def mine_unfinished(profile: Profile) -> QuerySet[Course]:
-    return unfinished_courses(profile).filter(owner_id=profile.user.pk)
+def unfinished_courses(profile: Profile) -> MarkedCourses:
+    """Active courses whose Behandlerskjema is a draft (or returned), in the active unit: the
+    rows of ``access.unfinished_courses``, through the marker kept equal to it."""
+    return MarkedCourses(profile)
 
 
-def overdue_unfinished(profile: Profile) -> QuerySet[Course]:
-    return unfinished_courses(profile).filter(
-        planned_consultation_date__lt=oslo_date(timezone.now())
-    )
+def mine_unfinished(profile: Profile) -> MarkedCourses:
+    return MarkedCourses(profile, owner_id=profile.user.pk)
+
+
+def overdue_unfinished(profile: Profile) -> MarkedCourses:
+    return MarkedCourses(profile, planned_consultation_date__lt=oslo_date(timezone.now()))
 
 
 def unfinished_counts(profile: Profile) -> dict[str, int]:
@@ -73,8 +100,8 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "worklists/index.html", {"lists": LISTS, "counts": counts})
 
 
-def _course_list(request: HttpRequest, key: str, queryset: QuerySet[Course]) -> HttpResponse:
-    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+def _course_list(request: HttpRequest, key: str, courses: MarkedCourses) -> HttpResponse:
+    page = Paginator(cast(Any, courses), 50).get_page(request.GET.get("page"))
     record_event(
         actor=Actor.from_request(request),
         action=f"nnrr.worklist.{key}.viewed",

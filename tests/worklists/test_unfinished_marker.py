@@ -24,14 +24,14 @@ def by_definition() -> set[tuple[object, ...]]:
             status=Course.Status.ACTIVE,
             responses__kind=FormKind.CLINICIAN,
             responses__status__in=[FormStatus.KLADD, FormStatus.RETURNERT],
-        ).values_list("pk", "unit_id", "owner_id", "planned_consultation_date")
+        ).values_list("pk", "unit_id", "owner_id", "planned_consultation_date", "created_at")
     )
 
 
 def marked() -> set[tuple[object, ...]]:
     return set(
         UnfinishedCourse.objects.values_list(
-            "course_id", "unit_id", "owner_id", "planned_consultation_date"
+            "course_id", "unit_id", "owner_id", "planned_consultation_date", "created_at"
         )
     )
 

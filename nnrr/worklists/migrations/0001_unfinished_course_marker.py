@@ -16,8 +16,8 @@ PG_FORWARD = """
 CREATE OR REPLACE FUNCTION nnrr_worklist_refresh(course uuid) RETURNS void AS $$
 BEGIN
   DELETE FROM worklists_unfinishedcourse WHERE course_id = course;
-  INSERT INTO worklists_unfinishedcourse (course_id, unit_id, owner_id, planned_consultation_date)
-  SELECT c.id, c.unit_id, c.owner_id, c.planned_consultation_date FROM patients_course c
+  INSERT INTO worklists_unfinishedcourse (course_id, unit_id, owner_id, planned_consultation_date, created_at)
+  SELECT c.id, c.unit_id, c.owner_id, c.planned_consultation_date, c.created_at FROM patients_course c
   WHERE c.id = course AND c.status = 'active' AND EXISTS (
     SELECT 1 FROM questionnaires_response r
     WHERE r.course_id = c.id AND r.kind = '1b' AND r.status IN (1, 5));
@@ -62,8 +62,8 @@ DROP FUNCTION IF EXISTS nnrr_worklist_refresh(uuid);
 
 SQLITE_REFRESH = """
   DELETE FROM worklists_unfinishedcourse WHERE course_id = COURSE;
-  INSERT INTO worklists_unfinishedcourse (course_id, unit_id, owner_id, planned_consultation_date)
-  SELECT c.id, c.unit_id, c.owner_id, c.planned_consultation_date FROM patients_course c
+  INSERT INTO worklists_unfinishedcourse (course_id, unit_id, owner_id, planned_consultation_date, created_at)
+  SELECT c.id, c.unit_id, c.owner_id, c.planned_consultation_date, c.created_at FROM patients_course c
   WHERE c.id = COURSE AND c.status = 'active' AND EXISTS (
     SELECT 1 FROM questionnaires_response r
     WHERE r.course_id = c.id AND r.kind = '1b' AND r.status IN (1, 5));"""
@@ -104,8 +104,8 @@ SQLITE_BACKWARD = [
 ]
 
 BACKFILL = """
-INSERT INTO worklists_unfinishedcourse (course_id, unit_id, owner_id, planned_consultation_date)
-SELECT c.id, c.unit_id, c.owner_id, c.planned_consultation_date FROM patients_course c
+INSERT INTO worklists_unfinishedcourse (course_id, unit_id, owner_id, planned_consultation_date, created_at)
+SELECT c.id, c.unit_id, c.owner_id, c.planned_consultation_date, c.created_at FROM patients_course c
 WHERE c.status = 'active' AND EXISTS (
   SELECT 1 FROM questionnaires_response r
   WHERE r.course_id = c.id AND r.kind = '1b' AND r.status IN (1, 5))
@@ -151,6 +151,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("planned_consultation_date", models.DateField()),
+                ("created_at", models.DateTimeField()),
                 (
                     "owner",
                     models.ForeignKey(
@@ -175,11 +176,12 @@ class Migration(migrations.Migration):
                 "managed": True,
                 "indexes": [
                     models.Index(
-                        fields=["unit", "owner", "planned_consultation_date"],
+                        fields=["unit", "owner", "planned_consultation_date", "created_at"],
                         name="unfinished_unit_owner",
                     ),
                     models.Index(
-                        fields=["unit", "planned_consultation_date"], name="unfinished_unit_date"
+                        fields=["unit", "planned_consultation_date", "created_at"],
+                        name="unfinished_unit_date",
                     ),
                 ],
             },
