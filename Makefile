@@ -81,10 +81,13 @@ check: venv node lint ## Django system checks, missing migrations, lint
 	NNRR_DEMO=1 $(PY) manage.py check
 	NNRR_DEMO=1 $(PY) manage.py makemigrations --check --dry-run
 
-bench: venv node ## Benchmarks: page times and query counts, dispatch throughput, exports
-	$(PY) bench/pages.py
-	$(PY) bench/dispatch.py
-	$(PY) bench/export.py
+bench: venv node ## Benchmarks (not part of test): pages, dispatch, export, load test; fails on a missed target
+	@status=0; \
+	$(PY) bench/pages.py || status=1; \
+	$(PY) bench/dispatch.py || status=1; \
+	$(PY) bench/export.py || status=1; \
+	$(PY) bench/load.py || status=1; \
+	exit $$status
 
 messages: venv ## Update and compile the English translation
 	NNRR_DEMO=1 $(PY) manage.py makemessages -l en --ignore=.venv --ignore=node_modules --ignore=var --ignore=tests --ignore=bench

@@ -183,6 +183,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         _private_file(Path(_sqlite_name))
 else:
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("NNRR_TEST_DB_NAME") or None}
+    if os.environ.get("NNRR_DB_POOLER", "").strip().lower() == "transaction":
+        # Behind PgBouncer in transaction mode consecutive transactions may run on different
+        # server connections: no server-side cursors, no server-side prepared statements.
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -322,8 +327,7 @@ EXPORT_STALE_SECONDS = _env_int("NNRR_EXPORT_STALE_SECONDS", 300)
 # backend, run by `manage.py db_worker` beside the dispatch worker (docs/decisions/0009).
 TASKS = {
     "default": {
-        "BACKEND": os.environ.get("NNRR_TASK_BACKEND")
-        or "django_tasks_db.DatabaseBackend",
+        "BACKEND": os.environ.get("NNRR_TASK_BACKEND") or "django_tasks_db.DatabaseBackend",
         "QUEUES": ["default", "exports", "reports"],
     }
 }

@@ -51,6 +51,7 @@ SHOWS_PATIENT_DATA: dict[str, str] = {
     "questionnaires:paper_print": "nnrr.form.paper_printed",
     "scheduling:order": "nnrr.order.form_opened",
     "scheduling:order_detail": "nnrr.order.viewed",
+    "scheduling:dispatch_log": "nnrr.course.dispatch_log.viewed",
     "scheduling:reorder": "nnrr.order.reorder_opened",
     "worklists:mine": "nnrr.worklist.mine.viewed",
     "worklists:overdue": "nnrr.worklist.overdue.viewed",

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,7 +21,6 @@ from nnrr.accounts.models import Role, User
 from nnrr.accounts.profiles import Right
 from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
-from nnrr.lib.dates import oslo_date
 from nnrr.lib.errors import ConflictError
 from nnrr.patients.forms import BookingForm, ContactForm, PatientSearchForm, RegisterPatientForm
 from nnrr.patients.models import Course, Patient
@@ -29,6 +28,7 @@ from nnrr.patients.services import change_owner, register_patient, update_contac
 from nnrr.questionnaires.models import FormStatus, Response
 from nnrr.scheduling import services as scheduling
 from nnrr.scheduling.models import Order
+from nnrr.worklists.views import unfinished_counts
 
 
 @profile_required()
@@ -37,12 +37,8 @@ def front_page(request: HttpRequest) -> HttpResponse:
     profile = access.active_profile(request)
     context: dict[str, Any] = {"search_form": PatientSearchForm()}
     if profile.has(Right.FORMS):
-        today = oslo_date(timezone.now())
-        # Both badges in one pass over the unit's unfinished Behandlerskjema (one per course).
-        context["counts"] = access.unfinished_courses(profile).aggregate(
-            mine=Count("pk", filter=Q(owner_id=profile.user.pk)),
-            overdue=Count("pk", filter=Q(planned_consultation_date__lt=today)),
-        )
+        # Both badges in one query on the maintained marker of unfinished Behandlerskjema.
+        context["counts"] = unfinished_counts(profile)
         # The red dot is "mine" > 0: no second query for it (see worklists.context_processors).
         context["worklist_waiting"] = context["counts"]["mine"] > 0
     return render(request, "patients/front.html", context)
@@ -126,9 +122,7 @@ def _courses_with_forms(request: HttpRequest, patient: Patient) -> list[Course]:
                     "updated_by"
                 ),
             ),
-            Prefetch(
-                "orders", queryset=Order.objects.prefetch_related("messages").order_by("created_at")
-            ),
+            Prefetch("orders", queryset=Order.objects.order_by("created_at")),
         )
         .order_by("-planned_consultation_date", "-created_at")
     )

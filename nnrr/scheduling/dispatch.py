@@ -8,6 +8,15 @@ Exactly-once delivery rests on three things:
 3. a row left SENDING by a worker that stopped heart-beating is reconciled by asking the channel
    whether the message went out (resend only when it certainly did not).
 Right before sending, the order's state is read again: no reminder after an answer.
+
+The work is done in batches, so a message costs no round trip of its own: orders are claimed and
+their outbox rows inserted a batch per transaction, and outbox rows are claimed a chunk per
+statement (``SKIP LOCKED`` on PostgreSQL, so workers take different chunks), read with their
+orders in one query, sent, and recorded in one statement per outcome. The chunk is sized to take
+about ``CHUNK_SECONDS`` to send: hundreds of messages for the file channel, a few for a slow SMTP
+relay. That bounds both how old the re-read order state can be when a message goes out and how
+many claimed messages a crash leaves for reconciliation; recording also happens at least every
+``CHUNK_SECONDS`` within a chunk.
 """
 
 from __future__ import annotations
@@ -18,12 +27,14 @@ import os
 import socket
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import Case, F, Field, Model, QuerySet, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -48,8 +59,13 @@ from nnrr.scheduling.services import courses_due_for_purge, message_key, purge_u
 log = logging.getLogger("nnrr.worker")
 
 MAX_ATTEMPTS = 6
-HEARTBEAT_EVERY = 20  # messages between heartbeats within one pass
-BATCH = 200
+BATCH = 500  # orders claimed per transaction when queueing invitations or reminders
+DELIVER_PER_PASS = 2000  # messages one pass sends at most before the other passes run again
+CHUNK_FIRST = 10  # messages claimed in the first chunk of a pass
+CHUNK_MAX = 250  # messages claimed in one statement at most
+CHUNK_SECONDS = 1.0  # a chunk is sized to take about this long to send
+
+M = TypeVar("M", bound=Model)
 
 
 @dataclass
@@ -95,7 +111,7 @@ def retire(worker_id: str) -> None:
     WorkerHeartbeat.objects.filter(worker_id=worker_id).delete()
 
 
-def _locked(queryset: QuerySet[Order]) -> QuerySet[Order]:
+def _locked(queryset: QuerySet[M]) -> QuerySet[M]:
     """Row locks that other workers skip, where the database has them (PostgreSQL)."""
     if connection.features.has_select_for_update_skip_locked:
         return queryset.select_for_update(skip_locked=True)
@@ -160,42 +176,55 @@ def _enqueue_claimed(orders: list[Order], kind: str, channel: Channel, now: dt.d
     return len(rows)
 
 
+def _claim_orders(due: QuerySet[Order], from_state: str, **fields: Any) -> list[Order]:
+    """Move a batch of due orders on from ``from_state`` in one UPDATE; returns them.
+
+    Must run inside the transaction that inserts their outbox rows. The rows read are held until
+    it commits (row locks on PostgreSQL, which other workers skip; SQLite's write lock, taken at
+    BEGIN IMMEDIATE), so the conditional UPDATE moves every one of them; should it not, the
+    transaction is undone and the orders wait for the next pass.
+    """
+    orders = list(_locked(due)[:BATCH])
+    if not orders:
+        return []
+    moved = Order.objects.filter(pk__in=[o.pk for o in orders], state=from_state).update(
+        version=F("version") + 1, **fields
+    )
+    if moved != len(orders):
+        raise transaction.TransactionManagementError(
+            f"{len(orders) - moved} of {len(orders)} locked orders changed state during the claim"
+        )
+    return orders
+
+
 def enqueue_invitations(now: dt.datetime, channel: Channel) -> int:
     with transaction.atomic():
-        due = _locked(
+        claimed = _claim_orders(
             Order.objects.filter(
                 state=OrderState.PLANNED, notify_self=False, send_at__lte=now, expires_at__gt=now
-            ).order_by("send_at")
-        )[:BATCH]
-        claimed = [
-            order
-            for order in list(due)
-            if Order.objects.filter(pk=order.pk, state=OrderState.PLANNED).update(
-                state=OrderState.SENT, sent_at=now, version=F("version") + 1
-            )
-        ]
+            ).order_by("send_at"),
+            OrderState.PLANNED,
+            state=OrderState.SENT,
+            sent_at=now,
+        )
         count = _enqueue_claimed(claimed, MessageKind.INVITATION, channel, now)
     return count
 
 
 def enqueue_reminders(now: dt.datetime, channel: Channel) -> int:
     with transaction.atomic():
-        due = _locked(
+        claimed = _claim_orders(
             Order.objects.filter(
                 state=OrderState.SENT,
                 notify_self=False,
                 remind_at__lte=now,
                 remind_at__gt=F("sent_at"),
                 expires_at__gt=now,
-            ).order_by("remind_at")
-        )[:BATCH]
-        claimed = [
-            order
-            for order in list(due)
-            if Order.objects.filter(pk=order.pk, state=OrderState.SENT).update(
-                state=OrderState.REMINDED, reminded_at=now, version=F("version") + 1
-            )
-        ]
+            ).order_by("remind_at"),
+            OrderState.SENT,
+            state=OrderState.REMINDED,
+            reminded_at=now,
+        )
         count = _enqueue_claimed(claimed, MessageKind.REMINDER, channel, now)
     return count
 
@@ -259,90 +288,145 @@ def _still_wanted(message: Message, order: Order, now: dt.datetime) -> str:
 # Tests replace this to simulate a crash between "sent" and "recorded".
 after_send_hook: Callable[[Message], None] | None = None
 
+Outcome = tuple[int, dict[str, Any]]  # an outbox row's id and the fields that record its end
 
-def deliver_pending(worker_id: str, now: dt.datetime, channel: Channel, result: PassResult) -> None:
-    candidates = list(
-        Message.objects.filter(state=MessageState.PENDING, next_attempt_at__lte=now)
-        .order_by("id")
-        .values_list("pk", flat=True)[:BATCH]
-    )
-    started = time.monotonic()
-    for index, pk in enumerate(candidates):
-        if index and index % HEARTBEAT_EVERY == 0:
-            # A long pass (a slow SMTP relay) keeps its claims: other workers see it is alive.
-            heartbeat(worker_id, now + dt.timedelta(seconds=time.monotonic() - started))
-        claimed = Message.objects.filter(pk=pk, state=MessageState.PENDING).update(
+
+def _claim_chunk(worker_id: str, now: dt.datetime, limit: int) -> list[Message]:
+    """Claim up to ``limit`` due outbox rows PENDING → SENDING, committed before anything is
+    sent; returns them read after the claim, with their orders and patients."""
+    with transaction.atomic():
+        ids = list(
+            _locked(Message.objects.filter(state=MessageState.PENDING, next_attempt_at__lte=now))
+            .order_by("id")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if not ids:
+            return []
+        Message.objects.filter(pk__in=ids, state=MessageState.PENDING).update(
             state=MessageState.SENDING,
             claimed_by=worker_id,
             claimed_at=now,
             attempts=F("attempts") + 1,
         )
-        if not claimed:
-            continue  # another worker has it
-        # Read after the claim, right before sending: this is the re-check of the order's state.
-        message = Message.objects.select_related("order__course__patient").get(pk=pk)
-        _deliver_claimed(message, worker_id, now, channel, result)
-
-
-def _finish(message: Message, worker_id: str, **fields: object) -> None:
-    Message.objects.filter(pk=message.pk, state=MessageState.SENDING, claimed_by=worker_id).update(
-        **fields
+    # Read after the claim, right before sending: this is the re-check of the orders' state.
+    # Only the rows this worker holds: a row another worker took in between is not among them.
+    return list(
+        Message.objects.filter(pk__in=ids, state=MessageState.SENDING, claimed_by=worker_id)
+        .select_related("order__course__patient")
+        .order_by("id")
     )
 
 
-def _deliver_claimed(
-    message: Message, worker_id: str, now: dt.datetime, channel: Channel, result: PassResult
+def _record(claimed_by: str, outcomes: list[Outcome]) -> int:
+    """Record how claimed messages ended: one UPDATE per kind of outcome, one commit.
+
+    Each UPDATE is conditional on the row still being a SENDING claim of ``claimed_by``, as a
+    single message's was; a field whose value differs between rows (the masked recipient, a
+    reason) is set with CASE on the row's id. Returns the number of rows recorded.
+    """
+    if not outcomes:
+        return 0
+    recorded = 0
+    groups: defaultdict[tuple[str, ...], list[Outcome]] = defaultdict(list)
+    for pk, fields in outcomes:
+        groups[tuple(sorted(fields))].append((pk, fields))
+    with transaction.atomic():
+        for names, rows in groups.items():
+            values: dict[str, Any] = {}
+            for name in names:
+                distinct = {fields[name] for _pk, fields in rows}
+                if len(distinct) == 1:
+                    values[name] = distinct.pop()
+                else:
+                    values[name] = Case(
+                        *(When(pk=pk, then=Value(fields[name])) for pk, fields in rows),
+                        output_field=cast(Field[Any, Any], Message._meta.get_field(name)),
+                    )
+            recorded += Message.objects.filter(
+                pk__in=[pk for pk, _fields in rows],
+                state=MessageState.SENDING,
+                claimed_by=claimed_by,
+            ).update(**values)
+    return recorded
+
+
+def deliver_pending(
+    worker_id: str,
+    now: dt.datetime,
+    channel: Channel,
+    result: PassResult,
+    stop: Callable[[], bool] | None = None,
 ) -> None:
-    order = message.order  # read with the message after the claim (deliver_pending)
+    """Send due messages a chunk at a time until none is left, ``DELIVER_PER_PASS`` went out,
+    or ``stop()`` says the worker is shutting down (checked between chunks)."""
+    started = time.monotonic()
+    size = CHUNK_FIRST
+    delivered = 0
+    while delivered < DELIVER_PER_PASS and not (stop is not None and stop()):
+        if delivered:
+            # A long pass (a slow SMTP relay) keeps its claims: other workers see it is alive.
+            heartbeat(worker_id, now + dt.timedelta(seconds=time.monotonic() - started))
+        messages = _claim_chunk(worker_id, now, min(size, DELIVER_PER_PASS - delivered))
+        if not messages:
+            return
+        chunk_started = flushed_at = time.monotonic()
+        outcomes: list[Outcome] = []
+        for message in messages:
+            outcomes.append(_deliver_claimed(message, now, channel, result))
+            if time.monotonic() - flushed_at > CHUNK_SECONDS:
+                _record(worker_id, outcomes)  # a slow channel: do not hold sent ones back
+                outcomes = []
+                flushed_at = time.monotonic()
+        _record(worker_id, outcomes)
+        delivered += len(messages)
+        per_message = (time.monotonic() - chunk_started) / len(messages)
+        size = CHUNK_MAX if not per_message else int(CHUNK_SECONDS / per_message)
+        size = max(1, min(CHUNK_MAX, size))
+
+
+def _deliver_claimed(
+    message: Message, now: dt.datetime, channel: Channel, result: PassResult
+) -> Outcome:
+    """Send one claimed message; returns the fields that record its end (see ``_record``)."""
+    order = message.order  # read with the message after the claim (_claim_chunk)
     reason = _still_wanted(message, order, now)
     if reason:
-        _finish(message, worker_id, state=MessageState.SKIPPED, outcome=reason)
         result.skipped += 1
-        return
+        return message.pk, {"state": MessageState.SKIPPED, "outcome": reason}
     address = channel.address_for(order.course.patient)
     if not address:
-        _finish(
-            message,
-            worker_id,
-            state=MessageState.FAILED,
-            outcome=gettext_noop(
+        result.failed += 1
+        return message.pk, {
+            "state": MessageState.FAILED,
+            "outcome": gettext_noop(
                 "Ingen adresse for kanalen %(channel)s; gi pasienten engangskode "
                 "(Bestill på nytt → Jeg vil varsle mottaker selv)"
             )
             % {"channel": channel.name},
-        )
-        result.failed += 1
-        return
+        }
     outgoing = compose(message, order, address)
     try:
         channel.send(outgoing)
     except ChannelError as exc:
-        if exc.permanent or message.attempts >= MAX_ATTEMPTS:
-            _finish(message, worker_id, state=MessageState.FAILED, outcome=str(exc)[:300])
-            result.failed += 1
-        else:
-            backoff = dt.timedelta(minutes=2**message.attempts)
-            _finish(
-                message,
-                worker_id,
-                state=MessageState.PENDING,
-                outcome=str(exc)[:300],
-                next_attempt_at=now + backoff,
-                claimed_by="",
-            )
         log.warning("message %s not delivered: %s", message.key, exc)
-        return
+        if exc.permanent or message.attempts >= MAX_ATTEMPTS:
+            result.failed += 1
+            return message.pk, {"state": MessageState.FAILED, "outcome": str(exc)[:300]}
+        return message.pk, {
+            "state": MessageState.PENDING,
+            "outcome": str(exc)[:300],
+            "next_attempt_at": now + dt.timedelta(minutes=2**message.attempts),
+            "claimed_by": "",
+        }
     if after_send_hook is not None:
         after_send_hook(message)
-    _finish(
-        message,
-        worker_id,
-        state=MessageState.SENT,
-        sent_at=now,
-        recipient=_mask(address),
-        outcome="",
-    )
     result.sent += 1
+    return message.pk, {
+        "state": MessageState.SENT,
+        "sent_at": now,
+        "recipient": _mask(address),
+        "outcome": "",
+    }
 
 
 def _mask(address: str) -> str:
@@ -359,11 +443,11 @@ def reconcile(worker_id: str, now: dt.datetime, channel: Channel, lease: dt.time
         .exclude(claimed_by=worker_id)
         .exclude(claimed_by__in=alive)
     )
-    count = 0
-    for message in list(orphans[:BATCH]):
+    settled: defaultdict[str, list[Outcome]] = defaultdict(list)
+    for message in list(orphans.order_by("id")[:BATCH]):
         confirmed = channel.confirm(message.key) if message.channel == channel.name else None
         if confirmed is True:
-            fields = {
+            fields: dict[str, Any] = {
                 "state": MessageState.SENT,
                 "sent_at": message.claimed_at or now,
                 "outcome": gettext_noop("Bekreftet sendt etter avbrudd"),
@@ -382,9 +466,8 @@ def reconcile(worker_id: str, now: dt.datetime, channel: Channel, lease: dt.time
                     "Avbrutt under sending; kan ikke bekreftes. Sendes ikke på nytt."
                 ),
             }
-        count += Message.objects.filter(
-            pk=message.pk, state=MessageState.SENDING, claimed_by=message.claimed_by
-        ).update(**fields)
+        settled[message.claimed_by].append((message.pk, fields))
+    count = sum(_record(claimed_by, outcomes) for claimed_by, outcomes in settled.items())
     WorkerHeartbeat.objects.filter(seen_at__lt=now - lease).exclude(worker_id=worker_id).delete()
     return count
 
@@ -392,8 +475,15 @@ def reconcile(worker_id: str, now: dt.datetime, channel: Channel, lease: dt.time
 # --- One pass --------------------------------------------------------------------------------
 
 
-def run_pass(*, worker_id: str, now: dt.datetime, channel: Channel) -> PassResult:
-    """Everything due at ``now``, once. Safe to run in several processes at the same time."""
+def run_pass(
+    *,
+    worker_id: str,
+    now: dt.datetime,
+    channel: Channel,
+    stop: Callable[[], bool] | None = None,
+) -> PassResult:
+    """Everything due at ``now``, once. Safe to run in several processes at the same time.
+    ``stop`` (a worker shutting down) ends the sending after the chunk in hand."""
     result = PassResult()
     lease = dt.timedelta(seconds=settings.WORKER_LEASE_SECONDS)
     heartbeat(worker_id, now)
@@ -401,7 +491,7 @@ def run_pass(*, worker_id: str, now: dt.datetime, channel: Channel) -> PassResul
     result.expired, result.missed = expire_orders(now)
     result.invitations = enqueue_invitations(now, channel)
     result.reminders = enqueue_reminders(now, channel)
-    deliver_pending(worker_id, now, channel, result)
+    deliver_pending(worker_id, now, channel, result, stop)
     for course_id in courses_due_for_purge(now):
         if purge_unconsented_course(course_id=course_id, now=now):
             result.purged += 1

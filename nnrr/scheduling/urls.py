@@ -8,5 +8,6 @@ urlpatterns = [
     path("bestilling/<uuid:order_id>/", views.order_detail, name="order_detail"),
     path("bestilling/<uuid:order_id>/vis-kode/", views.show_code, name="show_code"),
     path("bestilling/<uuid:order_id>/bestill-pa-nytt/", views.reorder, name="reorder"),
+    path("forlop/<uuid:course_id>/utsendingslogg/", views.dispatch_log, name="dispatch_log"),
     path("demo/meldinger/", views.demo_outbox, name="demo_outbox"),
 ]

@@ -30,6 +30,7 @@ from nnrr.audit.services import record_event
 from nnrr.patients.models import Course
 from nnrr.questionnaires.models import PATIENT_FORM_KINDS, FormKind
 from nnrr.scheduling import services
+from nnrr.scheduling.models import Order
 
 CODE_SESSION_PREFIX = "nnrr_order_code:"
 
@@ -228,3 +229,21 @@ def demo_outbox(request: HttpRequest) -> HttpResponse:
             }
         )
     return render(request, "scheduling/demo_outbox.html", {"mails": mails})
+
+
+@profile_required(Right.FORMS)
+def dispatch_log(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
+    """ "Utsendingslogg" of a course: its orders and every message, loaded when opened on the
+    patient page (or as a page of its own without JavaScript)."""
+    course = access.access_course(request, course_id)
+    orders = Order.objects.filter(course=course).prefetch_related("messages").order_by("created_at")
+    record_event(
+        actor=Actor.from_request(request),
+        action="nnrr.course.dispatch_log.viewed",
+        patient_id=course.patient_id,
+        obj=course,
+    )
+    context = {"orders": orders, "course": course, "patient": course.patient}
+    if request.headers.get("HX-Request"):
+        return render(request, "scheduling/_dispatch_log.html", context)
+    return render(request, "scheduling/dispatch_log.html", context)

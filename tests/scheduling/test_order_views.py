@@ -198,9 +198,34 @@ def test_dispatch_log_shows_on_the_patient_page(
 
     page = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
 
+    # The page offers the log; its content is loaded when the log is opened.
     assert "Utsendingslogg" in page
-    assert "Invitasjon: Sendt · kanal file" in page
-    assert "Erstattet av ny bestilling" in page  # the booking's planned order, replaced
+    log_url = reverse("scheduling:dispatch_log", args=[course.pk])
+    assert f'hx-get="{log_url}"' in page
+    assert "Invitasjon: Sendt" not in page
+    log = client.get(log_url, headers={"HX-Request": "true"})
+    text = log.content.decode()
+    assert log.status_code == 200
+    assert "<html" not in text  # the fragment only
+    assert "Invitasjon: Sendt · kanal file" in text
+    assert "Erstattet av ny bestilling" in text  # the booking's planned order, replaced
+    assert AuditEvent.objects.filter(
+        action="nnrr.course.dispatch_log.viewed", patient_id=patient.pk
+    ).exists()
+    # Without JavaScript the link opens it as a page of its own.
+    full = client.get(log_url).content.decode()
+    assert "<html" in full and "Invitasjon: Sendt · kanal file" in full
+
+
+def test_dispatch_log_of_another_units_course_is_not_found(
+    as_persona: Callable[[str], Client], course: Course
+) -> None:
+    log_url = reverse("scheduling:dispatch_log", args=[course.pk])
+
+    response = as_persona("haukeland_clinician").get(log_url, headers={"HX-Request": "true"})
+
+    assert response.status_code == 404
+    assert "Invitasjon" not in response.content.decode()
 
 
 def test_demo_outbox_lists_the_written_messages(

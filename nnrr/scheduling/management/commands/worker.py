@@ -66,9 +66,12 @@ class Command(BaseCommand):
             while not stopping:
                 close_old_connections()
                 result = dispatch.run_pass(
-                    worker_id=worker_id, now=dispatch.current_time(), channel=channel
+                    worker_id=worker_id,
+                    now=dispatch.current_time(),
+                    channel=channel,
+                    stop=lambda: stopping,
                 )
-                if any(
+                busy = any(
                     (
                         result.sent,
                         result.invitations,
@@ -79,10 +82,13 @@ class Command(BaseCommand):
                         result.reconciled,
                         result.missed,
                     )
-                ):
+                )
+                if busy:
                     self.stdout.write(f"{dispatch.current_time().isoformat()} {result}")
                 if options["once"]:
                     break
+                if result.sent or result.invitations or result.reminders or result.skipped:
+                    continue  # a backlog (a Monday morning): the next pass at once, no poll wait
                 for _ in range(poll * 10):
                     if stopping:
                         break

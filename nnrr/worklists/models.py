@@ -1,0 +1,52 @@
+"""A maintained marker of the unfinished Behandlerskjema, for constant-time worklist counts."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class UnfinishedCourse(models.Model):
+    """One row per active course whose Behandlerskjema is Kladd or Returnert: exactly the rows of
+    ``nnrr.access.unfinished_courses``, kept by database triggers on courses and forms (so every
+    write path, ORM ``update()`` and bulk loads included, keeps it right; migration 0001).
+
+    The front page badges, the red dot and the worklist counts read this narrow table through
+    its covering index instead of joining a unit's courses to their forms.
+    """
+
+    course = models.OneToOneField(
+        "patients.Course",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        primary_key=True,
+        related_name="+",
+    )
+    unit = models.ForeignKey(
+        "accounts.Unit", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="+",
+    )
+    planned_consultation_date = models.DateField()
+    created_at = models.DateTimeField()  # the course's: the worklists' order within a day
+
+    class Meta:
+        managed = True
+        indexes = [
+            models.Index(
+                fields=["unit", "owner", "planned_consultation_date", "created_at"],
+                name="unfinished_unit_owner",
+            ),
+            models.Index(
+                fields=["unit", "planned_consultation_date", "created_at"],
+                name="unfinished_unit_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.course_id}"

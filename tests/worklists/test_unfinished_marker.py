@@ -1,0 +1,79 @@
+"""The maintained marker of unfinished Behandlerskjema (worklists.UnfinishedCourse) always holds
+exactly the courses the worklists' own definition finds, whatever wrote the rows: services, ORM
+``update()``, bulk loads, deletes. The front page and worklist counts are read from it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable
+
+from django.utils import timezone
+
+from nnrr.demo.bulk import seed
+from nnrr.patients.models import Course
+from nnrr.questionnaires.models import FormKind, FormStatus, Response
+from nnrr.worklists.models import UnfinishedCourse
+from tests.conftest import ST_OLAVS, Persona, book, make_patient
+
+
+def by_definition() -> set[tuple[object, ...]]:
+    """What nnrr.access.unfinished_courses finds, for every unit at once."""
+    return set(
+        Course.objects.filter(
+            status=Course.Status.ACTIVE,
+            responses__kind=FormKind.CLINICIAN,
+            responses__status__in=[FormStatus.KLADD, FormStatus.RETURNERT],
+        ).values_list("pk", "unit_id", "owner_id", "planned_consultation_date", "created_at")
+    )
+
+
+def marked() -> set[tuple[object, ...]]:
+    return set(
+        UnfinishedCourse.objects.values_list(
+            "course_id", "unit_id", "owner_id", "planned_consultation_date", "created_at"
+        )
+    )
+
+
+def test_bulk_loaded_courses_are_marked_exactly_as_the_definition_finds(db: None) -> None:
+    seed(scale=200, now=timezone.now(), out=io.StringIO(), answers=False)
+
+    expected = by_definition()
+    assert expected  # the seed has courses waiting for their Behandlerskjema
+    assert marked() == expected
+
+
+def test_every_change_of_course_or_form_keeps_the_marker_right(
+    persona: Callable[[str], Persona],
+) -> None:
+    clinician, clerk = persona("clinician"), persona("clerk")
+    course = book(clinician, make_patient(ST_OLAVS), planned_in_days=10)
+    other = book(clinician, make_patient(ST_OLAVS, name="Kari Annen"), planned_in_days=20)
+    assert {row[0] for row in marked()} == {course.pk, other.pk}
+    form = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
+
+    steps: list[Callable[[], object]] = [
+        lambda: Course.objects.filter(pk=course.pk).update(owner=clerk.user),
+        lambda: Course.objects.filter(pk=course.pk).update(
+            planned_consultation_date=dt.date(2030, 1, 2)
+        ),
+        lambda: Response.objects.filter(pk=form.pk).update(status=FormStatus.FERDIGSTILT),
+        lambda: Response.objects.filter(pk=form.pk).update(status=FormStatus.RETURNERT),
+        lambda: Course.objects.filter(pk=course.pk).update(status=Course.Status.DELETED),
+        lambda: Course.objects.filter(pk=course.pk).update(status=Course.Status.ACTIVE),
+        lambda: Response.objects.filter(pk=form.pk).delete(),
+        lambda: Response.objects.create(
+            course=course, kind=FormKind.CLINICIAN, status=FormStatus.KLADD
+        ),
+        lambda: Course.objects.filter(pk=other.pk).delete(),
+    ]
+    seen = []
+    for step in steps:
+        step()
+        assert marked() == by_definition()
+        seen.append(len(marked()))
+    # The steps did move the mark in and out, not leave it where it was.
+    assert seen == [2, 2, 1, 2, 1, 2, 1, 2, 1]
+    owner = UnfinishedCourse.objects.get(course_id=course.pk).owner_id
+    assert owner == clerk.user.pk
