@@ -1,0 +1,109 @@
+"""The report choices: which report, which years, which comparison (and, for the secretariat,
+which unit). Submitted by GET so a report's address holds its choices and can be bookmarked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from nnrr.accounts.models import Unit
+from nnrr.lib.dates import oslo_date
+from nnrr.reports import content
+
+FIRST_YEAR = 2010
+MAX_SPAN = 10
+YEAR = forms.NumberInput(attrs={"class": "ds-input", "inputmode": "numeric", "size": 6})
+
+COMPARISONS = [
+    (content.OWN_VS_REST, _("Egen enhet mot resten av landet")),
+    (content.ALL_UNITS, _("Alle enheter")),
+    (content.OWN_ONLY, _("Bare egen enhet")),
+]
+
+
+def current_year() -> int:
+    return oslo_date(timezone.now()).year
+
+
+class ReportForm(forms.Form):
+    rapport = forms.ChoiceField(
+        label=_("Rapport"),
+        choices=[(k, _(v[0])) for k, v in content.REPORTS.items()],
+        widget=forms.Select(attrs={"class": "ds-input"}),
+    )
+    fra = forms.IntegerField(label=_("Fra år"), widget=YEAR)
+    til = forms.IntegerField(label=_("Til og med år"), widget=YEAR)
+    sammenligning = forms.ChoiceField(
+        label=_("Sammenligning"), choices=COMPARISONS, widget=forms.RadioSelect
+    )
+    enhet = forms.TypedChoiceField(
+        label=_("Enhet"),
+        coerce=int,
+        required=False,
+        widget=forms.Select(attrs={"class": "ds-input"}),
+    )
+
+    def __init__(self, *args: Any, sees_all: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sees_all = sees_all
+        if sees_all:
+            self.fields["enhet"].choices = [
+                (u.pk, u.short_name) for u in Unit.objects.filter(is_active=True)
+            ]
+        else:
+            del self.fields["enhet"]
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        year = current_year()
+        return {
+            "rapport": "indikatorer",
+            "fra": year - 2,
+            "til": year,
+            "sammenligning": content.OWN_VS_REST,
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        first, last = data.get("fra"), data.get("til")
+        latest = current_year()
+        for name, year in (("fra", first), ("til", last)):
+            if year is not None and not FIRST_YEAR <= year <= latest:
+                self.add_error(
+                    name,
+                    _("Velg et år mellom %(first)s og %(last)s.")
+                    % {"first": FIRST_YEAR, "last": latest},
+                )
+        if first is not None and last is not None and FIRST_YEAR <= first <= last <= latest:
+            if last - first + 1 > MAX_SPAN:
+                self.add_error("fra", _("Velg høyst %(n)s år.") % {"n": MAX_SPAN})
+        elif first is not None and last is not None and first > last:
+            self.add_error("til", _("«Til og med år» kan ikke være før «Fra år»."))
+        return data
+
+
+class NationalFileForm(forms.Form):
+    fra = forms.IntegerField(label=_("Fra år"), widget=YEAR)
+    til = forms.IntegerField(label=_("Til og med år"), widget=YEAR)
+
+    def __init__(self, *args: Any, earliest: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.earliest = earliest
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        first, last = data.get("fra"), data.get("til")
+        latest = current_year()
+        for name, year in (("fra", first), ("til", last)):
+            if year is not None and not self.earliest <= year <= latest:
+                self.add_error(
+                    name,
+                    _("Velg et år mellom %(first)s og %(last)s.")
+                    % {"first": self.earliest, "last": latest},
+                )
+        if first is not None and last is not None and first > last:
+            self.add_error("til", _("«Til og med år» kan ikke være før «Fra år»."))
+        return data
