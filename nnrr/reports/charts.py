@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import matplotlib
@@ -130,7 +130,7 @@ def indicator_chart(
 def grouped_bars(
     title: str,
     categories: Sequence[str],
-    series: dict[str, Sequence[float | None]],
+    series: Mapping[str, Sequence[float | None]],
     alt: str,
     percent: bool = True,
     ylabel: str = "",
@@ -170,7 +170,7 @@ def _legend(axis: object) -> None:
 def means_chart(
     title: str,
     timepoints: Sequence[str],
-    series: dict[str, Sequence[tuple[float, float, float] | None]],
+    series: Mapping[str, Sequence[tuple[float, float, float] | None]],
     alt: str,
     ylabel: str = "",
 ) -> Chart:

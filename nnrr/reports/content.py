@@ -563,7 +563,7 @@ class DaysBetween(Func):
             (*end_params, *start_params),
         )
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
         end, start = self.get_source_expressions()
         end_sql, end_params = compiler.compile(end)
         start_sql, start_params = compiler.compile(start)

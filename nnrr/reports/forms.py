@@ -50,7 +50,7 @@ class ReportForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.sees_all = sees_all
         if sees_all:
-            self.fields["enhet"].choices = [
+            self.fields["enhet"].choices = [  # type: ignore[attr-defined]
                 (u.pk, u.short_name) for u in Unit.objects.filter(is_active=True)
             ]
         else:

@@ -45,13 +45,13 @@ def rows(first_year: int, last_year: int) -> Iterator[tuple[object, ...]]:
         for unit_id, indicator_year, var in queryset.iterator(chunk_size=5000):
             yield (CONTEXT, orgnr[unit_id], indicator_year, var, 1, indicator.id)
     registered = ind.registrations(first_year, last_year)
-    for (unit_id, year), eligible in sorted(ind.eligible(first_year, last_year).items()):
+    for (unit_id, coverage_year), eligible in sorted(ind.eligible(first_year, last_year).items()):
         if eligible > 0:
             yield (
                 CONTEXT,
                 orgnr[unit_id],
-                year,
-                registered.get((unit_id, year), 0),
+                coverage_year,
+                registered.get((unit_id, coverage_year), 0),
                 eligible,
                 ind.COVERAGE.id,
             )

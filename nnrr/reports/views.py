@@ -17,7 +17,7 @@ from nnrr.accounts.profiles import Profile, Right
 from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
 from nnrr.reports import config as report_config
-from nnrr.reports import content, national_file
+from nnrr.reports import content, forms, national_file
 from nnrr.reports.forms import NationalFileForm, ReportForm
 
 
@@ -95,7 +95,7 @@ def show(request: HttpRequest) -> HttpResponse:
             "report": report,
             "choices": choices,
             "again_url": f"{reverse('reports:index')}?{query}",
-            "comparison_label": dict(form.fields["sammenligning"].choices)[choices.comparison],
+            "comparison_label": dict(forms.COMPARISONS)[choices.comparison],
         },
     )
 
@@ -120,7 +120,7 @@ def national_file_view(request: HttpRequest) -> HttpResponse:
         )
         name = f"nnrr-indikatorer-{first}-{last}.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
-        return response
+        return response  # type: ignore[return-value]
     if not request.GET:
         year = content_year()
         form = NationalFileForm(
