@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from nnrr.audit.models import AuditEvent
 from nnrr.questionnaires.models import FormKind, Response
+from nnrr.reports.models import ReportDocument
 from nnrr.scheduling.models import Order
 from tests.conftest import ST_OLAVS, book, make_patient
 
@@ -45,11 +46,20 @@ def st_olavs_objects(persona: Any) -> dict[str, Any]:
     course = book(clinician, patient)
     response = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
     order = Order.objects.get(course=course, kind=FormKind.PRE_TREATMENT)
+    reader = persona("report_reader")
+    document = ReportDocument.objects.create(
+        kind=ReportDocument.Kind.QUARTERLY,
+        unit=reader.unit,
+        period_end=course.planned_consultation_date,
+        requested_by=reader.user,
+        requested_unit=reader.unit,
+    )
     return {
         "patient_id": patient.pk,
         "course_id": course.pk,
         "response_id": response.pk,
         "order_id": order.pk,
+        "document_id": document.pk,
         "kind": FormKind.PRE_TREATMENT.value,
     }
 

@@ -8,6 +8,7 @@ as "<5" wherever one unit's figures are shown to another unit.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -135,10 +136,30 @@ class Choices:
     comparison: str
     unit: Unit
     viewer_sees_all: bool
+    # Quarterly reports: visits in these dates (inclusive) instead of the years, where the
+    # report counts by visit date (patient mix, waiting time, pathways, diagnoses, scores).
+    visit_from: dt.date | None = None
+    visit_to: dt.date | None = None
 
     @property
     def years(self) -> tuple[int, ...]:
         return tuple(range(self.first_year, self.last_year + 1))
+
+    def visit_filter(self) -> Q:
+        if self.visit_from and self.visit_to:
+            # ISO dates compare as text in the same order as dates, on every database.
+            return Q(visit_text__gte=self.visit_from.isoformat()) & Q(
+                visit_text__lte=self.visit_to.isoformat()
+            )
+        return Q(visit_year__gte=self.first_year, visit_year__lte=self.last_year)
+
+    @property
+    def period_label(self) -> str:
+        if self.visit_from and self.visit_to:
+            return f"{self.visit_from:%d.%m.%Y}–{self.visit_to:%d.%m.%Y}"
+        if self.first_year == self.last_year:
+            return str(self.first_year)
+        return f"{self.first_year}–{self.last_year}"
 
 
 def _units() -> list[Unit]:
@@ -415,9 +436,7 @@ def _distribution_section(
 def patient_mix_report(choices: Choices) -> Report:
     cfg = report_config.load()
     cols = columns(choices.comparison, choices.unit, _units(), choices.viewer_sees_all)
-    base = frame.courses().filter(
-        visit_year__gte=choices.first_year, visit_year__lte=choices.last_year
-    )
+    base = frame.courses().filter(choices.visit_filter())
     sections = []
     for title, aliases, bands in _mix_dimensions():
         category = _bands(None, bands)
@@ -457,9 +476,7 @@ TIMEPOINTS = ((BASELINE, "Før behandling"), (SIX, "6 måneder"), (TWELVE, "12 m
 def outcome_report(choices: Choices) -> Report:
     cfg = report_config.load()
     cols = columns(choices.comparison, choices.unit, _units(), choices.viewer_sees_all)
-    base = frame.with_follow_up(frame.courses(), twelve=True).filter(
-        visit_year__gte=choices.first_year, visit_year__lte=choices.last_year
-    )
+    base = frame.with_follow_up(frame.courses(), twelve=True).filter(choices.visit_filter())
     aliases: dict[str, Any] = {}
     aggregates: dict[str, Any] = {}
     for m, (key, field_name, _label) in enumerate(MEASURES):
@@ -587,7 +604,7 @@ def waiting_report(choices: Choices) -> Report:
     target = cfg.waiting_days_target
     base = (
         frame.courses()
-        .filter(visit_year__gte=choices.first_year, visit_year__lte=choices.last_year)
+        .filter(choices.visit_filter())
         .alias(
             wait=DaysBetween(
                 KeyTextTransform("S1b_DateOfCompletion", f"{CLINICIAN}__answers"), "referral_date"
@@ -830,7 +847,7 @@ def pathway_report(choices: Choices) -> Report:
     aggregates = {f"c{i}": Count("pk", filter=cond) for i, (_l, cond) in enumerate(conditions)}
     rows = (
         frame.courses()
-        .filter(visit_year__gte=choices.first_year, visit_year__lte=choices.last_year)
+        .filter(choices.visit_filter())
         .alias(**aliases)
         .values("unit_id")
         .annotate(total=Count("pk"), **aggregates)
@@ -900,7 +917,7 @@ def diagnosis_report(choices: Choices) -> Report:
     cols = columns(choices.comparison, choices.unit, _units(), choices.viewer_sees_all)
     rows = (
         frame.courses()
-        .filter(visit_year__gte=choices.first_year, visit_year__lte=choices.last_year)
+        .filter(choices.visit_filter())
         .annotate(
             code=Coalesce(
                 KeyTextTransform("DiagnosticNumber1", f"{CLINICIAN}__answers"),

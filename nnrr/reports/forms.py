@@ -107,3 +107,53 @@ class NationalFileForm(forms.Form):
         if first is not None and last is not None and first > last:
             self.add_error("til", _("«Til og med år» kan ikke være før «Fra år»."))
         return data
+
+
+class DocumentForm(forms.Form):
+    type = forms.ChoiceField(
+        label=_("Rapport"),
+        choices=[
+            ("quarterly", _("Kvartalsrapport (siste fire avsluttede kvartaler)")),
+            ("annual", _("Årsrapport (alle enheter, tre år)")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    aar = forms.IntegerField(
+        label=_("År (årsrapport)"),
+        required=False,
+        widget=YEAR,
+        help_text=_("Årsrapporten viser dette året og de to foregående."),
+    )
+    enhet = forms.TypedChoiceField(
+        label=_("Enhet (kvartalsrapport)"),
+        coerce=int,
+        required=False,
+        widget=forms.Select(attrs={"class": "ds-input"}),
+    )
+
+    def __init__(self, *args: Any, sees_all: bool, unit: Unit, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"type": "quarterly", "aar": current_year() - 1})
+        super().__init__(*args, **kwargs)
+        if sees_all:
+            self.fields["enhet"].choices = [  # type: ignore[attr-defined]
+                (u.pk, u.short_name) for u in Unit.objects.filter(is_active=True)
+            ]
+            self.initial.setdefault("enhet", unit.pk)
+        else:
+            del self.fields["enhet"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("type") == "annual":
+            year = data.get("aar")
+            if year is None:
+                self.add_error("aar", _("Velg år for årsrapporten."))
+            elif not FIRST_YEAR <= year <= current_year():
+                self.add_error(
+                    "aar",
+                    _("Velg et år mellom %(first)s og %(last)s.")
+                    % {"first": FIRST_YEAR, "last": current_year()},
+                )
+        if data.get("enhet"):
+            data["enhet_obj"] = Unit.objects.filter(pk=data["enhet"]).first()
+        return data

@@ -115,6 +115,7 @@ def courses() -> Any:  # a QuerySet[Course] with annotations the type checker ca
         )
         .filter(**{f"{CLINICIAN}__id__isnull": False, f"{BASELINE}__id__isnull": False})
         .annotate(
+            visit_text=Substr(visit, 1, 10),  # plain text: ordinary (not JSON) lookups
             visit_year=Cast(Substr(visit, 1, 4), IntegerField()),
             visit_month=Cast(Substr(visit, 6, 2), IntegerField()),
         )

@@ -1,13 +1,17 @@
-""" "Rapporter": choose a report, period and comparison → "Lag rapport"; the national file."""
+"""The "Rapporter" pages: choose a report, period and comparison, then "Lag rapport"; the PDF
+reports made by the worker; the national indicator file."""
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from nnrr import access
@@ -15,10 +19,13 @@ from nnrr.accounts.decorators import profile_required
 from nnrr.accounts.models import Unit
 from nnrr.accounts.profiles import Profile, Right
 from nnrr.audit.context import Actor
+from nnrr.audit.models import Outcome
 from nnrr.audit.services import record_event
+from nnrr.lib.dates import oslo_date
 from nnrr.reports import config as report_config
-from nnrr.reports import content, forms, national_file
-from nnrr.reports.forms import NationalFileForm, ReportForm
+from nnrr.reports import content, documents, forms, national_file, tasks
+from nnrr.reports.forms import DocumentForm, NationalFileForm, ReportForm
+from nnrr.reports.models import ReportDocument
 
 
 def sees_all(profile: Profile) -> bool:
@@ -143,3 +150,93 @@ def content_year() -> int:
     from nnrr.reports.forms import current_year
 
     return current_year()
+
+
+# --- PDF documents ------------------------------------------------------------------------------
+
+
+def _denied(request: HttpRequest, kind: str, object_id: object) -> Http404:
+    record_event(
+        actor=Actor.from_request(request),
+        action=f"nnrr.{kind}.access_denied",
+        object_type=kind,
+        object_id=str(object_id),
+        outcome=Outcome.DENIED,
+    )
+    return Http404(_("Finnes ikke, eller tilhører en annen enhet."))
+
+
+def _document(request: HttpRequest, profile: Profile, document_id: uuid.UUID) -> ReportDocument:
+    """A document the profile may open: made from its own unit (the secretariat: any)."""
+    document = ReportDocument.objects.select_related("unit").filter(pk=document_id).first()
+    if document is None or not (sees_all(profile) or document.requested_unit_id == profile.unit.pk):
+        raise _denied(request, "report_document", document_id)
+    return document
+
+
+@profile_required(Right.REPORTS)
+def documents_view(request: HttpRequest) -> HttpResponse:
+    """ "PDF-rapporter": order a quarterly or annual report; the worker makes it."""
+    profile = access.require_right(request, Right.REPORTS)
+    form = DocumentForm(request.POST or None, sees_all=sees_all(profile), unit=profile.unit)
+    if request.method == "POST" and form.is_valid():
+        kind = form.cleaned_data["type"]
+        today = oslo_date(timezone.now())
+        if kind == ReportDocument.Kind.QUARTERLY:
+            period_end = documents.last_completed_quarter_end(today)
+            unit = form.cleaned_data.get("enhet_obj") or profile.unit
+        else:
+            period_end = dt.date(form.cleaned_data["aar"], 12, 31)
+            unit = profile.unit
+        document = ReportDocument.objects.create(
+            kind=kind,
+            unit=unit,
+            period_end=period_end,
+            requested_by=profile.user,
+            requested_unit=profile.unit,
+            national=sees_all(profile),
+        )
+        record_event(
+            actor=Actor.from_request(request),
+            action="nnrr.report.document_ordered",
+            obj=document,
+            detail={"kind": kind, "unit": unit.pk, "period_end": period_end.isoformat()},
+        )
+        tasks.make_document.enqueue(str(document.pk))
+        return redirect("reports:document", document_id=document.pk)
+    recent = ReportDocument.objects.select_related("unit").defer("pdf")
+    if not sees_all(profile):
+        recent = recent.filter(requested_unit=profile.unit)
+    return render(
+        request,
+        "reports/documents.html",
+        {"form": form, "documents": recent[:20]},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@profile_required(Right.REPORTS)
+def document_view(request: HttpRequest, document_id: uuid.UUID) -> HttpResponse:
+    profile = access.require_right(request, Right.REPORTS)
+    if request.method != "GET":
+        raise _denied(request, "report_document", document_id)
+    document = _document(request, profile, document_id)
+    template = (
+        "reports/_document_status.html" if request.GET.get("del") else "reports/document.html"
+    )
+    return render(request, template, {"document": document, "title": documents.title(document)})
+
+
+@profile_required(Right.REPORTS)
+def document_download(request: HttpRequest, document_id: uuid.UUID) -> HttpResponse:
+    profile = access.require_right(request, Right.REPORTS)
+    if request.method != "GET":
+        raise _denied(request, "report_document", document_id)
+    document = _document(request, profile, document_id)
+    if document.state != ReportDocument.State.DONE or not document.pdf:
+        return redirect("reports:document", document_id=document.pk)
+    record_event(actor=Actor.from_request(request), action="nnrr.report.downloaded", obj=document)
+    name = documents.title(document).lower().replace(" ", "-").replace(",", "").replace(".", "")
+    response = HttpResponse(bytes(document.pdf), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="nnrr-{name}.pdf"'
+    return response
