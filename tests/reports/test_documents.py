@@ -15,7 +15,6 @@ from nnrr.accounts.models import Unit
 from nnrr.reports import documents
 from nnrr.reports.models import ReportDocument
 from tests.conftest import ST_OLAVS
-from tests.reports.test_indicators import fixture  # noqa: F401
 
 
 def _text(pdf: bytes) -> str:
@@ -104,7 +103,7 @@ def test_quarterly_pdf_has_headings_and_figures(
     assert download.content.startswith(b"%PDF")
 
 
-def test_annual_pdf(persona: Any, fixture: None) -> None:  # noqa: F811
+def test_annual_pdf(persona: Any, fixture: None) -> None:
     admin = persona("national_admin")
     document = ReportDocument.objects.create(
         kind=ReportDocument.Kind.ANNUAL,

@@ -16,7 +16,7 @@ from nnrr.accounts.models import Unit
 from nnrr.reports import national_file
 from nnrr.reports.models import CoverageEntry
 from tests.conftest import HAUKELAND, ST_OLAVS
-from tests.reports.test_indicators import EXPECTED_ST_OLAVS_2024, fixture  # noqa: F401
+from tests.reports.test_indicators import EXPECTED_ST_OLAVS_2024
 
 ST_OLAVS_ORGNR = "974749025"
 HAUKELAND_ORGNR = "974557746"
@@ -27,7 +27,7 @@ def _rows(text: str) -> list[dict[str, str]]:
 
 
 @pytest.fixture
-def coverage(fixture: None) -> None:  # noqa: F811
+def coverage(fixture: None) -> None:
     CoverageEntry.objects.create(
         unit=Unit.objects.get(pk=ST_OLAVS),
         year=2024,

@@ -11,7 +11,6 @@ import pytest
 from django.urls import reverse
 
 from nnrr.reports import content
-from tests.reports.test_indicators import fixture  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fixture")
 
