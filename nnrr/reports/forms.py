@@ -157,3 +157,40 @@ class DocumentForm(forms.Form):
         if data.get("enhet"):
             data["enhet_obj"] = Unit.objects.filter(pk=data["enhet"]).first()
         return data
+
+
+class CoverageForm(forms.Form):
+    aar = forms.IntegerField(label=_("År"), widget=YEAR)
+    halvaar = forms.TypedChoiceField(
+        label=_("Halvår"),
+        coerce=int,
+        choices=[(1, _("1. halvår (januar–juni)")), (2, _("2. halvår (juli–desember)"))],
+        widget=forms.RadioSelect,
+    )
+    antall = forms.IntegerField(
+        label=_("Antall aktuelle pasienter"),
+        widget=forms.NumberInput(attrs={"class": "ds-input", "inputmode": "numeric"}),
+        help_text=_("Pasienter som møtte til konsultasjon og var aktuelle for registeret."),
+    )
+    merknad = forms.CharField(
+        label=_("Merknad (for eksempel årsak til retting)"),
+        required=False,
+        max_length=300,
+        widget=forms.TextInput(attrs={"class": "ds-input"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        year, half, count = data.get("aar"), data.get("halvaar"), data.get("antall")
+        today = oslo_date(timezone.now())
+        if year is not None and not FIRST_YEAR <= year <= today.year:
+            self.add_error(
+                "aar",
+                _("Velg et år mellom %(first)s og %(last)s.")
+                % {"first": FIRST_YEAR, "last": today.year},
+            )
+        elif year == today.year and half == 2 and today.month < 7:
+            self.add_error("halvaar", _("Halvåret har ikke begynt ennå."))
+        if count is not None and not 0 <= count <= 100000:
+            self.add_error("antall", _("Oppgi et antall mellom 0 og 100 000."))
+        return data

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("vis/", views.show, name="show"),
     path("nasjonal-indikatorfil/", views.national_file_view, name="national_file"),
+    path("dekningsgrad/", views.coverage_view, name="coverage"),
     path("pdf/", views.documents_view, name="documents"),
     path("pdf/<uuid:document_id>/", views.document_view, name="document"),
     path("pdf/<uuid:document_id>/last-ned/", views.document_download, name="document_download"),

@@ -8,6 +8,8 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,9 +25,9 @@ from nnrr.audit.models import Outcome
 from nnrr.audit.services import record_event
 from nnrr.lib.dates import oslo_date
 from nnrr.reports import config as report_config
-from nnrr.reports import content, documents, forms, national_file, tasks
-from nnrr.reports.forms import DocumentForm, NationalFileForm, ReportForm
-from nnrr.reports.models import ReportDocument
+from nnrr.reports import content, coverage, documents, forms, national_file, tasks
+from nnrr.reports.forms import CoverageForm, DocumentForm, NationalFileForm, ReportForm
+from nnrr.reports.models import CoverageEntry, ReportDocument
 
 
 def sees_all(profile: Profile) -> bool:
@@ -240,3 +242,59 @@ def document_download(request: HttpRequest, document_id: uuid.UUID) -> HttpRespo
     response = HttpResponse(bytes(document.pdf), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="nnrr-{name}.pdf"'
     return response
+
+
+# --- Coverage -----------------------------------------------------------------------------------
+
+
+@profile_required(Right.REPORTS)
+def coverage_view(request: HttpRequest) -> HttpResponse:
+    """ "Dekningsgrad": eligible patients per half-year; a correction is a new entry (history)."""
+    profile = access.require_right(request, Right.REPORTS)
+    if not coverage.may_enter(profile):
+        raise PermissionDenied(_("Din rolle gir ikke tilgang til denne funksjonen."))
+    unit = profile.unit
+    units = list(Unit.objects.filter(is_active=True)) if sees_all(profile) else [unit]
+    chosen = request.POST.get("enhet") or request.GET.get("enhet")
+    if sees_all(profile) and chosen:
+        unit = next((u for u in units if str(u.pk) == chosen), unit)
+    form = CoverageForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        entry = CoverageEntry.objects.create(
+            unit=unit,
+            year=form.cleaned_data["aar"],
+            half=form.cleaned_data["halvaar"],
+            eligible=form.cleaned_data["antall"],
+            note=form.cleaned_data["merknad"],
+            entered_by=profile.user,
+            entered_by_name=str(profile.user)[:200],
+            entered_at=timezone.now(),
+        )
+        record_event(
+            actor=Actor.from_request(request),
+            action="nnrr.report.coverage_entered",
+            obj=entry,
+            detail={"unit": unit.pk, "year": entry.year, "half": entry.half},
+        )
+        messages.success(
+            request,
+            _("Registrert: %(n)s aktuelle pasienter for %(half)s. halvår %(year)s.")
+            % {"n": entry.eligible, "half": entry.half, "year": entry.year},
+        )
+        return redirect(f"{reverse('reports:coverage')}?enhet={unit.pk}")
+    today = oslo_date(timezone.now())
+    if request.method != "POST":
+        year, half = coverage.last_completed_half(today)
+        form = CoverageForm(initial={"aar": year, "halvaar": half})
+    return render(
+        request,
+        "reports/coverage.html",
+        {
+            "form": form,
+            "unit": unit,
+            "units": units if sees_all(profile) else [],
+            "periods": coverage.periods(unit, today),
+            "history": CoverageEntry.objects.filter(unit=unit).order_by("-entered_at", "-pk")[:50],
+        },
+        status=400 if request.method == "POST" else 200,
+    )
