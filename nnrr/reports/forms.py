@@ -194,3 +194,49 @@ class CoverageForm(forms.Form):
         if count is not None and not 0 <= count <= 100000:
             self.add_error("antall", _("Oppgi et antall mellom 0 og 100 000."))
         return data
+
+
+class SubscriptionForm(forms.Form):
+    hyppighet = forms.ChoiceField(
+        label=_("Hyppighet"),
+        choices=[
+            ("monthly", _("Månedlig")),
+            ("quarterly", _("Kvartalsvis")),
+            ("yearly", _("Årlig")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    start = forms.DateField(
+        label=_("Startdato"),
+        widget=forms.DateInput(attrs={"class": "ds-input", "type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d", "%d.%m.%Y"],
+        help_text=_("Første e-post sendes denne dagen. Abonnementet varer i tre år."),
+    )
+    epost = forms.EmailField(
+        label=_("E-post"), widget=forms.EmailInput(attrs={"class": "ds-input"})
+    )
+    enhet = forms.TypedChoiceField(
+        label=_("Enhet"),
+        coerce=int,
+        required=False,
+        widget=forms.Select(attrs={"class": "ds-input"}),
+    )
+
+    def __init__(self, *args: Any, sees_all: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if sees_all:
+            self.fields["enhet"].choices = [  # type: ignore[attr-defined]
+                (u.pk, u.short_name) for u in Unit.objects.filter(is_active=True)
+            ]
+            self.fields["epost"].label = _("Mottakers e-post")
+        else:
+            del self.fields["enhet"]
+
+    def clean_start(self) -> Any:
+        start = self.cleaned_data["start"]
+        today = oslo_date(timezone.now())
+        if start < today:
+            raise forms.ValidationError(_("Startdatoen kan ikke være tilbake i tid."))
+        if start > today.replace(year=today.year + 1):
+            raise forms.ValidationError(_("Velg en startdato innen ett år."))
+        return start

@@ -25,9 +25,15 @@ from nnrr.audit.models import Outcome
 from nnrr.audit.services import record_event
 from nnrr.lib.dates import oslo_date
 from nnrr.reports import config as report_config
-from nnrr.reports import content, coverage, documents, forms, national_file, tasks
-from nnrr.reports.forms import CoverageForm, DocumentForm, NationalFileForm, ReportForm
-from nnrr.reports.models import CoverageEntry, ReportDocument
+from nnrr.reports import content, coverage, documents, forms, national_file, notices, tasks
+from nnrr.reports.forms import (
+    CoverageForm,
+    DocumentForm,
+    NationalFileForm,
+    ReportForm,
+    SubscriptionForm,
+)
+from nnrr.reports.models import CoverageEntry, ReportDocument, Subscription
 
 
 def sees_all(profile: Profile) -> bool:
@@ -298,3 +304,108 @@ def coverage_view(request: HttpRequest) -> HttpResponse:
         },
         status=400 if request.method == "POST" else 200,
     )
+
+
+# --- Subscriptions ------------------------------------------------------------------------------
+
+
+def _subscriptions(profile: Profile) -> Any:
+    """The profile's own subscriptions at its unit; the secretariat sees them all."""
+    queryset = Subscription.objects.select_related("unit", "user")
+    if sees_all(profile):
+        return queryset
+    return queryset.filter(user=profile.user, unit=profile.unit)
+
+
+@profile_required(Right.REPORTS)
+def subscriptions_view(request: HttpRequest) -> HttpResponse:
+    """ "Abonnement": the unit's quarterly report by e-mail, monthly, quarterly or yearly."""
+    profile = access.require_right(request, Right.REPORTS)
+    form = SubscriptionForm(
+        request.POST or None,
+        sees_all=sees_all(profile),
+        initial={
+            "hyppighet": Subscription.Frequency.QUARTERLY,
+            "start": oslo_date(timezone.now()),
+            "epost": profile.user.email,
+            "enhet": profile.unit.pk,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        unit = profile.unit
+        if sees_all(profile) and form.cleaned_data.get("enhet"):
+            unit = Unit.objects.get(pk=form.cleaned_data["enhet"])
+        start = form.cleaned_data["start"]
+        own = not sees_all(profile) or form.cleaned_data["epost"] == profile.user.email
+        subscription = Subscription.objects.create(
+            user=profile.user if own else None,
+            email=form.cleaned_data["epost"],
+            unit=unit,
+            created_by_unit=profile.unit,
+            frequency=form.cleaned_data["hyppighet"],
+            start_date=start,
+            end_date=notices.end_for(start),
+            next_due=start,
+        )
+        record_event(
+            actor=Actor.from_request(request),
+            action="nnrr.report.subscribed",
+            obj=subscription,
+            detail={"unit": unit.pk, "frequency": subscription.frequency},
+        )
+        notices.schedule(subscription)
+        messages.success(
+            request,
+            _("Abonnementet er registrert. Første e-post sendes %(date)s.")
+            % {"date": f"{start:%d.%m.%Y}"},
+        )
+        return redirect("reports:subscriptions")
+    return render(
+        request,
+        "reports/subscriptions.html",
+        {
+            "form": form,
+            "subscriptions": _subscriptions(profile).order_by("cancelled_at", "-created_at")[:100],
+            "sees_all": sees_all(profile),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@profile_required(Right.REPORTS)
+def subscription_change(request: HttpRequest, subscription_id: uuid.UUID) -> HttpResponse:
+    """ "Avslutt" or "Forny" (three more years from today) one subscription."""
+    profile = access.require_right(request, Right.REPORTS)
+    subscription = _subscriptions(profile).filter(pk=subscription_id).first()
+    if subscription is None or request.method != "POST":
+        if subscription is None:
+            raise _denied(request, "report_subscription", subscription_id)
+        return redirect("reports:subscriptions")
+    action = request.POST.get("handling")
+    today = oslo_date(timezone.now())
+    if action == "avslutt" and subscription.cancelled_at is None:
+        subscription.cancelled_at = timezone.now()
+        subscription.save(update_fields=["cancelled_at"])
+        messages.success(request, _("Abonnementet er avsluttet."))
+    elif action == "forny":
+        subscription.cancelled_at = None
+        subscription.end_date = notices.end_for(today)
+        if subscription.next_due < today:
+            subscription.next_due = notices.next_after(
+                today - dt.timedelta(days=1), subscription.frequency, subscription.start_date
+            )
+        subscription.save(update_fields=["cancelled_at", "end_date", "next_due"])
+        notices.schedule(subscription)
+        messages.success(
+            request,
+            _("Abonnementet er fornyet til og med %(date)s.")
+            % {"date": f"{subscription.end_date:%d.%m.%Y}"},
+        )
+    else:
+        messages.error(request, _("Ukjent handling."))
+    record_event(
+        actor=Actor.from_request(request),
+        action=f"nnrr.report.subscription_{action}"[:60],
+        obj=subscription,
+    )
+    return redirect("reports:subscriptions")
