@@ -8,14 +8,19 @@ shown beside a table with the same numbers ("Vis tabell").
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib
+from django.core.cache import cache
 
 matplotlib.use("Agg")
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 # Designsystemet (Digdir theme) colours.
 ACCENT = "#0062ba"
@@ -49,6 +54,26 @@ class Chart:
     alt: str
 
 
+CACHE_SECONDS = 3600
+
+
+def cached(build: Callable[..., Chart]) -> Callable[..., Chart]:
+    """Drawing is the slow part of a report: the same figures (same numbers, labels, targets)
+    give the same chart, so it is kept in the cache by a digest of everything it shows."""
+
+    @functools.wraps(build)
+    def wrapper(*args: Any, **kwargs: Any) -> Chart:
+        digest = hashlib.sha256(repr((build.__name__, args, sorted(kwargs.items()))).encode())
+        key = f"nnrr-chart-{digest.hexdigest()}"
+        chart = cache.get(key)
+        if chart is None:
+            chart = build(*args, **kwargs)
+            cache.set(key, chart, CACHE_SECONDS)
+        return chart
+
+    return wrapper
+
+
 def _uri(figure: Figure) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
@@ -75,6 +100,7 @@ class Bar:
     highlight: bool = False
 
 
+@cached
 def indicator_chart(
     title: str,
     bars: Sequence[Bar],
@@ -105,7 +131,10 @@ def indicator_chart(
             axis.errorbar(
                 bar.value * 100,
                 position,
-                xerr=[[bar.value * 100 - bar.low * 100], [bar.high * 100 - bar.value * 100]],
+                xerr=[
+                    [max(0.0, bar.value - bar.low) * 100],
+                    [max(0.0, bar.high - bar.value) * 100],
+                ],
                 color=NEUTRAL,
                 capsize=2,
                 linewidth=0.8,
@@ -127,6 +156,7 @@ def indicator_chart(
     return Chart(title, _uri(figure), alt)
 
 
+@cached
 def grouped_bars(
     title: str,
     categories: Sequence[str],
@@ -167,6 +197,7 @@ def _legend(axis: object) -> None:
         axis.legend(fontsize=7, frameon=False)  # type: ignore[attr-defined]
 
 
+@cached
 def means_chart(
     title: str,
     timepoints: Sequence[str],
@@ -195,6 +226,9 @@ def means_chart(
             linewidth=1.2,
         )
     axis.set_xticks(range(len(timepoints)), timepoints)
+    axis.yaxis.set_major_formatter(
+        FuncFormatter(lambda value, _pos: f"{value:g}".replace(".", ","))
+    )
     if ylabel:
         axis.set_ylabel(ylabel)
     axis.set_title(title, loc="left", fontsize=10, color=NEUTRAL)
