@@ -180,12 +180,14 @@ def _sum_counts(per_unit: dict[int, Any], unit_ids: Iterable[int], zero: Any) ->
 def indicator_report(choices: Choices) -> Report:
     cfg = report_config.load()
     units = _units()
-    counted = ind.counted(ind.INDICATORS, choices.first_year, choices.last_year)
+    counted = ind.counted(
+        (*ind.INDICATORS, *ind.OTHER_SHARES), choices.first_year, choices.last_year
+    )
     coverage = counted[ind.COVERAGE.id]
     cols = columns(choices.comparison, choices.unit, units, choices.viewer_sees_all)
     latest = choices.last_year
     sections = []
-    for indicator in ind.INDICATORS:
+    for indicator in (*ind.INDICATORS, *ind.OTHER_SHARES):
         counts = counted[indicator.id]
         target = cfg.target(indicator.id)
         groups: list[tuple[Column, dict[int, Share], bool]] = []
@@ -265,7 +267,7 @@ def indicator_report(choices: Choices) -> Report:
                     rows,
                 ),
                 chart,
-                text=f"{indicator.description_nb} {goal_text}.".strip(),
+                text=indicator.description_nb + (f" {goal_text}." if goal_text else ""),
                 notes=notes,
             )
         )

@@ -32,6 +32,9 @@ PROCESS_COLUMNS: dict[str, Any] = {
     "indiv_interdisc": number(CLINICIAN, "Treatment_InvidualInterdisciplinary"),
     "group_interdisc": number(CLINICIAN, "Treatment_GroupInterdisciplinary2018"),
     "mastery": number(CLINICIAN, "TreatmentMasteryOrientedConversation"),
+    "counselling": number(CLINICIAN, "TreatmentCouncellingLifeStyleAndMedication"),
+    "work_mapped": number(CLINICIAN, "TreatmentAbilityToWorkFunctionLevel"),
+    "employed_at_baseline": number(BASELINE, "IsEmployed"),
 }
 OUTCOME_COLUMNS: dict[str, Any] = {
     "odi0": number(BASELINE, "OdiScore", "scores"),
@@ -214,7 +217,30 @@ INDICATORS: tuple[Indicator, ...] = (
         "Registered courses divided by the eligible patients the unit reported for the year.",
     ),
 )
-BY_ID = {indicator.id: indicator for indicator in INDICATORS}
+# Other shares the reports show, without a target and outside the national file.
+OTHER_SHARES: tuple[Indicator, ...] = (
+    Indicator(
+        "nnrr_livsstilsraad",
+        "Individuell rådgivning om livsstil og/eller medikamenter",
+        "Individual advice on lifestyle and/or medication",
+        VISIT,
+        Q(counselling__in=[1, 2]),
+        Q(counselling=1),
+        "Andel forløp der det ble gitt individuell rådgivning om livsstil og/eller medikamenter, "
+        "av forløp der spørsmålet er besvart. Uten mål. År: besøksdato.",
+    ),
+    Indicator(
+        "nnrr_arbeidsfunksjon_kartlagt",
+        "Funksjon knyttet til arbeid kartlagt",
+        "Work function mapped",
+        VISIT,
+        Q(employed_at_baseline=1, work_mapped__in=[1, 2]),
+        Q(work_mapped=1),
+        "Andel forløp der funksjonsevne knyttet til arbeid og utdanning ble kartlagt, blant "
+        "pasienter i arbeidsforhold (svar før behandling). Uten mål. År: besøksdato.",
+    ),
+)
+BY_ID = {indicator.id: indicator for indicator in (*INDICATORS, *OTHER_SHARES)}
 COVERAGE = BY_ID["nnrr_dg"]
 
 

@@ -90,3 +90,33 @@ def test_units_below_the_minimum_denominator_are_suppressed(fixture: None) -> No
     table = ind.table(counts["nnrr_tverrfaglig_behandling"], Unit.objects.filter(pk=ST_OLAVS), None)
     # 8 < 30 in the latest year: the unit is shown as N<30 (for every year).
     assert table.rows[0].suppressed
+
+
+def test_other_shares_without_target(db: Any) -> None:
+    from tests.reports.builders import course
+
+    def make(counselling: int | None, mapped: int | None, employed: int | None) -> None:
+        answers = {
+            k: v
+            for k, v in (
+                ("TreatmentCouncellingLifeStyleAndMedication", counselling),
+                ("TreatmentAbilityToWorkFunctionLevel", mapped),
+            )
+            if v is not None
+        }
+        baseline = {} if employed is None else {"IsEmployed": employed}
+        course(ST_OLAVS, "2024-05-05", clinician=answers, baseline=baseline)
+
+    make(1, 1, 1)  # advice; mapped, employed
+    make(2, 2, 1)  # no advice; not mapped, employed
+    make(None, 1, 0)  # advice unanswered; mapped, not employed
+    make(1, None, 1)  # advice; mapping unanswered
+    counts = ind.counted(ind.OTHER_SHARES, 2024, 2024)
+    advice = counts["nnrr_livsstilsraad"].unit(ST_OLAVS, 2024)
+    mapped = counts["nnrr_arbeidsfunksjon_kartlagt"].unit(ST_OLAVS, 2024)
+    assert (advice.numerator, advice.denominator) == (2, 3)
+    assert (mapped.numerator, mapped.denominator) == (1, 2)
+    # Not in the national file: it has no target and no national id.
+    assert not {"nnrr_livsstilsraad", "nnrr_arbeidsfunksjon_kartlagt"} & {
+        i.id for i in ind.INDICATORS
+    }
