@@ -36,11 +36,11 @@ from nnrr.accounts.models import Unit
 from nnrr.questionnaires import diagnoses
 from nnrr.questionnaires.definitions import get_definition
 from nnrr.questionnaires.models import FormKind
-from nnrr.reports import charts, frame
+from nnrr.reports import adjust, charts, frame
 from nnrr.reports import config as report_config
 from nnrr.reports import indicators as ind
 from nnrr.reports.frame import BASELINE, CLINICIAN, SIX, TWELVE, number
-from nnrr.reports.stats import Mean, Share
+from nnrr.reports.stats import Mean, Share, clopper_pearson
 from nnrr.scheduling.models import Order
 
 # --- Choices and comparison columns -------------------------------------------------------------
@@ -140,6 +140,7 @@ class Choices:
     # report counts by visit date (patient mix, waiting time, pathways, diagnoses, scores).
     visit_from: dt.date | None = None
     visit_to: dt.date | None = None
+    adjusted: bool = False  # outcome indicators also adjusted for patient mix
 
     @property
     def years(self) -> tuple[int, ...]:
@@ -222,6 +223,11 @@ def indicator_report(choices: Choices) -> Report:
             else:
                 low, high = share.interval or (None, None)
                 bars.append(charts.Bar(label, share.value, low, high, highlight=col.own))
+        adjusted_shares = (
+            adjust.adjusted(indicator, latest)
+            if choices.adjusted and indicator.is_outcome
+            else None
+        )
         rows = []
         for col, shares, low_cov in ordered:
             hidden = shares[latest].denominator < cfg.min_denominator
@@ -238,6 +244,8 @@ def indicator_report(choices: Choices) -> Report:
                         f"{percent(share.value)} ({percent(low)}–{percent(high)}), "
                         f"N={share.denominator}"
                     )
+            if adjusted_shares is not None:
+                cells.append("N<30" if hidden else _adjusted_cell(adjusted_shares, col))
             label = col.label + (" *" if low_cov else "")
             rows.append((label, cells))
         title = indicator.title_nb
@@ -255,6 +263,16 @@ def indicator_report(choices: Choices) -> Report:
             f"{title} ({latest})", bars, target.goal, target.minimum, alt
         )
         notes = []
+        if choices.adjusted and indicator.is_outcome:
+            notes.append(
+                _(
+                    "Justert andel: landets andel × observert ÷ forventet antall, der forventet "
+                    "kommer fra en logistisk modell for hele landet med alder, kjønn, ODI før "
+                    "behandling, smerter i minst ett år og utdanning. Figuren viser ujusterte tall."
+                )
+                if adjusted_shares is not None
+                else _("For få forløp til å justere for pasientsammensetning dette året.")
+            )
         if any(low for _c, _s, low in groups):
             notes.append(_("* Dekningsgrad < 60 %"))
         sections.append(
@@ -263,7 +281,15 @@ def indicator_report(choices: Choices) -> Report:
                 Table(
                     _("%(title)s: andel (95 %% konfidensintervall) og antall i nevneren")
                     % {"title": title},
-                    [_("Enhet"), *[str(y) for y in choices.years]],
+                    [
+                        _("Enhet"),
+                        *[str(y) for y in choices.years],
+                        *(
+                            [_("%(year)s justert for pasientsammensetning") % {"year": latest}]
+                            if adjusted_shares is not None
+                            else []
+                        ),
+                    ],
                     rows,
                 ),
                 chart,
@@ -282,6 +308,21 @@ def indicator_report(choices: Choices) -> Report:
         % {"n": cfg.min_denominator},
         sections,
     )
+
+
+def _adjusted_cell(shares: dict[int, adjust.Adjusted], col: Column) -> str:
+    observed = sum(shares[u].observed for u in col.unit_ids if u in shares)
+    expected = sum(shares[u].expected for u in col.unit_ids if u in shares)
+    count = sum(shares[u].denominator for u in col.unit_ids if u in shares)
+    total_observed = sum(a.observed for a in shares.values())
+    total_count = sum(a.denominator for a in shares.values())
+    if not count or expected <= 0 or not total_count:
+        return "–"
+    national = total_observed / total_count
+    low, high = clopper_pearson(observed, count)
+    scale = national * count / expected
+    value = min(1.0, national * observed / expected)
+    return f"{percent(value)} ({percent(min(1.0, low * scale))}–{percent(min(1.0, high * scale))})"
 
 
 # --- 2. Patient mix -----------------------------------------------------------------------------

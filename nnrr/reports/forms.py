@@ -45,6 +45,14 @@ class ReportForm(forms.Form):
         required=False,
         widget=forms.Select(attrs={"class": "ds-input"}),
     )
+    justert = forms.BooleanField(
+        label=_("Juster resultatindikatorene for pasientsammensetning"),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "ds-input"}),
+        help_text=_(
+            "Gjelder kvalitetsindikatorene; tabellene får en justert kolonne for siste år."
+        ),
+    )
 
     def __init__(self, *args: Any, sees_all: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -88,6 +88,7 @@ def show(request: HttpRequest) -> HttpResponse:
         comparison=data["sammenligning"],
         unit=unit,
         viewer_sees_all=sees_all(profile),
+        adjusted=bool(data.get("justert")),
     )
     report = content.build(choices)
     record_event(

@@ -123,5 +123,10 @@ def test_national_file_for_the_secretariat_only(as_persona: Any) -> None:
     rows = list(csv.reader(io.StringIO(body)))
     assert rows[0] == ["context", "orgnr", "year", "var", "denominator", "ind_id"]
     assert len(rows) > 20
+    expected = io.StringIO()
+    from nnrr.reports import national_file
+
+    national_file.write(expected, 2023, 2024)
+    assert body == expected.getvalue()  # the same file as `nnrr indicators`
     bad = client.get(url, {"fra": "2019", "til": "2024"})
     assert bad.status_code == 400 and "Velg et år mellom 2021" in bad.content.decode()
