@@ -129,6 +129,11 @@ def _send_one(subscription_id: uuid.UUID, today: dt.date, now: dt.datetime) -> b
         )
         if subscription is None:
             return False  # sent by another worker meanwhile, or cancelled
+        if subscription.user_id is not None and not _still_allowed(subscription):
+            # The subscriber no longer holds a report role at the unit: the subscription ends.
+            subscription.cancelled_at = now
+            subscription.save(update_fields=["cancelled_at"])
+            return False
         document = ReportDocument.objects.create(
             kind=ReportDocument.Kind.QUARTERLY,
             unit=subscription.unit,
@@ -147,6 +152,27 @@ def _send_one(subscription_id: uuid.UUID, today: dt.date, now: dt.datetime) -> b
     if subscription.next_due <= subscription.end_date:
         schedule(subscription)
     return True
+
+
+def _still_allowed(subscription: Subscription) -> bool:
+    from nnrr.accounts.profiles import ROLE_RIGHTS, Right, active_memberships
+
+    roles = [role for role, rights in ROLE_RIGHTS.items() if Right.REPORTS in rights]
+    user_id = subscription.user_id
+    if user_id is None:  # a recipient the secretariat chose
+        return True
+    return (
+        active_memberships()
+        .filter(user_id=user_id, role__in=roles)
+        .filter(Q(unit_id=subscription.unit_id) | Q(role__in=_national_roles()))
+        .exists()
+    )
+
+
+def _national_roles() -> list[str]:
+    from nnrr.accounts.profiles import ROLE_RIGHTS, Right
+
+    return [role for role, rights in ROLE_RIGHTS.items() if Right.ADMINISTER in rights]
 
 
 def schedule(subscription: Subscription) -> None:

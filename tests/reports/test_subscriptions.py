@@ -137,3 +137,15 @@ def test_bad_input_gets_a_message(as_persona: Any, frozen: None) -> None:
         assert response.status_code == 400
         assert 'class="ds-validation-message"' in response.content.decode()
     assert not Subscription.objects.exists()
+
+
+def test_a_subscriber_who_lost_the_report_role_gets_nothing(
+    subscription: Subscription, persona: Any
+) -> None:
+    reader = persona("report_reader")
+    reader.membership.valid_until = dt.date(2026, 1, 1)
+    reader.membership.save()
+    assert notices.send_due(oslo_datetime(dt.date(2026, 1, 31), 8)) == 0
+    assert mail.outbox == []
+    subscription.refresh_from_db()
+    assert subscription.cancelled_at is not None
