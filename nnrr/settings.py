@@ -265,6 +265,8 @@ EQ5D_VALUE_SET = os.environ.get("NNRR_EQ5D_VALUE_SET", "norway_2024")
 # (defaults: nnrr/reports/data/indicators.toml).
 REPORTS_CONFIG = os.environ.get("NNRR_REPORTS_CONFIG", "")
 REPORTS_BASE_URL = os.environ.get("NNRR_REPORTS_BASE_URL", "") or PORTAL_BASE_URL
+# Indicator counts are kept this long while the data do not change (0: always recompute).
+REPORTS_CACHE_SECONDS = _env_int("NNRR_REPORTS_CACHE_SECONDS", 600)
 
 # --- Portal ----------------------------------------------------------------------------------
 PORTAL_MAX_FAILURES = _env_int("NNRR_PORTAL_MAX_FAILURES", 5)

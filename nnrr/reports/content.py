@@ -181,7 +181,7 @@ def _sum_counts(per_unit: dict[int, Any], unit_ids: Iterable[int], zero: Any) ->
 def indicator_report(choices: Choices) -> Report:
     cfg = report_config.load()
     units = _units()
-    counted = ind.counted(
+    counted = ind.counted_cached(
         (*ind.INDICATORS, *ind.OTHER_SHARES), choices.first_year, choices.last_year
     )
     coverage = counted[ind.COVERAGE.id]

@@ -319,6 +319,45 @@ def counted(indicators: Sequence[Indicator], first_year: int, last_year: int) ->
     return results
 
 
+def data_version() -> str:
+    """Changes whenever a form, course or coverage figure is added, changed or removed."""
+    from django.db.models import Max
+
+    from nnrr.patients.models import Course
+    from nnrr.questionnaires.models import Response
+
+    forms = Response.objects.aggregate(n=Count("pk"), at=Max("last_update"))
+    courses = Course.objects.aggregate(n=Count("pk"), at=Max("updated_at"))
+    cover = CoverageEntry.objects.aggregate(n=Count("pk"), at=Max("entered_at"))
+    return repr((forms, courses, cover))
+
+
+def counted_cached(
+    indicators: Sequence[Indicator], first_year: int, last_year: int
+) -> dict[str, Counts]:
+    """:func:`counted`, kept for ``REPORTS_CACHE_SECONDS`` while the data do not change.
+
+    The counts are per unit and the same for every viewer (suppression and "<5" are applied
+    when they are shown), so one computation serves every profile's report.
+    """
+    import hashlib
+
+    from django.conf import settings
+    from django.core.cache import cache
+
+    seconds = getattr(settings, "REPORTS_CACHE_SECONDS", 600)
+    if seconds <= 0:
+        return counted(indicators, first_year, last_year)
+    ids = ",".join(i.id for i in indicators)
+    digest = hashlib.sha256(f"{ids}|{first_year}|{last_year}|{data_version()}".encode())
+    key = f"nnrr-indicators-{digest.hexdigest()}"
+    result = cache.get(key)
+    if result is None:
+        result = counted(indicators, first_year, last_year)
+        cache.set(key, result, seconds)
+    return result
+
+
 def registrations(first_year: int, last_year: int) -> dict[Key, int]:
     rows = (
         frame.courses()

@@ -120,3 +120,14 @@ def test_other_shares_without_target(db: Any) -> None:
     assert not {"nnrr_livsstilsraad", "nnrr_arbeidsfunksjon_kartlagt"} & {
         i.id for i in ind.INDICATORS
     }
+
+
+def test_cached_counts_follow_the_data(fixture: None, settings: Any) -> None:
+    settings.REPORTS_CACHE_SECONDS = 600
+    first = ind.counted_cached([ind.BY_ID["nnrr_tverrfaglig_behandling"]], 2024, 2024)
+    assert first["nnrr_tverrfaglig_behandling"].unit(ST_OLAVS, 2024).denominator == 8
+    from tests.reports.builders import course
+
+    course(ST_OLAVS, "2024-06-06", clinician={}, baseline={})  # one more course: not stale
+    again = ind.counted_cached([ind.BY_ID["nnrr_tverrfaglig_behandling"]], 2024, 2024)
+    assert again["nnrr_tverrfaglig_behandling"].unit(ST_OLAVS, 2024).denominator == 9
