@@ -30,6 +30,7 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, ExtractYear
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from nnrr.accounts.models import Unit
@@ -248,7 +249,13 @@ def indicator_report(choices: Choices) -> Report:
                 cells.append("N<30" if hidden else _adjusted_cell(adjusted_shares, col))
             label = col.label + (" *" if low_cov else "")
             rows.append((label, cells))
-        title = indicator.title_nb
+        language = (get_language() or "nb")[:2]
+        title = indicator.title(language)
+        description = (
+            indicator.description_en
+            if language == "en" and indicator.description_en
+            else indicator.description_nb
+        )
         goal_text = _("Mål: %(goal)s") % {"goal": percent(target.goal)} if target.goal else ""
         if target.minimum is not None:
             goal_text += ", " + _("min.: %(min)s") % {"min": percent(target.minimum)}
@@ -293,7 +300,7 @@ def indicator_report(choices: Choices) -> Report:
                     rows,
                 ),
                 chart,
-                text=indicator.description_nb + (f" {goal_text}." if goal_text else ""),
+                text=description + (f" {goal_text}." if goal_text else ""),
                 notes=notes,
             )
         )
