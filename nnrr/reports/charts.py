@@ -121,25 +121,35 @@ def indicator_chart(
         axis.axvspan(start, goal * 100, color=WARNING_SURFACE, zorder=0, label="Min.")
         axis.axvspan(goal * 100, top, color=SUCCESS_SURFACE, zorder=0, label="Mål")
     labels = [bar.label for bar in reversed(bars)]
+    # One call per kind of mark (not one per bar): drawing time is per artist.
+    shown = [(p, bar) for p, bar in enumerate(reversed(bars)) if bar.value is not None]
+    if shown:
+        axis.barh(
+            [p for p, _bar in shown],
+            [(bar.value or 0) * 100 for _p, bar in shown],
+            color=[ACCENT if bar.highlight else ACCENT_LIGHT for _p, bar in shown],
+            height=0.6,
+            zorder=2,
+        )
+    with_interval = [(p, bar) for p, bar in shown if bar.low is not None and bar.high is not None]
+    if with_interval:
+        axis.errorbar(
+            [(bar.value or 0) * 100 for _p, bar in with_interval],
+            [p for p, _bar in with_interval],
+            xerr=[
+                [max(0.0, (bar.value or 0) - (bar.low or 0)) * 100 for _p, bar in with_interval],
+                [max(0.0, (bar.high or 0) - (bar.value or 0)) * 100 for _p, bar in with_interval],
+            ],
+            fmt="none",
+            ecolor=NEUTRAL,
+            capsize=2,
+            linewidth=0.8,
+            zorder=3,
+        )
     for position, bar in enumerate(reversed(bars)):
         if bar.value is None:
             axis.text(1, position, bar.note or "–", va="center", color=NEUTRAL, fontsize=8)
             continue
-        colour = ACCENT if bar.highlight else ACCENT_LIGHT
-        axis.barh(position, bar.value * 100, color=colour, height=0.6, zorder=2)
-        if bar.low is not None and bar.high is not None:
-            axis.errorbar(
-                bar.value * 100,
-                position,
-                xerr=[
-                    [max(0.0, bar.value - bar.low) * 100],
-                    [max(0.0, bar.high - bar.value) * 100],
-                ],
-                color=NEUTRAL,
-                capsize=2,
-                linewidth=0.8,
-                zorder=3,
-            )
         text = f"{bar.value * 100:.0f} %".replace(".", ",")
         if bar.note:
             text += f"  {bar.note}"
