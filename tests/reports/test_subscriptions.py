@@ -149,3 +149,15 @@ def test_a_subscriber_who_lost_the_report_role_gets_nothing(
     assert mail.outbox == []
     subscription.refresh_from_db()
     assert subscription.cancelled_at is not None
+
+
+def test_in_the_demo_the_notice_is_a_file_in_the_outbox(
+    subscription: Subscription, settings: Any, tmp_path: Any
+) -> None:
+    settings.CHANNEL = "file"
+    settings.OUTBOX_DIR = tmp_path
+    assert notices.send_due(oslo_datetime(dt.date(2026, 1, 31), 8)) == 1
+    (eml,) = tmp_path.glob("*.eml")
+    text = eml.read_text()
+    assert "Kvartalsrapport St. Olavs" in text and "/rapporter/pdf/" in text
+    assert "Content-Disposition: attachment" not in text
