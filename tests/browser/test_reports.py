@@ -66,3 +66,36 @@ def test_report_pages_are_accessible(new_page: NewPage, size: str) -> None:
     check("subscriptions")
     report = "\n".join(f"{name}:\n{describe_violations(v)}" for name, v in found.items())
     assert not found, f"axe found serious/critical violations:\n{report}"
+
+
+def test_secretariat_pages_are_accessible(new_page: NewPage) -> None:
+    from nnrr.demo.loader import ensure_users
+
+    siri = ensure_users()["Siri Sekretariat"]
+    subject = siri.identities.get().subject
+    seed(scale=200, now=timezone.now(), out=io.StringIO())
+    seed_coverage(now=timezone.now())
+    page = new_page("desktop", bypass_csp=True)
+    login(
+        page,
+        national_id=subject,
+        profile="Registeradministrator ved Universitetssykehuset Nord-Norge HF, Tromsø",
+    )
+    found = {}
+    page.goto("/rapporter/nasjonal-indikatorfil/")
+    expect(page.get_by_role("heading", level=1, name="Nasjonal indikatorfil")).to_be_visible()
+    found["national-file"] = axe(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Last ned CSV").click()
+    path = download.value.path()
+    assert path.read_text(encoding="utf-8").startswith("context,orgnr,year,var,denominator,ind_id")
+    page.goto("/rapporter/dekningsgrad/")
+    page.get_by_label("Enhet").select_option(label="Haukeland")
+    page.get_by_role("button", name="Vis enhet").click()
+    expect(page.get_by_role("heading", name="Registrer for Haukeland")).to_be_visible()
+    found["coverage-admin"] = axe(page)
+    page.goto("/rapporter/")
+    found["choices-admin"] = axe(page)
+    found = {name: v for name, v in found.items() if v}
+    report = "\n".join(f"{name}:\n{describe_violations(v)}" for name, v in found.items())
+    assert not found, f"axe found serious/critical violations:\n{report}"
