@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pypdf
+import pytest
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
@@ -135,3 +136,32 @@ def test_another_units_document_is_not_found(as_persona: Any, persona: Any, db: 
     assert other.get(url).status_code == 404
     assert as_persona("local_admin").get(url).status_code == 200  # same unit, other user
     assert as_persona("national_admin").get(url).status_code == 200
+
+
+def test_a_failed_job_is_shown_not_raised(
+    as_persona: Any, persona: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader = persona("report_reader")
+    document = ReportDocument.objects.create(
+        kind=ReportDocument.Kind.QUARTERLY,
+        unit=reader.unit,
+        period_end=dt.date(2024, 6, 30),
+        requested_by=reader.user,
+        requested_unit=reader.unit,
+    )
+
+    def broken(*args: Any) -> bytes:
+        raise RuntimeError("fonts missing")
+
+    monkeypatch.setattr(documents, "render", broken)
+    documents.make(str(document.pk))
+    document.refresh_from_db()
+    assert document.state == ReportDocument.State.FAILED
+    page = as_persona("report_reader").get(
+        reverse("reports:document", kwargs={"document_id": document.pk})
+    )
+    assert "Rapporten kunne ikke lages" in page.content.decode()
+    download = as_persona("report_reader").get(
+        reverse("reports:document_download", kwargs={"document_id": document.pk})
+    )
+    assert download.status_code == 302  # back to the status page, no empty PDF
