@@ -34,6 +34,7 @@ node: $(STAMP_NPM) ## Install the locked npm packages (Designsystemet, htmx, axe
 demo: venv node ## Migrate, load the demo data and serve on http://127.0.0.1:8000 with the worker
 	NNRR_DEMO=1 $(PY) manage.py migrate --noinput
 	NNRR_DEMO=1 $(PY) manage.py load_demo
+	NNRR_DEMO=1 $(PY) manage.py seed --scale 6000 --once  # several years for the reports
 	@echo "NNRR demo: http://$(HOST):$(PORT)/  (log in with Test IDP as EGIL LARSEN; Ctrl-C stops)"
 	@NNRR_DEMO=1 bin/serve $(HOST) $(PORT)
 

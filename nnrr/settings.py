@@ -287,6 +287,14 @@ WORKER_LEASE_SECONDS = _env_int("NNRR_WORKER_LEASE_SECONDS", 120)
 # --- Scoring ---------------------------------------------------------------------------------
 EQ5D_VALUE_SET = os.environ.get("NNRR_EQ5D_VALUE_SET", "norway_2024")
 
+# --- Reports ---------------------------------------------------------------------------------
+# NNRR_REPORTS_CONFIG: a TOML file overriding indicator targets and report thresholds
+# (defaults: nnrr/reports/data/indicators.toml).
+REPORTS_CONFIG = os.environ.get("NNRR_REPORTS_CONFIG", "")
+REPORTS_BASE_URL = os.environ.get("NNRR_REPORTS_BASE_URL", "") or PORTAL_BASE_URL
+# Indicator counts are kept this long while the data do not change (0: always recompute).
+REPORTS_CACHE_SECONDS = _env_int("NNRR_REPORTS_CACHE_SECONDS", 600)
+
 # --- Portal ----------------------------------------------------------------------------------
 PORTAL_MAX_FAILURES = _env_int("NNRR_PORTAL_MAX_FAILURES", 5)
 

@@ -105,6 +105,10 @@ NO_PATIENT_DATA: dict[str, str] = {
         "portal services (nnrr.portal.*, nnrr.form.portal_saved, nnrr.form.submitted)"
     ),
     "set_language": "the language cookie",
+    "reports:": (
+        "aggregates only (cells under 5 from other units shown as <5, N<30 suppressed): no "
+        "person-level data (tests/reports/test_views.py)"
+    ),
     "exports:": (
         "filters, counts and job state only; the archive is encrypted, and every export writes "
         "nnrr.export.completed and every download nnrr.export.downloaded (tests/exports)"

@@ -18,6 +18,7 @@ from nnrr.accounts.models import AccessApplication
 from nnrr.audit.models import AuditEvent
 from nnrr.exports.models import ExportJob
 from nnrr.questionnaires.models import FormKind, Response
+from nnrr.reports.models import ReportDocument, Subscription
 from nnrr.scheduling.models import Order
 from tests.conftest import ST_OLAVS, book, make_patient
 
@@ -66,11 +67,31 @@ def st_olavs_objects(persona: Any) -> dict[str, Any]:
         format="csv",
         state=ExportJob.State.READY,
     )
+    reader = persona("report_reader")
+    document = ReportDocument.objects.create(
+        kind=ReportDocument.Kind.QUARTERLY,
+        unit=reader.unit,
+        period_end=course.planned_consultation_date,
+        requested_by=reader.user,
+        requested_unit=reader.unit,
+    )
+    subscription = Subscription.objects.create(
+        user=reader.user,
+        email="randi@stolav.example",
+        unit=reader.unit,
+        created_by_unit=reader.unit,
+        frequency=Subscription.Frequency.QUARTERLY,
+        start_date=course.planned_consultation_date,
+        end_date=course.planned_consultation_date,
+        next_due=course.planned_consultation_date,
+    )
     return {
         "patient_id": patient.pk,
         "course_id": course.pk,
         "response_id": response.pk,
         "order_id": order.pk,
+        "document_id": document.pk,
+        "subscription_id": subscription.pk,
         "kind": FormKind.PRE_TREATMENT.value,
         "application_id": application.pk,
         "user_id": clinician.user.pk,

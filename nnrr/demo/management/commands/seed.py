@@ -10,6 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from nnrr.demo.bulk import seed
+from nnrr.demo.coverage import seed_coverage
+from nnrr.patients.models import Course
 
 
 class Command(BaseCommand):
@@ -25,12 +27,25 @@ class Command(BaseCommand):
             action="store_true",
             help="leave form answers empty (faster; enough for page benchmarks)",
         )
+        parser.add_argument(
+            "--once",
+            action="store_true",
+            help="do nothing when the database already holds --scale courses (for make demo)",
+        )
+        parser.add_argument(
+            "--no-coverage",
+            action="store_true",
+            help="do not add coverage figures (eligible patients per unit and half-year)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.PRODUCTION:
             raise CommandError("Synthetic data is never generated with NNRR_PRODUCTION=1.")
         if options["scale"] < 1:
             raise CommandError("--scale must be at least 1")
+        if options["once"] and Course.objects.count() >= options["scale"]:
+            self.stdout.write("Synthetic courses already there; nothing changed.")
+            return
         started = time.monotonic()
         count = seed(
             scale=options["scale"],
@@ -40,3 +55,6 @@ class Command(BaseCommand):
             seed=options["seed"],
         )
         self.stdout.write(f"{count} courses in {time.monotonic() - started:.1f} s")
+        if not options["no_coverage"]:
+            entries = seed_coverage(now=timezone.now(), seed=options["seed"])
+            self.stdout.write(f"{entries} coverage figures (eligible patients per half-year)")

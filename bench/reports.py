@@ -1,0 +1,399 @@
+"""Reports benchmark: the annual report's indicators against hand-written SQL, and the national
+file's rows per second, on PostgreSQL at 100,000 (and optionally 1,000,000) courses.
+
+    .venv/bin/python bench/reports.py [--sizes 100000,1000000] [--base 20000] [--repeat 5]
+
+For each size a fresh PostgreSQL database ``nnrr_bench_reports`` is migrated and seeded with
+``nnrr.demo.bulk.seed`` *with answers* (``--base`` courses, all 16 units, seven years); to reach
+the size, the seeded courses and their forms are copied in SQL with new ids (the same units,
+dates and answers), which is much faster than generating every course. Then, timed with the
+median of ``--repeat`` runs after one warm-up run:
+
+- **engine**: ``nnrr.reports.indicators.counted`` for every indicator of the annual report
+  (three years, per unit and year): the ORM's aggregate queries over the stored answers;
+- **hand SQL**: the same indicators as two hand-written SQL aggregates (process indicators by
+  visit year, outcome indicators by follow-up year) with jsonb operators; the script checks that
+  both give the same numerators and denominators and exits 1 if not;
+- **report page**: ``nnrr.reports.content.indicator_report`` (engine + 11 SVG charts + tables);
+- **national file**: ``nnrr.reports.national_file.write`` for the same three years into
+  /dev/null: rows and rows per second.
+
+PostgreSQL only (the hand SQL uses jsonb); exits with a message when it does not answer. Results
+also go to ``bench/results/reports-postgresql.json``. The machine is shared: the load average is
+printed beside the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "var" / "bench"
+RESULTS_DIR = ROOT / "bench" / "results"
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
+PG_DATABASE = "nnrr_bench_reports"  # not nnrr_bench / nnrr_bench_dispatch: may run beside them
+
+
+def machine() -> str:
+    one, five, _fifteen = os.getloadavg()
+    return f"{os.cpu_count()} CPUs, load average {one:.1f} (1 min), {five:.1f} (5 min)"
+
+
+def postgres_answers() -> bool:
+    try:
+        import psycopg
+
+        psycopg.connect(f"{PG_SERVER}/postgres", connect_timeout=3).close()
+    except Exception:
+        return False
+    return True
+
+
+def fresh_database() -> None:
+    import psycopg
+    from django.db import connections
+
+    connections.close_all()
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {PG_DATABASE}")
+
+
+def setup_django() -> None:
+    os.environ["DATABASE_URL"] = f"{PG_SERVER}/{PG_DATABASE}"
+    os.environ["NNRR_DEMO"] = "1"
+    os.environ["NNRR_DEBUG"] = "0"
+    os.environ["NNRR_CHANNEL"] = "none"
+    os.environ["NNRR_DATA_DIR"] = str(DATA_DIR)
+    os.environ.setdefault("NNRR_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nnrr.settings")
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+# --- Data ------------------------------------------------------------------------------------
+
+
+def _columns(model: Any) -> list[str]:
+    return [f.column for f in model._meta.concrete_fields]
+
+
+def copy_courses(times: int) -> None:
+    """Copy every course with its forms ``times`` more times, with new ids (SQL, in bulk)."""
+    from django.db import connection
+
+    from nnrr.patients.models import Course
+    from nnrr.questionnaires.models import Response
+
+    course_cols = [c for c in _columns(Course) if c not in {"id", "replaces_id"}]
+    response_cols = [c for c in _columns(Response) if c not in {"id", "course_id"}]
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE bench_original AS SELECT id FROM patients_course")
+        for _ in range(times):
+            cursor.execute(
+                "CREATE TEMP TABLE bench_map AS "
+                "SELECT id AS old, gen_random_uuid() AS new FROM bench_original"
+            )
+            cols = ", ".join(course_cols)
+            # Column names come from the models, never from input.
+            cursor.execute(
+                f"INSERT INTO patients_course (id, {cols}) "  # noqa: S608
+                f"SELECT m.new, {', '.join('c.' + c for c in course_cols)} "
+                "FROM patients_course c JOIN bench_map m ON m.old = c.id"
+            )
+            cols = ", ".join(response_cols)
+            cursor.execute(
+                f"INSERT INTO questionnaires_response (id, course_id, {cols}) "  # noqa: S608
+                f"SELECT gen_random_uuid(), m.new, {', '.join('r.' + c for c in response_cols)} "
+                "FROM questionnaires_response r JOIN bench_map m ON m.old = r.course_id"
+            )
+            cursor.execute("DROP TABLE bench_map")
+        cursor.execute("DROP TABLE bench_original")
+        cursor.execute("VACUUM ANALYZE")
+
+
+def seed_database(size: int, base: int, now: dt.datetime) -> dict[str, float]:
+    from django.core.management import call_command
+
+    from nnrr.demo.bulk import seed
+    from nnrr.demo.coverage import seed_coverage
+
+    call_command("migrate", verbosity=0, interactive=False)
+    started = time.perf_counter()
+    base = min(base, size)
+    seed(scale=base, now=now, out=io.StringIO(), answers=True)
+    seeded = time.perf_counter() - started
+    started = time.perf_counter()
+    times = size // base - 1
+    if times > 0:
+        copy_courses(times)
+    copied = time.perf_counter() - started
+    seed_coverage(now=now)
+    return {"seed_s": round(seeded, 1), "copy_s": round(copied, 1)}
+
+
+# --- The hand-written SQL ----------------------------------------------------------------------
+
+_BASE = """
+FROM patients_course c
+JOIN questionnaires_response b ON b.course_id = c.id AND b.kind = '1b' AND b.status = 2
+JOIN questionnaires_response a ON a.course_id = c.id AND a.kind = '1a' AND a.status = 2
+     AND a.consent
+{join6}
+WHERE c.status = 'active'
+"""
+_VISIT = "substr(b.answers ->> 'S1b_DateOfCompletion', 1, 4)::int"
+_FOLLOW_UP = (
+    f"({_VISIT} + CASE WHEN substr(b.answers ->> 'S1b_DateOfCompletion', 6, 2)::int >= 7 "
+    "THEN 1 ELSE 0 END)"
+)
+
+
+def _num(alias: str, key: str, field: str = "answers") -> str:
+    return f"({alias}.{field} ->> '{key}')::float"
+
+
+def _tick(alias: str, key: str) -> str:
+    return f"coalesce({alias}.answers -> '{key}' = 'true'::jsonb, false)"
+
+
+PROCESS_SQL = f"""
+SELECT c.unit_id, {_VISIT} AS year,
+  count(*) AS nnrr_tverrfaglig_behandling_d,
+  count(*) FILTER (WHERE {_num("b", "Treatment_InvidualInterdisciplinary")} >= 1
+                      OR {_num("b", "Treatment_GroupInterdisciplinary2018")} >= 1)
+    AS nnrr_tverrfaglig_behandling_n,
+  count(*) FILTER (WHERE {_num("b", "TreatmentMasteryOrientedConversation")} IN (1, 2))
+    AS nnrr_mestringsorientert_samtale_d,
+  count(*) FILTER (WHERE {_num("b", "TreatmentMasteryOrientedConversation")} = 1)
+    AS nnrr_mestringsorientert_samtale_n
+{_BASE.format(join6="")}
+  AND {_VISIT} BETWEEN %s AND %s
+GROUP BY 1, 2
+"""
+
+_ODI = (
+    f"{_num('a', 'OdiScore', 'scores')} IS NOT NULL "
+    f"AND {_num('f', 'OdiScore', 'scores')} IS NOT NULL"
+)
+_JOB_D = f"{_num('a', 'IsEmployed')} = 1 AND {_tick('a', 'S2_SickLeave')}"
+_JOB_N = (
+    f"{_tick('f', 'S2_Working')} AND NOT {_tick('f', 'S2_SickLeave')} "
+    f"AND NOT {_tick('f', 'S2_NAV')}"
+)
+
+
+def _pain_d(key: str) -> str:
+    return (
+        f"{_num('a', key)} IS NOT NULL AND {_num('f', key)} IS NOT NULL AND {_num('a', key)} <> 0"
+    )
+
+
+_JOIN6 = "JOIN questionnaires_response f ON f.course_id = c.id AND f.kind = '2' AND f.status = 2"
+OUTCOME_SQL = f"""
+SELECT c.unit_id, {_FOLLOW_UP} AS year,
+  count(*) FILTER (WHERE {_ODI}) AS nnrr_bedret_funksjon_d,
+  count(*) FILTER (WHERE {_ODI} AND {_num("a", "OdiScore", "scores")}
+                   - {_num("f", "OdiScore", "scores")} >= 10 - 1e-6) AS nnrr_bedret_funksjon_n,
+  count(*) FILTER (WHERE {_ODI}) AS nnrr_funksjons_nedsettelse_d,
+  count(*) FILTER (WHERE {_ODI} AND {_num("f", "OdiScore", "scores")} <= 23 + 1e-6)
+    AS nnrr_funksjons_nedsettelse_n,
+  count(*) FILTER (WHERE {_pain_d("PainExperiencesNoActivity")}) AS nnrr_bedring_smerte_hvile_d,
+  count(*) FILTER (WHERE {_pain_d("PainExperiencesNoActivity")}
+                   AND {_num("a", "PainExperiencesNoActivity")}
+                   - {_num("f", "PainExperiencesNoActivity")} >= 2 - 1e-6)
+    AS nnrr_bedring_smerte_hvile_n,
+  count(*) FILTER (WHERE {_pain_d("PainExperiencesActivity")}) AS nnrr_bedring_smerte_aktiv_d,
+  count(*) FILTER (WHERE {_pain_d("PainExperiencesActivity")}
+                   AND {_num("a", "PainExperiencesActivity")}
+                   - {_num("f", "PainExperiencesActivity")} >= 2 - 1e-6)
+    AS nnrr_bedring_smerte_aktiv_n,
+  count(*) FILTER (WHERE {_JOB_D}) AS nnrr_jobb_d,
+  count(*) FILTER (WHERE {_JOB_D} AND {_JOB_N}) AS nnrr_jobb_n,
+  count(*) FILTER (WHERE {_JOB_D}) AS nnrr_jobb_v2_d,
+  count(*) FILTER (WHERE {_JOB_D} AND ({_JOB_N} OR (
+      {_num("f", "S2_SickLeave_Percent")} < {_num("a", "S2_SickLeave_Percent")})))
+    AS nnrr_jobb_v2_n,
+  count(*) FILTER (WHERE {_num("f", "UseOfTreatment")} BETWEEN 1 AND 7)
+    AS nnrr_bedring_av_behandling_d,
+  count(*) FILTER (WHERE {_num("f", "UseOfTreatment")} BETWEEN 1 AND 3)
+    AS nnrr_bedring_av_behandling_n,
+  count(*) FILTER (WHERE {_num("f", "TreatmentSatisfaction")} BETWEEN 1 AND 5)
+    AS nnrr_misfornoeyd_d,
+  count(*) FILTER (WHERE {_num("f", "TreatmentSatisfaction")} BETWEEN 1 AND 3)
+    AS nnrr_misfornoeyd_n
+{_BASE.format(join6=_JOIN6)}
+  AND {_FOLLOW_UP} BETWEEN %s AND %s
+GROUP BY 1, 2
+"""
+
+
+def hand_sql(first: int, last: int) -> dict[str, dict[tuple[int, int], tuple[int, int]]]:
+    from django.db import connection
+
+    result: dict[str, dict[tuple[int, int], tuple[int, int]]] = {}
+    with connection.cursor() as cursor:
+        for sql in (PROCESS_SQL, OUTCOME_SQL):
+            cursor.execute(sql, [first, last])
+            names = [col.name for col in cursor.description]
+            for row in cursor.fetchall():
+                values = dict(zip(names, row, strict=True))
+                key = (values["unit_id"], values["year"])
+                for name in names:
+                    if name.endswith("_d") and values[name]:
+                        ind_id = name[:-2]
+                        result.setdefault(ind_id, {})[key] = (values[ind_id + "_n"], values[name])
+    return result
+
+
+def engine(first: int, last: int) -> dict[str, dict[tuple[int, int], tuple[int, int]]]:
+    from nnrr.reports import indicators as ind
+
+    counted = ind.counted([i for i in ind.INDICATORS if i.id != "nnrr_dg"], first, last)
+    return {
+        ind_id: {key: (s.numerator, s.denominator) for key, s in counts.cells.items()}
+        for ind_id, counts in counted.items()
+    }
+
+
+def timed(function: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    result = function()  # warm-up (and the result to check)
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+def run_size(size: int, base: int, repeat: int) -> dict[str, Any]:
+    from django.db import connection
+
+    from nnrr.accounts.models import Unit
+    from nnrr.lib.dates import oslo_date
+    from nnrr.patients.models import Course
+    from nnrr.reports import content, national_file
+    from nnrr.reports.frame import courses
+
+    now = dt.datetime.now(dt.UTC)
+    fresh_database()
+    print(f"\n{size:,} courses: seeding …", flush=True)
+    seeding = seed_database(size, base, now)
+    total = Course.objects.count()
+    in_analysis = courses().count()
+    last = oslo_date(now).year - 1
+    first = last - 2
+    print(
+        f"  {total:,} courses ({in_analysis:,} in the unit of analysis); "
+        f"seed {seeding['seed_s']} s, copy {seeding['copy_s']} s; annual report {first}–{last}",
+        flush=True,
+    )
+    engine_s, engine_result = timed(lambda: engine(first, last), repeat)
+    hand_s, hand_result = timed(lambda: hand_sql(first, last), repeat)
+    same = engine_result == hand_result
+    unit = Unit.objects.get(pk=104293)
+    choices = content.Choices("indikatorer", first, last, content.ALL_UNITS, unit, True)
+    from django.core.cache import cache
+
+    def cold_page() -> Any:
+        cache.clear()  # no cached counts or charts: what the first viewer waits for
+        return content.indicator_report(choices)
+
+    page_s, _ = timed(cold_page, max(1, repeat // 2))
+    content.indicator_report(choices)
+    warm_s, _ = timed(lambda: content.indicator_report(choices), max(1, repeat // 2))
+    with open(os.devnull, "w", encoding="utf-8") as sink:
+        started = time.perf_counter()
+        rows = national_file.write(sink, first, last)
+        file_s = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
+        db_size = cursor.fetchone()[0]
+    return {
+        "size": total,
+        "in_analysis": in_analysis,
+        "years": [first, last],
+        "db_size": db_size,
+        **seeding,
+        "engine_ms": round(engine_s * 1000, 1),
+        "hand_sql_ms": round(hand_s * 1000, 1),
+        "ratio": round(engine_s / hand_s, 2),
+        "same_result": same,
+        "indicator_report_ms": round(page_s * 1000, 1),
+        "indicator_report_cached_ms": round(warm_s * 1000, 1),
+        "national_file_rows": rows,
+        "national_file_s": round(file_s, 2),
+        "national_file_rows_per_s": round(rows / file_s),
+        "machine": machine(),
+    }
+
+
+def report(runs: list[dict[str, Any]]) -> None:
+    print()
+    print(
+        "| courses | engine ms | hand SQL ms | × hand SQL | same result | indicator report ms "
+        "| … cached | national file rows | rows/s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in runs:
+        print(
+            f"| {r['size']:,} | {r['engine_ms']} | {r['hand_sql_ms']} | {r['ratio']} | "
+            f"{'yes' if r['same_result'] else 'NO'} | {r['indicator_report_ms']} | "
+            f"{r['indicator_report_cached_ms']} | "
+            f"{r['national_file_rows']:,} | {r['national_file_rows_per_s']:,} |"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100000", help="course counts (default 100000)")
+    parser.add_argument(
+        "--base", type=int, default=20000, help="courses generated; the rest are copies"
+    )
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs (median)")
+    args = parser.parse_args()
+    try:
+        sizes = sorted({int(part) for part in args.sizes.split(",") if part.strip()})
+    except ValueError:
+        parser.error("--sizes takes whole numbers, e.g. 100000,1000000")
+    if not sizes or min(sizes) < 1 or args.base < 1 or args.repeat < 1:
+        parser.error("--sizes, --base and --repeat must be positive")
+    if not postgres_answers():
+        sys.exit("PostgreSQL does not answer at 127.0.0.1:5432; this benchmark needs it.")
+    setup_django()
+    print(f"Database: postgresql ({PG_DATABASE})")
+    machine_before = machine()
+    print(f"Machine: {machine_before}")
+    runs = [run_size(size, args.base, args.repeat) for size in sizes]
+    report(runs)
+    print(f"Machine after: {machine()}")
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / "reports-postgresql.json").write_text(
+        json.dumps(
+            {
+                "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "machine_before": machine_before,
+                "runs": runs,
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
+    return 0 if all(r["same_result"] for r in runs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

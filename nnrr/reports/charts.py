@@ -1,0 +1,246 @@
+"""Server-side SVG charts (matplotlib), in Designsystemet colours, with Norwegian labels.
+
+Charts are returned as ``data:`` URIs for an ``<img>`` with a text alternative: they work
+without JavaScript, in the PDF, and under the strict content security policy. Every chart is
+shown beside a table with the same numbers ("Vis tabell").
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import io
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib
+from django.core.cache import cache
+
+matplotlib.use("Agg")
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+# Designsystemet (Digdir theme) colours.
+ACCENT = "#0062ba"
+ACCENT_LIGHT = "#a5c8ef"
+NEUTRAL = "#1e2b3c"
+NEUTRAL_SUBTLE = "#6c7a8c"
+SUCCESS_SURFACE = "#c8ebd0"
+WARNING_SURFACE = "#fdf0c2"
+DANGER_SURFACE = "#f9d9d9"
+SERIES = [ACCENT, "#e66c00", "#068718", "#7a3fb8", NEUTRAL_SUBTLE, "#c01b1b"]
+
+matplotlib.rcParams.update(
+    {
+        "svg.fonttype": "none",  # text stays text: searchable, selectable, scales with the page
+        "font.family": "sans-serif",
+        "font.size": 9,
+        "axes.edgecolor": NEUTRAL_SUBTLE,
+        "axes.labelcolor": NEUTRAL,
+        "xtick.color": NEUTRAL,
+        "ytick.color": NEUTRAL,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    uri: str
+    alt: str
+
+
+CACHE_SECONDS = 3600
+
+
+def cached(build: Callable[..., Chart]) -> Callable[..., Chart]:
+    """Drawing is the slow part of a report: the same figures (same numbers, labels, targets)
+    give the same chart, so it is kept in the cache by a digest of everything it shows."""
+
+    @functools.wraps(build)
+    def wrapper(*args: Any, **kwargs: Any) -> Chart:
+        digest = hashlib.sha256(repr((build.__name__, args, sorted(kwargs.items()))).encode())
+        key = f"nnrr-chart-{digest.hexdigest()}"
+        chart = cache.get(key)
+        if chart is None:
+            chart = build(*args, **kwargs)
+            cache.set(key, chart, CACHE_SECONDS)
+        return chart
+
+    return wrapper
+
+
+def _uri(figure: Figure) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _percent_axis(axis: object, horizontal: bool = True) -> None:
+    from matplotlib.ticker import PercentFormatter
+
+    formatter = PercentFormatter(xmax=100, decimals=0, symbol=" %")
+    if horizontal:
+        axis.xaxis.set_major_formatter(formatter)  # type: ignore[attr-defined]
+    else:
+        axis.yaxis.set_major_formatter(formatter)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float | None  # share 0..1; None when not shown (N<30)
+    low: float | None = None
+    high: float | None = None
+    note: str = ""  # text beside the bar, e.g. "N<30"
+    highlight: bool = False
+
+
+@cached
+def indicator_chart(
+    title: str,
+    bars: Sequence[Bar],
+    goal: float | None,
+    minimum: float | None,
+    alt: str,
+    higher_is_better: bool = True,
+) -> Chart:
+    """Horizontal bars with 95 % intervals over the goal/minimum bands ("Mål", "Min.")."""
+    height = 1.2 + 0.32 * max(len(bars), 1)
+    figure = Figure(figsize=(7.0, height))
+    axis = figure.add_subplot()
+    top = 100.0
+    if minimum is not None:
+        axis.axvspan(0, minimum * 100, color=DANGER_SURFACE, zorder=0, label="Under min.")
+    if goal is not None:
+        start = (minimum * 100) if minimum is not None else 0
+        axis.axvspan(start, goal * 100, color=WARNING_SURFACE, zorder=0, label="Min.")
+        axis.axvspan(goal * 100, top, color=SUCCESS_SURFACE, zorder=0, label="Mål")
+    labels = [bar.label for bar in reversed(bars)]
+    # One call per kind of mark (not one per bar): drawing time is per artist.
+    shown = [(p, bar) for p, bar in enumerate(reversed(bars)) if bar.value is not None]
+    if shown:
+        axis.barh(
+            [p for p, _bar in shown],
+            [(bar.value or 0) * 100 for _p, bar in shown],
+            color=[ACCENT if bar.highlight else ACCENT_LIGHT for _p, bar in shown],
+            height=0.6,
+            zorder=2,
+        )
+    with_interval = [(p, bar) for p, bar in shown if bar.low is not None and bar.high is not None]
+    if with_interval:
+        axis.errorbar(
+            [(bar.value or 0) * 100 for _p, bar in with_interval],
+            [p for p, _bar in with_interval],
+            xerr=[
+                [max(0.0, (bar.value or 0) - (bar.low or 0)) * 100 for _p, bar in with_interval],
+                [max(0.0, (bar.high or 0) - (bar.value or 0)) * 100 for _p, bar in with_interval],
+            ],
+            fmt="none",
+            ecolor=NEUTRAL,
+            capsize=2,
+            linewidth=0.8,
+            zorder=3,
+        )
+    for position, bar in enumerate(reversed(bars)):
+        if bar.value is None:
+            axis.text(1, position, bar.note or "–", va="center", color=NEUTRAL, fontsize=8)
+            continue
+        text = f"{bar.value * 100:.0f} %".replace(".", ",")
+        if bar.note:
+            text += f"  {bar.note}"
+        axis.text(min(bar.value * 100 + 1.5, 88), position + 0.3, text, fontsize=7, color=NEUTRAL)
+    axis.set_yticks(range(len(labels)), labels)
+    axis.set_xlim(0, top)
+    axis.set_ylim(-0.6, len(labels) - 0.4)
+    _percent_axis(axis)
+    axis.set_title(title, loc="left", fontsize=10, color=NEUTRAL)
+    if goal is not None:
+        axis.legend(
+            loc="lower right", fontsize=7, frameon=False, ncols=3, bbox_to_anchor=(1.0, 1.0)
+        )
+    return Chart(title, _uri(figure), alt)
+
+
+@cached
+def grouped_bars(
+    title: str,
+    categories: Sequence[str],
+    series: Mapping[str, Sequence[float | None]],
+    alt: str,
+    percent: bool = True,
+    ylabel: str = "",
+) -> Chart:
+    """Vertical bars per category, one colour per series (unit or comparison group)."""
+    width = max(5.0, min(10.0, 0.55 * len(categories) * max(1, len(series)) + 2))
+    figure = Figure(figsize=(width, 3.4))
+    axis = figure.add_subplot()
+    count = max(len(series), 1)
+    bar_width = 0.8 / count
+    for index, (name, values) in enumerate(series.items()):
+        xs = [i + (index - (count - 1) / 2) * bar_width for i in range(len(categories))]
+        ys = [((v or 0) * (100 if percent else 1)) for v in values]
+        axis.bar(xs, ys, width=bar_width, color=SERIES[index % len(SERIES)], label=name)
+    axis.set_xticks(
+        range(len(categories)),
+        categories,
+        rotation=30 if len(categories) > 5 else 0,
+        ha="right" if len(categories) > 5 else "center",
+    )
+    if percent:
+        _percent_axis(axis, horizontal=False)
+    if ylabel:
+        axis.set_ylabel(ylabel)
+    axis.set_title(title, loc="left", fontsize=10, color=NEUTRAL)
+    if len(series) > 1:
+        axis.legend(fontsize=7, frameon=False)
+    return Chart(title, _uri(figure), alt)
+
+
+def _legend(axis: object) -> None:
+    handles, _labels = axis.get_legend_handles_labels()  # type: ignore[attr-defined]
+    if len(handles) > 1:
+        axis.legend(fontsize=7, frameon=False)  # type: ignore[attr-defined]
+
+
+@cached
+def means_chart(
+    title: str,
+    timepoints: Sequence[str],
+    series: Mapping[str, Sequence[tuple[float, float, float] | None]],
+    alt: str,
+    ylabel: str = "",
+) -> Chart:
+    """Means with 95 % intervals at each time point, one line per group."""
+    figure = Figure(figsize=(5.5, 3.2))
+    axis = figure.add_subplot()
+    for index, (name, points) in enumerate(series.items()):
+        xs = [i + index * 0.06 for i, p in enumerate(points) if p is not None]
+        present = [p for p in points if p is not None]
+        if not present:
+            continue
+        means = [p[0] for p in present]
+        errors = [[p[0] - p[1] for p in present], [p[2] - p[0] for p in present]]
+        axis.errorbar(
+            xs,
+            means,
+            yerr=errors,
+            marker="o",
+            capsize=3,
+            color=SERIES[index % len(SERIES)],
+            label=name,
+            linewidth=1.2,
+        )
+    axis.set_xticks(range(len(timepoints)), timepoints)
+    axis.yaxis.set_major_formatter(
+        FuncFormatter(lambda value, _pos: f"{value:g}".replace(".", ","))
+    )
+    if ylabel:
+        axis.set_ylabel(ylabel)
+    axis.set_title(title, loc="left", fontsize=10, color=NEUTRAL)
+    _legend(axis)
+    return Chart(title, _uri(figure), alt)

@@ -1,0 +1,148 @@
+"""The unit of analysis as one query: courses joined to their completed forms.
+
+One row per **course** with a completed Behandlerskjema (1b) and a completed pre-treatment form
+(1a) with consent (indicators.md). The 6- and 12-month forms are joined when completed. The
+answers and scores the indicators need are pulled out of the stored JSON as columns, so every
+indicator is a ``Count(filter=...)`` the database computes; nothing loops over forms in Python.
+
+A completed form of each kind is unique per course (a database constraint), so the joins never
+multiply rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import (
+    Case,
+    F,
+    FilteredRelation,
+    FloatField,
+    Func,
+    IntegerField,
+    Q,
+    Value,
+    When,
+)
+from django.db.models.fields.json import (  # type: ignore[attr-defined]
+    KeyTextTransform,
+    KeyTransform,
+    compile_json_path,
+)
+from django.db.models.functions import Cast, Substr
+
+from nnrr.patients.models import Course
+from nnrr.questionnaires.models import FormKind, FormStatus
+
+# Form aliases in the frame.
+CLINICIAN = "f1b"
+BASELINE = "f1a"
+SIX = "f6"
+TWELVE = "f12"
+
+# Scores carry one decimal (ODI) or two (HSCL-10): a difference like 30.2 − 20.2 comes out of
+# floating point as 9.999…; comparisons against a cut-off allow for that.
+EPSILON = 1e-6
+
+
+class JsonNumber(Func):
+    """A JSON value as a float when it is a JSON number; NULL otherwise (missing, null, text).
+
+    Django's text transform would turn a stored JSON ``null`` into the string 'null' on SQLite,
+    and a cast of jsonb ``null`` fails on PostgreSQL; a missing score is a missing value here.
+    Lookups on it are the float field's (``__gte``, ``__in``), not the JSON key lookups.
+    """
+
+    output_field = FloatField()
+
+    def __init__(self, key: str, field_path: str) -> None:
+        super().__init__(KeyTransform(key, field_path))
+
+    def as_sql(  # type: ignore[override]  # other databases
+        self, compiler: Any, connection: Any, **extra: Any
+    ) -> Any:
+        return compiler.compile(Cast(self.get_source_expressions()[0], FloatField()))
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return (
+            f"(CASE WHEN jsonb_typeof({sql}) = 'number' THEN ({sql})::double precision END)",
+            (*params, *params),
+        )
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        key = self.get_source_expressions()[0]
+        lhs, params, key_transforms = key.preprocess_lhs(compiler, connection)
+        path = compile_json_path(key_transforms)
+        return (
+            f"(CASE WHEN JSON_TYPE({lhs}, %s) IN ('integer', 'real') "
+            f"THEN JSON_EXTRACT({lhs}, %s) END)",
+            (*params, path, *params, path),
+        )
+
+
+def number(alias: str, key: str, field: str = "answers") -> JsonNumber:
+    """A numeric answer or score as a float column (NULL when missing)."""
+    return JsonNumber(key, f"{alias}__{field}")
+
+
+def ticked(alias: str, key: str) -> Case:
+    """1 when a checkbox item is ticked (stored as JSON true), else 0 (unticked or not shown)."""
+    return Case(
+        When(Q(**{f"{alias}__answers__{key}": True}), then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+
+
+def _completed(kind: str, **extra: Any) -> FilteredRelation:
+    condition = Q(responses__kind=kind, responses__status=FormStatus.FERDIGSTILT)
+    for key, value in extra.items():
+        condition &= Q(**{f"responses__{key}": value})
+    return FilteredRelation("responses", condition=condition)
+
+
+def courses() -> Any:  # a QuerySet[Course] with annotations the type checker cannot see
+    """Courses in the unit of analysis, with their visit and follow-up years."""
+    visit = KeyTextTransform("S1b_DateOfCompletion", f"{CLINICIAN}__answers")
+    return (
+        Course.objects.filter(status=Course.Status.ACTIVE)
+        .annotate(
+            **{
+                CLINICIAN: _completed(FormKind.CLINICIAN),
+                BASELINE: _completed(FormKind.PRE_TREATMENT, consent=True),
+            }
+        )
+        .filter(**{f"{CLINICIAN}__id__isnull": False, f"{BASELINE}__id__isnull": False})
+        .annotate(
+            visit_text=Substr(visit, 1, 10),  # plain text: ordinary (not JSON) lookups
+            visit_year=Cast(Substr(visit, 1, 4), IntegerField()),
+            visit_month=Cast(Substr(visit, 6, 2), IntegerField()),
+        )
+        .filter(visit_year__isnull=False)
+        .annotate(
+            # Besøksdato + 6 calendar months (month-end clamping never changes the year).
+            followup_year=F("visit_year")
+            + Case(When(visit_month__gte=7, then=Value(1)), default=Value(0))
+        )
+    )
+
+
+def with_follow_up(queryset: Any, *, twelve: bool = False) -> Any:
+    """Join the completed 6-month (and optionally 12-month) form; ``has6`` is 1 when present."""
+    queryset = queryset.annotate(**{SIX: _completed(FormKind.FOLLOW_UP_6)}).annotate(
+        has6=Case(
+            When(Q(**{f"{SIX}__id__isnull": False}), then=Value(1)),
+            default=Value(0),
+            output_field=IntegerField(),
+        )
+    )
+    if twelve:
+        queryset = queryset.annotate(**{TWELVE: _completed(FormKind.FOLLOW_UP_12)}).annotate(
+            has12=Case(
+                When(Q(**{f"{TWELVE}__id__isnull": False}), then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            )
+        )
+    return queryset

@@ -1,0 +1,412 @@
+"""The "Rapporter" pages: choose a report, period and comparison, then "Lag rapport"; the PDF
+reports made by the worker; the national indicator file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from nnrr import access
+from nnrr.accounts.decorators import profile_required
+from nnrr.accounts.models import Unit
+from nnrr.accounts.profiles import Profile, Right
+from nnrr.audit.context import Actor
+from nnrr.audit.models import Outcome
+from nnrr.audit.services import record_event
+from nnrr.lib.dates import oslo_date
+from nnrr.reports import config as report_config
+from nnrr.reports import content, coverage, documents, forms, national_file, notices, tasks
+from nnrr.reports.forms import (
+    CoverageForm,
+    DocumentForm,
+    NationalFileForm,
+    ReportForm,
+    SubscriptionForm,
+)
+from nnrr.reports.models import CoverageEntry, ReportDocument, Subscription
+
+
+def sees_all(profile: Profile) -> bool:
+    """The national secretariat sees every unit; other roles their own unit against the rest."""
+    return profile.has(Right.ADMINISTER)
+
+
+def _form(request: HttpRequest, profile: Profile, data: Any = None) -> ReportForm:
+    return ReportForm(data, sees_all=sees_all(profile))
+
+
+@profile_required(Right.REPORTS)
+def index(request: HttpRequest) -> HttpResponse:
+    """The choices; "Lag ny rapport basert på denne" comes back here with them filled in."""
+    profile = access.require_right(request, Right.REPORTS)
+    initial = ReportForm.defaults()
+    if sees_all(profile):
+        initial["enhet"] = profile.unit.pk
+    if request.GET:
+        form = _form(request, profile, request.GET)
+        form.is_valid()  # shows what is wrong, if anything, with the choices kept
+        if not form.errors:
+            form = ReportForm(initial=form.cleaned_data, sees_all=sees_all(profile))
+    else:
+        form = ReportForm(initial=initial, sees_all=sees_all(profile))
+    return render(
+        request,
+        "reports/index.html",
+        {"form": form, "reports": content.REPORTS, "sees_all": sees_all(profile)},
+    )
+
+
+@profile_required(Right.REPORTS)
+def show(request: HttpRequest) -> HttpResponse:
+    profile = access.require_right(request, Right.REPORTS)
+    form = _form(request, profile, request.GET or None)
+    if not request.GET or not form.is_valid():
+        return render(
+            request,
+            "reports/index.html",
+            {"form": form, "reports": content.REPORTS, "sees_all": sees_all(profile)},
+            status=400 if request.GET else 200,
+        )
+    data = form.cleaned_data
+    unit = profile.unit
+    if sees_all(profile) and data.get("enhet"):
+        unit = Unit.objects.get(pk=data["enhet"])
+    choices = content.Choices(
+        report=data["rapport"],
+        first_year=data["fra"],
+        last_year=data["til"],
+        comparison=data["sammenligning"],
+        unit=unit,
+        viewer_sees_all=sees_all(profile),
+        adjusted=bool(data.get("justert")),
+    )
+    report = content.build(choices)
+    record_event(
+        actor=Actor.from_request(request),
+        action="nnrr.report.viewed",
+        object_type="report",
+        object_id=choices.report,
+        detail={
+            "report": choices.report,
+            "years": [choices.first_year, choices.last_year],
+            "comparison": choices.comparison,
+            "unit": unit.pk,
+        },
+    )
+    query = urlencode({k: v for k, v in request.GET.items() if k in form.fields})
+    return render(
+        request,
+        "reports/show.html",
+        {
+            "report": report,
+            "choices": choices,
+            "again_url": f"{reverse('reports:index')}?{query}",
+            "comparison_label": dict(forms.COMPARISONS)[choices.comparison],
+        },
+    )
+
+
+@profile_required(Right.ADMINISTER)
+def national_file_view(request: HttpRequest) -> HttpResponse:
+    """The national indicator file for the secretariat (the same file as ``nnrr indicators``)."""
+    access.require_right(request, Right.REPORTS)
+    cfg = report_config.load()
+    form = NationalFileForm(request.GET or None, earliest=cfg.national_file_from_year)
+    if request.GET and form.is_valid():
+        first, last = form.cleaned_data["fra"], form.cleaned_data["til"]
+        record_event(
+            actor=Actor.from_request(request),
+            action="nnrr.report.national_file",
+            object_type="report",
+            object_id="national_file",
+            detail={"years": [first, last]},
+        )
+        response = StreamingHttpResponse(
+            national_file.stream(first, last), content_type="text/csv; charset=utf-8"
+        )
+        name = f"nnrr-indikatorer-{first}-{last}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response  # type: ignore[return-value]
+    if not request.GET:
+        year = content_year()
+        form = NationalFileForm(
+            initial={"fra": max(cfg.national_file_from_year, year - 3), "til": year - 1},
+            earliest=cfg.national_file_from_year,
+        )
+    return render(
+        request,
+        "reports/national_file.html",
+        {
+            "form": form,
+            "earliest": cfg.national_file_from_year,
+            "title": _("Nasjonal indikatorfil"),
+        },
+        status=400 if request.GET else 200,
+    )
+
+
+def content_year() -> int:
+    from nnrr.reports.forms import current_year
+
+    return current_year()
+
+
+# --- PDF documents ------------------------------------------------------------------------------
+
+
+def _denied(request: HttpRequest, kind: str, object_id: object) -> Http404:
+    record_event(
+        actor=Actor.from_request(request),
+        action=f"nnrr.{kind}.access_denied",
+        object_type=kind,
+        object_id=str(object_id),
+        outcome=Outcome.DENIED,
+    )
+    return Http404(_("Finnes ikke, eller tilhører en annen enhet."))
+
+
+def _document(request: HttpRequest, profile: Profile, document_id: uuid.UUID) -> ReportDocument:
+    """A document the profile may open: made from its own unit (the secretariat: any)."""
+    document = ReportDocument.objects.select_related("unit").filter(pk=document_id).first()
+    if document is None or not (sees_all(profile) or document.requested_unit_id == profile.unit.pk):
+        raise _denied(request, "report_document", document_id)
+    return document
+
+
+@profile_required(Right.REPORTS)
+def documents_view(request: HttpRequest) -> HttpResponse:
+    """ "PDF-rapporter": order a quarterly or annual report; the worker makes it."""
+    profile = access.require_right(request, Right.REPORTS)
+    form = DocumentForm(request.POST or None, sees_all=sees_all(profile), unit=profile.unit)
+    if request.method == "POST" and form.is_valid():
+        kind = form.cleaned_data["type"]
+        today = oslo_date(timezone.now())
+        if kind == ReportDocument.Kind.QUARTERLY:
+            period_end = documents.last_completed_quarter_end(today)
+            unit = form.cleaned_data.get("enhet_obj") or profile.unit
+        else:
+            period_end = dt.date(form.cleaned_data["aar"], 12, 31)
+            unit = profile.unit
+        document = ReportDocument.objects.create(
+            kind=kind,
+            unit=unit,
+            period_end=period_end,
+            requested_by=profile.user,
+            requested_unit=profile.unit,
+            national=sees_all(profile),
+        )
+        record_event(
+            actor=Actor.from_request(request),
+            action="nnrr.report.document_ordered",
+            obj=document,
+            detail={"kind": kind, "unit": unit.pk, "period_end": period_end.isoformat()},
+        )
+        tasks.make_document.enqueue(str(document.pk))
+        return redirect("reports:document", document_id=document.pk)
+    recent = ReportDocument.objects.select_related("unit").defer("pdf")
+    if not sees_all(profile):
+        recent = recent.filter(requested_unit=profile.unit)
+    return render(
+        request,
+        "reports/documents.html",
+        {"form": form, "documents": recent[:20]},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@profile_required(Right.REPORTS)
+def document_view(request: HttpRequest, document_id: uuid.UUID) -> HttpResponse:
+    profile = access.require_right(request, Right.REPORTS)
+    if request.method != "GET":
+        raise _denied(request, "report_document", document_id)
+    document = _document(request, profile, document_id)
+    template = (
+        "reports/_document_status.html" if request.GET.get("del") else "reports/document.html"
+    )
+    return render(request, template, {"document": document, "title": documents.title(document)})
+
+
+@profile_required(Right.REPORTS)
+def document_download(request: HttpRequest, document_id: uuid.UUID) -> HttpResponse:
+    profile = access.require_right(request, Right.REPORTS)
+    if request.method != "GET":
+        raise _denied(request, "report_document", document_id)
+    document = _document(request, profile, document_id)
+    if document.state != ReportDocument.State.DONE or not document.pdf:
+        return redirect("reports:document", document_id=document.pk)
+    record_event(actor=Actor.from_request(request), action="nnrr.report.downloaded", obj=document)
+    name = documents.title(document).lower().replace(" ", "-").replace(",", "").replace(".", "")
+    response = HttpResponse(bytes(document.pdf), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="nnrr-{name}.pdf"'
+    return response
+
+
+# --- Coverage -----------------------------------------------------------------------------------
+
+
+@profile_required(Right.REPORTS)
+def coverage_view(request: HttpRequest) -> HttpResponse:
+    """ "Dekningsgrad": eligible patients per half-year; a correction is a new entry (history)."""
+    profile = access.require_right(request, Right.REPORTS)
+    if not coverage.may_enter(profile):
+        raise PermissionDenied(_("Din rolle gir ikke tilgang til denne funksjonen."))
+    unit = profile.unit
+    units = list(Unit.objects.filter(is_active=True)) if sees_all(profile) else [unit]
+    chosen = request.POST.get("enhet") or request.GET.get("enhet")
+    if sees_all(profile) and chosen:
+        unit = next((u for u in units if str(u.pk) == chosen), unit)
+    form = CoverageForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        entry = CoverageEntry.objects.create(
+            unit=unit,
+            year=form.cleaned_data["aar"],
+            half=form.cleaned_data["halvaar"],
+            eligible=form.cleaned_data["antall"],
+            note=form.cleaned_data["merknad"],
+            entered_by=profile.user,
+            entered_by_name=str(profile.user)[:200],
+            entered_at=timezone.now(),
+        )
+        record_event(
+            actor=Actor.from_request(request),
+            action="nnrr.report.coverage_entered",
+            obj=entry,
+            detail={"unit": unit.pk, "year": entry.year, "half": entry.half},
+        )
+        messages.success(
+            request,
+            _("Registrert: %(n)s aktuelle pasienter for %(half)s. halvår %(year)s.")
+            % {"n": entry.eligible, "half": entry.half, "year": entry.year},
+        )
+        return redirect(f"{reverse('reports:coverage')}?enhet={unit.pk}")
+    today = oslo_date(timezone.now())
+    if request.method != "POST":
+        year, half = coverage.last_completed_half(today)
+        form = CoverageForm(initial={"aar": year, "halvaar": half})
+    return render(
+        request,
+        "reports/coverage.html",
+        {
+            "form": form,
+            "unit": unit,
+            "units": units if sees_all(profile) else [],
+            "periods": coverage.periods(unit, today),
+            "history": CoverageEntry.objects.filter(unit=unit).order_by("-entered_at", "-pk")[:50],
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- Subscriptions ------------------------------------------------------------------------------
+
+
+def _subscriptions(profile: Profile) -> Any:
+    """The profile's own subscriptions at its unit; the secretariat sees them all."""
+    queryset = Subscription.objects.select_related("unit", "user")
+    if sees_all(profile):
+        return queryset
+    return queryset.filter(user=profile.user, unit=profile.unit)
+
+
+@profile_required(Right.REPORTS)
+def subscriptions_view(request: HttpRequest) -> HttpResponse:
+    """ "Abonnement": the unit's quarterly report by e-mail, monthly, quarterly or yearly."""
+    profile = access.require_right(request, Right.REPORTS)
+    form = SubscriptionForm(
+        request.POST or None,
+        sees_all=sees_all(profile),
+        initial={
+            "hyppighet": Subscription.Frequency.QUARTERLY,
+            "start": oslo_date(timezone.now()),
+            "epost": profile.user.email,
+            "enhet": profile.unit.pk,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        unit = profile.unit
+        if sees_all(profile) and form.cleaned_data.get("enhet"):
+            unit = Unit.objects.get(pk=form.cleaned_data["enhet"])
+        start = form.cleaned_data["start"]
+        own = not sees_all(profile) or form.cleaned_data["epost"] == profile.user.email
+        subscription = Subscription.objects.create(
+            user=profile.user if own else None,
+            email=form.cleaned_data["epost"],
+            unit=unit,
+            created_by_unit=profile.unit,
+            frequency=form.cleaned_data["hyppighet"],
+            start_date=start,
+            end_date=notices.end_for(start),
+            next_due=start,
+        )
+        record_event(
+            actor=Actor.from_request(request),
+            action="nnrr.report.subscribed",
+            obj=subscription,
+            detail={"unit": unit.pk, "frequency": subscription.frequency},
+        )
+        notices.schedule(subscription)
+        messages.success(
+            request,
+            _("Abonnementet er registrert. Første e-post sendes %(date)s.")
+            % {"date": f"{start:%d.%m.%Y}"},
+        )
+        return redirect("reports:subscriptions")
+    return render(
+        request,
+        "reports/subscriptions.html",
+        {
+            "form": form,
+            "subscriptions": _subscriptions(profile).order_by("cancelled_at", "-created_at")[:100],
+            "sees_all": sees_all(profile),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@profile_required(Right.REPORTS)
+def subscription_change(request: HttpRequest, subscription_id: uuid.UUID) -> HttpResponse:
+    """ "Avslutt" or "Forny" (three more years from today) one subscription."""
+    profile = access.require_right(request, Right.REPORTS)
+    subscription = _subscriptions(profile).filter(pk=subscription_id).first()
+    if subscription is None or request.method != "POST":
+        if subscription is None:
+            raise _denied(request, "report_subscription", subscription_id)
+        return redirect("reports:subscriptions")
+    action = request.POST.get("handling")
+    today = oslo_date(timezone.now())
+    if action == "avslutt" and subscription.cancelled_at is None:
+        subscription.cancelled_at = timezone.now()
+        subscription.save(update_fields=["cancelled_at"])
+        messages.success(request, _("Abonnementet er avsluttet."))
+    elif action == "forny":
+        subscription.cancelled_at = None
+        subscription.end_date = notices.end_for(today)
+        if subscription.next_due < today:
+            subscription.next_due = notices.next_after(
+                today - dt.timedelta(days=1), subscription.frequency, subscription.start_date
+            )
+        subscription.save(update_fields=["cancelled_at", "end_date", "next_due"])
+        notices.schedule(subscription)
+        messages.success(
+            request,
+            _("Abonnementet er fornyet til og med %(date)s.")
+            % {"date": f"{subscription.end_date:%d.%m.%Y}"},
+        )
+    else:
+        messages.error(request, _("Ukjent handling."))
+    record_event(
+        actor=Actor.from_request(request),
+        action=f"nnrr.report.subscription_{action}"[:60],
+        obj=subscription,
+    )
+    return redirect("reports:subscriptions")

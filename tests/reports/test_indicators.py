@@ -1,0 +1,133 @@
+"""Every indicator against a small fixture computed by hand, with each exclusion in it.
+
+St. Olavs (SO) and Haukeland (HUS). Process indicators count by visit year (2024 here), outcome
+indicators by follow-up year (visit + 6 months: visits July 2023 – June 2024 give 2024).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from nnrr.accounts.models import Unit
+from nnrr.reports import indicators as ind
+from nnrr.reports.models import CoverageEntry
+from tests.conftest import HAUKELAND, ST_OLAVS
+
+EXPECTED_ST_OLAVS_2024 = {
+    "nnrr_tverrfaglig_behandling": (2, 8),  # A, B of A, B, C, O2, O3, O4, O5, O9
+    "nnrr_mestringsorientert_samtale": (1, 2),  # A of A, B
+    "nnrr_bedret_funksjon": (2, 3),  # O1 (exactly 10), O9 (10 in floating point) of O1, O2, O9
+    "nnrr_funksjons_nedsettelse": (2, 3),  # O2 (exactly 23), O9 of O1, O2, O9
+    "nnrr_bedring_smerte_hvile": (1, 2),  # O1 of O1, O2 (O9 baseline 0, O4 unanswered)
+    "nnrr_bedring_smerte_aktiv": (2, 3),  # O2, O4 of O2, O4, O9 (O1 baseline 0)
+    "nnrr_jobb": (1, 3),  # O1 of O1, O2, O9 (O4 not employed)
+    "nnrr_jobb_v2": (2, 3),  # O1, O2 (lower sick-leave %) of O1, O2, O9
+    "nnrr_bedring_av_behandling": (2, 3),  # O1, O9 of O1, O2, O9
+    "nnrr_misfornoeyd": (1, 3),  # O1 of O1, O2, O4
+}
+
+
+def test_every_indicator_against_the_hand_computed_fixture(fixture: None) -> None:
+    counts = ind.counted([i for i in ind.INDICATORS if i.id != "nnrr_dg"], 2024, 2024)
+    got = {
+        ind_id: (c.unit(ST_OLAVS, 2024).numerator, c.unit(ST_OLAVS, 2024).denominator)
+        for ind_id, c in counts.items()
+    }
+    assert got == EXPECTED_ST_OLAVS_2024
+
+
+def test_other_unit_and_national_figures(fixture: None) -> None:
+    counts = ind.counted(list(ind.INDICATORS[:3]), 2023, 2024)
+    tverr = counts["nnrr_tverrfaglig_behandling"]
+    assert (tverr.unit(HAUKELAND, 2024).numerator, tverr.unit(HAUKELAND, 2024).denominator) == (
+        1,
+        2,  # G, and O6 (no interdisciplinary treatment)
+    )
+    assert tverr.national(2024).denominator == 10
+    assert tverr.rest(ST_OLAVS, 2024).denominator == 2
+    assert (tverr.unit(ST_OLAVS, 2023).numerator, tverr.unit(ST_OLAVS, 2023).denominator) == (1, 3)
+    odi = counts["nnrr_bedret_funksjon"]
+    assert (odi.unit(ST_OLAVS, 2023).numerator, odi.unit(ST_OLAVS, 2023).denominator) == (1, 1)
+    assert (odi.national(2024).numerator, odi.national(2024).denominator) == (3, 4)
+
+
+def test_coverage_uses_the_newest_entry_of_each_half_year(fixture: None) -> None:
+    from django.utils import timezone
+
+    now = timezone.now()
+    unit = Unit.objects.get(pk=ST_OLAVS)
+    CoverageEntry.objects.create(unit=unit, year=2024, half=1, eligible=10, entered_at=now)
+    CoverageEntry.objects.create(
+        unit=unit, year=2024, half=1, eligible=8, entered_at=now + dt.timedelta(minutes=1)
+    )
+    CoverageEntry.objects.create(unit=unit, year=2024, half=2, eligible=8, entered_at=now)
+    cov = ind.counted([ind.COVERAGE], 2024, 2024)["nnrr_dg"]
+    # Registered: A, B, C, O2, O3, O4, O5, O9 = 8 of 8 + 8 eligible.
+    assert (cov.unit(ST_OLAVS, 2024).numerator, cov.unit(ST_OLAVS, 2024).denominator) == (8, 16)
+    # A unit that reported nothing has no coverage figure (not 0 %).
+    assert cov.unit(HAUKELAND, 2024).denominator == 0
+
+
+def test_targets_come_from_configuration(tmp_path: Any, settings: Any, fixture: None) -> None:
+    override = tmp_path / "targets.toml"
+    override.write_text(
+        "[presentation]\nmin_denominator = 2\n"
+        "[goals]\nnnrr_jobb = { goal = 0.55, minimum = 0.45 }\n"
+    )
+    settings.REPORTS_CONFIG = str(override)
+    counts = ind.counted([ind.BY_ID["nnrr_jobb"]], 2024, 2024)["nnrr_jobb"]
+    units = Unit.objects.filter(pk__in=[ST_OLAVS, HAUKELAND])
+    table = ind.table(counts, units, None)
+    assert (table.goal, table.minimum) == (0.55, 0.45)
+    by_unit = {row.unit.pk: row for row in table.rows}
+    assert not by_unit[ST_OLAVS].suppressed  # 3 ≥ 2
+    assert by_unit[HAUKELAND].suppressed  # 0 < 2
+
+
+def test_units_below_the_minimum_denominator_are_suppressed(fixture: None) -> None:
+    counts = ind.counted([ind.BY_ID["nnrr_tverrfaglig_behandling"]], 2023, 2024)
+    table = ind.table(counts["nnrr_tverrfaglig_behandling"], Unit.objects.filter(pk=ST_OLAVS), None)
+    # 8 < 30 in the latest year: the unit is shown as N<30 (for every year).
+    assert table.rows[0].suppressed
+
+
+def test_other_shares_without_target(db: Any) -> None:
+    from tests.reports.builders import course
+
+    def make(counselling: int | None, mapped: int | None, employed: int | None) -> None:
+        answers = {
+            k: v
+            for k, v in (
+                ("TreatmentCouncellingLifeStyleAndMedication", counselling),
+                ("TreatmentAbilityToWorkFunctionLevel", mapped),
+            )
+            if v is not None
+        }
+        baseline = {} if employed is None else {"IsEmployed": employed}
+        course(ST_OLAVS, "2024-05-05", clinician=answers, baseline=baseline)
+
+    make(1, 1, 1)  # advice; mapped, employed
+    make(2, 2, 1)  # no advice; not mapped, employed
+    make(None, 1, 0)  # advice unanswered; mapped, not employed
+    make(1, None, 1)  # advice; mapping unanswered
+    counts = ind.counted(ind.OTHER_SHARES, 2024, 2024)
+    advice = counts["nnrr_livsstilsraad"].unit(ST_OLAVS, 2024)
+    mapped = counts["nnrr_arbeidsfunksjon_kartlagt"].unit(ST_OLAVS, 2024)
+    assert (advice.numerator, advice.denominator) == (2, 3)
+    assert (mapped.numerator, mapped.denominator) == (1, 2)
+    # Not in the national file: it has no target and no national id.
+    assert not {"nnrr_livsstilsraad", "nnrr_arbeidsfunksjon_kartlagt"} & {
+        i.id for i in ind.INDICATORS
+    }
+
+
+def test_cached_counts_follow_the_data(fixture: None, settings: Any) -> None:
+    settings.REPORTS_CACHE_SECONDS = 600
+    first = ind.counted_cached([ind.BY_ID["nnrr_tverrfaglig_behandling"]], 2024, 2024)
+    assert first["nnrr_tverrfaglig_behandling"].unit(ST_OLAVS, 2024).denominator == 8
+    from tests.reports.builders import course
+
+    course(ST_OLAVS, "2024-06-06", clinician={}, baseline={})  # one more course: not stale
+    again = ind.counted_cached([ind.BY_ID["nnrr_tverrfaglig_behandling"]], 2024, 2024)
+    assert again["nnrr_tverrfaglig_behandling"].unit(ST_OLAVS, 2024).denominator == 9
