@@ -168,9 +168,12 @@ def test_follow_up_form_renders_and_submits(new_page: NewPage, size: str, kind: 
     expect(page.get_by_text("Papirskjemaet er registrert.")).to_be_visible()
     expect(page.get_by_role("heading", level=2, name=TITLES[kind])).to_be_visible()
     expect(page.locator(".app-row .ds-tag")).to_have_text("Ferdigstilt")
-    expect(
-        page.locator("section.app-summary").get_by_role("row").filter(has_text="ODI")
-    ).to_have_count(1)
+    summary = page.locator("section.app-summary")
+    scores = summary.get_by_role("table", name="Skårer")
+    expect(scores.get_by_role("row").filter(has_text="ODI")).to_have_count(1)
+    # With the consented pre-treatment form in the course, the change from it is shown too.
+    changes = summary.get_by_role("table", name="Endring fra før behandling")
+    expect(changes.get_by_role("row").filter(has_text="ODI")).to_have_count(1)
     stored = Response.objects.get(course=course, kind=kind)
     assert stored.status == FormStatus.FERDIGSTILT and stored.source == Source.PAPER
     assert stored.answers["OdiPain"] is not None
