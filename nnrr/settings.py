@@ -54,6 +54,13 @@ DEMO = _env_bool("NNRR_DEMO")
 TESTING = _env_bool("NNRR_TESTING")
 PRODUCTION = _env_bool("NNRR_PRODUCTION")
 DEBUG = _env_bool("NNRR_DEBUG")
+if PRODUCTION and (DEMO or TESTING):
+    # Refused here, not only by a system check: gunicorn and the worker never run checks, and
+    # demo mode mounts the Test IDP (log in as anyone) and accepts synthetic national ids.
+    raise ImproperlyConfigured(
+        "NNRR_DEMO and NNRR_TESTING must not be set when NNRR_PRODUCTION=1: the Test IDP and "
+        "synthetic national ids must never reach real patients."
+    )
 
 DATA_DIR = Path(os.environ.get("NNRR_DATA_DIR") or BASE_DIR / "var")
 
@@ -276,8 +283,7 @@ LOGGING = {
 # backend, run by `manage.py db_worker` beside the dispatch worker (docs/decisions/0009).
 TASKS = {
     "default": {
-        "BACKEND": os.environ.get("NNRR_TASK_BACKEND")
-        or "django_tasks_db.DatabaseBackend",
+        "BACKEND": os.environ.get("NNRR_TASK_BACKEND") or "django_tasks_db.DatabaseBackend",
         "QUEUES": ["default", "exports", "reports"],
     }
 }

@@ -12,6 +12,7 @@ from nnrr.accounts.profiles import Right
 from nnrr.audit.context import Actor
 from nnrr.audit.models import AuditEvent
 from nnrr.audit.services import record_event
+from nnrr.lib.ids import parse_id
 from nnrr.lib.national_id import NationalIdError, parse_national_id
 
 
@@ -41,8 +42,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     users = User.objects.filter(memberships__unit=profile.unit).distinct().order_by("full_name")
     if national:
         users = User.objects.order_by("full_name")
-    if user_query.isdigit():
-        events = events.filter(actor_id=int(user_query))
+    if (user_id := parse_id(user_query)) is not None:
+        events = events.filter(actor_id=user_id)
     action = request.GET.get("action", "").strip()
     if action:
         events = events.filter(action__startswith=action)

@@ -294,11 +294,12 @@ def recreate_course(
     course and create a new one with the new date (and a new questionnaire order)."""
     with transaction.atomic():
         # A second submit (double click, two users) finds the course gone: refused, not re-run.
-        if (
-            not Course.objects.select_for_update()
+        still_active = (
+            Course.objects.select_for_update()
             .filter(pk=course.pk, status=Course.Status.ACTIVE)
             .exists()
-        ):
+        )
+        if not still_active:
             raise ValidationError(_("Forløpet er allerede slettet."))
         _delete_course(
             actor=actor,

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import path
 
 from nnrr.scheduling import views
@@ -7,5 +8,7 @@ urlpatterns = [
     path("pasient/<uuid:patient_id>/bestill-eprom/", views.order_eprom, name="order"),
     path("bestilling/<uuid:order_id>/", views.order_detail, name="order_detail"),
     path("bestilling/<uuid:order_id>/bestill-pa-nytt/", views.reorder, name="reorder"),
-    path("demo/meldinger/", views.demo_outbox, name="demo_outbox"),
+    # Test IDP and demo pages: never mounted in production (settings refuse NNRR_DEMO there).
 ]
+if settings.DEMO and not settings.PRODUCTION:
+    urlpatterns.append(path("demo/meldinger/", views.demo_outbox, name="demo_outbox"))

@@ -29,6 +29,8 @@ from nnrr.audit.services import record_event
 from nnrr.patients.models import Course
 from nnrr.questionnaires.models import PATIENT_FORM_KINDS, FormKind
 from nnrr.scheduling import services
+from nnrr.scheduling.channels import FileChannel
+from nnrr.scheduling.models import Message, MessageState
 
 CODE_SESSION_PREFIX = "nnrr_order_code:"
 
@@ -173,16 +175,29 @@ def order_detail(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
 _LINK = re.compile(r"(https?://\S+)")
 
 
-@profile_required()
+@profile_required(Right.FORMS)
 def demo_outbox(request: HttpRequest) -> HttpResponse:
-    """Demo only: the messages the file channel wrote, so a demo user can open the links."""
-    if not settings.DEMO:
+    """Demo only: the messages the file channel wrote for the active unit's patients, so a demo
+    user can open the links. Never mounted with NNRR_PRODUCTION=1 (see urls.py)."""
+    if not settings.DEMO or settings.PRODUCTION:
         raise Http404
-    directory = Path(settings.OUTBOX_DIR)
-    files = sorted(directory.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True)[:100]
+    profile = access.require_right(request, Right.FORMS)
+    channel = FileChannel(Path(settings.OUTBOX_DIR))
+    rows = (
+        Message.objects.filter(
+            order__in=access.orders_of_unit(profile), channel=channel.name, state=MessageState.SENT
+        )
+        .order_by("-sent_at", "-created_at")
+        .values_list("key", flat=True)[:100]
+    )
     mails: list[dict[str, Any]] = []
-    for path in files:
-        parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    for key in rows:
+        path = channel.path_for(key)
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            continue  # the demo's outbox folder was emptied; the message row stays
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
         body_part = parsed.get_body(preferencelist=("plain",))
         body = body_part.get_content() if body_part is not None else ""
         mails.append(
@@ -194,4 +209,9 @@ def demo_outbox(request: HttpRequest) -> HttpResponse:
                 "links": _LINK.findall(body),
             }
         )
+    record_event(
+        actor=Actor.from_request(request),
+        action="nnrr.demo.outbox_viewed",
+        detail={"rows": len(mails)},
+    )
     return render(request, "scheduling/demo_outbox.html", {"mails": mails})
