@@ -225,12 +225,17 @@ def course_dates(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
         referral = form.cleaned_data["referral_date"]
         planned = form.cleaned_data["planned_consultation_date"]
         try:
+            # No version posted means we cannot know what the user saw: a conflict, never
+            # "skip the check".
+            expected = form.cleaned_data.get("version")
+            if expected is None:
+                raise ConflictError
             effect = scheduling.change_planned_date(
                 actor=Actor.from_request(request),
                 course=course,
                 referral_date=referral,
                 planned_date=planned,
-                expected_version=form.cleaned_data.get("version") or course.version,
+                expected_version=expected,
                 now=timezone.now(),
             )
         except ValidationError as exc:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.utils.translation import gettext as _
 
 # Texts stored in the database stay in the registry's language; pages translate them on display.
@@ -138,7 +138,7 @@ def message_key(order_id: uuid.UUID, kind: str) -> str:
 
 def _close_order(order: Order, *, state: str, reason: str, now: dt.datetime) -> None:
     Order.objects.filter(pk=order.pk).update(
-        state=state, closed_at=now, close_reason=reason[:200], version=order.version + 1
+        state=state, closed_at=now, close_reason=reason[:200], version=F("version") + 1
     )
     order.state, order.closed_at, order.close_reason = state, now, reason[:200]
     order.version += 1
@@ -246,7 +246,7 @@ def change_planned_date(
         ).update(
             referral_date=referral_date,
             planned_consultation_date=planned_date,
-            version=expected_version + 1,
+            version=F("version") + 1,
             updated_at=now,
         )
         if not updated:
@@ -261,7 +261,7 @@ def change_planned_date(
                 send_at=plan.send_at,
                 remind_at=plan.remind_at,
                 expires_at=plan.expires_at,
-                version=order.version + 1,
+                version=F("version") + 1,
             )
         elif order is not None and effect == Rebooking.KEPT and order.sent_at is not None:
             plan = rules.rebooked_pre_treatment(planned_date, order.sent_at)
@@ -270,7 +270,7 @@ def change_planned_date(
                 expires_at=max(plan.expires_at, rules.reorder_expiry(planned_date, now))
                 if order.replaces_id
                 else plan.expires_at,
-                version=order.version + 1,
+                version=F("version") + 1,
             )
         record_event(
             actor=actor,
@@ -350,7 +350,7 @@ def _delete_course(
     for order in Order.objects.filter(course=course, state__in=OPEN_STATES):
         _close_order(order, state=OrderState.CANCELLED, reason=reason, now=now)
     Course.objects.filter(pk=course.pk).update(
-        status=status, deleted_at=now, deleted_reason=reason[:300], version=course.version + 1
+        status=status, deleted_at=now, deleted_reason=reason[:300], version=F("version") + 1
     )
     course.status, course.deleted_at = status, now
     if log_reason is not None:
@@ -556,7 +556,7 @@ def plan_follow_ups(
                 send_at=plan.send_at,
                 remind_at=plan.remind_at,
                 expires_at=plan.expires_at,
-                version=planned.version + 1,
+                version=F("version") + 1,
             )
             record_event(
                 actor=actor,
@@ -580,7 +580,7 @@ def mark_answered(*, order: Order, response: Response, now: dt.datetime) -> None
         answered_at=now,
         code_used_at=now,
         response=response,
-        version=order.version + 1,
+        version=F("version") + 1,
     )
     order.state, order.answered_at, order.response = OrderState.ANSWERED, now, response
 
