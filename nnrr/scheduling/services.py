@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils.translation import gettext as _
 
@@ -106,7 +106,7 @@ def _create_order(
         # No message: staff hand the one-time code to the patient, so it is out at once.
         order.state = OrderState.SENT
         order.sent_at = now
-    order.save()
+    code = _insert_with_unique_code(order, code)
     if notify_self and order.state == OrderState.SENT:
         Message.objects.create(
             order=order,
@@ -130,6 +130,27 @@ def _create_order(
         },
     )
     return NewOrder(order=order, code=code)
+
+
+CODE_ATTEMPTS = 5
+
+
+def _insert_with_unique_code(order: Order, code: str) -> str:
+    """Insert ``order``; when its one-time code is already another order's (two codes from
+    23⁸ colliding), draw a new code and try again. Returns the code that was stored."""
+    for attempt in range(CODE_ATTEMPTS):
+        order.code_hash = codes.code_hash(code)
+        try:
+            with transaction.atomic():
+                order.save(force_insert=True)
+        except IntegrityError:
+            taken = Order.objects.filter(code_hash=order.code_hash).exists()
+            if not taken or attempt == CODE_ATTEMPTS - 1:
+                raise
+            code = codes.new_code()
+        else:
+            return code
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def message_key(order_id: uuid.UUID, kind: str) -> str:

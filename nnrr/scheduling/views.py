@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
 from nnrr.patients.models import Course
 from nnrr.questionnaires.models import PATIENT_FORM_KINDS, FormKind
-from nnrr.scheduling import services
+from nnrr.scheduling import codes, services
 from nnrr.scheduling.channels import FileChannel
 from nnrr.scheduling.models import Message, MessageState
 
@@ -76,8 +77,11 @@ class ReorderForm(forms.Form):
 
 
 def _remember_code(request: HttpRequest, new: services.NewOrder) -> None:
+    """Keep the new code for the order page to show once: sealed, never in plain text."""
     if new.order.notify_self:
-        request.session[CODE_SESSION_PREFIX + str(new.order.pk)] = new.code
+        request.session[CODE_SESSION_PREFIX + str(new.order.pk)] = codes.seal_code(
+            new.order.pk, new.code, time.time()
+        )
 
 
 @profile_required(Right.FORMS)
@@ -151,7 +155,9 @@ def reorder(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
 def order_detail(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
     """The order after "Bestill": the yellow key (shown once) or the dispatch status."""
     order = access.access_order(request, order_id)
-    code = request.session.pop(CODE_SESSION_PREFIX + str(order.pk), None)
+    code = codes.unseal_code(
+        order.pk, request.session.pop(CODE_SESSION_PREFIX + str(order.pk), None), time.time()
+    )
     record_event(
         actor=Actor.from_request(request),
         action="nnrr.order.viewed",
