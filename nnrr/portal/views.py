@@ -26,7 +26,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from nnrr.audit.context import Actor
-from nnrr.lib.dates import parse_iso_date
+from nnrr.lib.dates import in_supported_range, parse_iso_date
 from nnrr.portal import services as portal
 from nnrr.questionnaires.definitions import Definition, Section, get_definition
 from nnrr.questionnaires.models import FormKind, FormStatus, Response
@@ -45,7 +45,7 @@ class BirthDateField(forms.CharField):
     def clean(self, value: Any) -> dt.date:
         raw = super().clean(value)
         parsed = parse_iso_date(raw)
-        if parsed is None:
+        if parsed is None or not in_supported_range(parsed):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         return parsed
 
