@@ -1,0 +1,238 @@
+"""Tests for breaks that went unnoticed when the code was changed on purpose (issue 7, item 11):
+each fails when its one line of product code is broken."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import RequestFactory, override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from nnrr import access
+from nnrr.accounts.models import Role
+from nnrr.accounts.profiles import Profile, Right
+from nnrr.audit.context import Actor
+from nnrr.audit.models import AuditEvent
+from nnrr.patients.models import ConsentLogEntry, Course
+from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
+from nnrr.questionnaires.scoring import score
+from nnrr.scheduling import services as scheduling
+from tests.conftest import HAUKELAND, ST_OLAVS, book, make_patient
+
+# --- EQ-5D: answers keyed by the literal item ids of the form, not by the code's own tuple ----
+
+FULL_HEALTH = {
+    "Eq5d_L_spm1": 1,
+    "Eq5d_L_spm2": 1,
+    "Eq5d_L_spm3": 1,
+    "Eq5d_L_spm4": 1,
+    "Eq5d_L_spm5": 1,
+}
+
+# Norway 2024 (Garratt et al.): index = 1 − weight(dimension) × 1 at level 5, with weights
+# mobility 0.205, self-care 0.206, usual activities 0.179, pain/discomfort 0.391,
+# anxiety/depression 0.472 (the paper's parameters; level 5's parameter is 1).
+ONE_DIMENSION_AT_FIVE = [
+    ("Eq5d_L_spm1", "51111", 0.795),
+    ("Eq5d_L_spm2", "15111", 0.794),
+    ("Eq5d_L_spm3", "11511", 0.821),
+    ("Eq5d_L_spm4", "11151", 0.609),
+    ("Eq5d_L_spm5", "11115", 0.528),
+]
+
+
+@pytest.mark.parametrize(("item", "state", "expected"), ONE_DIMENSION_AT_FIVE)
+def test_each_eq5d_item_scores_as_its_own_dimension(item: str, state: str, expected: float) -> None:
+    """Eq5d_L_spm4 = 5 and the rest 1 is state 11151 (pain/discomfort), and so on: an item mapped
+    to the wrong dimension gives another dimension's weight."""
+    with override_settings(EQ5D_VALUE_SET="norway_2024"):
+        assert score("eq5d5l_index", FULL_HEALTH | {item: 5}) == expected, state
+
+
+# --- Access: each layer of the two-layer check on its own -----------------------------------
+
+
+def _profile_request(persona: Any, key: str) -> Any:
+    who = persona(key)
+    request = RequestFactory().get("/")
+    request.user = who.user
+    request.profile = Profile.from_membership(who.membership)  # type: ignore[attr-defined]
+    return request
+
+
+def test_require_right_refuses_a_role_without_the_right(persona: Any) -> None:
+    with pytest.raises(PermissionDenied):
+        access.require_right(_profile_request(persona, "report_reader"), Right.FORMS)
+
+
+def test_require_right_gives_the_profile_to_a_role_with_the_right(persona: Any) -> None:
+    request = _profile_request(persona, "clinician")
+    profile = access.require_right(request, Right.FORMS)
+    assert profile is request.profile
+    assert profile.role == Role.PASIENTANSVARLIG
+
+
+def test_require_right_without_a_chosen_profile_is_refused(db: Any) -> None:
+    request = RequestFactory().get("/")
+    with pytest.raises(PermissionDenied):
+        access.require_right(request, Right.FORMS)
+
+
+def test_access_patient_refuses_a_role_without_form_rights_even_for_its_own_unit(
+    persona: Any,
+) -> None:
+    """The right is checked by access itself, not only by the view's decorator."""
+    patient = make_patient(ST_OLAVS)
+    with pytest.raises(PermissionDenied):
+        access.access_patient(_profile_request(persona, "report_reader"), patient.pk)
+
+
+def test_access_patient_hides_another_units_patient_and_logs_the_attempt(persona: Any) -> None:
+    from django.http import Http404
+
+    patient = make_patient(HAUKELAND)
+    with pytest.raises(Http404):
+        access.access_patient(_profile_request(persona, "clinician"), patient.pk)
+    event = AuditEvent.objects.get(action="nnrr.patient.access_denied")
+    assert event.object_id == str(patient.pk)
+    assert event.outcome == "denied"
+
+
+def test_access_course_of_a_deleted_course_is_not_found(persona: Any) -> None:
+    from django.http import Http404
+
+    clerk = persona("clerk")
+    course = book(clerk, make_patient(ST_OLAVS))
+    scheduling.delete_course(actor=clerk.actor, course=course, reason="x", now=timezone.now())
+    request = _profile_request(persona, "clerk")
+    with pytest.raises(Http404):
+        access.access_course(request, course.pk)
+    assert access.access_course(request, course.pk, active=False).pk == course.pk
+
+
+# --- The consent log lists only the unit's own patients -------------------------------------
+
+
+def test_consent_log_does_not_list_other_units_patients(as_persona: Any, persona: Any) -> None:
+    olavs = book(persona("clerk"), make_patient(ST_OLAVS, name="Olav Egen"))
+    bergen = book(persona("haukeland_clinician"), make_patient(HAUKELAND, name="Berit Annen"))
+    for course, who in ((olavs, "clerk"), (bergen, "haukeland_clinician")):
+        scheduling.delete_course(
+            actor=persona(who).actor, course=course, reason="møtte ikke", now=timezone.now()
+        )
+    assert ConsentLogEntry.objects.count() == 2
+
+    html = as_persona("clerk").get(reverse("worklists:consent")).content.decode()
+
+    assert "Olav Egen" in html
+    assert "Berit Annen" not in html
+
+
+# --- Opening a form, the fill page and the journal note are audited -----------------------
+
+
+def _completed_pre_treatment(course: Course) -> Response:
+    return scheduling.submit_patient_form(
+        actor=Actor.system("test"),
+        course=course,
+        kind=FormKind.PRE_TREATMENT,
+        answers={"FamilyStatus": 2, "PainExperiencesNoActivity": 6},
+        consent=True,
+        source=Source.PORTAL,
+        now=timezone.now(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("view", "action"),
+    [
+        ("questionnaires:response", "nnrr.form.viewed"),
+        ("questionnaires:journal", "nnrr.form.journal_note_viewed"),
+    ],
+)
+def test_reading_a_patient_form_writes_its_audit_event(
+    as_persona: Any, persona: Any, view: str, action: str
+) -> None:
+    course = book(persona("clerk"), make_patient(ST_OLAVS))
+    form = _completed_pre_treatment(course)
+    response = as_persona("clerk").get(reverse(view, args=[form.pk]))
+    assert response.status_code == 200
+    event = AuditEvent.objects.get(action=action)
+    assert event.patient_id == course.patient_id
+    assert event.object_id == str(form.pk)
+    assert event.actor_id == persona("clerk").user.pk
+
+
+def test_opening_the_fill_page_writes_its_audit_event(as_persona: Any, persona: Any) -> None:
+    course = book(persona("clerk"), make_patient(ST_OLAVS))
+    form = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
+    assert (
+        as_persona("clerk").get(reverse("questionnaires:fill", args=[form.pk])).status_code == 200
+    )
+    event = AuditEvent.objects.get(action="nnrr.form.opened")
+    assert event.patient_id == course.patient_id
+    assert event.object_id == str(form.pk)
+
+
+# --- Consent paths ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("consent", [None, False])
+def test_a_pre_treatment_form_without_consent_is_not_stored(persona: Any, consent: Any) -> None:
+    course = book(persona("clerk"), make_patient(ST_OLAVS))
+    with pytest.raises(ValidationError):
+        scheduling.submit_patient_form(
+            actor=persona("clerk").actor,
+            course=course,
+            kind=FormKind.PRE_TREATMENT,
+            answers={"FamilyStatus": 2},
+            consent=consent,
+            source=Source.PAPER,
+            now=timezone.now(),
+        )
+    assert not Response.objects.filter(course=course, kind=FormKind.PRE_TREATMENT).exists()
+
+
+def test_a_follow_up_form_stores_no_consent_value(persona: Any) -> None:
+    course = book(persona("clerk"), make_patient(ST_OLAVS))
+    form = scheduling.submit_patient_form(
+        actor=persona("clerk").actor,
+        course=course,
+        kind=FormKind.FOLLOW_UP_6,
+        answers={},
+        consent=True,
+        source=Source.PAPER,
+        now=timezone.now(),
+    )
+    assert form.consent is None
+    assert form.status == FormStatus.FERDIGSTILT
+
+
+def test_purge_spares_a_course_that_got_consent_after_it_was_listed(persona: Any) -> None:
+    """The worker lists due courses, then purges each under a lock: consent that arrived in
+    between must save the course (the second layer of the check)."""
+    clerk = persona("clerk")
+    booked = timezone.now() - dt.timedelta(days=80)
+    course = book(clerk, make_patient(ST_OLAVS), planned_in_days=5, referral_days_ago=1, now=booked)
+    later = timezone.now()
+    assert course.pk in scheduling.courses_due_for_purge(later)
+    _completed_pre_treatment(course)  # consent arrives now
+
+    assert scheduling.purge_unconsented_course(course_id=course.pk, now=later) is False
+    course.refresh_from_db()
+    assert course.status == Course.Status.ACTIVE
+    assert not ConsentLogEntry.objects.exists()
+
+
+def test_purge_removes_a_course_still_without_consent(persona: Any) -> None:
+    clerk = persona("clerk")
+    booked = timezone.now() - dt.timedelta(days=80)
+    course = book(clerk, make_patient(ST_OLAVS), planned_in_days=5, referral_days_ago=1, now=booked)
+    assert scheduling.purge_unconsented_course(course_id=course.pk, now=timezone.now()) is True
+    course.refresh_from_db()
+    assert course.status == Course.Status.PURGED
+    assert ConsentLogEntry.objects.get().reason == ConsentLogEntry.Reason.NO_CONSENT
