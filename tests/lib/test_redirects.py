@@ -79,7 +79,11 @@ def test_endre_eier_page_does_not_echo_an_offsite_back_link(as_persona: Any, per
     assert 'name="back" value="https' not in html
 
 
-@pytest.mark.parametrize("value", OFFSITE_OR_BROKEN)
+# NUL bytes never reach a view (nnrr.lib.middleware.StripNulMiddleware removes them).
+REACHING_VIEWS = [value for value in OFFSITE_OR_BROKEN if "\x00" not in value]
+
+
+@pytest.mark.parametrize("value", REACHING_VIEWS)
 def test_choosing_a_profile_with_a_bad_next_goes_home_without_an_error(
     persona: Any, value: str
 ) -> None:
@@ -92,7 +96,7 @@ def test_choosing_a_profile_with_a_bad_next_goes_home_without_an_error(
     assert response["Location"] == "/"
 
 
-@pytest.mark.parametrize("value", OFFSITE_OR_BROKEN)
+@pytest.mark.parametrize("value", REACHING_VIEWS)
 def test_login_and_test_idp_pages_survive_a_bad_next(client: Client, db: Any, value: str) -> None:
     for name in ("accounts:login", "accounts:test_idp"):
         page = client.get(reverse(name), {"next": value})
