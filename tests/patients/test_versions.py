@@ -105,3 +105,18 @@ def test_a_version_beyond_any_column_is_refused_without_an_error(
     )
     assert response.status_code == 200
     assert Course.objects.get(pk=course.pk).version == 1
+
+
+def test_saving_the_behandlerskjema_without_a_version_is_a_conflict(
+    as_persona: Any, persona: Any
+) -> None:
+    course = book(persona("clerk"), make_patient(ST_OLAVS), planned_in_days=40)
+    form = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
+    response = as_persona("clerk").post(
+        reverse("questionnaires:fill", args=[form.pk]),
+        {"action": "save", "Treatment_Other": "lagret uten versjon"},
+    )
+    assert response.status_code == 409
+    form.refresh_from_db()
+    assert form.version == 1
+    assert "Treatment_Other" not in form.answers
