@@ -236,3 +236,58 @@ def test_purge_removes_a_course_still_without_consent(persona: Any) -> None:
     course.refresh_from_db()
     assert course.status == Course.Status.PURGED
     assert ConsentLogEntry.objects.get().reason == ConsentLogEntry.Reason.NO_CONSENT
+
+
+def test_purge_removes_only_the_named_due_course_and_records_what_it_did(persona: Any) -> None:
+    clerk = persona("clerk")
+    booked = timezone.now() - dt.timedelta(days=80)
+    patient = make_patient(ST_OLAVS, name="Pia Purge")
+    due = book(clerk, patient, planned_in_days=5, referral_days_ago=1, now=booked)
+    other = book(clerk, make_patient(ST_OLAVS), planned_in_days=5, referral_days_ago=1, now=booked)
+    now = timezone.now()
+
+    assert scheduling.purge_unconsented_course(course_id=due.pk, now=now) is True
+
+    reason = "Mangler samtykke 30 dager etter planlagt konsultasjon"
+    assert Course.objects.get(pk=other.pk).status == Course.Status.ACTIVE
+    purged = Course.objects.get(pk=due.pk)
+    assert purged.status == Course.Status.PURGED
+    assert purged.deleted_reason == reason
+    clinician_form = Response.objects.get(course=due, kind=FormKind.CLINICIAN)
+    assert clinician_form.status == FormStatus.SLETTET
+    assert clinician_form.answers == {}
+    event = AuditEvent.objects.get(action="nnrr.course.purged")
+    assert event.patient_id == patient.pk
+    assert event.unit_id == ST_OLAVS
+    assert (event.actor_name, event.role) == ("worker", "system")
+    assert event.object_id == str(due.pk)
+    assert event.detail == {"planned_date": due.planned_consultation_date.isoformat()}
+    entry = ConsentLogEntry.objects.get()
+    assert (entry.course_id, entry.unit_id, entry.name) == (due.pk, ST_OLAVS, "Pia Purge")
+    assert entry.national_id == patient.national_id
+    assert entry.reason == ConsentLogEntry.Reason.NO_CONSENT
+    assert entry.note == reason
+    assert entry.planned_consultation_date == due.planned_consultation_date
+    assert entry.referral_date == due.referral_date
+    assert entry.recorded_at == now
+
+
+def test_purge_waits_until_thirty_days_after_the_planned_day(persona: Any) -> None:
+    from nnrr.scheduling import rules
+
+    clerk = persona("clerk")
+    booked = timezone.now() - dt.timedelta(days=80)
+    course = book(clerk, make_patient(ST_OLAVS), planned_in_days=5, referral_days_ago=1, now=booked)
+    due_at = rules.purge_due_at(course.planned_consultation_date)
+    assert due_at == rules.start_of_next_day(
+        course.planned_consultation_date + dt.timedelta(days=30)
+    )
+    early = due_at - dt.timedelta(seconds=1)
+    assert scheduling.purge_unconsented_course(course_id=course.pk, now=early) is False
+    assert course.pk not in scheduling.courses_due_for_purge(early - dt.timedelta(days=1))
+    assert Course.objects.get(pk=course.pk).status == Course.Status.ACTIVE
+    assert not AuditEvent.objects.filter(action="nnrr.course.purged").exists()
+    assert scheduling.purge_unconsented_course(course_id=course.pk, now=due_at) is True
+    # a second purge of the same course finds nothing to do
+    assert scheduling.purge_unconsented_course(course_id=course.pk, now=due_at) is False
+    assert AuditEvent.objects.filter(action="nnrr.course.purged").count() == 1
