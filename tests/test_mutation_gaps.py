@@ -241,9 +241,10 @@ def test_purge_removes_a_course_still_without_consent(persona: Any) -> None:
 def test_purge_removes_only_the_named_due_course_and_records_what_it_did(persona: Any) -> None:
     clerk = persona("clerk")
     booked = timezone.now() - dt.timedelta(days=80)
+    # another due course, booked first: only the one named is purged
+    other = book(clerk, make_patient(ST_OLAVS), planned_in_days=5, referral_days_ago=1, now=booked)
     patient = make_patient(ST_OLAVS, name="Pia Purge")
     due = book(clerk, patient, planned_in_days=5, referral_days_ago=1, now=booked)
-    other = book(clerk, make_patient(ST_OLAVS), planned_in_days=5, referral_days_ago=1, now=booked)
     now = timezone.now()
 
     assert scheduling.purge_unconsented_course(course_id=due.pk, now=now) is True
