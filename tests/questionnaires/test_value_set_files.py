@@ -78,6 +78,7 @@ def test_a_well_formed_file_gives_its_values(tmp_path: Path) -> None:
         ({"mobility": "[-0.1, 0.2, 0.3, 0.4]"}, "must be non-negative and non-decreasing"),
         ({"mobility": "[0.1, x, 0.3, 0.4]"}, "decrements.mobility: 'x' is not a number"),
         ({"published": None}, "'published_values' must give at least one"),
+        ({"published": "- 0.85"}, "'published_values' must give at least one"),
         ({"published": '"2111": 0.9'}, "a state is five digits"),
         ({"published": '"2111a": 0.9'}, "a state is five digits"),
         ({"published": '"61111": 0.9'}, "published_values['61111']"),
