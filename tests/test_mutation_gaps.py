@@ -17,7 +17,7 @@ from nnrr.accounts.models import Role
 from nnrr.accounts.profiles import Profile, Right
 from nnrr.audit.context import Actor
 from nnrr.audit.models import AuditEvent
-from nnrr.patients.models import ConsentLogEntry, Course
+from nnrr.patients.models import ConsentLogEntry, Course, Patient
 from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
 from nnrr.questionnaires.scoring import score
 from nnrr.scheduling import services as scheduling
@@ -292,3 +292,40 @@ def test_purge_waits_until_thirty_days_after_the_planned_day(persona: Any) -> No
     # a second purge of the same course finds nothing to do
     assert scheduling.purge_unconsented_course(course_id=course.pk, now=due_at) is False
     assert AuditEvent.objects.filter(action="nnrr.course.purged").count() == 1
+
+
+def test_withdrawal_deletes_this_patients_active_courses_only(persona: Any) -> None:
+    clerk = persona("clerk")
+    patient = make_patient(ST_OLAVS, name="Trekker Samtykke")
+    active = book(clerk, patient)
+    earlier = book(clerk, patient)
+    scheduling.delete_course(actor=clerk.actor, course=earlier, reason="x", now=timezone.now())
+    bystander = book(clerk, make_patient(ST_OLAVS, name="Annen Pasient"))
+
+    count = scheduling.withdraw_consent(
+        actor=clerk.actor, patient=patient, reason="ønsker ikke", now=timezone.now()
+    )
+
+    assert count == 1
+    assert Course.objects.get(pk=active.pk).status == Course.Status.WITHDRAWN
+    assert Course.objects.get(pk=active.pk).deleted_reason == "Samtykke trukket: ønsker ikke"
+    assert Course.objects.get(pk=earlier.pk).status == Course.Status.DELETED
+    assert Course.objects.get(pk=bystander.pk).status == Course.Status.ACTIVE
+    event = AuditEvent.objects.get(action="nnrr.consent.withdrawn")
+    assert event.patient_id == patient.pk
+    assert event.object_id == str(patient.pk)
+    assert event.detail == {"reason_given": True, "courses": 1}
+    entry = ConsentLogEntry.objects.get(course_id=active.pk)
+    assert entry.reason == ConsentLogEntry.Reason.WITHDRAWN
+
+
+def test_withdrawal_clears_where_notices_would_go(persona: Any) -> None:
+    clerk = persona("clerk")
+    patient = make_patient(ST_OLAVS, email="pasient@example.no")
+    Patient.objects.filter(pk=patient.pk).update(mobile="91234567")
+    patient.refresh_from_db()
+    scheduling.withdraw_consent(actor=clerk.actor, patient=patient, reason="", now=timezone.now())
+    stored = Patient.objects.get(pk=patient.pk)
+    assert (stored.email, stored.mobile) == ("", "")
+    assert (patient.email, patient.mobile) == ("", "")
+    assert stored.consent_withdrawn_at is not None
