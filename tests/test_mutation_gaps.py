@@ -324,8 +324,10 @@ def test_withdrawal_clears_where_notices_would_go(persona: Any) -> None:
     patient = make_patient(ST_OLAVS, email="pasient@example.no")
     Patient.objects.filter(pk=patient.pk).update(mobile="91234567")
     patient.refresh_from_db()
-    scheduling.withdraw_consent(actor=clerk.actor, patient=patient, reason="", now=timezone.now())
+    now = timezone.now()
+    scheduling.withdraw_consent(actor=clerk.actor, patient=patient, reason="", now=now)
     stored = Patient.objects.get(pk=patient.pk)
+    assert stored.updated_at == now
     assert (stored.email, stored.mobile) == ("", "")
     assert (patient.email, patient.mobile) == ("", "")
-    assert stored.consent_withdrawn_at is not None
+    assert stored.consent_withdrawn_at == now
