@@ -82,7 +82,7 @@ MUTATION_CHILDREN ?= 2
 
 mutation: venv node ## Mutation testing of access, consent, scoring, rules and dispatch (slow)
 	$(VENV)/bin/mutmut run --max-children $(MUTATION_CHILDREN) $(MUTATION_TARGETS)
-	$(PY) bench/mutation_score.py
+	$(PY) bench/mutation_score.py $(MUTATION_TARGETS)
 
 lint: venv ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .

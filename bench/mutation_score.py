@@ -7,6 +7,7 @@ and counted separately. Survivors are listed so they can be judged in docs/bench
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import sys
 from collections import Counter, defaultdict
@@ -17,7 +18,8 @@ from mutmut.stats import status_by_exit_code
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def main() -> int:
+def main(targets: list[str]) -> int:
+    """``targets``: the run's mutant-name patterns (as given to `mutmut run`); all when empty."""
     metas = sorted((ROOT / "mutants").rglob("*.py.meta"))
     if not metas:
         print("No mutation results: run `make mutation` first.")
@@ -27,6 +29,8 @@ def main() -> int:
     for meta in metas:
         data = json.loads(meta.read_text())
         for name, code in data.get("exit_code_by_key", {}).items():
+            if targets and not any(fnmatch.fnmatch(name, pattern) for pattern in targets):
+                continue
             status = status_by_exit_code[code]
             module = name.split(".x")[0].split(".xǁ")[0]
             per_module[module][status] += 1
@@ -44,7 +48,7 @@ def main() -> int:
     checked = sum(v for k, v in total.items() if k != "not checked")
     if checked:
         print(f"{'all':45} {checked:8d} {caught:7d} {100 * caught / checked:5.1f}%")
-    print(f"not checked: {total['not checked']}")
+    print(f"not checked (run stopped before them): {total['not checked']}")
     print("\nSurvivors:")
     for line in survivors:
         print("  " + line)
@@ -52,4 +56,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
