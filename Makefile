@@ -12,7 +12,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: help venv node demo serve test test-fast test-sqlite test-postgres test-browser chromium \
-        lint fmt check bench messages clean
+        lint fmt check bench messages clean mutation
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -68,6 +68,22 @@ test-postgres: venv node
 test-browser: venv node chromium
 	@echo "== Browser tests (Chromium) =="
 	$(PY) -m pytest -m browser -q
+
+# Mutation testing (mutmut 3): the access module, the consent paths, scoring, the dispatch rules
+# and the worker. Not part of `make test`: it runs the relevant tests once per mutant (an hour or
+# more). The score and the accepted survivors are recorded in docs/benchmarks.md.
+MUTATION_TARGETS ?= "nnrr.access.*" "nnrr.scheduling.rules.*" \
+	"nnrr.scheduling.services.x_course_has_consent*" "nnrr.scheduling.services.x_withdraw_consent*" \
+	"nnrr.scheduling.services.x_courses_due_for_purge*" \
+	"nnrr.scheduling.services.x_purge_unconsented_course*" \
+	"nnrr.scheduling.services.x_submit_patient_form*" "nnrr.scheduling.services.x_plan_follow_ups*" \
+	"nnrr.questionnaires.services.x_store_patient_form*" \
+	"nnrr.scheduling.dispatch.*" "nnrr.questionnaires.scoring.*"
+MUTATION_CHILDREN ?= 2
+
+mutation: venv node ## Mutation testing of access, consent, scoring, rules and dispatch (slow)
+	$(VENV)/bin/mutmut run --max-children $(MUTATION_CHILDREN) $(MUTATION_TARGETS)
+	$(PY) bench/mutation_score.py $(MUTATION_TARGETS)
 
 lint: venv ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .

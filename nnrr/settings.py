@@ -54,6 +54,13 @@ DEMO = _env_bool("NNRR_DEMO")
 TESTING = _env_bool("NNRR_TESTING")
 PRODUCTION = _env_bool("NNRR_PRODUCTION")
 DEBUG = _env_bool("NNRR_DEBUG")
+if PRODUCTION and (DEMO or TESTING):
+    # Refused here, not only by a system check: gunicorn and the worker never run checks, and
+    # demo mode mounts the Test IDP (log in as anyone) and accepts synthetic national ids.
+    raise ImproperlyConfigured(
+        "NNRR_DEMO and NNRR_TESTING must not be set when NNRR_PRODUCTION=1: the Test IDP and "
+        "synthetic national ids must never reach real patients."
+    )
 
 DATA_DIR = Path(os.environ.get("NNRR_DATA_DIR") or BASE_DIR / "var")
 
@@ -121,6 +128,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "nnrr.lib.middleware.StripNulMiddleware",
     "nnrr.lib.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

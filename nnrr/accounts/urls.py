@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import path
 
 from nnrr.accounts import admin_views, oidc_views, views
@@ -7,7 +8,6 @@ urlpatterns = [
     path("logg-inn/", views.login_page, name="login"),
     path("logg-inn/<slug:provider>/", oidc_views.oidc_start, name="oidc_start"),
     path("logg-inn/<slug:provider>/tilbake/", oidc_views.oidc_callback, name="oidc_callback"),
-    path("testidp/", views.test_idp, name="test_idp"),
     path("velg-profil/", views.choose_profile, name="choose_profile"),
     path("logg-ut/", views.logout_view, name="logout"),
     path("logget-ut/", views.logged_out, name="logged_out"),
@@ -29,3 +29,6 @@ urlpatterns = [
     path("administrasjon/enheter/", admin_views.units, name="units"),
     path("administrasjon/enheter/<int:resh>/", admin_views.unit_detail, name="unit"),
 ]
+# The demo's Test IDP: never mounted in production (the settings refuse NNRR_DEMO there).
+if settings.DEMO and not settings.PRODUCTION:
+    urlpatterns.append(path("testidp/", views.test_idp, name="test_idp"))

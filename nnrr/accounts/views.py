@@ -14,7 +14,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -25,15 +24,11 @@ from nnrr.accounts.profiles import PROFILE_SESSION_KEY, Profile, active_membersh
 from nnrr.audit.context import Actor
 from nnrr.audit.models import Outcome
 from nnrr.audit.services import record_event
+from nnrr.lib.redirects import next_from
 
 
 def _safe_next(request: HttpRequest, default: str = "/") -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, {request.get_host()}, request.is_secure()
-    ):
-        return target
-    return default
+    return next_from(request, default)
 
 
 def login_page(request: HttpRequest) -> HttpResponse:

@@ -15,6 +15,15 @@ from zoneinfo import ZoneInfo
 
 OSLO = ZoneInfo("Europe/Oslo")
 
+# Dates the registry accepts from people: anything outside is a typo (and date arithmetic near
+# year 1 or 9999 overflows), refused with a message before any calculation.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2100, 12, 31)
+
+
+def in_supported_range(day: dt.date) -> bool:
+    return EARLIEST_DATE <= day <= LATEST_DATE
+
 
 def oslo_datetime(day: dt.date, hour: int = 0, minute: int = 0) -> dt.datetime:
     """The aware datetime at ``hour:minute`` Oslo wall-clock time on ``day``."""

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from nnrr.lib.dates import parse_iso_date
+from nnrr.lib.dates import in_supported_range, parse_iso_date
 from nnrr.lib.national_id import NationalId, NationalIdError, parse_national_id
 
 
@@ -46,14 +46,23 @@ class NorwegianDateField(forms.DateField):
     """A date typed as YYYY-MM-DD (the browser's date picker) or DD.MM.YYYY."""
 
     widget = DateInput
-    default_error_messages = {"invalid": _("Skriv datoen som dd.mm.åååå.")}
+    default_error_messages = {
+        "invalid": _("Skriv datoen som dd.mm.åååå."),
+        "out_of_range": _("Datoen må være mellom 01.01.1900 og 31.12.2100."),
+    }
 
     def to_python(self, value: Any) -> dt.date | None:
         if value in self.empty_values:
             return None
         if isinstance(value, dt.date):
+            if not in_supported_range(value):
+                raise forms.ValidationError(
+                    self.error_messages["out_of_range"], code="out_of_range"
+                )
             return value
         parsed = parse_iso_date(str(value))
         if parsed is None:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        if not in_supported_range(parsed):
+            raise forms.ValidationError(self.error_messages["out_of_range"], code="out_of_range")
         return parsed

@@ -41,7 +41,10 @@ class RegisterPatientForm(forms.Form):
 class BookingForm(forms.Form):
     referral_date = NorwegianDateField(label=_("Henvisningsdato"))
     planned_consultation_date = NorwegianDateField(label=_("Planlagt dato for konsultasjon"))
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # A version beyond the column's range is simply not the one on record (a conflict).
+    version = forms.IntegerField(
+        widget=forms.HiddenInput, required=False, min_value=0, max_value=2**31 - 1
+    )
 
     error_messages = {"required": _("Fyll inn datoen.")}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from nnrr.accounts.models import Unit, User
@@ -79,8 +80,9 @@ def change_owner(*, actor: Actor, course: Course, owner: User) -> Course:
     """ "Endre eier": the Behandlerskjema moves to ``owner``'s "Mine uferdige skjema"."""
     with transaction.atomic():
         previous = course.owner_id
-        Course.objects.filter(pk=course.pk).update(owner=owner, version=course.version + 1)
-        course.owner, course.version = owner, course.version + 1
+        Course.objects.filter(pk=course.pk).update(owner=owner, version=F("version") + 1)
+        course.owner = owner
+        course.refresh_from_db(fields=["version"])
         record_event(
             actor=actor,
             action="nnrr.course.owner_changed",

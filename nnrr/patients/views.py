@@ -22,6 +22,8 @@ from nnrr.accounts.profiles import Right
 from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
 from nnrr.lib.errors import ConflictError
+from nnrr.lib.ids import parse_id
+from nnrr.lib.redirects import next_from, safe_path
 from nnrr.patients.forms import BookingForm, ContactForm, PatientSearchForm, RegisterPatientForm
 from nnrr.patients.models import Course, Patient
 from nnrr.patients.services import change_owner, register_patient, update_contact
@@ -223,12 +225,17 @@ def course_dates(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
         referral = form.cleaned_data["referral_date"]
         planned = form.cleaned_data["planned_consultation_date"]
         try:
+            # No version posted means we cannot know what the user saw: a conflict, never
+            # "skip the check".
+            expected = form.cleaned_data.get("version")
+            if expected is None:
+                raise ConflictError
             effect = scheduling.change_planned_date(
                 actor=Actor.from_request(request),
                 course=course,
                 referral_date=referral,
                 planned_date=planned,
-                expected_version=form.cleaned_data.get("version") or course.version,
+                expected_version=expected,
                 now=timezone.now(),
             )
         except ValidationError as exc:
@@ -354,18 +361,17 @@ def course_owner(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
     if query:
         candidates = candidates.filter(full_name__icontains=query)
     if request.method == "POST":
-        new_owner = (
-            candidates.filter(pk=request.POST.get("owner") or 0).first()
-            if (request.POST.get("owner", "").isdigit())
-            else None
-        )
+        owner_id = parse_id(request.POST.get("owner", ""))
+        new_owner = candidates.filter(pk=owner_id).first() if owner_id is not None else None
         if new_owner is None:
             messages.error(request, _("Velg en bruker ved enheten."))
         else:
             change_owner(actor=Actor.from_request(request), course=course, owner=new_owner)
             messages.success(request, _("%(name)s er nå eier av skjemaet.") % {"name": new_owner})
             return redirect(
-                request.POST.get("back") or reverse("patients:detail", args=[course.patient_id])
+                next_from(
+                    request, reverse("patients:detail", args=[course.patient_id]), name="back"
+                )
             )
     _audit_course(request, "nnrr.course.owner_opened", course)
     return render(
@@ -376,7 +382,7 @@ def course_owner(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
             "patient": course.patient,
             "candidates": candidates[:50],
             "q": query,
-            "back": request.GET.get("back", ""),
+            "back": safe_path(request.GET.get("back", ""), ""),
         },
     )
 

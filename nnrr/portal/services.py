@@ -1,7 +1,8 @@
 """Patient entry to the portal: one-time code or link token, always with the date of birth.
 
 Five wrong dates of birth lock the code (staff make a new one with "Bestill på nytt"); repeated
-failures from one address slow that address down. Every attempt is audited.
+failures from one address slow that address down (see ADDRESS_FREE_FAILURES). Every attempt is
+audited. The portal's pages write only through the functions here.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -20,12 +22,21 @@ from nnrr.audit.models import Outcome
 from nnrr.audit.services import record_event
 from nnrr.lib.requests import client_address
 from nnrr.portal.models import PortalThrottle
+from nnrr.questionnaires import services as form_services
+from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
 from nnrr.scheduling import codes
+from nnrr.scheduling import services as scheduling
 from nnrr.scheduling.models import FILLABLE_STATES, Order, OrderState
 
-# After this many failures from one address, each further failure blocks it for longer.
-ADDRESS_FREE_FAILURES = 5
-MAX_BLOCK_MINUTES = 60
+# The address throttle slows guessing across many codes from one place. It is deliberately
+# lenient: a clinic's patients may share one address, and the per-code lockout (five wrong dates
+# of birth lock that code) is the main defence. After this many failures from one address, each
+# further failure blocks unknown codes and wrong dates of birth from it for longer (a patient
+# with the right code and date of birth still gets in); one failure is forgotten per
+# DECAY_MINUTES without failures, and a success forgets nothing.
+ADDRESS_FREE_FAILURES = 10
+MAX_BLOCK_MINUTES = 30
+DECAY_MINUTES = 6
 
 
 class Entry(enum.Enum):
@@ -45,6 +56,14 @@ class EntryResult:
     wait_minutes: int = 0
 
 
+def decayed_failures(throttle: PortalThrottle, now: dt.datetime) -> int:
+    """The address's failures, less one per DECAY_MINUTES since its last failure."""
+    if throttle.last_failure_at is None or throttle.last_failure_at >= now:
+        return throttle.failures
+    quiet_minutes = (now - throttle.last_failure_at).total_seconds() / 60
+    return max(0, throttle.failures - int(quiet_minutes // DECAY_MINUTES))
+
+
 def _throttle_wait(address: str, now: dt.datetime) -> int:
     throttle = PortalThrottle.objects.filter(address=address).first()
     if throttle and throttle.blocked_until and throttle.blocked_until > now:
@@ -54,10 +73,9 @@ def _throttle_wait(address: str, now: dt.datetime) -> int:
 
 def _register_address_failure(address: str, now: dt.datetime) -> None:
     with transaction.atomic():
-        throttle, _created = PortalThrottle.objects.select_for_update().get_or_create(
-            address=address
-        )
-        throttle.failures += 1
+        PortalThrottle.objects.bulk_create([PortalThrottle(address=address)], ignore_conflicts=True)
+        throttle = PortalThrottle.objects.select_for_update().get(address=address)
+        throttle.failures = decayed_failures(throttle, now) + 1
         throttle.last_failure_at = now
         over = throttle.failures - ADDRESS_FREE_FAILURES
         if over >= 0:
@@ -91,15 +109,12 @@ def enter(
     unit_id = order.course.unit_id if order else None
     actor = Actor.patient(request, unit_id)
     patient_id = order.course.patient_id if order else None
-    if wait:
-        record_event(
-            actor=actor,
-            action="nnrr.portal.entry_slowed",
-            outcome=Outcome.DENIED,
-            detail={"via": via, "wait_minutes": wait},
-        )
-        return EntryResult(Entry.SLOWED, wait_minutes=wait)
-    if order is None or birth_date is None or order.course.patient.birth_date != birth_date:
+    right = (
+        order is not None
+        and birth_date is not None
+        and order.course.patient.birth_date == birth_date
+    )
+    if not right:
         _register_address_failure(address, now)
         locked = False
         if order is not None:
@@ -112,11 +127,12 @@ def enter(
                     locked = True
         record_event(
             actor=actor,
-            action="nnrr.portal.entry_failed",
+            action="nnrr.portal.entry_slowed" if wait else "nnrr.portal.entry_failed",
             patient_id=patient_id,
             obj=order,
             outcome=Outcome.DENIED,
-            detail={"via": via, "known_code": order is not None},
+            detail={"via": via, "known_code": order is not None}
+            | ({"wait_minutes": wait} if wait else {}),
         )
         if locked:
             record_event(
@@ -130,7 +146,12 @@ def enter(
             return EntryResult(Entry.LOCKED, order)
         if order is not None and order.code_locked_at:
             return EntryResult(Entry.LOCKED, order)
+        if wait:
+            # The same answer for an unknown code and a wrong date of birth: a blocked address
+            # learns nothing about which codes exist.
+            return EntryResult(Entry.SLOWED, wait_minutes=wait)
         return EntryResult(Entry.WRONG)
+    assert order is not None
     state = _order_state(order, now)
     record_event(
         actor=actor,
@@ -138,10 +159,10 @@ def enter(
         patient_id=patient_id,
         obj=order,
         outcome=Outcome.OK if state == Entry.OK else Outcome.DENIED,
-        detail={"via": via, "state": state.value},
+        detail={"via": via, "state": state.value} | ({"address_slowed": True} if wait else {}),
     )
-    if state == Entry.OK:
-        PortalThrottle.objects.filter(address=address).delete()
+    # A success does not clear the address's failures: one right code must not buy an attacker
+    # a fresh round of guesses.
     return EntryResult(state, order)
 
 
@@ -171,6 +192,66 @@ def consent_gate(order: Order, *, consent_in_session: bool) -> Gate:
             return Gate.OPEN
         return Gate.ASK
     return Gate.OPEN if course_has_consent(course) else Gate.REFUSED
+
+
+# --- Writes from the portal's pages -----------------------------------------------------------
+
+
+def record_staff_logout(*, actor: Actor) -> None:
+    """A staff login in the browser ends because a patient entered the portal in it."""
+    record_event(actor=actor, action="nnrr.logout", detail={"reason": "portal_entry"})
+
+
+def record_consent(*, actor: Actor, order: Order) -> None:
+    """The patient ticked the consent box before the pre-treatment form."""
+    record_event(
+        actor=actor,
+        action="nnrr.portal.consent_given",
+        patient_id=order.course.patient_id,
+        obj=order,
+    )
+
+
+def save_section(
+    *, actor: Actor, order: Order, answers: dict[str, Any], now: dt.datetime
+) -> Response:
+    """Store the answers so far as the order's draft (one draft per order, under its lock)."""
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        response = locked.response if locked.response_id else None
+        draft = response if response is not None and response.status == FormStatus.KLADD else None
+        saved = form_services.save_portal_draft(
+            actor=actor,
+            course=order.course,
+            kind=order.kind,
+            answers=answers,
+            draft=draft,
+            now=now,
+        )
+        if locked.response_id != saved.pk:
+            Order.objects.filter(pk=order.pk).update(response=saved)
+    return saved
+
+
+def submit(
+    *, actor: Actor, order: Order, answers: dict[str, Any], now: dt.datetime
+) -> Response | None:
+    """ "Send inn": store the completed form once. None when the order was already answered (a
+    second click or a reload); ValidationError when the answers cannot be stored."""
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.state == OrderState.ANSWERED:
+            return None
+        return scheduling.submit_patient_form(
+            actor=actor,
+            course=order.course,
+            kind=order.kind,
+            answers=answers,
+            consent=True if order.kind == FormKind.PRE_TREATMENT else None,
+            source=Source.PORTAL,
+            now=now,
+            order=locked,
+        )
 
 
 def order_by_code(code: str) -> Order | None:

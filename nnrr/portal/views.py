@@ -16,7 +16,6 @@ from typing import Any
 from django import forms
 from django.contrib.auth import logout
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,15 +26,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from nnrr.audit.context import Actor
-from nnrr.audit.services import record_event
-from nnrr.lib.dates import oslo_date, parse_birth_date
+from nnrr.lib.dates import in_supported_range, oslo_date, parse_birth_date
 from nnrr.portal import services as portal
 from nnrr.questionnaires import services as form_services
 from nnrr.questionnaires.definitions import Definition, Section, get_definition
-from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
+from nnrr.questionnaires.models import FormKind, FormStatus, Response
 from nnrr.questionnaires.rendering import bind
 from nnrr.questionnaires.validation import parse_submission, resume_step, section_visible
-from nnrr.scheduling import services as scheduling
 from nnrr.scheduling.models import Order, OrderState
 
 SESSION_ORDER = "nnrr_portal_order"
@@ -53,7 +50,7 @@ class BirthDateField(forms.CharField):
     def clean(self, value: Any) -> dt.date:
         raw = super().clean(value)
         parsed = parse_birth_date(raw, today=oslo_date(timezone.now()))
-        if parsed is None:
+        if parsed is None or not in_supported_range(parsed):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         return parsed
 
@@ -103,11 +100,7 @@ def _entered(request: HttpRequest, order: Order) -> HttpResponse:
     if request.user.is_authenticated:
         # A clinic PC: staff opened the portal for the patient in their own browser. The patient
         # must never be one click away from the staff pages, so the staff login ends here.
-        record_event(
-            actor=Actor.from_request(request),
-            action="nnrr.logout",
-            detail={"reason": "portal_entry"},
-        )
+        portal.record_staff_logout(actor=Actor.from_request(request))
         logout(request)
     request.session.cycle_key()  # a fresh session id once the patient has proved who they are
     request.session[SESSION_ORDER] = str(order.pk)
@@ -248,12 +241,7 @@ def consent(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("consent") == "1":
             request.session[SESSION_CONSENT] = True
-            record_event(
-                actor=Actor.patient(request, order.course.unit_id),
-                action="nnrr.portal.consent_given",
-                patient_id=order.course.patient_id,
-                obj=order,
-            )
+            portal.record_consent(actor=Actor.patient(request, order.course.unit_id), order=order)
             return redirect("portal:section", step=1)
         error = _("Du må krysse av for samtykke for å fylle ut skjemaet elektronisk.")
     return render(
@@ -298,20 +286,12 @@ def section(request: HttpRequest, step: int) -> HttpResponse:
         parsed = parse_submission(
             definition, request.POST, previous=answers, sections=[current_section.id]
         )
-        actor = Actor.patient(request, order.course.unit_id)
-        with transaction.atomic():
-            locked = Order.objects.select_for_update().get(pk=order.pk)
-            draft = _draft(locked)
-            saved = form_services.save_portal_draft(
-                actor=actor,
-                course=order.course,
-                kind=order.kind,
-                answers=parsed.answers,
-                draft=draft,
-                now=timezone.now(),
-            )
-            if locked.response_id != saved.pk:
-                Order.objects.filter(pk=order.pk).update(response=saved)
+        portal.save_section(
+            actor=Actor.patient(request, order.course.unit_id),
+            order=order,
+            answers=parsed.answers,
+            now=timezone.now(),
+        )
         if parsed.ok:
             action = request.POST.get("action", "next")
             if action == "later":
@@ -388,34 +368,27 @@ def review(request: HttpRequest) -> HttpResponse:
 
 def _submit(request: HttpRequest, order: Order, answers: dict[str, Any]) -> HttpResponse:
     """Submit once: a second click (or a reload) finds the order answered and shows the receipt."""
-    actor = Actor.patient(request, order.course.unit_id)
-    with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
-        if locked.state == OrderState.ANSWERED:
-            return redirect("portal:receipt")
-        try:
-            response = scheduling.submit_patient_form(
-                actor=actor,
-                course=order.course,
-                kind=order.kind,
-                answers=answers,
-                consent=True if order.kind == FormKind.PRE_TREATMENT else None,
-                source=Source.PORTAL,
-                now=timezone.now(),
-                order=locked,
-            )
-        except ValidationError as exc:
-            return render(
-                request,
-                "portal/review.html",
-                {
-                    "order": order,
-                    "error": " ".join(exc.messages),
-                    "definition": get_definition(order.kind),
-                    "unanswered": [],
-                    "total": 0,
-                },
-            )
+    try:
+        response = portal.submit(
+            actor=Actor.patient(request, order.course.unit_id),
+            order=order,
+            answers=answers,
+            now=timezone.now(),
+        )
+    except ValidationError as exc:
+        return render(
+            request,
+            "portal/review.html",
+            {
+                "order": order,
+                "error": " ".join(exc.messages),
+                "definition": get_definition(order.kind),
+                "unanswered": [],
+                "total": 0,
+            },
+        )
+    if response is None:
+        return redirect("portal:receipt")
     request.session[SESSION_RECEIPT] = {
         "at": timezone.localtime(response.completed_at or timezone.now()).strftime(
             "%d.%m.%Y %H:%M"

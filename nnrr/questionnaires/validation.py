@@ -8,6 +8,7 @@ group) are checked separately so a draft can always be saved.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -15,7 +16,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from nnrr.lib.dates import parse_iso_date
+from nnrr.lib.dates import in_supported_range, parse_iso_date
 from nnrr.questionnaires import diagnoses
 from nnrr.questionnaires.definitions import Condition, Definition, Group, Item, Section
 
@@ -110,6 +111,8 @@ def _parse_item(item: Item, raw: Any) -> tuple[Any, str]:
             decimal = Decimal(text.replace(",", "."))
         except InvalidOperation:
             return None, _("Skriv et tall.")
+        if not decimal.is_finite() or not math.isfinite(float(decimal)):
+            return None, _("Skriv et tall.")  # NaN and infinity are not answers
         return _in_range(item, float(decimal))
     if item.type == "date":
         parsed = parse_iso_date(text)
@@ -117,6 +120,8 @@ def _parse_item(item: Item, raw: Any) -> tuple[Any, str]:
             return None, _("Skriv en gyldig dato (dd.mm.åååå).")
         if parsed.year < 1900:
             return None, _("Datoen er for langt tilbake i tid.")
+        if not in_supported_range(parsed):
+            return None, _("Datoen må være mellom 01.01.1900 og 31.12.2100.")
         return parsed.isoformat(), ""
     if item.type == "text":
         if len(text) > item.max_length:

@@ -71,3 +71,54 @@ def open_code(sealed: str) -> str | None:
         return _sealer().decrypt(sealed.encode()).decode()
     except (InvalidToken, ValueError):
         return None
+
+
+# --- Showing a one-time code once, without keeping it in plain text --------------------------
+# After "Bestill" the order page shows the code once. Between the POST and that page the code
+# is kept in the staff member's session sealed: XOR-ed with a keystream derived from the
+# server's secret, the order and a random nonce, and valid for a few minutes. A copy of the
+# session table alone does not give the code.
+
+REVEAL_SECONDS = 600
+
+
+def _keystream(order_id: uuid.UUID, nonce: str, length: int) -> bytes:
+    stream = b""
+    counter = 0
+    while len(stream) < length:
+        stream += hmac.new(
+            _key("order-code-reveal"), f"{order_id}:{nonce}:{counter}".encode(), hashlib.sha256
+        ).digest()
+        counter += 1
+    return stream[:length]
+
+
+def seal_for_session(order_id: uuid.UUID, code: str, now: float) -> dict[str, object]:
+    """A session-safe value from which :func:`unseal_from_session` gives ``code`` back, briefly."""
+    nonce = secrets.token_hex(16)
+    raw = code.encode()
+    sealed = bytes(a ^ b for a, b in zip(raw, _keystream(order_id, nonce, len(raw)), strict=True))
+    return {"nonce": nonce, "sealed": sealed.hex(), "until": now + REVEAL_SECONDS}
+
+
+def unseal_from_session(order_id: uuid.UUID, value: object, now: float) -> str | None:
+    """The code sealed for this order, or None when it is missing, expired or not ours."""
+    if not isinstance(value, dict):
+        return None
+    nonce, sealed, until = value.get("nonce"), value.get("sealed"), value.get("until")
+    if not isinstance(nonce, str) or not isinstance(sealed, str):
+        return None
+    if not isinstance(until, int | float) or until < now:
+        return None
+    try:
+        raw = bytes.fromhex(sealed)
+    except ValueError:
+        return None
+    plain = bytes(a ^ b for a, b in zip(raw, _keystream(order_id, nonce, len(raw)), strict=True))
+    try:
+        code = plain.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    if len(normalize_code(code)) != CODE_LENGTH:
+        return None
+    return code

@@ -13,8 +13,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef
 from django.utils.translation import gettext as _
 
 # Texts stored in the database stay in the registry's language; pages translate them on display.
@@ -109,7 +109,7 @@ def _create_order(
         # No message: staff hand the one-time code to the patient, so it is out at once.
         order.state = OrderState.SENT
         order.sent_at = now
-    order.save()
+    code = _insert_with_unique_code(order, code)
     if notify_self and order.state == OrderState.SENT:
         Message.objects.create(
             order=order,
@@ -135,6 +135,27 @@ def _create_order(
     return NewOrder(order=order, code=code)
 
 
+CODE_ATTEMPTS = 5
+
+
+def _insert_with_unique_code(order: Order, code: str) -> str:
+    """Insert ``order``; when its one-time code is already another order's (two codes from
+    23⁸ colliding), draw a new code and try again. Returns the code that was stored."""
+    for attempt in range(CODE_ATTEMPTS):
+        order.code_hash = codes.code_hash(code)
+        try:
+            with transaction.atomic():
+                order.save(force_insert=True)
+        except IntegrityError:
+            taken = Order.objects.filter(code_hash=order.code_hash).exists()
+            if not taken or attempt == CODE_ATTEMPTS - 1:
+                raise
+            code = codes.new_code()
+        else:
+            return code
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def message_key(order_id: uuid.UUID, kind: str) -> str:
     return f"{order_id}-{kind}"
 
@@ -144,7 +165,7 @@ def _close_order(order: Order, *, state: str, reason: str, now: dt.datetime) -> 
         state=state,
         closed_at=now,
         close_reason=reason[:200],
-        version=order.version + 1,
+        version=F("version") + 1,
         code_sealed="",
     )
     order.state, order.closed_at, order.close_reason = state, now, reason[:200]
@@ -289,7 +310,7 @@ def change_planned_date(
         ).update(
             referral_date=referral_date,
             planned_consultation_date=planned_date,
-            version=expected_version + 1,
+            version=F("version") + 1,
             updated_at=now,
         )
         if not updated:
@@ -304,7 +325,7 @@ def change_planned_date(
                 send_at=plan.send_at,
                 remind_at=plan.remind_at,
                 expires_at=plan.expires_at,
-                version=order.version + 1,
+                version=F("version") + 1,
             )
         elif order is not None and effect == Rebooking.KEPT and order.sent_at is not None:
             plan = rules.rebooked_pre_treatment(planned_date, order.sent_at)
@@ -313,7 +334,7 @@ def change_planned_date(
                 expires_at=max(plan.expires_at, rules.reorder_expiry(planned_date, now))
                 if order.replaces_id
                 else plan.expires_at,
-                version=order.version + 1,
+                version=F("version") + 1,
             )
         record_event(
             actor=actor,
@@ -337,11 +358,12 @@ def recreate_course(
     course and create a new one with the new date (and a new questionnaire order)."""
     with transaction.atomic():
         # A second submit (double click, two users) finds the course gone: refused, not re-run.
-        if (
-            not Course.objects.select_for_update()
+        still_active = (
+            Course.objects.select_for_update()
             .filter(pk=course.pk, status=Course.Status.ACTIVE)
             .exists()
-        ):
+        )
+        if not still_active:
             raise ValidationError(_("Forløpet er allerede slettet."))
         _delete_course(
             actor=actor,
@@ -398,7 +420,7 @@ def _delete_course(
     for order in Order.objects.filter(course=course, state__in=OPEN_STATES):
         _close_order(order, state=OrderState.CANCELLED, reason=reason, now=now)
     Course.objects.filter(pk=course.pk).update(
-        status=status, deleted_at=now, deleted_reason=reason[:300], version=course.version + 1
+        status=status, deleted_at=now, deleted_reason=reason[:300], version=F("version") + 1
     )
     course.status, course.deleted_at = status, now
     if log_reason is not None:
@@ -654,7 +676,7 @@ def plan_follow_ups(
                 send_at=plan.send_at,
                 remind_at=plan.remind_at,
                 expires_at=plan.expires_at,
-                version=planned.version + 1,
+                version=F("version") + 1,
             )
             record_event(
                 actor=actor,
@@ -679,7 +701,7 @@ def mark_answered(*, order: Order, response: Response, now: dt.datetime) -> None
         code_used_at=now,
         code_sealed="",
         response=response,
-        version=order.version + 1,
+        version=F("version") + 1,
     )
     order.state, order.answered_at, order.response = OrderState.ANSWERED, now, response
 

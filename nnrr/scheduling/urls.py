@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import path
 
 from nnrr.scheduling import views
@@ -9,5 +10,7 @@ urlpatterns = [
     path("bestilling/<uuid:order_id>/vis-kode/", views.show_code, name="show_code"),
     path("bestilling/<uuid:order_id>/bestill-pa-nytt/", views.reorder, name="reorder"),
     path("forlop/<uuid:course_id>/utsendingslogg/", views.dispatch_log, name="dispatch_log"),
-    path("demo/meldinger/", views.demo_outbox, name="demo_outbox"),
+    # Test IDP and demo pages: never mounted in production (settings refuse NNRR_DEMO there).
 ]
+if settings.DEMO and not settings.PRODUCTION:
+    urlpatterns.append(path("demo/meldinger/", views.demo_outbox, name="demo_outbox"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,9 @@ from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
 from nnrr.patients.models import Course
 from nnrr.questionnaires.models import PATIENT_FORM_KINDS, FormKind
-from nnrr.scheduling import services
-from nnrr.scheduling.models import Order
+from nnrr.scheduling import codes, services
+from nnrr.scheduling.channels import FileChannel
+from nnrr.scheduling.models import Message, MessageState, Order
 
 CODE_SESSION_PREFIX = "nnrr_order_code:"
 
@@ -76,8 +78,11 @@ class ReorderForm(forms.Form):
 
 
 def _remember_code(request: HttpRequest, new: services.NewOrder) -> None:
+    """Keep the new code for the order page to show once: sealed, never in plain text."""
     if new.order.notify_self:
-        request.session[CODE_SESSION_PREFIX + str(new.order.pk)] = new.code
+        request.session[CODE_SESSION_PREFIX + str(new.order.pk)] = codes.seal_for_session(
+            new.order.pk, new.code, time.time()
+        )
 
 
 @profile_required(Right.FORMS)
@@ -156,7 +161,9 @@ def reorder(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
 def order_detail(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
     """The order after "Bestill": the yellow key (shown once) or the dispatch status."""
     order = access.access_order(request, order_id)
-    code = request.session.pop(CODE_SESSION_PREFIX + str(order.pk), None)
+    code = codes.unseal_from_session(
+        order.pk, request.session.pop(CODE_SESSION_PREFIX + str(order.pk), None), time.time()
+    )
     record_event(
         actor=Actor.from_request(request),
         action="nnrr.order.viewed",
@@ -207,16 +214,29 @@ def show_code(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
 _LINK = re.compile(r"(https?://\S+)")
 
 
-@profile_required()
+@profile_required(Right.FORMS)
 def demo_outbox(request: HttpRequest) -> HttpResponse:
-    """Demo only: the messages the file channel wrote, so a demo user can open the links."""
-    if not settings.DEMO:
+    """Demo only: the messages the file channel wrote for the active unit's patients, so a demo
+    user can open the links. Never mounted with NNRR_PRODUCTION=1 (see urls.py)."""
+    if not settings.DEMO or settings.PRODUCTION:
         raise Http404
-    directory = Path(settings.OUTBOX_DIR)
-    files = sorted(directory.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True)[:100]
+    profile = access.require_right(request, Right.FORMS)
+    channel = FileChannel(Path(settings.OUTBOX_DIR))
+    rows = (
+        Message.objects.filter(
+            order__in=access.orders_of_unit(profile), channel=channel.name, state=MessageState.SENT
+        )
+        .order_by("-sent_at", "-created_at")
+        .values_list("key", flat=True)[:100]
+    )
     mails: list[dict[str, Any]] = []
-    for path in files:
-        parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    for key in rows:
+        path = channel.path_for(key)
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            continue  # the demo's outbox folder was emptied; the message row stays
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
         body_part = parsed.get_body(preferencelist=("plain",))
         body = body_part.get_content() if body_part is not None else ""
         mails.append(
@@ -228,6 +248,11 @@ def demo_outbox(request: HttpRequest) -> HttpResponse:
                 "links": _LINK.findall(body),
             }
         )
+    record_event(
+        actor=Actor.from_request(request),
+        action="nnrr.demo.outbox_viewed",
+        detail={"rows": len(mails)},
+    )
     return render(request, "scheduling/demo_outbox.html", {"mails": mails})
 
 

@@ -49,10 +49,13 @@ def test_production_settings_pass_check_deploy(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_demo_mode_with_production_settings_is_refused(tmp_path: Path) -> None:
-    result = _manage("check", env={**PRODUCTION, "NNRR_DEMO": "1"}, tmp=tmp_path)
+@pytest.mark.parametrize("flag", ["NNRR_DEMO", "NNRR_TESTING"])
+def test_demo_mode_with_production_settings_is_refused_at_start_up(
+    tmp_path: Path, flag: str
+) -> None:
+    result = _manage("check", env={**PRODUCTION, flag: "1"}, tmp=tmp_path)
     assert result.returncode != 0
-    assert "nnrr.E001" in result.stderr + result.stdout
+    assert "must not be set when NNRR_PRODUCTION=1" in result.stderr
 
 
 def test_production_without_a_secret_key_fails_loudly(tmp_path: Path) -> None:

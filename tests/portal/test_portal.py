@@ -6,6 +6,7 @@ link token the worker would put in the message. The pre-treatment form (1a) is t
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 from collections.abc import Callable
@@ -13,14 +14,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
 from nnrr.audit.context import Actor
 from nnrr.audit.models import AuditEvent
 from nnrr.patients.models import Patient
+from nnrr.portal import services as portal_services
 from nnrr.portal import views as portal_views
+from nnrr.portal.models import PortalThrottle
 from nnrr.questionnaires.definitions import get_definition
 from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
 from nnrr.questionnaires.validation import section_visible
@@ -205,14 +208,19 @@ def test_locked_code_also_closes_the_link(pre: Ordered) -> None:
     assert "Koden er sperret" in page(response)
 
 
-def test_repeated_failures_from_one_address_slow_it_down(pre: Ordered) -> None:
-    guesses = [
-        enter(Client(), f"ACDE-FH{a}{b}", address="10.0.3.1")
-        for a, b in ("JK", "KM", "MN", "NP", "PR")
-    ]
-    assert all(error_messages(r) == [NEUTRAL_ERROR] for r in guesses)
+def _guess(n: int) -> str:
+    """The n-th made-up code (letters from the code alphabet, never the fixture's)."""
+    alphabet = codes.CODE_ALPHABET
+    return f"ACDE-{alphabet[n % 23]}{alphabet[(n // 23) % 23]}YY"
 
-    slowed = enter(Client(), pre.code, address="10.0.3.1")
+
+def test_repeated_failures_from_one_address_slow_it_down(pre: Ordered) -> None:
+    free = portal_services.ADDRESS_FREE_FAILURES
+    guesses = [enter(Client(), _guess(n), address="10.0.3.1") for n in range(free - 1)]
+    assert all(error_messages(r) == [NEUTRAL_ERROR] for r in guesses)
+    assert error_messages(enter(Client(), _guess(99), address="10.0.3.1")) == [NEUTRAL_ERROR]
+
+    slowed = enter(Client(), _guess(100), address="10.0.3.1")
 
     assert slowed.status_code == 200
     [message] = error_messages(slowed)
@@ -221,8 +229,91 @@ def test_repeated_failures_from_one_address_slow_it_down(pre: Ordered) -> None:
     assert event.outcome == "denied"
     assert event.client_address == "10.0.3.1"
     assert event.detail["wait_minutes"] >= 1
-    assert stored(pre).code_failures == 0  # a slowed attempt is not even checked
+    # Another address is not affected.
     assert enter(Client(), pre.code, address="10.0.3.2")["Location"] == reverse("portal:consent")
+
+
+def test_a_slowed_address_gets_the_same_answer_for_a_known_code_with_a_wrong_birth_date(
+    pre: Ordered,
+) -> None:
+    """A blocked address cannot tell real codes from made-up ones, and the wrong date of birth
+    still counts towards that code's lockout."""
+    for n in range(portal_services.ADDRESS_FREE_FAILURES):
+        enter(Client(), _guess(n), address="10.0.4.1")
+    unknown = enter(Client(), _guess(200), address="10.0.4.1")
+    known = enter(Client(), pre.code, birth_date="01.01.1990", address="10.0.4.1")
+    assert error_messages(unknown)[0].startswith("For mange forsøk")
+    assert error_messages(known)[0].startswith("For mange forsøk")
+    assert stored(pre).code_failures == 1
+
+
+def test_a_shared_address_cannot_lock_out_a_patient_with_the_right_code(pre: Ordered) -> None:
+    """A clinic's patients may share one address: the per-code lockout is the defence, so the
+    right code with the right date of birth gets in even while the address is slowed."""
+    for n in range(portal_services.ADDRESS_FREE_FAILURES + 3):
+        enter(Client(), _guess(n), address="10.0.5.1")
+    assert portal_services._throttle_wait("10.0.5.1", timezone.now()) > 0
+    response = enter(Client(), pre.code, address="10.0.5.1")
+    assert response["Location"] == reverse("portal:consent")
+
+
+def test_a_success_does_not_reset_the_failures_of_the_address(ordered: Any) -> None:
+    first, second = ordered(), ordered()
+    free = portal_services.ADDRESS_FREE_FAILURES
+    for n in range(free - 1):
+        enter(Client(), _guess(n), address="10.0.6.1")
+    assert enter(Client(), first.code, address="10.0.6.1").status_code == 302  # a success
+    enter(Client(), _guess(500), address="10.0.6.1")  # the free failures are used up
+    slowed = enter(Client(), _guess(501), address="10.0.6.1")
+    assert error_messages(slowed)[0].startswith("For mange forsøk")
+    assert second.order.pk != first.order.pk
+
+
+def test_failures_of_an_address_decay_with_time(pre: Ordered) -> None:
+    free = portal_services.ADDRESS_FREE_FAILURES
+    for n in range(free - 1):
+        enter(Client(), _guess(n), address="10.0.7.1")
+    throttle = PortalThrottle.objects.get(address="10.0.7.1")
+    assert throttle.failures == free - 1
+    quiet = dt.timedelta(minutes=portal_services.DECAY_MINUTES * 3)
+    PortalThrottle.objects.filter(address="10.0.7.1").update(
+        last_failure_at=throttle.last_failure_at - quiet
+    )
+    # Three failures have been forgotten: three more guesses are free again.
+    for n in range(3):
+        assert error_messages(enter(Client(), _guess(300 + n), address="10.0.7.1")) == [
+            NEUTRAL_ERROR
+        ]
+    assert PortalThrottle.objects.get(address="10.0.7.1").failures == free - 1
+    assert PortalThrottle.objects.get(address="10.0.7.1").blocked_until is None
+
+
+@override_settings(TRUSTED_PROXY_COUNT=1)
+def test_behind_a_proxy_the_real_client_address_is_throttled_not_the_proxys(
+    pre: Ordered,
+) -> None:
+    for n in range(portal_services.ADDRESS_FREE_FAILURES + 1):
+        enter(
+            Client(),
+            _guess(n),
+            address="10.9.9.9",  # the proxy
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{n % 3}, 198.51.100.7",  # spoofed left part
+        )
+    assert PortalThrottle.objects.filter(address="198.51.100.7").exists()
+    assert not PortalThrottle.objects.filter(address="10.9.9.9").exists()
+    # Another patient behind the same proxy, from another address, is not slowed.
+    response = enter(Client(), pre.code, address="10.9.9.9", HTTP_X_FORWARDED_FOR="198.51.100.8")
+    assert response["Location"] == reverse("portal:consent")
+    event = AuditEvent.objects.filter(action="nnrr.portal.entry").latest("id")
+    assert event.client_address == "198.51.100.8"
+
+
+@override_settings(TRUSTED_PROXY_COUNT=1)
+def test_a_forged_forwarded_address_is_not_stored_as_an_address(pre: Ordered) -> None:
+    response = enter(Client(), pre.code, address="10.9.9.9", HTTP_X_FORWARDED_FOR="not-an-ip")
+    assert response.status_code == 302
+    event = AuditEvent.objects.filter(action="nnrr.portal.entry").latest("id")
+    assert event.client_address == "10.9.9.9"
 
 
 def test_link_token_with_birth_date_opens_the_form(pre: Ordered) -> None:
@@ -506,7 +597,8 @@ def test_replacing_the_order_closes_a_session_already_inside(pre: Ordered, perso
         ("ACDE-FHJK", "1980-13-01", "Skriv fødselsdatoen med dag, måned og år"),
         ("A" * 5000, BIRTH_DATE, "Sørg for at denne verdien har 20 eller færre tegn"),
         ("ACDE-FHJK", "1" * 5000, "Sørg for at denne verdien har 20 eller færre tegn"),
-        ("ACDE\x00FHJK", BIRTH_DATE, "Null-tegn er ikke tillatt."),
+        # NUL bytes are stripped from every field before any view sees them
+        ("ACDE\x00FHJK", BIRTH_DATE, NEUTRAL_ERROR),
     ],
 )
 def test_bad_entry_input_gives_a_clear_page(

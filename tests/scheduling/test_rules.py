@@ -11,7 +11,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nnrr.lib.dates import OSLO
-from nnrr.scheduling import rules
 from nnrr.scheduling.rules import (
     Plan,
     plan_follow_up,
@@ -258,10 +257,12 @@ def test_follow_up_reminder_stays_08_across_the_october_change():
     assert elapsed == dt.timedelta(days=14, hours=1)
 
 
-def test_follow_up_docstring_matches_the_constants():
-    assert rules.FOLLOW_UP_REMINDER_DAYS == 14
-    assert rules.FOLLOW_UP_VALID_DAYS == 42
-    assert "42 days after the day it is sent" in (plan_follow_up.__doc__ or "")
+def test_follow_up_is_reminded_after_14_days_and_valid_for_42_days_after_sending():
+    plan = plan_follow_up(dt.date(2026, 1, 15), 6)
+    assert plan.send_at == dt.datetime(2026, 7, 15, 8, 0, tzinfo=OSLO)
+    assert plan.remind_at == dt.datetime(2026, 7, 29, 8, 0, tzinfo=OSLO)
+    # open through the 42nd day after sending: it expires at the start of the 43rd
+    assert plan.expires_at == dt.datetime(2026, 8, 27, 0, 0, tzinfo=OSLO)
 
 
 # --- Re-order --------------------------------------------------------------------------------
