@@ -264,11 +264,46 @@ def _linkage(kind: str, identifiable: bool) -> list[Column]:
     return columns
 
 
+def _wording(instrument: str) -> Getter:
+    def get(row: Mapping[str, Any]) -> Any:
+        stored = row.get("wording", {}).get(instrument)
+        if not isinstance(stored, Mapping) or not stored.get("id"):
+            return None
+        return f"{stored['id']} {stored.get('version', '')}".strip()
+
+    return get
+
+
+def wording_columns(kind: str) -> list[Column]:
+    """Which wording (id and version) each licensed instrument of the form was answered under:
+    ``Ordlyd_ODI`` = "nnrr-plassholder 1" or the licensed file's id and version."""
+    from nnrr.questionnaires import wording
+
+    asked = {
+        item.instrument
+        for definition in all_definitions()
+        if definition.form == kind
+        for item in definition.items()
+        if item.instrument
+    }
+    return [
+        Column(
+            f"Ordlyd_{wording.NAMES[i].replace('-', '')}",
+            f"Ordlyd (id og versjon) {wording.NAMES[i]} ble besvart med",
+            STRING,
+            _wording(i),
+        )
+        for i in wording.LICENSED_INSTRUMENTS
+        if i in asked
+    ]
+
+
 def form_table(kind: str, *, identifiable: bool) -> Table:
     columns = _linkage(kind, identifiable) + list(item_columns(kind))
     for name in SCORES_BY_FORM[kind]:
         col_type, label = SCORE_LABELS[name]
         columns.append(Column(name, label, col_type, _score(name)))
+    columns += wording_columns(kind)
     if not identifiable:
         columns = [c for c in columns if not c.free_text]
     return Table(TABLE_NAMES[kind], kind, tuple(columns))

@@ -267,6 +267,7 @@ FIELDS = (
     "course__patient__sex",
     "main_id",
     "visit",
+    "wording",
 )
 
 
@@ -298,6 +299,7 @@ class RowBuilder:
             sex,
             main_id,
             visit,
+            wording,
         ) = values
         visit_date = _parse_date(visit)
         major, _sep, minor = str(version).partition(".")
@@ -321,6 +323,7 @@ class RowBuilder:
             "completed_date": oslo_date(completed_at) if completed_at else form_date,
             "answers": answers or {},
             "scores": scores or {},
+            "wording": wording or {},
             "course_id": course_id,
             "referral_date": referral,
         }

@@ -367,3 +367,36 @@ def test_course_filters_apply(persona: Any, st_olavs_data: dict[str, Any], tmp_p
         str(Response.objects.get(course=course, kind=FormKind.CLINICIAN).pk)
     ]
     assert "Pasientskjema_foer_behandling.csv" not in files
+
+
+def test_each_form_row_names_the_wording_it_was_answered_under(
+    persona: Any, st_olavs_data: dict[str, Any], tmp_path: Path
+) -> None:
+    from django.utils import timezone
+
+    from nnrr.audit.context import Actor
+    from nnrr.questionnaires.models import Source
+    from nnrr.scheduling import services as scheduling
+    from tests.conftest import ST_OLAVS, book, make_patient
+
+    course = book(persona("clinician"), make_patient(ST_OLAVS), planned_in_days=-1)
+    answered = scheduling.submit_patient_form(
+        actor=Actor.system("test"),
+        course=course,
+        kind=FormKind.PRE_TREATMENT,
+        answers={"FamilyStatus": 1},
+        consent=True,
+        source=Source.PORTAL,
+        now=timezone.now(),
+    )
+    assert answered.wording["odi"]["id"] == "nnrr-plassholder"
+    files, _ = run_export(persona, tmp_path, "csv")
+    pre = read_csv(files["Pasientskjema_foer_behandling.csv"])
+    by_form = {row["SkjemaGUID"]: row for row in pre}
+    row = by_form[str(answered.pk)]
+    # The test installation runs on the bundled placeholder wording, and the row says so.
+    assert row["Ordlyd_ODI"] == f"nnrr-plassholder {answered.wording['odi']['version']}".strip()
+    assert row["Ordlyd_EQ5D5L"].startswith("nnrr-plassholder")
+    # Forms stored without a record of their wording have it missing, not guessed.
+    assert any(r["Ordlyd_ODI"] == "" for r in pre if r["SkjemaGUID"] != str(answered.pk))
+    assert "Ordlyd_ODI" in files["Kodebok.csv"].decode("utf-8-sig")
