@@ -276,7 +276,8 @@ def clinic_round(
     _expect(
         receipts,
         "search",
-        driver.get(f"/pasient/sok/?national_id={national_id}", "search"),
+        # A search by fødselsnummer is a POST: the number never goes into the URL.
+        driver.post("/pasient/sok/", {"national_id": national_id}, "search"),
         302,
         f"/pasient/{patient_id}/",
     )
