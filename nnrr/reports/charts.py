@@ -118,7 +118,9 @@ def indicator_chart(
         axis.axvspan(0, minimum * 100, color=DANGER_SURFACE, zorder=0, label="Under min.")
     if goal is not None:
         start = (minimum * 100) if minimum is not None else 0
-        axis.axvspan(start, goal * 100, color=WARNING_SURFACE, zorder=0, label="Min.")
+        # Between the minimum and the goal; with no minimum set, simply below the goal.
+        middle = "Min." if minimum is not None else "Under mål"
+        axis.axvspan(start, goal * 100, color=WARNING_SURFACE, zorder=0, label=middle)
         axis.axvspan(goal * 100, top, color=SUCCESS_SURFACE, zorder=0, label="Mål")
     labels = [bar.label for bar in reversed(bars)]
     # One call per kind of mark (not one per bar): drawing time is per artist.
