@@ -481,3 +481,37 @@ def test_the_dispatch_log_shows_only_a_masked_address(persona: Any, tmp_path: An
         worker_id="w", now=timezone.now() + dt.timedelta(days=1), channel=FileChannel(tmp_path)
     )
     assert Message.objects.get().recipient == "i***@example.no"
+
+
+# --- Unfinished Behandlerskjema: the definition the worklists' marker is kept equal to -----
+
+
+def test_unfinished_courses_are_the_units_active_courses_with_a_draft_or_returned_clinician_form(
+    persona: Any,
+) -> None:
+    clinician = persona("clinician")
+    draft = book(clinician, make_patient(ST_OLAVS, name="Kari Kladd"))
+    returned = book(clinician, make_patient(ST_OLAVS, name="Rolf Returnert"))
+    finished = book(clinician, make_patient(ST_OLAVS, name="Frida Ferdig"))
+    deleted = book(clinician, make_patient(ST_OLAVS, name="Sigurd Slettet"))
+    closed = book(clinician, make_patient(ST_OLAVS, name="Vera Lukket"))
+    elsewhere = book(persona("haukeland_clinician"), make_patient(HAUKELAND, name="Hans Annen"))
+
+    def clinician_form(course: Course) -> Any:
+        return Response.objects.filter(course=course, kind=FormKind.CLINICIAN)
+
+    clinician_form(returned).update(status=FormStatus.RETURNERT)
+    clinician_form(finished).update(status=FormStatus.FERDIGSTILT)
+    # A patient form left as a draft does not make the course unfinished for the clinician.
+    Response.objects.create(course=finished, kind=FormKind.PRE_TREATMENT, status=FormStatus.KLADD)
+    scheduling.delete_course(
+        actor=clinician.actor, course=deleted, reason="Feilregistrert", now=timezone.now()
+    )
+    # A course closed by a bulk update, its Behandlerskjema left as it was, is not listed.
+    Course.objects.filter(pk=closed.pk).update(status=Course.Status.WITHDRAWN)
+    assert clinician_form(closed).get().status == FormStatus.KLADD
+    assert clinician_form(draft).get().status == FormStatus.KLADD
+    assert clinician_form(elsewhere).get().status == FormStatus.KLADD
+
+    profile = Profile.from_membership(clinician.membership)
+    assert set(access.unfinished_courses(profile)) == {draft, returned}
