@@ -102,6 +102,35 @@ def test_access_patient_hides_another_units_patient_and_logs_the_attempt(persona
     assert event.outcome == "denied"
 
 
+def test_another_units_order_is_not_found_and_the_attempt_names_an_order(persona: Any) -> None:
+    from django.http import Http404
+
+    from nnrr.scheduling.models import Order
+
+    course = book(persona("haukeland_clinician"), make_patient(HAUKELAND))
+    order = Order.objects.filter(course=course).first()
+    assert order is not None
+    with pytest.raises(Http404):
+        access.access_order(_profile_request(persona, "clinician"), order.pk)
+    event = AuditEvent.objects.get(action="nnrr.order.access_denied")
+    assert (event.object_type, event.object_id) == ("order", str(order.pk))
+
+
+def test_a_deleted_form_is_not_found_even_at_its_own_unit(persona: Any) -> None:
+    from django.http import Http404
+
+    clinician = persona("clinician")
+    course = book(clinician, make_patient(ST_OLAVS))
+    form = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
+    request = _profile_request(persona, "clinician")
+    assert access.access_response(request, form.pk) == form
+    Response.objects.filter(pk=form.pk).update(status=FormStatus.SLETTET)
+    with pytest.raises(Http404):
+        access.access_response(request, form.pk)
+    event = AuditEvent.objects.get(action="nnrr.response.access_denied")
+    assert event.object_type == "response"
+
+
 def test_access_course_of_a_deleted_course_is_not_found(persona: Any) -> None:
     from django.http import Http404
 
@@ -332,6 +361,26 @@ def test_withdrawal_clears_where_notices_would_go(persona: Any) -> None:
     assert (stored.email, stored.mobile) == ("", "")
     assert (patient.email, patient.mobile) == ("", "")
     assert stored.consent_withdrawn_at == now
+
+
+def test_withdrawing_one_of_two_courses_dates_the_withdrawal_and_keeps_the_address(
+    persona: Any,
+) -> None:
+    """The patient page says "Pasienten trakk samtykket <dato>" also when another course runs on
+    with its own consent (which still needs the address for its invitations)."""
+    clerk = persona("clerk")
+    patient = make_patient(ST_OLAVS, email="pasient@example.no")
+    withdrawn, running = book(clerk, patient), book(clerk, patient)
+    now = timezone.now()
+    count = scheduling.withdraw_consent(
+        actor=clerk.actor, patient=patient, reason="", now=now, course_ids=[withdrawn.pk]
+    )
+    assert count == 1
+    assert Course.objects.get(pk=running.pk).status == Course.Status.ACTIVE
+    stored = Patient.objects.get(pk=patient.pk)
+    assert (stored.consent_withdrawn_at, stored.updated_at) == (now, now)
+    assert patient.consent_withdrawn_at == now
+    assert stored.email == patient.email == "pasient@example.no"
 
 
 # --- Follow-ups after "Ferdigstill": planned once, re-planned when Besøksdato is corrected ----
