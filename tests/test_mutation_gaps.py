@@ -659,3 +659,40 @@ def test_the_reminder_reads_word_for_word(persona: Any) -> None:
     assert body == _expected_body(
         "Vi minner om spørreskjemaet du har fått fra sykehuset.", dispatch.portal_link(order)
     )
+
+
+# --- The worker's closing of orders and its tallies --------------------------------------------
+
+
+def test_expired_and_missed_orders_are_closed_at_the_pass_with_their_reason(persona: Any) -> None:
+    from nnrr.scheduling import dispatch
+    from nnrr.scheduling.models import Order, OrderState
+
+    clerk = persona("clerk")
+    sent = Order.objects.filter(course=book(clerk, make_patient(ST_OLAVS, name="A Sendt"))).first()
+    planned = Order.objects.filter(
+        course=book(clerk, make_patient(ST_OLAVS, name="B Planlagt"))
+    ).first()
+    assert sent is not None and planned is not None
+    now = timezone.now()
+    Order.objects.filter(pk=sent.pk).update(state=OrderState.SENT, expires_at=now)
+    Order.objects.filter(pk=planned.pk).update(state=OrderState.PLANNED, expires_at=now)
+    versions = {o.pk: o.version for o in Order.objects.filter(pk__in=[sent.pk, planned.pk])}
+
+    assert dispatch.expire_orders(now) == (1, 1)
+
+    sent.refresh_from_db()
+    planned.refresh_from_db()
+    assert (sent.state, sent.closed_at, sent.close_reason) == (
+        OrderState.EXPIRED,
+        now,
+        "Svarfristen gikk ut",
+    )
+    assert (planned.state, planned.closed_at, planned.close_reason) == (
+        OrderState.MISSED,
+        now,
+        "Ikke sendt: svarfristen var passert",
+    )
+    # One step each: a page holding the order's version sees it was changed, once.
+    assert sent.version == versions[sent.pk] + 1
+    assert planned.version == versions[planned.pk] + 1
