@@ -696,3 +696,53 @@ def test_expired_and_missed_orders_are_closed_at_the_pass_with_their_reason(pers
     # One step each: a page holding the order's version sees it was changed, once.
     assert sent.version == versions[sent.pk] + 1
     assert planned.version == versions[planned.pk] + 1
+
+
+def test_messages_no_longer_wanted_are_skipped_with_the_reason_and_counted(
+    persona: Any, tmp_path: Any
+) -> None:
+    """At the deadline itself nothing goes out; a reminder to an answered order and an invitation
+    to a cancelled one say why; each skip and each failure is counted in the pass's tally."""
+    from nnrr.scheduling import dispatch
+    from nnrr.scheduling.channels import FileChannel, NoneChannel
+    from nnrr.scheduling.models import Message, MessageKind, MessageState, Order, OrderState
+
+    clerk = persona("clerk")
+    now = timezone.now()
+    orders = []
+    for n, state in enumerate([OrderState.SENT, OrderState.ANSWERED, OrderState.CANCELLED]):
+        order = Order.objects.filter(course=book(clerk, make_patient(ST_OLAVS, name=f"P {n}")))[0]
+        order.state = state
+        order.expires_at = now if n == 0 else now + dt.timedelta(days=3)
+        orders.append(order)
+    kinds = [MessageKind.INVITATION, MessageKind.REMINDER, MessageKind.INVITATION]
+    channel = FileChannel(tmp_path / "outbox")
+    result = dispatch.PassResult()
+    outcomes = [
+        dispatch._deliver_claimed(
+            Message(pk=n + 1, order=order, kind=kind, key=f"{order.pk}-{kind}"),
+            now,
+            channel,
+            result,
+        )[1]
+        for n, (order, kind) in enumerate(zip(orders, kinds, strict=True))
+    ]
+    assert outcomes == [
+        {"state": MessageState.SKIPPED, "outcome": "Fristen er passert"},
+        {"state": MessageState.SKIPPED, "outcome": "Ikke sendt: besvart"},
+        {"state": MessageState.SKIPPED, "outcome": "Ikke sendt: kansellert"},
+    ]
+    assert (result.skipped, result.sent, result.failed) == (3, 0, 0)
+    assert not list((tmp_path / "outbox").glob("*.eml"))
+
+    # A channel with no address for the patient: failed, counted once per message.
+    orders[0].expires_at = now + dt.timedelta(days=3)
+    for n in range(2):
+        message = Message(pk=10 + n, order=orders[0], kind=kinds[0], key=f"k{n}")
+        _pk, fields = dispatch._deliver_claimed(message, now, NoneChannel(), result)
+    assert fields == {
+        "state": MessageState.FAILED,
+        "outcome": "Ingen adresse for kanalen none; gi pasienten engangskode "
+        "(Bestill på nytt → Jeg vil varsle mottaker selv)",
+    }
+    assert result.failed == 2
