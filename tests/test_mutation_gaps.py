@@ -746,3 +746,48 @@ def test_messages_no_longer_wanted_are_skipped_with_the_reason_and_counted(
         "(Bestill på nytt → Jeg vil varsle mottaker selv)",
     }
     assert result.failed == 2
+
+
+def test_reconciled_messages_say_what_became_of_them(persona: Any, tmp_path: Any) -> None:
+    """After a worker stopped mid-send: a message found on file is sent, one not found goes
+    back in the queue unclaimed, one on another channel (no way to ask) is uncertain."""
+    from nnrr.scheduling import dispatch
+    from nnrr.scheduling.channels import FileChannel, OutgoingMessage
+    from nnrr.scheduling.models import Message, MessageKind, MessageState, Order
+
+    clerk = persona("clerk")
+    now = timezone.now()
+    channel = FileChannel(tmp_path / "outbox")
+    rows = []
+    for n, on in enumerate(["file", "file", "email"]):
+        order = Order.objects.filter(course=book(clerk, make_patient(ST_OLAVS, name=f"R {n}")))[0]
+        rows.append(
+            Message.objects.create(
+                order=order,
+                kind=MessageKind.INVITATION,
+                key=f"{order.pk}-invitation",
+                channel=on,
+                state=MessageState.SENDING,
+                claimed_by="stopped-worker",
+                claimed_at=now - dt.timedelta(minutes=5),
+                created_at=now,
+                next_attempt_at=now,
+            )
+        )
+    channel.send(OutgoingMessage(key=rows[0].key, to="a@example.no", subject="s", body="b"))
+
+    assert dispatch.reconcile("live-worker", now, channel, dt.timedelta(seconds=60)) == 3
+
+    sent, again, uncertain = (Message.objects.get(pk=row.pk) for row in rows)
+    assert (sent.state, sent.outcome) == (MessageState.SENT, "Bekreftet sendt etter avbrudd")
+    assert sent.sent_at == rows[0].claimed_at
+    assert (again.state, again.outcome, again.claimed_by, again.next_attempt_at) == (
+        MessageState.PENDING,
+        "Sendes på nytt etter avbrudd",
+        "",
+        now,
+    )
+    assert (uncertain.state, uncertain.outcome) == (
+        MessageState.UNCERTAIN,
+        "Avbrutt under sending; kan ikke bekreftes. Sendes ikke på nytt.",
+    )
