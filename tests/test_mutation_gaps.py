@@ -140,7 +140,24 @@ def test_access_course_of_a_deleted_course_is_not_found(persona: Any) -> None:
     request = _profile_request(persona, "clerk")
     with pytest.raises(Http404):
         access.access_course(request, course.pk)
+    event = AuditEvent.objects.get(action="nnrr.course.access_denied")
+    assert (event.object_type, event.object_id) == ("course", str(course.pk))
     assert access.access_course(request, course.pk, active=False).pk == course.pk
+
+
+def test_a_page_view_is_logged_on_the_patients_access_log(persona: Any) -> None:
+    patient = make_patient(ST_OLAVS)
+    access.audit_view(
+        _profile_request(persona, "clinician"),
+        "nnrr.patient.viewed",
+        patient_id=patient.pk,
+        obj=patient,
+        detail={"page": "detail"},
+    )
+    event = AuditEvent.objects.get(action="nnrr.patient.viewed")
+    assert event.patient_id == patient.pk
+    assert (event.object_type, event.object_id) == ("patients.patient", str(patient.pk))
+    assert event.detail == {"page": "detail"}
 
 
 # --- The consent log lists only the unit's own patients -------------------------------------
