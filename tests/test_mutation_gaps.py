@@ -808,3 +808,34 @@ def test_reconciled_messages_say_what_became_of_them(persona: Any, tmp_path: Any
         MessageState.UNCERTAIN,
         "Avbrutt under sending; kan ikke bekreftes. Sendes ikke på nytt.",
     )
+
+
+def test_courses_due_for_purge_are_the_old_active_ones_without_a_consenting_pre_treatment_form(
+    persona: Any,
+) -> None:
+    clerk = persona("clerk")
+    names = ["Uten Samtykke", "Med Samtykke", "Kladd Ja", "Slettet", "Nylig"]
+    now = timezone.now()
+    booked = {"Nylig": now - dt.timedelta(days=20)}  # planned 10 days ago; the rest 60
+    courses = {
+        name: book(
+            clerk,
+            make_patient(ST_OLAVS, name=name),
+            planned_in_days=10,
+            now=booked.get(name, now - dt.timedelta(days=70)),
+        )
+        for name in names
+    }
+    _completed_pre_treatment(courses["Med Samtykke"])
+    Response.objects.create(
+        course=courses["Kladd Ja"],
+        kind=FormKind.PRE_TREATMENT,
+        status=FormStatus.KLADD,
+        consent=True,
+    )
+    scheduling.delete_course(
+        actor=clerk.actor, course=courses["Slettet"], reason="x", now=timezone.now()
+    )
+
+    due = set(scheduling.courses_due_for_purge(now))
+    assert due == {courses["Uten Samtykke"].pk, courses["Kladd Ja"].pk}
