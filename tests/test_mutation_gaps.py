@@ -102,6 +102,35 @@ def test_access_patient_hides_another_units_patient_and_logs_the_attempt(persona
     assert event.outcome == "denied"
 
 
+def test_another_units_order_is_not_found_and_the_attempt_names_an_order(persona: Any) -> None:
+    from django.http import Http404
+
+    from nnrr.scheduling.models import Order
+
+    course = book(persona("haukeland_clinician"), make_patient(HAUKELAND))
+    order = Order.objects.filter(course=course).first()
+    assert order is not None
+    with pytest.raises(Http404):
+        access.access_order(_profile_request(persona, "clinician"), order.pk)
+    event = AuditEvent.objects.get(action="nnrr.order.access_denied")
+    assert (event.object_type, event.object_id) == ("order", str(order.pk))
+
+
+def test_a_deleted_form_is_not_found_even_at_its_own_unit(persona: Any) -> None:
+    from django.http import Http404
+
+    clinician = persona("clinician")
+    course = book(clinician, make_patient(ST_OLAVS))
+    form = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
+    request = _profile_request(persona, "clinician")
+    assert access.access_response(request, form.pk) == form
+    Response.objects.filter(pk=form.pk).update(status=FormStatus.SLETTET)
+    with pytest.raises(Http404):
+        access.access_response(request, form.pk)
+    event = AuditEvent.objects.get(action="nnrr.response.access_denied")
+    assert event.object_type == "response"
+
+
 def test_access_course_of_a_deleted_course_is_not_found(persona: Any) -> None:
     from django.http import Http404
 
@@ -111,7 +140,24 @@ def test_access_course_of_a_deleted_course_is_not_found(persona: Any) -> None:
     request = _profile_request(persona, "clerk")
     with pytest.raises(Http404):
         access.access_course(request, course.pk)
+    event = AuditEvent.objects.get(action="nnrr.course.access_denied")
+    assert (event.object_type, event.object_id) == ("course", str(course.pk))
     assert access.access_course(request, course.pk, active=False).pk == course.pk
+
+
+def test_a_page_view_is_logged_on_the_patients_access_log(persona: Any) -> None:
+    patient = make_patient(ST_OLAVS)
+    access.audit_view(
+        _profile_request(persona, "clinician"),
+        "nnrr.patient.viewed",
+        patient_id=patient.pk,
+        obj=patient,
+        detail={"page": "detail"},
+    )
+    event = AuditEvent.objects.get(action="nnrr.patient.viewed")
+    assert event.patient_id == patient.pk
+    assert (event.object_type, event.object_id) == ("patients.patient", str(patient.pk))
+    assert event.detail == {"page": "detail"}
 
 
 # --- The consent log lists only the unit's own patients -------------------------------------
@@ -334,6 +380,26 @@ def test_withdrawal_clears_where_notices_would_go(persona: Any) -> None:
     assert stored.consent_withdrawn_at == now
 
 
+def test_withdrawing_one_of_two_courses_dates_the_withdrawal_and_keeps_the_address(
+    persona: Any,
+) -> None:
+    """The patient page says "Pasienten trakk samtykket <dato>" also when another course runs on
+    with its own consent (which still needs the address for its invitations)."""
+    clerk = persona("clerk")
+    patient = make_patient(ST_OLAVS, email="pasient@example.no")
+    withdrawn, running = book(clerk, patient), book(clerk, patient)
+    now = timezone.now()
+    count = scheduling.withdraw_consent(
+        actor=clerk.actor, patient=patient, reason="", now=now, course_ids=[withdrawn.pk]
+    )
+    assert count == 1
+    assert Course.objects.get(pk=running.pk).status == Course.Status.ACTIVE
+    stored = Patient.objects.get(pk=patient.pk)
+    assert (stored.consent_withdrawn_at, stored.updated_at) == (now, now)
+    assert patient.consent_withdrawn_at == now
+    assert stored.email == patient.email == "pasient@example.no"
+
+
 # --- Follow-ups after "Ferdigstill": planned once, re-planned when Besøksdato is corrected ----
 
 
@@ -481,3 +547,295 @@ def test_the_dispatch_log_shows_only_a_masked_address(persona: Any, tmp_path: An
         worker_id="w", now=timezone.now() + dt.timedelta(days=1), channel=FileChannel(tmp_path)
     )
     assert Message.objects.get().recipient == "i***@example.no"
+
+
+# --- Unfinished Behandlerskjema: the definition the worklists' marker is kept equal to -----
+
+
+def test_unfinished_courses_are_the_units_active_courses_with_a_draft_or_returned_clinician_form(
+    persona: Any,
+) -> None:
+    clinician = persona("clinician")
+    draft = book(clinician, make_patient(ST_OLAVS, name="Kari Kladd"))
+    returned = book(clinician, make_patient(ST_OLAVS, name="Rolf Returnert"))
+    finished = book(clinician, make_patient(ST_OLAVS, name="Frida Ferdig"))
+    deleted = book(clinician, make_patient(ST_OLAVS, name="Sigurd Slettet"))
+    closed = book(clinician, make_patient(ST_OLAVS, name="Vera Lukket"))
+    elsewhere = book(persona("haukeland_clinician"), make_patient(HAUKELAND, name="Hans Annen"))
+
+    def clinician_form(course: Course) -> Any:
+        return Response.objects.filter(course=course, kind=FormKind.CLINICIAN)
+
+    clinician_form(returned).update(status=FormStatus.RETURNERT)
+    clinician_form(finished).update(status=FormStatus.FERDIGSTILT)
+    # A patient form left as a draft does not make the course unfinished for the clinician.
+    Response.objects.create(course=finished, kind=FormKind.PRE_TREATMENT, status=FormStatus.KLADD)
+    scheduling.delete_course(
+        actor=clinician.actor, course=deleted, reason="Feilregistrert", now=timezone.now()
+    )
+    # A course closed by a bulk update, its Behandlerskjema left as it was, is not listed.
+    Course.objects.filter(pk=closed.pk).update(status=Course.Status.WITHDRAWN)
+    assert clinician_form(closed).get().status == FormStatus.KLADD
+    assert clinician_form(draft).get().status == FormStatus.KLADD
+    assert clinician_form(elsewhere).get().status == FormStatus.KLADD
+
+    profile = Profile.from_membership(clinician.membership)
+    assert set(access.unfinished_courses(profile)) == {draft, returned}
+
+
+# --- Searches by fødselsnummer in the audit log ----------------------------------------------
+
+
+def test_a_search_that_finds_the_units_patient_names_the_patient_in_the_audit_row(
+    persona: Any,
+) -> None:
+    patient = make_patient(ST_OLAVS)
+    request = _profile_request(persona, "clinician")
+    assert access.search_patient(request, patient.national_id) == patient
+    event = AuditEvent.objects.get(action="nnrr.patient.searched")
+    assert (event.object_type, event.object_id) == ("patients.patient", str(patient.pk))
+    assert event.patient_id == patient.pk and event.detail == {"found": True}
+
+
+@override_settings(SECRET_KEY="nnrr-test-secret-for-the-audit-digest")
+def test_the_digest_of_a_searched_number_stays_the_same_across_releases() -> None:
+    """Audit rows of searches for unknown numbers hold only this digest; a person's access log
+    finds them by computing it again, so it must not change between versions: HMAC-SHA256 keyed
+    with SHA-256("nnrr.audit.national_id" + SECRET_KEY), as Django's salted_hmac builds it."""
+    assert access.national_id_digest("01017012345") == (
+        "57b66fbbb55015d5715c30d7dfe97e5e5c60041788888436c6eed2d0e0d4177c"
+    )
+
+
+# --- The message a patient receives, word for word ------------------------------------------
+
+
+def _composed(persona: Any, kind: str) -> tuple[Any, str, str]:
+    from nnrr.lib.dates import OSLO
+    from nnrr.scheduling import dispatch
+    from nnrr.scheduling.models import Message, Order
+
+    course = book(persona("clerk"), make_patient(ST_OLAVS))
+    order = Order.objects.filter(course=course).first()
+    assert order is not None
+    # One minute into 13 March in Oslo (23:01 on the 12th in UTC): 13 March is still open.
+    order.expires_at = dt.datetime(2026, 3, 13, 0, 1, tzinfo=OSLO)
+    message = Message(order=order, kind=kind, key=f"{order.pk}-{kind}")
+    outgoing = dispatch.compose(message, order, "pasient@example.no")
+    assert (outgoing.key, outgoing.to) == (message.key, "pasient@example.no")
+    return order, outgoing.subject, outgoing.body
+
+
+def _expected_body(opening: str, link: str) -> str:
+    return "\n".join(
+        [
+            "Hei,",
+            "",
+            opening,
+            "",
+            "Åpne lenken for å svare:",
+            link,
+            "",
+            "Du logger inn med fødselsdatoen din (dd.mm.åååå).",
+            "Svarfrist: 13.03.2026.",
+            "",
+            "Har du spørsmål, ta kontakt med poliklinikken. Denne meldingen er sendt automatisk "
+            "og kan ikke besvares.",
+            "",
+            "You have received a questionnaire from the hospital. Open the link above and log in "
+            "with your date of birth.",
+        ]
+    )
+
+
+@pytest.mark.parametrize("language", ["nb", "en"])
+def test_the_invitation_reads_word_for_word_in_norwegian(persona: Any, language: str) -> None:
+    """Whatever language the worker runs under, the patient gets the registry's Norwegian text
+    with the last day to answer as a date in Oslo."""
+    from django.utils.translation import override
+
+    from nnrr.scheduling import dispatch
+    from nnrr.scheduling.models import MessageKind
+
+    with override(language):
+        order, subject, body = _composed(persona, MessageKind.INVITATION)
+    assert subject == "Spørreskjema fra sykehuset"
+    assert body == _expected_body(
+        "Du har fått et spørreskjema fra sykehuset. Svarene dine hjelper sykehuset å vurdere og "
+        "forbedre behandlingen.",
+        dispatch.portal_link(order),
+    )
+
+
+def test_the_reminder_reads_word_for_word(persona: Any) -> None:
+    from nnrr.scheduling import dispatch
+    from nnrr.scheduling.models import MessageKind
+
+    order, subject, body = _composed(persona, MessageKind.REMINDER)
+    assert subject == "Påminnelse: spørreskjema fra sykehuset"
+    assert body == _expected_body(
+        "Vi minner om spørreskjemaet du har fått fra sykehuset.", dispatch.portal_link(order)
+    )
+
+
+# --- The worker's closing of orders and its tallies --------------------------------------------
+
+
+def test_expired_and_missed_orders_are_closed_at_the_pass_with_their_reason(persona: Any) -> None:
+    from nnrr.scheduling import dispatch
+    from nnrr.scheduling.models import Order, OrderState
+
+    clerk = persona("clerk")
+    sent = Order.objects.filter(course=book(clerk, make_patient(ST_OLAVS, name="A Sendt"))).first()
+    planned = Order.objects.filter(
+        course=book(clerk, make_patient(ST_OLAVS, name="B Planlagt"))
+    ).first()
+    assert sent is not None and planned is not None
+    now = timezone.now()
+    Order.objects.filter(pk=sent.pk).update(state=OrderState.SENT, expires_at=now)
+    Order.objects.filter(pk=planned.pk).update(state=OrderState.PLANNED, expires_at=now)
+    versions = {o.pk: o.version for o in Order.objects.filter(pk__in=[sent.pk, planned.pk])}
+
+    assert dispatch.expire_orders(now) == (1, 1)
+
+    sent.refresh_from_db()
+    planned.refresh_from_db()
+    assert (sent.state, sent.closed_at, sent.close_reason) == (
+        OrderState.EXPIRED,
+        now,
+        "Svarfristen gikk ut",
+    )
+    assert (planned.state, planned.closed_at, planned.close_reason) == (
+        OrderState.MISSED,
+        now,
+        "Ikke sendt: svarfristen var passert",
+    )
+    # One step each: a page holding the order's version sees it was changed, once.
+    assert sent.version == versions[sent.pk] + 1
+    assert planned.version == versions[planned.pk] + 1
+
+
+def test_messages_no_longer_wanted_are_skipped_with_the_reason_and_counted(
+    persona: Any, tmp_path: Any
+) -> None:
+    """At the deadline itself nothing goes out; a reminder to an answered order and an invitation
+    to a cancelled one say why; each skip and each failure is counted in the pass's tally."""
+    from nnrr.scheduling import dispatch
+    from nnrr.scheduling.channels import FileChannel, NoneChannel
+    from nnrr.scheduling.models import Message, MessageKind, MessageState, Order, OrderState
+
+    clerk = persona("clerk")
+    now = timezone.now()
+    orders = []
+    for n, state in enumerate([OrderState.SENT, OrderState.ANSWERED, OrderState.CANCELLED]):
+        order = Order.objects.filter(course=book(clerk, make_patient(ST_OLAVS, name=f"P {n}")))[0]
+        order.state = state
+        order.expires_at = now if n == 0 else now + dt.timedelta(days=3)
+        orders.append(order)
+    kinds = [MessageKind.INVITATION, MessageKind.REMINDER, MessageKind.INVITATION]
+    channel = FileChannel(tmp_path / "outbox")
+    result = dispatch.PassResult()
+    outcomes = [
+        dispatch._deliver_claimed(
+            Message(pk=n + 1, order=order, kind=kind, key=f"{order.pk}-{kind}"),
+            now,
+            channel,
+            result,
+        )[1]
+        for n, (order, kind) in enumerate(zip(orders, kinds, strict=True))
+    ]
+    assert outcomes == [
+        {"state": MessageState.SKIPPED, "outcome": "Fristen er passert"},
+        {"state": MessageState.SKIPPED, "outcome": "Ikke sendt: besvart"},
+        {"state": MessageState.SKIPPED, "outcome": "Ikke sendt: kansellert"},
+    ]
+    assert (result.skipped, result.sent, result.failed) == (3, 0, 0)
+    assert not list((tmp_path / "outbox").glob("*.eml"))
+
+    # A channel with no address for the patient: failed, counted once per message.
+    orders[0].expires_at = now + dt.timedelta(days=3)
+    for n in range(2):
+        message = Message(pk=10 + n, order=orders[0], kind=kinds[0], key=f"k{n}")
+        _pk, fields = dispatch._deliver_claimed(message, now, NoneChannel(), result)
+    assert fields == {
+        "state": MessageState.FAILED,
+        "outcome": "Ingen adresse for kanalen none; gi pasienten engangskode "
+        "(Bestill på nytt → Jeg vil varsle mottaker selv)",
+    }
+    assert result.failed == 2
+
+
+def test_reconciled_messages_say_what_became_of_them(persona: Any, tmp_path: Any) -> None:
+    """After a worker stopped mid-send: a message found on file is sent, one not found goes
+    back in the queue unclaimed, one on another channel (no way to ask) is uncertain."""
+    from nnrr.scheduling import dispatch
+    from nnrr.scheduling.channels import FileChannel, OutgoingMessage
+    from nnrr.scheduling.models import Message, MessageKind, MessageState, Order
+
+    clerk = persona("clerk")
+    now = timezone.now()
+    channel = FileChannel(tmp_path / "outbox")
+    rows = []
+    for n, on in enumerate(["file", "file", "email"]):
+        order = Order.objects.filter(course=book(clerk, make_patient(ST_OLAVS, name=f"R {n}")))[0]
+        rows.append(
+            Message.objects.create(
+                order=order,
+                kind=MessageKind.INVITATION,
+                key=f"{order.pk}-invitation",
+                channel=on,
+                state=MessageState.SENDING,
+                claimed_by="stopped-worker",
+                claimed_at=now - dt.timedelta(minutes=5),
+                created_at=now,
+                next_attempt_at=now,
+            )
+        )
+    channel.send(OutgoingMessage(key=rows[0].key, to="a@example.no", subject="s", body="b"))
+
+    assert dispatch.reconcile("live-worker", now, channel, dt.timedelta(seconds=60)) == 3
+
+    sent, again, uncertain = (Message.objects.get(pk=row.pk) for row in rows)
+    assert (sent.state, sent.outcome) == (MessageState.SENT, "Bekreftet sendt etter avbrudd")
+    assert sent.sent_at == rows[0].claimed_at
+    assert (again.state, again.outcome, again.claimed_by, again.next_attempt_at) == (
+        MessageState.PENDING,
+        "Sendes på nytt etter avbrudd",
+        "",
+        now,
+    )
+    assert (uncertain.state, uncertain.outcome) == (
+        MessageState.UNCERTAIN,
+        "Avbrutt under sending; kan ikke bekreftes. Sendes ikke på nytt.",
+    )
+
+
+def test_courses_due_for_purge_are_the_old_active_ones_without_a_consenting_pre_treatment_form(
+    persona: Any,
+) -> None:
+    clerk = persona("clerk")
+    names = ["Uten Samtykke", "Med Samtykke", "Kladd Ja", "Slettet", "Nylig"]
+    now = timezone.now()
+    booked = {"Nylig": now - dt.timedelta(days=20)}  # planned 10 days ago; the rest 60
+    courses = {
+        name: book(
+            clerk,
+            make_patient(ST_OLAVS, name=name),
+            planned_in_days=10,
+            now=booked.get(name, now - dt.timedelta(days=70)),
+        )
+        for name in names
+    }
+    _completed_pre_treatment(courses["Med Samtykke"])
+    Response.objects.create(
+        course=courses["Kladd Ja"],
+        kind=FormKind.PRE_TREATMENT,
+        status=FormStatus.KLADD,
+        consent=True,
+    )
+    scheduling.delete_course(
+        actor=clerk.actor, course=courses["Slettet"], reason="x", now=timezone.now()
+    )
+
+    due = set(scheduling.courses_due_for_purge(now))
+    assert due == {courses["Uten Samtykke"].pk, courses["Kladd Ja"].pk}
