@@ -13,14 +13,13 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from nnrr.accounts.profiles import Profile, Right
 from nnrr.audit.context import Actor
-from nnrr.audit.models import Outcome
-from nnrr.audit.services import record_event
+from nnrr.audit.services import not_found, record_event
 from nnrr.patients.models import ConsentLogEntry, Course, Patient
 from nnrr.questionnaires.models import FormKind, FormStatus, Response
 from nnrr.scheduling.models import Order
@@ -42,17 +41,6 @@ def require_right(request: HttpRequest, right: Right) -> Profile:
     if not profile.has(right):
         raise PermissionDenied(_("Din rolle gir ikke tilgang til denne funksjonen."))
     return profile
-
-
-def _not_found(request: HttpRequest, kind: str, object_id: object) -> Http404:
-    record_event(
-        actor=Actor.from_request(request),
-        action=f"nnrr.{kind}.access_denied",
-        object_type=kind,
-        object_id=str(object_id),
-        outcome=Outcome.DENIED,
-    )
-    return Http404(_("Finnes ikke, eller tilhører en annen enhet."))
 
 
 def audit_view(
@@ -118,7 +106,7 @@ def consent_log(request: HttpRequest) -> QuerySet[ConsentLogEntry]:
 def _get(request: HttpRequest, queryset: QuerySet[Model], kind: str, object_id: uuid.UUID) -> Model:
     obj = queryset.filter(pk=object_id).first()
     if obj is None:
-        raise _not_found(request, kind, object_id)
+        raise not_found(request, kind, object_id)
     return obj
 
 

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Model, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -29,22 +29,14 @@ from nnrr.accounts.decorators import profile_required
 from nnrr.accounts.models import AccessApplication, Membership, Unit, User
 from nnrr.accounts.profiles import Profile, Right, active_memberships
 from nnrr.audit.context import Actor
-from nnrr.audit.models import Outcome
-from nnrr.audit.services import record_event
+from nnrr.audit.services import not_found, record_event
 
 
 def _lookup(request: HttpRequest, queryset: QuerySet[Any], kind: str, pk: int) -> Any:
     """The object if the active profile may see it; otherwise 404 like a missing one, logged."""
     obj: Model | None = queryset.filter(pk=pk).first()
     if obj is None:
-        record_event(
-            actor=Actor.from_request(request),
-            action=f"nnrr.{kind}.access_denied",
-            object_type=kind,
-            object_id=str(pk),
-            outcome=Outcome.DENIED,
-        )
-        raise Http404(_("Finnes ikke, eller tilhører en annen enhet."))
+        raise not_found(request, kind, pk)
     return obj
 
 

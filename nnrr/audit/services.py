@@ -7,7 +7,9 @@ import uuid
 from typing import Any
 
 from django.db import models
+from django.http import Http404, HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from nnrr.audit.context import Actor
 from nnrr.audit.models import AuditEvent, Outcome
@@ -43,3 +45,21 @@ def record_event(
         client_address=actor.client_address or None,
         detail=detail or {},
     )
+
+
+def not_found(
+    request: HttpRequest,
+    kind: str,
+    object_id: object,
+    message: str | None = None,
+) -> Http404:
+    """The 404 for an object the active profile may not see: logged as a denied attempt
+    (``nnrr.<kind>.access_denied``) and answered exactly like an object that does not exist."""
+    record_event(
+        actor=Actor.from_request(request),
+        action=f"nnrr.{kind}.access_denied",
+        object_type=kind,
+        object_id=str(object_id),
+        outcome=Outcome.DENIED,
+    )
+    return Http404(message or _("Finnes ikke, eller tilhører en annen enhet."))

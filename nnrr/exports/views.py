@@ -22,8 +22,8 @@ from nnrr.accounts.decorators import profile_required
 from nnrr.accounts.models import Role
 from nnrr.accounts.profiles import Profile, Right
 from nnrr.audit.context import Actor
-from nnrr.audit.models import AuditEvent, Outcome
-from nnrr.audit.services import record_event
+from nnrr.audit.models import AuditEvent
+from nnrr.audit.services import not_found, record_event
 from nnrr.exports.columns import TABLE_NAMES
 from nnrr.exports.forms import DeliveryForm, FilterForm
 from nnrr.exports.models import ExportFormat, ExportJob
@@ -179,14 +179,9 @@ def _own_job(request: HttpRequest, job_id: uuid.UUID) -> ExportJob:
         pk=job_id, user=profile.user, membership_id=profile.membership_id
     ).first()
     if job is None:
-        record_event(
-            actor=Actor.from_request(request),
-            action="nnrr.export.access_denied",
-            object_type="export",
-            object_id=str(job_id),
-            outcome=Outcome.DENIED,
+        raise not_found(
+            request, "export", job_id, _("Finnes ikke, eller tilhører en annen bruker.")
         )
-        raise Http404(_("Finnes ikke, eller tilhører en annen bruker."))
     return job
 
 

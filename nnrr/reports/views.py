@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,8 +21,7 @@ from nnrr.accounts.decorators import profile_required
 from nnrr.accounts.models import Unit
 from nnrr.accounts.profiles import Profile, Right
 from nnrr.audit.context import Actor
-from nnrr.audit.models import Outcome
-from nnrr.audit.services import record_event
+from nnrr.audit.services import not_found, record_event
 from nnrr.lib.dates import oslo_date
 from nnrr.reports import config as report_config
 from nnrr.reports import content, coverage, documents, forms, national_file, notices, tasks
@@ -164,22 +163,11 @@ def content_year() -> int:
 # --- PDF documents ------------------------------------------------------------------------------
 
 
-def _denied(request: HttpRequest, kind: str, object_id: object) -> Http404:
-    record_event(
-        actor=Actor.from_request(request),
-        action=f"nnrr.{kind}.access_denied",
-        object_type=kind,
-        object_id=str(object_id),
-        outcome=Outcome.DENIED,
-    )
-    return Http404(_("Finnes ikke, eller tilhører en annen enhet."))
-
-
 def _document(request: HttpRequest, profile: Profile, document_id: uuid.UUID) -> ReportDocument:
     """A document the profile may open: made from its own unit (the secretariat: any)."""
     document = ReportDocument.objects.select_related("unit").filter(pk=document_id).first()
     if document is None or not (sees_all(profile) or document.requested_unit_id == profile.unit.pk):
-        raise _denied(request, "report_document", document_id)
+        raise not_found(request, "report_document", document_id)
     return document
 
 
@@ -228,7 +216,7 @@ def documents_view(request: HttpRequest) -> HttpResponse:
 def document_view(request: HttpRequest, document_id: uuid.UUID) -> HttpResponse:
     profile = access.require_right(request, Right.REPORTS)
     if request.method != "GET":
-        raise _denied(request, "report_document", document_id)
+        raise not_found(request, "report_document", document_id)
     document = _document(request, profile, document_id)
     template = (
         "reports/_document_status.html" if request.GET.get("del") else "reports/document.html"
@@ -240,7 +228,7 @@ def document_view(request: HttpRequest, document_id: uuid.UUID) -> HttpResponse:
 def document_download(request: HttpRequest, document_id: uuid.UUID) -> HttpResponse:
     profile = access.require_right(request, Right.REPORTS)
     if request.method != "GET":
-        raise _denied(request, "report_document", document_id)
+        raise not_found(request, "report_document", document_id)
     document = _document(request, profile, document_id)
     if document.state != ReportDocument.State.DONE or not document.pdf:
         return redirect("reports:document", document_id=document.pk)
@@ -380,7 +368,7 @@ def subscription_change(request: HttpRequest, subscription_id: uuid.UUID) -> Htt
     subscription = _subscriptions(profile).filter(pk=subscription_id).first()
     if subscription is None or request.method != "POST":
         if subscription is None:
-            raise _denied(request, "report_subscription", subscription_id)
+            raise not_found(request, "report_subscription", subscription_id)
         return redirect("reports:subscriptions")
     action = request.POST.get("handling")
     today = oslo_date(timezone.now())
