@@ -17,7 +17,6 @@ import os
 import random
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +60,8 @@ def generate(*, courses: int, now: dt.datetime, seed: int = 1, progress: bool = 
 
     from nnrr.accounts.models import Unit
     from nnrr.demo import bulk
-    from nnrr.demo.people import random_person
     from nnrr.lib.dates import oslo_date
-    from nnrr.patients.models import ConsentLogEntry, Course, Patient, UnitPatient
+    from nnrr.patients.models import ConsentLogEntry, Course, Patient
     from nnrr.questionnaires.definitions import get_definition
     from nnrr.questionnaires.models import FormKind, Response
     from nnrr.scheduling.models import Order
@@ -86,7 +84,6 @@ def generate(*, courses: int, now: dt.datetime, seed: int = 1, progress: bool = 
             cursor = wrapper.cursor  # the psycopg cursor, for COPY
             for model, objects in (
                 (Patient, rows.patients),
-                (UnitPatient, rows.links),
                 (Course, rows.courses),
                 (Response, rows.responses),
                 (Order, rows.orders),
@@ -96,25 +93,9 @@ def generate(*, courses: int, now: dt.datetime, seed: int = 1, progress: bool = 
                 objects.clear()
 
     for index in range(courses):
-        unit = rng.choices(units, weights)[0]
-        nid, name, birth, sex = random_person(rng, today)
-        while nid in used_ids:
-            nid, name, birth, sex = random_person(rng, today)
-        used_ids.add(nid)
-        patient = Patient(
-            id=uuid.UUID(int=rng.getrandbits(128)),
-            national_id=nid,
-            id_kind="synthetic",
-            name=name,
-            birth_date=birth,
-            sex=sex,
+        bulk.add_course(
+            rows, rng, units, weights, used_ids, start, span, today, now, definitions, False
         )
-        rows.patients.append(patient)
-        rows.links.append(UnitPatient(patient=patient, unit=unit))
-        referral = start + dt.timedelta(days=rng.randrange(span))
-        planned = referral + dt.timedelta(days=int(rng.gammavariate(3.0, 15.0)) + 7)
-        referral = min(referral, today)
-        bulk._course(rows, rng, unit, patient, referral, planned, today, now, definitions, False)
         if len(rows.courses) >= COPY_BATCH:
             flush()
             if progress:

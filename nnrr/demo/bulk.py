@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import random
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -23,7 +23,7 @@ from nnrr.demo.people import random_person
 from nnrr.demo.synthetic import Trajectory, clinician_answers, patient_answers, with_diagnosis_types
 from nnrr.lib.dates import add_months, oslo_date, oslo_datetime
 from nnrr.patients.models import ConsentLogEntry, Course, Patient
-from nnrr.questionnaires.definitions import get_definition
+from nnrr.questionnaires.definitions import Definition, get_definition
 from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
 from nnrr.questionnaires.services import scores_for
 from nnrr.scheduling import rules
@@ -103,30 +103,50 @@ def seed(*, scale: int, now: dt.datetime, out: Writer, answers: bool = True, see
     used_ids = set(Patient.objects.values_list("national_id", flat=True))
     rows = Rows.empty()
     for index in range(scale):
-        unit = rng.choices(units, weights)[0]
-        nid, name, birth, sex = random_person(rng, today)
-        while nid in used_ids:
-            nid, name, birth, sex = random_person(rng, today)
-        used_ids.add(nid)
-        patient = Patient(
-            id=uuid.UUID(int=rng.getrandbits(128)),
-            unit=unit,
-            national_id=nid,
-            id_kind="synthetic",
-            name=name,
-            birth_date=birth,
-            sex=sex,
+        add_course(
+            rows, rng, units, weights, used_ids, start, span, today, now, definitions, answers
         )
-        rows.patients.append(patient)
-        referral = start + dt.timedelta(days=rng.randrange(span))
-        planned = referral + dt.timedelta(days=int(rng.gammavariate(3.0, 15.0)) + 7)
-        referral = min(referral, today)
-        _course(rows, rng, unit, patient, referral, planned, today, now, definitions, answers)
         if len(rows.courses) >= BATCH:
             rows.flush()
             out.write(f"  {index + 1} courses\n")
     rows.flush()
     return scale
+
+
+def add_course(
+    rows: Rows,
+    rng: random.Random,
+    units: Sequence[Unit],
+    weights: Sequence[float],
+    used_ids: set[str],
+    start: dt.date,
+    span: int,
+    today: dt.date,
+    now: dt.datetime,
+    definitions: dict[str, Definition],
+    answers: bool,
+) -> None:
+    """One synthetic patient (a record of a unit drawn by weight, a national id not used yet)
+    with one course referred within ``span`` days from ``start``, added to ``rows``."""
+    unit = rng.choices(units, weights)[0]
+    nid, name, birth, sex = random_person(rng, today)
+    while nid in used_ids:
+        nid, name, birth, sex = random_person(rng, today)
+    used_ids.add(nid)
+    patient = Patient(
+        id=uuid.UUID(int=rng.getrandbits(128)),
+        unit=unit,
+        national_id=nid,
+        id_kind="synthetic",
+        name=name,
+        birth_date=birth,
+        sex=sex,
+    )
+    rows.patients.append(patient)
+    referral = start + dt.timedelta(days=rng.randrange(span))
+    planned = referral + dt.timedelta(days=int(rng.gammavariate(3.0, 15.0)) + 7)
+    referral = min(referral, today)
+    _course(rows, rng, unit, patient, referral, planned, today, now, definitions, answers)
 
 
 def _course(
