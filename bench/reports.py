@@ -5,8 +5,11 @@ file's rows per second, on PostgreSQL at 100,000 (and optionally 1,000,000) cour
 
 For each size a fresh PostgreSQL database ``nnrr_bench_reports`` is migrated and seeded with
 ``nnrr.demo.bulk.seed`` *with answers* (``--base`` courses, all 16 units, seven years); to reach
-the size, the seeded courses and their forms are copied in SQL with new ids (the same units,
-dates and answers), which is much faster than generating every course. Then, timed with the
+the size, the seeded courses and their forms are copied in SQL with new ids (the same units
+and answers), which is much faster than generating every course. Each copy is moved further back
+in time (``--history`` years, by default the seeded span), so a bigger database holds a longer
+history, as the registry's will: the annual report of the latest three years counts the same
+courses at every size, and its time should not grow with the history. Then, timed with the
 median of ``--repeat`` runs after one warm-up run:
 
 - **engine**: ``nnrr.reports.indicators.counted`` for every indicator of the annual report
@@ -41,7 +44,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "var" / "bench"
 RESULTS_DIR = ROOT / "bench" / "results"
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
-PG_DATABASE = "nnrr_bench_reports"  # not nnrr_bench / nnrr_bench_dispatch: may run beside them
+# NNRR_BENCH_DB_PREFIX keeps several checkouts on one server apart (default nnrr_bench).
+PG_DATABASE = os.environ.get("NNRR_BENCH_DB_PREFIX", "nnrr_bench") + "_reports"
+# The calendar years nnrr.demo.bulk.seed spans (YEARS_BACK = 7 years back from today, and today).
+SEEDED_YEARS = 8
 
 
 def machine() -> str:
@@ -91,33 +97,69 @@ def _columns(model: Any) -> list[str]:
     return [f.column for f in model._meta.concrete_fields]
 
 
-def copy_courses(times: int) -> None:
-    """Copy every course with its forms ``times`` more times, with new ids (SQL, in bulk)."""
+def _shifted(alias: str, column: str, field: Any, years: int) -> str:
+    """The column as it is copied ``years`` years earlier (dates, times and the Besøksdato in
+    the answers move back; everything else is copied as it is)."""
+    from django.db import models
+
+    ref = f"{alias}.{column}"
+    if not years:
+        return ref
+    back = f"make_interval(years => {int(years)})"
+    if isinstance(field, models.DateTimeField):
+        return f"{ref} - {back}"
+    if isinstance(field, models.DateField):
+        return f"({ref} - {back})::date"
+    if column == "answers":
+        return (
+            f"CASE WHEN jsonb_typeof({ref} -> 'S1b_DateOfCompletion') = 'string' "
+            f"THEN jsonb_set({ref}, '{{S1b_DateOfCompletion}}', to_jsonb((("
+            f"{ref} ->> 'S1b_DateOfCompletion')::date - {back})::date::text)) "
+            f"ELSE {ref} END"
+        )
+    return ref
+
+
+def copy_courses(times: int, shift_years: int) -> None:
+    """Copy every course with its forms ``times`` more times, with new ids (SQL, in bulk).
+
+    Copy k is moved ``k × shift_years`` years back in time (every date, the Besøksdato in the
+    answers included), so the database holds the registry's history as it grows year by year:
+    a report of the latest years finds the same courses at every size. ``shift_years=0``
+    stacks the copies on the same dates instead.
+    """
     from django.db import connection
 
     from nnrr.patients.models import Course
     from nnrr.questionnaires.models import Response
 
-    course_cols = [c for c in _columns(Course) if c not in {"id", "replaces_id"}]
-    response_cols = [c for c in _columns(Response) if c not in {"id", "course_id"}]
+    course_fields = [
+        f for f in Course._meta.concrete_fields if f.column not in {"id", "replaces_id"}
+    ]
+    response_fields = [
+        f for f in Response._meta.concrete_fields if f.column not in {"id", "course_id"}
+    ]
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMP TABLE bench_original AS SELECT id FROM patients_course")
-        for _ in range(times):
+        for copy in range(1, times + 1):
+            years = copy * shift_years
             cursor.execute(
                 "CREATE TEMP TABLE bench_map AS "
                 "SELECT id AS old, gen_random_uuid() AS new FROM bench_original"
             )
-            cols = ", ".join(course_cols)
+            cols = ", ".join(f.column for f in course_fields)
+            values = ", ".join(_shifted("c", f.column, f, years) for f in course_fields)
             # Column names come from the models, never from input.
             cursor.execute(
                 f"INSERT INTO patients_course (id, {cols}) "  # noqa: S608
-                f"SELECT m.new, {', '.join('c.' + c for c in course_cols)} "
+                f"SELECT m.new, {values} "
                 "FROM patients_course c JOIN bench_map m ON m.old = c.id"
             )
-            cols = ", ".join(response_cols)
+            cols = ", ".join(f.column for f in response_fields)
+            values = ", ".join(_shifted("r", f.column, f, years) for f in response_fields)
             cursor.execute(
                 f"INSERT INTO questionnaires_response (id, course_id, {cols}) "  # noqa: S608
-                f"SELECT gen_random_uuid(), m.new, {', '.join('r.' + c for c in response_cols)} "
+                f"SELECT gen_random_uuid(), m.new, {values} "
                 "FROM questionnaires_response r JOIN bench_map m ON m.old = r.course_id"
             )
             cursor.execute("DROP TABLE bench_map")
@@ -125,7 +167,7 @@ def copy_courses(times: int) -> None:
         cursor.execute("VACUUM ANALYZE")
 
 
-def seed_database(size: int, base: int, now: dt.datetime) -> dict[str, float]:
+def seed_database(size: int, base: int, now: dt.datetime, shift_years: int) -> dict[str, float]:
     from django.core.management import call_command
 
     from nnrr.demo.bulk import seed
@@ -139,7 +181,7 @@ def seed_database(size: int, base: int, now: dt.datetime) -> dict[str, float]:
     started = time.perf_counter()
     times = size // base - 1
     if times > 0:
-        copy_courses(times)
+        copy_courses(times, shift_years)
     copied = time.perf_counter() - started
     seed_coverage(now=now)
     return {"seed_s": round(seeded, 1), "copy_s": round(copied, 1)}
@@ -156,6 +198,8 @@ JOIN questionnaires_response a ON a.course_id = c.id AND a.kind = '1a' AND a.sta
 WHERE c.status = 'active'
 """
 _VISIT = "substr(b.answers ->> 'S1b_DateOfCompletion', 1, 4)::int"
+# The Besøksdato as ISO text, exactly as the index response_visit_date holds it.
+_VISIT_TEXT = "SUBSTRING((b.answers ->> 'S1b_DateOfCompletion'), 1, 10)"
 _FOLLOW_UP = (
     f"({_VISIT} + CASE WHEN substr(b.answers ->> 'S1b_DateOfCompletion', 6, 2)::int >= 7 "
     "THEN 1 ELSE 0 END)"
@@ -182,6 +226,7 @@ SELECT c.unit_id, {_VISIT} AS year,
     AS nnrr_mestringsorientert_samtale_n
 {_BASE.format(join6="")}
   AND {_VISIT} BETWEEN %s AND %s
+  AND {_VISIT_TEXT} >= %s AND {_VISIT_TEXT} < %s
 GROUP BY 1, 2
 """
 
@@ -237,6 +282,7 @@ SELECT c.unit_id, {_FOLLOW_UP} AS year,
     AS nnrr_misfornoeyd_n
 {_BASE.format(join6=_JOIN6)}
   AND {_FOLLOW_UP} BETWEEN %s AND %s
+  AND {_VISIT_TEXT} >= %s AND {_VISIT_TEXT} < %s
 GROUP BY 1, 2
 """
 
@@ -246,8 +292,11 @@ def hand_sql(first: int, last: int) -> dict[str, dict[tuple[int, int], tuple[int
 
     result: dict[str, dict[tuple[int, int], tuple[int, int]]] = {}
     with connection.cursor() as cursor:
-        for sql in (PROCESS_SQL, OUTCOME_SQL):
-            cursor.execute(sql, [first, last])
+        for sql, since, until in (
+            (PROCESS_SQL, f"{first:04d}-01-01", f"{last + 1:04d}-01-01"),
+            (OUTCOME_SQL, f"{first - 1:04d}-07-01", f"{last:04d}-07-01"),
+        ):
+            cursor.execute(sql, [first, last, since, until])
             names = [col.name for col in cursor.description]
             for row in cursor.fetchall():
                 values = dict(zip(names, row, strict=True))
@@ -279,7 +328,7 @@ def timed(function: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return statistics.median(times), result
 
 
-def run_size(size: int, base: int, repeat: int) -> dict[str, Any]:
+def run_size(size: int, base: int, repeat: int, shift_years: int) -> dict[str, Any]:
     from django.db import connection
 
     from nnrr.accounts.models import Unit
@@ -291,7 +340,7 @@ def run_size(size: int, base: int, repeat: int) -> dict[str, Any]:
     now = dt.datetime.now(dt.UTC)
     fresh_database()
     print(f"\n{size:,} courses: seeding …", flush=True)
-    seeding = seed_database(size, base, now)
+    seeding = seed_database(size, base, now, shift_years)
     total = Course.objects.count()
     in_analysis = courses().count()
     last = oslo_date(now).year - 1
@@ -364,12 +413,19 @@ def main() -> int:
         "--base", type=int, default=20000, help="courses generated; the rest are copies"
     )
     parser.add_argument("--repeat", type=int, default=5, help="timed runs (median)")
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=SEEDED_YEARS,
+        help="years each copy moves back in time (default: the seeded span, so the copies form "
+        "the registry's history; 0 stacks them on the same years)",
+    )
     args = parser.parse_args()
     try:
         sizes = sorted({int(part) for part in args.sizes.split(",") if part.strip()})
     except ValueError:
         parser.error("--sizes takes whole numbers, e.g. 100000,1000000")
-    if not sizes or min(sizes) < 1 or args.base < 1 or args.repeat < 1:
+    if not sizes or min(sizes) < 1 or args.base < 1 or args.repeat < 1 or args.history < 0:
         parser.error("--sizes, --base and --repeat must be positive")
     if not postgres_answers():
         sys.exit("PostgreSQL does not answer at 127.0.0.1:5432; this benchmark needs it.")
@@ -377,7 +433,8 @@ def main() -> int:
     print(f"Database: postgresql ({PG_DATABASE})")
     machine_before = machine()
     print(f"Machine: {machine_before}")
-    runs = [run_size(size, args.base, args.repeat) for size in sizes]
+    print(f"History: each copy {args.history} years further back")
+    runs = [run_size(size, args.base, args.repeat, args.history) for size in sizes]
     report(runs)
     print(f"Machine after: {machine()}")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)

@@ -35,6 +35,16 @@ from nnrr.patients.models import Course, Patient
 from nnrr.patients.services import register_patient
 from nnrr.scheduling import services as scheduling
 
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with an empty cache: the database is rolled back between tests, the
+    cache (cached report counts, charts, throttles) is not."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 ST_OLAVS = 104293
 HAUKELAND = 102959
 UNN_TROMSO = 601032

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Substr
 from django.utils.translation import gettext_lazy as _
 
 
@@ -105,6 +107,15 @@ class Response(models.Model):
                 fields=["status", "course"],
                 condition=models.Q(kind="1b"),
                 name="response_1b_status_course",
+            ),
+            # The reports count courses by the Besøksdato of their completed Behandlerskjema,
+            # which lives in the answers: this index on that date (as ISO text) lets a report of
+            # a few years read only those years' forms, however long the registry's history.
+            models.Index(
+                Substr(KeyTextTransform("S1b_DateOfCompletion", "answers"), 1, 10),
+                "course",
+                condition=models.Q(kind="1b", status=FormStatus.FERDIGSTILT),
+                name="response_visit_date",
             ),
         ]
         verbose_name = _("skjema")

@@ -25,6 +25,7 @@ import numpy as np
 from django.db.models import Case, F, IntegerField, Value, When
 from django.db.models.functions import ExtractYear
 
+from nnrr.reports import frame
 from nnrr.reports import indicators as ind
 from nnrr.reports.frame import BASELINE, number
 from nnrr.reports.stats import clopper_pearson
@@ -68,7 +69,7 @@ def adjusted(indicator: ind.Indicator, year: int) -> dict[int, Adjusted] | None:
         return None
     queryset = (
         ind.outcome_frame()
-        .filter(indicator.denominator, followup_year=year)
+        .filter(indicator.denominator, frame.follow_ups_in(year, year))
         .alias(
             odi_base=number(BASELINE, "OdiScore", "scores"),
             duration=number(BASELINE, "PainDurationNow"),

@@ -153,7 +153,7 @@ class Choices:
             return Q(visit_text__gte=self.visit_from.isoformat()) & Q(
                 visit_text__lte=self.visit_to.isoformat()
             )
-        return Q(visit_year__gte=self.first_year, visit_year__lte=self.last_year)
+        return frame.visits_in(self.first_year, self.last_year)
 
     @property
     def period_label(self) -> str:
@@ -779,14 +779,19 @@ def response_report(choices: Choices) -> Report:
         for months, kind in ((6, FormKind.FOLLOW_UP_6), (12, FormKind.FOLLOW_UP_12))
     }
     sections = []
-    for months, year_expr, has in (
-        (6, F("followup_year"), "has6"),
-        (12, F("visit_year") + 1, "has12"),
+    for months, year_expr, has, in_years in (
+        (6, F("followup_year"), "has6", frame.follow_ups_in(choices.first_year, choices.last_year)),
+        (
+            12,
+            F("visit_year") + 1,
+            "has12",
+            frame.visits_in(choices.first_year - 1, choices.last_year - 1),
+        ),
     ):
         rows = (
             base.alias(sent=sent[months])
             .annotate(fu_year=year_expr)
-            .filter(fu_year__gte=choices.first_year, fu_year__lte=choices.last_year, sent=True)
+            .filter(in_years, sent=True)
             .values("unit_id", "fu_year")
             .annotate(sent_n=Count("pk"), answered=Count("pk", filter=Q(**{has: 1})))
             .order_by()

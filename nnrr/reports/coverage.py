@@ -62,7 +62,7 @@ def periods(unit: Unit, today: dt.date, years: int = 4) -> list[Period]:
     registered: dict[tuple[int, int], int] = {}
     rows = (
         frame.courses()
-        .filter(unit=unit, visit_year__gte=first_year)
+        .filter(frame.visits_in(first_year, today.year), unit=unit)
         .values("visit_year", "visit_month")
         .annotate(n=Count("pk"))
         .order_by()

@@ -128,6 +128,33 @@ def courses() -> Any:  # a QuerySet[Course] with annotations the type checker ca
     )
 
 
+def visits_in(first_year: int, last_year: int) -> Q:
+    """Courses whose Besøksdato falls in the years ``first_year``..``last_year``.
+
+    Besides the year itself, the condition compares the Besøksdato as ISO text (the same order
+    as dates): that comparison is what the partial expression index ``response_visit_date``
+    serves, so the database reads only those years' forms however many years the registry holds.
+    For a well-formed date the two conditions select the same courses.
+    """
+    return Q(
+        visit_text__gte=f"{first_year:04d}-01-01",
+        visit_text__lt=f"{last_year + 1:04d}-01-01",
+        visit_year__gte=first_year,
+        visit_year__lte=last_year,
+    )
+
+
+def follow_ups_in(first_year: int, last_year: int) -> Q:
+    """Courses whose 6-month follow-up year (``followup_year``) is in ``first_year``..``last_year``:
+    Besøksdato from 1 July of the year before the first to 30 June of the last."""
+    return Q(
+        visit_text__gte=f"{first_year - 1:04d}-07-01",
+        visit_text__lt=f"{last_year:04d}-07-01",
+        followup_year__gte=first_year,
+        followup_year__lte=last_year,
+    )
+
+
 def with_follow_up(queryset: Any, *, twelve: bool = False) -> Any:
     """Join the completed 6-month (and optionally 12-month) form; ``has6`` is 1 when present."""
     queryset = queryset.annotate(**{SIX: _completed(FormKind.FOLLOW_UP_6)}).annotate(

@@ -30,7 +30,7 @@ def rows(first_year: int, last_year: int) -> Iterator[tuple[object, ...]]:
         queryset = (
             ind.frame_for(indicator)
             .filter(indicator.denominator)
-            .filter(**{f"{year}__gte": first_year, f"{year}__lte": last_year})
+            .filter(ind.in_years(indicator.year_rule, first_year, last_year))
             .annotate(
                 var=Case(
                     When(indicator.numerator, then=Value(1)),
