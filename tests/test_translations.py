@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -182,3 +183,42 @@ def test_compiled_catalogue_matches_the_po_file(catalogue: list[Entry]) -> None:
     assert not stale, "run `make messages` (compilemessages); stale in django.mo:\n" + "\n".join(
         stale
     )
+
+
+# Staff pages added after the first translation: each in English with the cookie, with none of
+# the Norwegian strings that have an English entry.
+STAFF_PAGES = {
+    ("exporter", "exports:index"): (
+        ["Export forms", "Show advanced options", "Counting forms …"],
+        ["Eksporter skjema", "Vis avanserte valg", "Teller skjema"],
+    ),
+    ("report_reader", "reports:index"): (
+        # The list of reports under "The reports" comes from a table in the code.
+        ["Make report", "Report menu", "Quality indicators", "Patient mix"],
+        ["Lag rapport", "Rapportmeny", "Kvalitetsindikatorer", "Pasientsammensetning"],
+    ),
+    ("national_admin", "accounts:applications"): (
+        ["Access requests", "No requests are waiting."],
+        ["Søknader om tilgang", "Ingen søknader venter."],
+    ),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("role", "url_name"), sorted(STAFF_PAGES))
+def test_staff_page_is_english_with_the_language_cookie(
+    as_persona: Any, role: str, url_name: str
+) -> None:
+    english, norwegian = STAFF_PAGES[(role, url_name)]
+    client = as_persona(role)
+    client.cookies["django_language"] = "en"
+
+    response = client.get(reverse(url_name))
+    html = response.content.decode()
+
+    assert response.status_code == 200
+    assert response["Content-Language"] == "en"
+    for text in english:
+        assert text in html
+    for text in norwegian:
+        assert text not in html

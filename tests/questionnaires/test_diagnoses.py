@@ -84,7 +84,7 @@ def test_text_search_finds_norwegian_name_case_insensitively() -> None:
 
 def test_text_search_nakke_finds_neck_codes_first() -> None:
     found = search("nakke")
-    assert "M54.2" in codes(found)  # Cervikalgi, found by its search term «nakkesmerter»
+    assert "M54.2" in codes(found)  # Smerte i nakke
     assert "S13.4" in codes(found)  # nakkesleng
     assert found[0].neck_back_related
 
@@ -117,8 +117,15 @@ def test_search_results_carry_norwegian_name_and_own_group() -> None:
     lumbago = search("M54.5")[0]
     assert lumbago == diagnoses.Diagnosis("M545", "M54.5", "Lumbago", True, (20,))
     [asthma] = search("J45.9")
-    assert asthma == diagnoses.Diagnosis(
-        "J459", "J45.9", "Asthma, unspecified", False, (), name_is_fallback=True
+    assert asthma == diagnoses.Diagnosis("J459", "J45.9", "Uspesifisert astma", False, ())
+    [fall] = search("W01")  # chapter XX, where Norway uses range codes: the WHO title, marked
+    assert fall == diagnoses.Diagnosis(
+        "W01",
+        "W01",
+        "Fall on same level from slipping, tripping and stumbling",
+        False,
+        (),
+        name_is_fallback=True,
     )
 
 
@@ -235,7 +242,8 @@ def test_validate_code_normalises_case_spaces_and_dot() -> None:
 
 
 def test_validate_code_uses_english_title_without_norwegian_name() -> None:
-    assert validate_code("J45.9").name == "Asthma, unspecified"
+    assert validate_code("T36.0").name == "Poisoning: Penicillins"
+    assert validate_code("T36.0").name_is_fallback
 
 
 def test_unknown_code_is_refused_with_norwegian_message() -> None:
@@ -323,7 +331,7 @@ def test_first_diagnosis_outside_the_groups_gives_the_warning() -> None:
     assert warnings == [NOT_NECK_BACK_WARNING]
     assert "registeransvarlig" in NOT_NECK_BACK_WARNING
     assert parsed[0] == diagnoses.Diagnosis(
-        "J459", "J45.9", "Asthma, unspecified", False, (), name_is_fallback=True, group=99
+        "J459", "J45.9", "Uspesifisert astma", False, (), group=99
     )
 
 

@@ -261,3 +261,25 @@ def test_diagnosis_picker_partials_search_and_browse_the_nnrr_groups(as_persona:
         reverse("questionnaires:diagnosis_search"), {"q": "m54", "target": 'x"><script>'}
     ).content.decode()
     assert "<script>" not in hostile
+
+
+def test_the_picker_finds_a_neoplasm_by_its_norwegian_name(as_persona: Any) -> None:
+    client = as_persona("clinician")
+    found = client.get(
+        reverse("questionnaires:diagnosis_search"),
+        {"q": "ryggsøyle", "target": "DiagnosticNumber1"},
+    ).content.decode()
+    assert 'data-code="C41.2"' in found
+    assert 'data-name="Ondartet svulst i ryggsøyle"' in found
+    # The neoplasm group lists its codes with Norwegian names, none marked as English (the first
+    # 300 of them; the rest are found by search).
+    group = client.get(
+        reverse("questionnaires:diagnosis_group", args=[23]), {"target": "DiagnosticNumber1"}
+    ).content.decode()
+    assert 'data-code="C00.0" data-name="Ondartet svulst på utside av overleppe"' in group
+    assert "engelsk navn" not in group
+    # A code outside the official Norwegian list keeps its marked English title.
+    english = client.get(
+        reverse("questionnaires:diagnosis_search"), {"q": "T36.0", "target": "DiagnosticNumber4"}
+    ).content.decode()
+    assert "Poisoning: Penicillins" in english and "engelsk navn" in english

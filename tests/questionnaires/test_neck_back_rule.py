@@ -76,10 +76,15 @@ def test_site_subdivisions_of_chapter_xiii_are_accepted_with_norwegian_names() -
         assert not found.name_is_fallback, raw
         if name:
             assert found.name_nb == name
-    # A site we compose: the four-character name and the site.
-    assert diagnoses.lookup("M48.06").name_nb.endswith("; lumbalregion")  # type: ignore[union-attr]
-    # Disc disorders (M50–M51) take no site code.
+    # The official list's own site code and name.
+    assert diagnoses.lookup("M48.06").name_nb == "Spinal stenose;lumbal"  # type: ignore[union-attr]
+    # A site we compose where the official list has none below the code (M54.3): the
+    # four-character name and the site.
+    assert diagnoses.lookup("M54.36").name_nb == "Isjialgi; lumbalregion"  # type: ignore[union-attr]
+    # Disc disorders (M50–M51) take no site code; where the official list gives a code's sites,
+    # those are all there is (M48.0 has no sakral code).
     assert diagnoses.lookup("M51.16") is None
+    assert diagnoses.lookup("M48.08") is None
 
 
 def test_every_code_of_the_dorsopathies_has_a_norwegian_name() -> None:
@@ -92,10 +97,10 @@ def test_every_code_of_the_dorsopathies_has_a_norwegian_name() -> None:
 
 
 def test_english_title_is_only_a_marked_fallback() -> None:
-    asthma = diagnoses.lookup("J45.9")
-    assert asthma is not None
-    assert asthma.name_is_fallback
-    assert asthma.name_nb == "Asthma, unspecified"
+    poisoning = diagnoses.lookup("T36.0")  # a WHO code outside the official Norwegian list
+    assert poisoning is not None
+    assert poisoning.name_is_fallback
+    assert poisoning.name_nb == "Poisoning: Penicillins"
 
 
 def test_groups_go_by_the_first_four_characters() -> None:

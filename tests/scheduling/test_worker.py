@@ -597,6 +597,49 @@ def test_reconcile_leaves_a_message_claimed_by_a_worker_that_just_started(
     assert message.claimed_by == "worker-a"
 
 
+@override_settings(WORKER_LEASE_SECONDS=60)
+def test_reconcile_by_one_live_worker_leaves_another_live_workers_heartbeat_and_claims(
+    clinician: Persona, outbox: CountingFileChannel
+) -> None:
+    """Workers A and B are both alive (heartbeats within the lease); C stopped 5 minutes ago.
+    A's reconcile settles C's message and forgets C's heartbeat, but keeps B's heartbeat, so B's
+    message in flight is not taken for abandoned, in this pass nor in A's next one."""
+    for n in range(2):
+        patient = make_patient(ST_OLAVS, name=f"Pasient {n}", email=f"p{n}@example.no")
+        book(clinician, patient, planned_in_days=10, now=BOOKED_AT)
+    dispatch.enqueue_invitations(SEND_AT, outbox)
+    of_b, of_c = Message.objects.order_by("id")
+    now = SEND_AT + dt.timedelta(minutes=5)
+    Message.objects.filter(pk=of_b.pk).update(
+        state=MessageState.SENDING, claimed_by="worker-b", claimed_at=now - dt.timedelta(seconds=30)
+    )
+    Message.objects.filter(pk=of_c.pk).update(
+        state=MessageState.SENDING, claimed_by="worker-c", claimed_at=SEND_AT
+    )
+    dispatch.heartbeat("worker-c", SEND_AT)
+    dispatch.heartbeat("worker-b", now - dt.timedelta(seconds=30))
+    dispatch.heartbeat("worker-a", now)
+    lease = dt.timedelta(seconds=60)
+
+    assert dispatch.reconcile("worker-a", now, outbox, lease) == 1
+
+    alive = set(WorkerHeartbeat.objects.values_list("worker_id", flat=True))
+    assert alive == {"worker-a", "worker-b"}
+    of_b.refresh_from_db()
+    of_c.refresh_from_db()
+    assert (of_b.state, of_b.claimed_by) == (MessageState.SENDING, "worker-b")
+    # C's message never reached the outbox: back in the queue, unclaimed.
+    assert (of_c.state, of_c.claimed_by) == (MessageState.PENDING, "")
+
+    # A's next pass, 20 s later: B (seen 50 s ago) is still within its lease.
+    later = now + dt.timedelta(seconds=20)
+    dispatch.heartbeat("worker-a", later)
+    assert dispatch.reconcile("worker-a", later, outbox, lease) == 0
+    of_b.refresh_from_db()
+    assert (of_b.state, of_b.claimed_by) == (MessageState.SENDING, "worker-b")
+    assert outbox.sent == []
+
+
 def test_patient_without_address_is_recorded_as_failed(
     clinician: Persona, outbox: CountingFileChannel
 ) -> None:
