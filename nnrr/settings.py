@@ -197,6 +197,28 @@ else:
         DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
         DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 
+# --- Cache -----------------------------------------------------------------------------------
+# Only derived, non-personal data are cached: the reports' counts per unit (keyed by the data
+# version) and their charts. NNRR_CACHE_URL (redis:// or rediss://) shares them between every
+# web process and host, so a report is computed once for all; without it each process keeps its
+# own copy in memory, which is right for one machine and for the tests.
+_CACHE_URL = os.environ.get("NNRR_CACHE_URL", "").strip()
+if _CACHE_URL:
+    if not _CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(
+            "NNRR_CACHE_URL must be a Redis URL (redis://, rediss:// or unix://), "
+            f"not {_CACHE_URL.split(':', 1)[0]!r}"
+        )
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _CACHE_URL,
+            "KEY_PREFIX": "nnrr",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["nnrr.accounts.backends.IdentityBackend"]
