@@ -101,21 +101,45 @@ def choose_database(args: argparse.Namespace) -> tuple[str, Path | None]:
     return f"sqlite:///{folder / 'bench.sqlite3'}", folder / "bench.sqlite3"
 
 
-def fresh_database(sqlite_file: Path | None) -> None:
-    """An empty database: drop and create ``nnrr_bench``, or delete the SQLite file."""
-    from django.db import connections
+def database_name(size: int) -> str:
+    """One PostgreSQL database per size (``<prefix>_<size>``), so ``--keep`` can reuse each."""
+    return f"{PG_DATABASE}_{size}"
+
+
+def use_database(size: int, sqlite_file: Path | None, keep: bool) -> bool:
+    """Point Django at the database of ``size``; True when a kept one is reused as it is
+    (``--keep`` and it was seeded and prepared completely before), else it is emptied first."""
+    from django.db import connection, connections
 
     connections.close_all()
     if sqlite_file is not None:
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 Path(f"{sqlite_file}{suffix}").unlink()
-        return
+        return False
     import psycopg
 
+    name = database_name(size)
+    connection.settings_dict["NAME"] = name
     with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {PG_DATABASE}")
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if keep and exists:
+            with psycopg.connect(f"{PG_SERVER}/{name}") as kept:
+                ready = kept.execute("SELECT to_regclass('bench_fixture')").fetchone()
+            if ready and ready[0]:
+                return True
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {name}")
+    return False
+
+
+def drop_database(size: int) -> None:
+    import psycopg
+    from django.db import connections
+
+    connections.close_all()
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {database_name(size)} WITH (FORCE)")
 
 
 def setup_django(database_url: str) -> None:
@@ -166,9 +190,10 @@ def analyze() -> None:
         cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
 
-def prepare(now: dt.datetime) -> dict[str, Any]:
+def prepare(now: dt.datetime, seed_seconds: float) -> dict[str, Any]:
     """Users at every unit owning its courses, the bench user among St. Olavs' ones, and a
     patient with three courses there."""
+    from django.db import connection
     from django.db.models import Count
 
     from nnrr.accounts.models import Membership, Role, Unit, User
@@ -188,13 +213,25 @@ def prepare(now: dt.datetime) -> dict[str, Any]:
             )
             membership = Membership.objects.create(user=user, unit=each, role=Role.PASIENTANSVARLIG)
             staff[each.pk].append((user, membership))
-        course_ids = list(
-            Course.objects.filter(unit=each).order_by("pk").values_list("pk", flat=True)
+    # One statement for all units: the n-th course of a unit (in id order) goes to colleague
+    # n mod COLLEAGUES (an UPDATE per 500 courses took minutes at a million).
+    owners = [
+        (unit_id, n, user.pk)
+        for unit_id, users in staff.items()
+        for n, (user, _membership) in enumerate(users)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE bench_owner (unit_id int, n int, user_id bigint)")
+        cursor.executemany("INSERT INTO bench_owner VALUES (%s, %s, %s)", owners)
+        cursor.execute(
+            "UPDATE patients_course c SET owner_id = o.user_id "
+            "FROM (SELECT id, unit_id, "
+            "(row_number() OVER (PARTITION BY unit_id ORDER BY id) - 1) %% %s AS n "
+            "FROM patients_course) r "
+            "JOIN bench_owner o ON o.unit_id = r.unit_id AND o.n = r.n WHERE c.id = r.id",
+            [COLLEAGUES],
         )
-        for index, (user, _membership) in enumerate(staff[each.pk]):
-            share = course_ids[index::COLLEAGUES]
-            for start in range(0, len(share), 500):
-                Course.objects.filter(pk__in=share[start : start + 500]).update(owner=user)
+        cursor.execute("DROP TABLE bench_owner")
     unit = Unit.objects.get(pk=ST_OLAVS)
     user, membership = staff[ST_OLAVS][0]
     # A patient whose seeded course completed (pre-treatment and follow-up orders), plus two
@@ -232,12 +269,37 @@ def prepare(now: dt.datetime) -> dict[str, Any]:
     admin_membership = Membership.objects.create(
         user=admin, unit=unit, role=Role.LOKAL_REGISTERANSVARLIG
     )
+    with connection.cursor() as cursor:  # marks the database complete, for --keep
+        cursor.execute(
+            "CREATE TABLE bench_fixture (membership_id bigint, admin_membership_id bigint, "
+            "patient_id uuid, seed_seconds float)"
+        )
+        cursor.execute(
+            "INSERT INTO bench_fixture VALUES (%s, %s, %s, %s)",
+            [membership.pk, admin_membership.pk, patient.pk, seed_seconds],
+        )
+    return kept_fixture()
+
+
+def kept_fixture() -> dict[str, Any]:
+    """The fixture that :func:`prepare` wrote, read back (also from a kept database)."""
+    from django.db import connection
+
+    from nnrr.accounts.models import Membership
+    from nnrr.patients.models import Patient
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM bench_fixture")
+        membership_id, admin_membership_id, patient_id, seed_seconds = cursor.fetchone()
+    membership = Membership.objects.select_related("user").get(pk=membership_id)
+    admin_membership = Membership.objects.select_related("user").get(pk=admin_membership_id)
     return {
-        "user": user,
+        "user": membership.user,
         "membership": membership,
-        "patient": patient,
-        "admin": admin,
+        "patient": Patient.objects.get(pk=patient_id),
+        "admin": admin_membership.user,
         "admin_membership": admin_membership,
+        "seed_seconds": seed_seconds,
     }
 
 
@@ -317,23 +379,30 @@ def measure(
     }
 
 
-def run_size(size: int, sqlite_file: Path | None, repeat: int, warmup: int) -> dict[str, Any]:
+def run_size(
+    size: int, sqlite_file: Path | None, repeat: int, warmup: int, keep: bool
+) -> dict[str, Any]:
     from django.test import Client
     from django.test.utils import override_settings
     from django.utils import timezone
 
     now = timezone.now()
-    fresh_database(sqlite_file)
-    print(f"\n== {size:,} courses: migrating and seeding …", flush=True)
-    seed_seconds = seed_database(size, now)
-    fixture = prepare(now)
-    analyze()
+    if use_database(size, sqlite_file, keep):
+        print(f"\n== {size:,} courses: the kept database {database_name(size)}", flush=True)
+        fixture = kept_fixture()
+        seed_seconds = fixture["seed_seconds"]
+    else:
+        print(f"\n== {size:,} courses: migrating and seeding …", flush=True)
+        seed_seconds = seed_database(size, now)
+        fixture = prepare(now, seed_seconds)
+        analyze()
     counts = row_counts()
     print(
-        f"   seeded in {seed_seconds:.1f} s: "
+        f"   seeded in {seed_seconds:.1f} s ({size / seed_seconds:,.0f} courses/s): "
         + ", ".join(f"{n:,} {name}" for name, n in counts.items()),
         flush=True,
     )
+    print(f"   Machine: {machine()}", flush=True)
     patient = fixture["patient"]
     pages = {
         "front page": ("/", 200, True),
@@ -344,6 +413,9 @@ def run_size(size: int, sqlite_file: Path | None, repeat: int, warmup: int) -> d
         "worklist unit": ("/arbeidsliste/avdelingen/", 200, True),
         "worklist consent": ("/arbeidsliste/samtykke/", 200, True),
         "audit log": ("/logg/", 200, "admin"),
+        "export page": ("/eksport/", 200, "admin"),
+        "reports": ("/rapporter/", 200, "admin"),
+        "report documents": ("/rapporter/pdf/", 200, "admin"),
         "bare view": (f"{BARE_PATH}?nid={patient.national_id}", 200, False),
         "bare view, logged in": (f"{BARE_PATH}?nid={patient.national_id}", 200, True),
     }
@@ -454,6 +526,12 @@ def main() -> int:
     )
     parser.add_argument("--repeat", type=int, default=50, help="timed requests per page (≥ 30)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed requests first")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep each size's database (<prefix>_<size>) after the run and reuse it, as it is, "
+        "when it is there from an earlier --keep run (else each is made afresh and dropped)",
+    )
     args = parser.parse_args()
     try:
         sizes = sorted({int(part) for part in args.sizes.split(",") if part.strip()})
@@ -469,13 +547,16 @@ def main() -> int:
     from django.db import connection
 
     vendor = connection.vendor
-    print(f"Database: {vendor} ({PG_DATABASE if sqlite_file is None else sqlite_file})")
+    where = f"{PG_DATABASE}_<size>" if sqlite_file is None else sqlite_file
+    print(f"Database: {vendor} ({where})")
     print(f"Machine: {machine()}")
     machine_before = machine()
     runs = []
     try:
         for size in sizes:
-            runs.append(run_size(size, sqlite_file, args.repeat, args.warmup))
+            runs.append(run_size(size, sqlite_file, args.repeat, args.warmup, args.keep))
+            if sqlite_file is None and not args.keep:
+                drop_database(size)
     finally:
         connection.close()
         if sqlite_file is not None:
