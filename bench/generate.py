@@ -174,7 +174,8 @@ def _bulk_load(*, enabled: bool, progress: bool) -> Iterator[None]:
 
 
 def _check_marker() -> None:
-    """The worklists' marker holds exactly the unfinished courses (as its triggers keep it)."""
+    """The worklists' markers hold exactly the unfinished courses and the open pre-treatment
+    orders (as their triggers keep them; the copies ran with the triggers off)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -186,8 +187,17 @@ def _check_marker() -> None:
         unfinished = cursor.fetchone()[0]
         cursor.execute("SELECT count(*) FROM worklists_unfinishedcourse")
         marked = cursor.fetchone()[0]
-    if unfinished != marked:
-        raise SystemExit(f"the worklist marker holds {marked} courses, {unfinished} unfinished")
+        if unfinished != marked:
+            raise SystemExit(f"the worklist marker holds {marked} courses, {unfinished} unfinished")
+        cursor.execute(
+            "SELECT count(*) FROM scheduling_order "
+            "WHERE kind = '1a' AND state IN ('planned', 'sent', 'reminded')"
+        )
+        waiting = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM worklists_waitingorder")
+        marked = cursor.fetchone()[0]
+        if waiting != marked:
+            raise SystemExit(f"the waiting-order marker holds {marked} orders, {waiting} open")
 
 
 def _write_block(courses: int, rng: random.Random, now: dt.datetime, progress: bool) -> None:

@@ -193,7 +193,7 @@ def analyze() -> None:
 def prepare(now: dt.datetime, seed_seconds: float) -> dict[str, Any]:
     """Users at every unit owning its courses, the bench user among St. Olavs' ones, and a
     patient with three courses there."""
-    from django.db import connection
+    from django.db import connection, transaction
     from django.db.models import Count
 
     from nnrr.accounts.models import Membership, Role, Unit, User
@@ -220,9 +220,14 @@ def prepare(now: dt.datetime, seed_seconds: float) -> dict[str, Any]:
         for unit_id, users in staff.items()
         for n, (user, _membership) in enumerate(users)
     ]
-    with connection.cursor() as cursor:
+    postgres = connection.vendor == "postgresql"
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("CREATE TEMP TABLE bench_owner (unit_id int, n int, user_id bigint)")
         cursor.executemany("INSERT INTO bench_owner VALUES (%s, %s, %s)", owners)
+        if postgres:
+            # The marker's trigger would refresh each of a million courses on its own: off for
+            # this statement, and the marker's owners set in one statement after it.
+            cursor.execute("SET LOCAL session_replication_role = replica")
         cursor.execute(
             "UPDATE patients_course c SET owner_id = o.user_id "
             "FROM (SELECT id, unit_id, "
@@ -231,6 +236,12 @@ def prepare(now: dt.datetime, seed_seconds: float) -> dict[str, Any]:
             "JOIN bench_owner o ON o.unit_id = r.unit_id AND o.n = r.n WHERE c.id = r.id",
             [COLLEAGUES],
         )
+        if postgres:
+            cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+            cursor.execute(
+                "UPDATE worklists_unfinishedcourse u SET owner_id = c.owner_id "
+                "FROM patients_course c WHERE c.id = u.course_id"
+            )
         cursor.execute("DROP TABLE bench_owner")
     unit = Unit.objects.get(pk=ST_OLAVS)
     user, membership = staff[ST_OLAVS][0]
@@ -389,6 +400,9 @@ def run_size(
     now = timezone.now()
     if use_database(size, sqlite_file, keep):
         print(f"\n== {size:,} courses: the kept database {database_name(size)}", flush=True)
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0, interactive=False)  # code newer than the data
         fixture = kept_fixture()
         seed_seconds = fixture["seed_seconds"]
     else:

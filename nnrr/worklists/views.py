@@ -25,8 +25,8 @@ from nnrr.lib.dates import oslo_date
 from nnrr.lib.rows import day, url_maker
 from nnrr.patients.models import Course
 from nnrr.questionnaires.models import FormKind, FormReturn, FormStatus, Response
-from nnrr.scheduling.models import OPEN_STATES
-from nnrr.worklists.models import UnfinishedCourse
+from nnrr.scheduling.models import OPEN_STATES, Order
+from nnrr.worklists.models import UnfinishedCourse, WaitingOrder
 
 LISTS = {
     "mine": _("Mine uferdige skjema"),
@@ -79,6 +79,36 @@ class MarkedCourses:
             .select_related("patient", "owner")
         )
         by_id = {course.pk: course for course in found}
+        return [by_id[pk] for pk in ids if pk in by_id]
+
+
+class WaitingOrders:
+    """The unit's open pre-treatment orders for the Paginator, counted and sliced on their
+    maintained marker (``WaitingOrder``, in the list's order: the course's planned date), then
+    only the page's orders are loaded, through the access module's scope of the unit."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.marked = WaitingOrder.objects.filter(unit_id=profile.unit.pk).order_by(
+            "planned_consultation_date", "created_at", "order_id"
+        )
+
+    def count(self) -> int:
+        return self.marked.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list[Order]:
+        if not isinstance(index, slice):
+            raise TypeError("a worklist is read a page at a time")
+        ids = list(self.marked.values_list("order_id", flat=True)[index])
+        found = (
+            access.orders_of_unit(self.profile)
+            .filter(pk__in=ids, kind=FormKind.PRE_TREATMENT, state__in=OPEN_STATES)
+            .select_related("course", "course__patient")
+        )
+        by_id = {order.pk: order for order in found}
         return [by_id[pk] for pk in ids if pk in by_id]
 
 
@@ -308,13 +338,7 @@ def consent(request: HttpRequest) -> HttpResponse:
     (the log the registry must keep by law; 50 a page, newest first, ``?logg=``, with
     "Forrige"/"Neste" only: the log grows with the registry's history and is not counted)."""
     profile = access.require_right(request, Right.FORMS)
-    waiting = (
-        access.orders_of_unit(profile)
-        .filter(kind=FormKind.PRE_TREATMENT, state__in=OPEN_STATES)
-        .select_related("course", "course__patient")
-        .order_by("course__planned_consultation_date", "course__created_at", "pk")
-    )
-    page = Paginator(waiting, 50).get_page(request.GET.get("page"))
+    page = Paginator(cast(Any, WaitingOrders(profile)), 50).get_page(request.GET.get("page"))
     log_number = _page_number(request.GET.get("logg"))
     start = (log_number - 1) * 50
     entries = list(access.consent_log(request).order_by("-recorded_at", "-pk")[start : start + 51])
