@@ -1,32 +1,42 @@
-"""Page benchmark: query counts and server time of the busiest pages at two data sizes.
+"""Page benchmark: query counts and server time of the busiest pages at several data sizes.
 
-    .venv/bin/python bench/pages.py [--postgres | --sqlite] [--sizes 1000,100000] [--repeat 50]
+    .venv/bin/python bench/pages.py [--postgres | --sqlite] [--sizes 1000,100000,1000000]
+                                    [--repeat 50] [--keep]
 
-For each size a fresh database is migrated and seeded with ``nnrr.demo.bulk.seed`` (no answers),
-then a Pasientansvarlig at St. Olavs (the biggest unit) requests, in-process through
-``django.test.Client``:
+For each size a database is migrated and seeded (on PostgreSQL by ``bench/generate.py``: a block
+of ``nnrr.demo.bulk`` courses, copied back in time for the larger sizes; on SQLite by
+``nnrr.demo.bulk.seed``; no answers), then, in-process through ``django.test.Client``, a
+Pasientansvarlig at St. Olavs (the biggest unit) requests:
 
 - the front page ``/`` (worklist counts, the red dot),
 - the patient search, a POST of the number to ``/pasient/sok/`` (a redirect; only that request
   is counted),
 - the patient page ``/pasient/<id>/`` of a patient with three courses,
+- the four worklists (page 1 of each),
 - a bare view doing one indexed lookup (``Patient`` by national id) on the same database: the
-  floor every page is compared with; requested without a session, so it is one query.
+  floor every page is compared with; once without a session (one query) and once logged in;
+
+and the unit's Lokal registeransvarlig (who may use them) requests the audit log ``/logg/``, the
+export page ``/eksport/``, the reports ``/rapporter/`` and the report documents
+``/rapporter/pdf/``.
 
 "Server time" is the time ``client.get`` takes: middleware, view, template, database. The test
 client keeps the database connection between requests (a real server with SQLite reconnects per
 request), and there is no network or WSGI server in it. Query counts come from the first request
 after warm-up; times are the median and 90th percentile of the following ``--repeat`` requests.
 
-The database is PostgreSQL when it answers at 127.0.0.1:5432 (a database ``nnrr_bench``, dropped
-and created again for each size), else SQLite in a temporary file. The developer's demo data is
+The database is PostgreSQL when it answers at 127.0.0.1:5432 (one database per size,
+``<prefix>_<size>``, prefix ``NNRR_BENCH_DB_PREFIX`` or ``nnrr_bench``; made afresh and dropped
+after the size's run, or with ``--keep`` kept and reused as it is by the next ``--keep`` run, so
+the million is generated once), else SQLite in a temporary file. The developer's demo data is
 never touched. Results also go to ``bench/results/pages-<vendor>.json``.
 
 Targets, checked in the same run (exit status 1 when one is missed): a page's query count is the
 same at every size; at the largest size every page is within 1.5× of its own time at the
 smallest size and within 3× of the logged-in bare view (the floor: session, user and profile
-reads that every page pays). Also measured: the four worklists and the audit log (as the unit's
-Lokal registeransvarlig).
+reads and the session save that every page pays). The machine's core count and load average
+are printed with every size: on a shared machine the ratios to the same run's bare view are the
+figures to compare.
 """
 
 from __future__ import annotations
@@ -274,6 +284,21 @@ def prepare(now: dt.datetime, seed_seconds: float) -> dict[str, Any]:
             unit=unit,
             referral_date=today - dt.timedelta(days=referral_ago),
             planned_date=today + dt.timedelta(days=planned_in),
+            now=now,
+        )
+    # And a course past its planned date that the bench user has not finished, with another
+    # patient: "Utgått planlagt konsultasjonsdato" has a row at every size (an empty list reads
+    # no courses, which would count as a query count that changes with the data).
+    other = (
+        Course.objects.filter(unit=unit).exclude(patient=patient).select_related("patient").first()
+    )
+    if other is not None:
+        scheduling.book_course(
+            actor=actor,
+            patient=other.patient,
+            unit=unit,
+            referral_date=today - dt.timedelta(days=40),
+            planned_date=today - dt.timedelta(days=3),
             now=now,
         )
     admin = User.objects.create(username="bench-audit", full_name="Bench Lokal Registeransvarlig")
