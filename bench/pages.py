@@ -34,9 +34,9 @@ never touched. Results also go to ``bench/results/pages-<vendor>.json``.
 Targets, checked in the same run (exit status 1 when one is missed): a page's query count is the
 same at every size; at the largest size every page is within 1.5× of its own time at the
 smallest size and within 3× of the logged-in bare view (the floor: session, user and profile
-reads and the session save that every page pays). The machine's core count and load average
-are printed with every size: on a shared machine the ratios to the same run's bare view are the
-figures to compare.
+reads that every page pays; it writes nothing, where an audited page also writes its audit
+event). The machine's core count and load average are printed with every size: on a shared
+machine the ratios to the same run's bare view are the figures to compare.
 """
 
 from __future__ import annotations
@@ -529,7 +529,8 @@ def report(runs: list[dict[str, Any]], vendor: str) -> list[str]:
         print(line(row))
     print(
         "\n'bare view' is requested without a session (1 query); 'bare view, logged in' adds the "
-        "session, user and profile reads and the session save (a commit) that every page pays."
+        "session, user and profile reads that every page pays; it writes nothing (the audited "
+        "pages also INSERT and commit their audit event)."
     )
     real = [name for name in runs[0]["pages"] if not name.startswith("bare view")]
     smallest = runs[0]
