@@ -1,32 +1,42 @@
-"""Page benchmark: query counts and server time of the busiest pages at two data sizes.
+"""Page benchmark: query counts and server time of the busiest pages at several data sizes.
 
-    .venv/bin/python bench/pages.py [--postgres | --sqlite] [--sizes 1000,100000] [--repeat 50]
+    .venv/bin/python bench/pages.py [--postgres | --sqlite] [--sizes 1000,100000,1000000]
+                                    [--repeat 50] [--keep]
 
-For each size a fresh database is migrated and seeded with ``nnrr.demo.bulk.seed`` (no answers),
-then a Pasientansvarlig at St. Olavs (the biggest unit) requests, in-process through
-``django.test.Client``:
+For each size a database is migrated and seeded (on PostgreSQL by ``bench/generate.py``: a block
+of ``nnrr.demo.bulk`` courses, copied back in time for the larger sizes; on SQLite by
+``nnrr.demo.bulk.seed``; no answers), then, in-process through ``django.test.Client``, a
+Pasientansvarlig at St. Olavs (the biggest unit) requests:
 
 - the front page ``/`` (worklist counts, the red dot),
 - the patient search, a POST of the number to ``/pasient/sok/`` (a redirect; only that request
   is counted),
 - the patient page ``/pasient/<id>/`` of a patient with three courses,
+- the four worklists (page 1 of each),
 - a bare view doing one indexed lookup (``Patient`` by national id) on the same database: the
-  floor every page is compared with; requested without a session, so it is one query.
+  floor every page is compared with; once without a session (one query) and once logged in;
+
+and the unit's Lokal registeransvarlig (who may use them) requests the audit log ``/logg/``, the
+export page ``/eksport/``, the reports ``/rapporter/`` and the report documents
+``/rapporter/pdf/``.
 
 "Server time" is the time ``client.get`` takes: middleware, view, template, database. The test
 client keeps the database connection between requests (a real server with SQLite reconnects per
 request), and there is no network or WSGI server in it. Query counts come from the first request
 after warm-up; times are the median and 90th percentile of the following ``--repeat`` requests.
 
-The database is PostgreSQL when it answers at 127.0.0.1:5432 (a database ``nnrr_bench``, dropped
-and created again for each size), else SQLite in a temporary file. The developer's demo data is
+The database is PostgreSQL when it answers at 127.0.0.1:5432 (one database per size,
+``<prefix>_<size>``, prefix ``NNRR_BENCH_DB_PREFIX`` or ``nnrr_bench``; made afresh and dropped
+after the size's run, or with ``--keep`` kept and reused as it is by the next ``--keep`` run, so
+the million is generated once), else SQLite in a temporary file. The developer's demo data is
 never touched. Results also go to ``bench/results/pages-<vendor>.json``.
 
 Targets, checked in the same run (exit status 1 when one is missed): a page's query count is the
 same at every size; at the largest size every page is within 1.5× of its own time at the
 smallest size and within 3× of the logged-in bare view (the floor: session, user and profile
-reads that every page pays). Also measured: the four worklists and the audit log (as the unit's
-Lokal registeransvarlig).
+reads that every page pays; it writes nothing, where an audited page also writes its audit
+event). The machine's core count and load average are printed with every size: on a shared
+machine the ratios to the same run's bare view are the figures to compare.
 """
 
 from __future__ import annotations
@@ -101,21 +111,45 @@ def choose_database(args: argparse.Namespace) -> tuple[str, Path | None]:
     return f"sqlite:///{folder / 'bench.sqlite3'}", folder / "bench.sqlite3"
 
 
-def fresh_database(sqlite_file: Path | None) -> None:
-    """An empty database: drop and create ``nnrr_bench``, or delete the SQLite file."""
-    from django.db import connections
+def database_name(size: int) -> str:
+    """One PostgreSQL database per size (``<prefix>_<size>``), so ``--keep`` can reuse each."""
+    return f"{PG_DATABASE}_{size}"
+
+
+def use_database(size: int, sqlite_file: Path | None, keep: bool) -> bool:
+    """Point Django at the database of ``size``; True when a kept one is reused as it is
+    (``--keep`` and it was seeded and prepared completely before), else it is emptied first."""
+    from django.db import connection, connections
 
     connections.close_all()
     if sqlite_file is not None:
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 Path(f"{sqlite_file}{suffix}").unlink()
-        return
+        return False
     import psycopg
 
+    name = database_name(size)
+    connection.settings_dict["NAME"] = name
     with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {PG_DATABASE}")
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if keep and exists:
+            with psycopg.connect(f"{PG_SERVER}/{name}") as kept:
+                ready = kept.execute("SELECT to_regclass('bench_fixture')").fetchone()
+            if ready and ready[0]:
+                return True
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {name}")
+    return False
+
+
+def drop_database(size: int) -> None:
+    import psycopg
+    from django.db import connections
+
+    connections.close_all()
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {database_name(size)} WITH (FORCE)")
 
 
 def setup_django(database_url: str) -> None:
@@ -166,9 +200,10 @@ def analyze() -> None:
         cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
 
-def prepare(now: dt.datetime) -> dict[str, Any]:
+def prepare(now: dt.datetime, seed_seconds: float) -> dict[str, Any]:
     """Users at every unit owning its courses, the bench user among St. Olavs' ones, and a
     patient with three courses there."""
+    from django.db import connection, transaction
     from django.db.models import Count
 
     from nnrr.accounts.models import Membership, Role, Unit, User
@@ -188,13 +223,36 @@ def prepare(now: dt.datetime) -> dict[str, Any]:
             )
             membership = Membership.objects.create(user=user, unit=each, role=Role.PASIENTANSVARLIG)
             staff[each.pk].append((user, membership))
-        course_ids = list(
-            Course.objects.filter(unit=each).order_by("pk").values_list("pk", flat=True)
+    # One statement for all units: the n-th course of a unit (in id order) goes to colleague
+    # n mod COLLEAGUES (an UPDATE per 500 courses took minutes at a million).
+    owners = [
+        (unit_id, n, user.pk)
+        for unit_id, users in staff.items()
+        for n, (user, _membership) in enumerate(users)
+    ]
+    postgres = connection.vendor == "postgresql"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE bench_owner (unit_id int, n int, user_id bigint)")
+        cursor.executemany("INSERT INTO bench_owner VALUES (%s, %s, %s)", owners)
+        if postgres:
+            # The marker's trigger would refresh each of a million courses on its own: off for
+            # this statement, and the marker's owners set in one statement after it.
+            cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(
+            "UPDATE patients_course c SET owner_id = o.user_id "
+            "FROM (SELECT id, unit_id, "
+            "(row_number() OVER (PARTITION BY unit_id ORDER BY id) - 1) %% %s AS n "
+            "FROM patients_course) r "
+            "JOIN bench_owner o ON o.unit_id = r.unit_id AND o.n = r.n WHERE c.id = r.id",
+            [COLLEAGUES],
         )
-        for index, (user, _membership) in enumerate(staff[each.pk]):
-            share = course_ids[index::COLLEAGUES]
-            for start in range(0, len(share), 500):
-                Course.objects.filter(pk__in=share[start : start + 500]).update(owner=user)
+        if postgres:
+            cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+            cursor.execute(
+                "UPDATE worklists_unfinishedcourse u SET owner_id = c.owner_id "
+                "FROM patients_course c WHERE c.id = u.course_id"
+            )
+        cursor.execute("DROP TABLE bench_owner")
     unit = Unit.objects.get(pk=ST_OLAVS)
     user, membership = staff[ST_OLAVS][0]
     # A patient whose seeded course completed (pre-treatment and follow-up orders), plus two
@@ -228,16 +286,56 @@ def prepare(now: dt.datetime) -> dict[str, Any]:
             planned_date=today + dt.timedelta(days=planned_in),
             now=now,
         )
+    # And a course past its planned date that the bench user has not finished, with another
+    # patient: "Utgått planlagt konsultasjonsdato" has a row at every size (an empty list reads
+    # no courses, which would count as a query count that changes with the data).
+    other = (
+        Course.objects.filter(unit=unit).exclude(patient=patient).select_related("patient").first()
+    )
+    if other is not None:
+        scheduling.book_course(
+            actor=actor,
+            patient=other.patient,
+            unit=unit,
+            referral_date=today - dt.timedelta(days=40),
+            planned_date=today - dt.timedelta(days=3),
+            now=now,
+        )
     admin = User.objects.create(username="bench-audit", full_name="Bench Lokal Registeransvarlig")
     admin_membership = Membership.objects.create(
         user=admin, unit=unit, role=Role.LOKAL_REGISTERANSVARLIG
     )
+    with connection.cursor() as cursor:  # marks the database complete, for --keep
+        cursor.execute(
+            "CREATE TABLE bench_fixture (membership_id bigint, admin_membership_id bigint, "
+            "patient_id uuid, seed_seconds float)"
+        )
+        cursor.execute(
+            "INSERT INTO bench_fixture VALUES (%s, %s, %s, %s)",
+            [membership.pk, admin_membership.pk, patient.pk, seed_seconds],
+        )
+    return kept_fixture()
+
+
+def kept_fixture() -> dict[str, Any]:
+    """The fixture that :func:`prepare` wrote, read back (also from a kept database)."""
+    from django.db import connection
+
+    from nnrr.accounts.models import Membership
+    from nnrr.patients.models import Patient
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM bench_fixture")
+        membership_id, admin_membership_id, patient_id, seed_seconds = cursor.fetchone()
+    membership = Membership.objects.select_related("user").get(pk=membership_id)
+    admin_membership = Membership.objects.select_related("user").get(pk=admin_membership_id)
     return {
-        "user": user,
+        "user": membership.user,
         "membership": membership,
-        "patient": patient,
-        "admin": admin,
+        "patient": Patient.objects.get(pk=patient_id),
+        "admin": admin_membership.user,
         "admin_membership": admin_membership,
+        "seed_seconds": seed_seconds,
     }
 
 
@@ -317,23 +415,33 @@ def measure(
     }
 
 
-def run_size(size: int, sqlite_file: Path | None, repeat: int, warmup: int) -> dict[str, Any]:
+def run_size(
+    size: int, sqlite_file: Path | None, repeat: int, warmup: int, keep: bool
+) -> dict[str, Any]:
     from django.test import Client
     from django.test.utils import override_settings
     from django.utils import timezone
 
     now = timezone.now()
-    fresh_database(sqlite_file)
-    print(f"\n== {size:,} courses: migrating and seeding …", flush=True)
-    seed_seconds = seed_database(size, now)
-    fixture = prepare(now)
-    analyze()
+    if use_database(size, sqlite_file, keep):
+        print(f"\n== {size:,} courses: the kept database {database_name(size)}", flush=True)
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0, interactive=False)  # code newer than the data
+        fixture = kept_fixture()
+        seed_seconds = fixture["seed_seconds"]
+    else:
+        print(f"\n== {size:,} courses: migrating and seeding …", flush=True)
+        seed_seconds = seed_database(size, now)
+        fixture = prepare(now, seed_seconds)
+        analyze()
     counts = row_counts()
     print(
-        f"   seeded in {seed_seconds:.1f} s: "
+        f"   seeded in {seed_seconds:.1f} s ({size / seed_seconds:,.0f} courses/s): "
         + ", ".join(f"{n:,} {name}" for name, n in counts.items()),
         flush=True,
     )
+    print(f"   Machine: {machine()}", flush=True)
     patient = fixture["patient"]
     pages = {
         "front page": ("/", 200, True),
@@ -344,6 +452,9 @@ def run_size(size: int, sqlite_file: Path | None, repeat: int, warmup: int) -> d
         "worklist unit": ("/arbeidsliste/avdelingen/", 200, True),
         "worklist consent": ("/arbeidsliste/samtykke/", 200, True),
         "audit log": ("/logg/", 200, "admin"),
+        "export page": ("/eksport/", 200, "admin"),
+        "reports": ("/rapporter/", 200, "admin"),
+        "report documents": ("/rapporter/pdf/", 200, "admin"),
         "bare view": (f"{BARE_PATH}?nid={patient.national_id}", 200, False),
         "bare view, logged in": (f"{BARE_PATH}?nid={patient.national_id}", 200, True),
     }
@@ -418,7 +529,8 @@ def report(runs: list[dict[str, Any]], vendor: str) -> list[str]:
         print(line(row))
     print(
         "\n'bare view' is requested without a session (1 query); 'bare view, logged in' adds the "
-        "session, user and profile reads and the session save (a commit) that every page pays."
+        "session, user and profile reads that every page pays; it writes nothing (the audited "
+        "pages also INSERT and commit their audit event)."
     )
     real = [name for name in runs[0]["pages"] if not name.startswith("bare view")]
     smallest = runs[0]
@@ -454,6 +566,12 @@ def main() -> int:
     )
     parser.add_argument("--repeat", type=int, default=50, help="timed requests per page (≥ 30)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed requests first")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep each size's database (<prefix>_<size>) after the run and reuse it, as it is, "
+        "when it is there from an earlier --keep run (else each is made afresh and dropped)",
+    )
     args = parser.parse_args()
     try:
         sizes = sorted({int(part) for part in args.sizes.split(",") if part.strip()})
@@ -469,13 +587,16 @@ def main() -> int:
     from django.db import connection
 
     vendor = connection.vendor
-    print(f"Database: {vendor} ({PG_DATABASE if sqlite_file is None else sqlite_file})")
+    where = f"{PG_DATABASE}_<size>" if sqlite_file is None else sqlite_file
+    print(f"Database: {vendor} ({where})")
     print(f"Machine: {machine()}")
     machine_before = machine()
     runs = []
     try:
         for size in sizes:
-            runs.append(run_size(size, sqlite_file, args.repeat, args.warmup))
+            runs.append(run_size(size, sqlite_file, args.repeat, args.warmup, args.keep))
+            if sqlite_file is None and not args.keep:
+                drop_database(size)
     finally:
         connection.close()
         if sqlite_file is not None:

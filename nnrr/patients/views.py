@@ -24,6 +24,7 @@ from nnrr.audit.services import record_event
 from nnrr.lib.errors import ConflictError
 from nnrr.lib.ids import parse_id
 from nnrr.lib.redirects import next_from, safe_path
+from nnrr.patients.course_html import course_sections
 from nnrr.patients.forms import BookingForm, ContactForm, PatientSearchForm, RegisterPatientForm
 from nnrr.patients.models import Course, Patient
 from nnrr.patients.services import change_owner, register_patient, update_contact
@@ -146,7 +147,13 @@ def patient_detail(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     return render(
         request,
         "patients/detail.html",
-        {"patient": patient, "courses": active, "closed_courses": closed, "now": timezone.now()},
+        {
+            "patient": patient,
+            "courses": active,
+            "course_sections": course_sections(request, active),
+            "closed_courses": closed,
+            "now": timezone.now(),
+        },
     )
 
 

@@ -50,3 +50,35 @@ class UnfinishedCourse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.course_id}"
+
+
+class WaitingOrder(models.Model):
+    """One row per open pre-treatment order (Pasientskjema før behandling planned, sent or
+    reminded), with its course's unit and dates: the rows of "Pasienter uten informasjon om
+    samtykke", kept by database triggers on orders and courses (migration 0002), so the list is
+    counted and paged on the unit's open orders, not on every course the unit ever had."""
+
+    order = models.OneToOneField(
+        "scheduling.Order",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        primary_key=True,
+        related_name="+",
+    )
+    unit = models.ForeignKey(
+        "accounts.Unit", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    planned_consultation_date = models.DateField()  # the course's
+    created_at = models.DateTimeField()  # the course's: the list's order within a day
+
+    class Meta:
+        managed = True
+        indexes = [
+            models.Index(
+                fields=["unit", "planned_consultation_date", "created_at", "order"],
+                name="waiting_unit_date",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}"

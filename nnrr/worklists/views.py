@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from typing import Any, cast
+from urllib.parse import quote
 
 from django.core.paginator import Paginator
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from nnrr import access
@@ -17,10 +22,11 @@ from nnrr.accounts.profiles import Profile, Right
 from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
 from nnrr.lib.dates import oslo_date
+from nnrr.lib.rows import day, url_maker
 from nnrr.patients.models import Course
 from nnrr.questionnaires.models import FormKind, FormReturn, FormStatus, Response
-from nnrr.scheduling.models import OPEN_STATES
-from nnrr.worklists.models import UnfinishedCourse
+from nnrr.scheduling.models import OPEN_STATES, Order
+from nnrr.worklists.models import UnfinishedCourse, WaitingOrder
 
 LISTS = {
     "mine": _("Mine uferdige skjema"),
@@ -76,6 +82,36 @@ class MarkedCourses:
         return [by_id[pk] for pk in ids if pk in by_id]
 
 
+class WaitingOrders:
+    """The unit's open pre-treatment orders for the Paginator, counted and sliced on their
+    maintained marker (``WaitingOrder``, in the list's order: the course's planned date), then
+    only the page's orders are loaded, through the access module's scope of the unit."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.marked = WaitingOrder.objects.filter(unit_id=profile.unit.pk).order_by(
+            "planned_consultation_date", "created_at", "order_id"
+        )
+
+    def count(self) -> int:
+        return self.marked.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list[Order]:
+        if not isinstance(index, slice):
+            raise TypeError("a worklist is read a page at a time")
+        ids = list(self.marked.values_list("order_id", flat=True)[index])
+        found = (
+            access.orders_of_unit(self.profile)
+            .filter(pk__in=ids, kind=FormKind.PRE_TREATMENT, state__in=OPEN_STATES)
+            .select_related("course", "course__patient")
+        )
+        by_id = {order.pk: order for order in found}
+        return [by_id[pk] for pk in ids if pk in by_id]
+
+
 def unfinished_courses(profile: Profile) -> MarkedCourses:
     """Active courses whose Behandlerskjema is a draft (or returned), in the active unit: the
     rows of ``access.unfinished_courses``, through the marker kept equal to it."""
@@ -116,6 +152,88 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "worklists/index.html", {"lists": LISTS, "counts": counts})
 
 
+_COURSE_ROW = (
+    '<tr><td><a class="ds-link" href="{}">{}</a></td>'
+    '<td data-label="{}">{}</td><td data-label="{}">{}</td><td data-label="{}">{}</td>'
+    '<td data-label="{}">{}</td><td data-label="{}">{}</td>'
+    '<td class="app-cell-actions">{}'
+    '<a class="ds-link" href="{}?back={}">{}</a><a class="ds-link" href="{}?back={}">{}</a>'
+    "</td></tr>\n"
+)
+
+
+def course_rows(courses: list[Course], back: str) -> SafeString:
+    """The rows of a worklist page (the courses with ``with_form_state``): patient, national
+    id, dates, owner, form status (and a return's reason), and the row's actions, which come
+    back to ``back`` (the list's URL)."""
+    patient_url = url_maker("patients:detail")
+    fill_url = url_maker("questionnaires:fill")
+    owner_url = url_maker("patients:course_owner")
+    delete_url = url_maker("patients:course_delete")
+    labels = [
+        gettext("Fødselsnummer"),
+        gettext("Henvisningsdato"),
+        gettext("Planlagt dato"),
+        gettext("Eier"),
+        gettext("Status"),
+    ]
+    returned = format_html(
+        '<span class="ds-tag" data-color="danger">{}</span>', gettext("Returnert")
+    )
+    draft = format_html('<span class="ds-tag" data-color="neutral">{}</span>', gettext("Kladd"))
+    reason_label = gettext("Begrunnelse")
+    fill, change_owner, delete = (
+        gettext("Fyll ut skjema"),
+        gettext("Endre eier"),
+        gettext("Slett skjema"),
+    )
+    back = quote(back, safe="/")
+
+    def status(course: Any) -> SafeString:
+        if course.form_status != FormStatus.RETURNERT:
+            return draft
+        if not course.return_reason:
+            return returned
+        return format_html(
+            '{}<p class="ds-paragraph app-return-reason" data-size="xs">'
+            '<span class="ds-sr-only">{}: </span>{}</p>',
+            returned,
+            reason_label,
+            Truncator(course.return_reason).chars(160),
+        )
+
+    def cells(course: Any) -> tuple[Any, ...]:
+        patient = course.patient
+        form = (
+            format_html('<a class="ds-link" href="{}">{}</a>', fill_url(course.form_id), fill)
+            if course.form_id
+            else ""
+        )
+        return (
+            patient_url(course.patient_id),
+            patient.name,
+            labels[0],
+            patient.national_id_formatted,
+            labels[1],
+            day(course.referral_date),
+            labels[2],
+            day(course.planned_consultation_date),
+            labels[3],
+            str(course.owner) if course.owner else "–",
+            labels[4],
+            status(course),
+            form,
+            owner_url(course.pk),
+            back,
+            change_owner,
+            delete_url(course.pk),
+            back,
+            delete,
+        )
+
+    return format_html_join("", _COURSE_ROW, (cells(course) for course in courses))
+
+
 def _course_list(request: HttpRequest, key: str, courses: MarkedCourses) -> HttpResponse:
     page = Paginator(cast(Any, courses), 50).get_page(request.GET.get("page"))
     record_event(
@@ -126,7 +244,13 @@ def _course_list(request: HttpRequest, key: str, courses: MarkedCourses) -> Http
     return render(
         request,
         "worklists/courses.html",
-        {"key": key, "title": LISTS[key], "page": page, "lists": LISTS},
+        {
+            "key": key,
+            "title": LISTS[key],
+            "page": page,
+            "rows": course_rows(list(page.object_list), request.get_full_path()),
+            "lists": LISTS,
+        },
     )
 
 
@@ -151,27 +275,85 @@ def unit(request: HttpRequest) -> HttpResponse:
     )
 
 
+_WAITING_ROW = (
+    '<tr><td><a class="ds-link" href="{}">{}</a></td>'
+    "<td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n"
+)
+_LOG_ROW = "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n"
+
+
+def waiting_rows(orders: list[Any]) -> SafeString:
+    """Rows of "Bestilt pasientskjema, ikke levert ennå": patient, national id, planned date,
+    the order's state and its last valid day."""
+    from nnrr.patients.templatetags.nnrr import expiry_day
+
+    patient_url = url_maker("patients:detail")
+    return format_html_join(
+        "",
+        _WAITING_ROW,
+        (
+            (
+                patient_url(order.course.patient_id),
+                order.course.patient.name,
+                order.course.patient.national_id_formatted,
+                day(order.course.planned_consultation_date),
+                order.get_state_display(),
+                day(expiry_day(order.expires_at)),
+            )
+            for order in orders
+        ),
+    )
+
+
+def log_rows(entries: list[Any]) -> SafeString:
+    """Rows of "Slettet uten samtykke eller samtykke trukket"."""
+    return format_html_join(
+        "",
+        _LOG_ROW,
+        (
+            (
+                entry.name,
+                entry.national_id,
+                day(entry.referral_date),
+                day(entry.planned_consultation_date),
+                entry.get_reason_display(),
+                day(entry.recorded_at),
+            )
+            for entry in entries
+        ),
+    )
+
+
+def _page_number(raw: str | None) -> int:
+    try:
+        return max(1, min(int(raw or 1), 100_000))
+    except ValueError:
+        return 1
+
+
 @profile_required(Right.FORMS)
 def consent(request: HttpRequest) -> HttpResponse:
-    """Everyone with a pre-treatment form ordered but not answered, and everyone whose course
-    was deleted without consent (the log the registry must keep by law)."""
+    """Everyone with a pre-treatment form ordered but not answered (paged like the other
+    worklists, 50 a page, ``?page=``), and everyone whose course was deleted without consent
+    (the log the registry must keep by law; 50 a page, newest first, ``?logg=``, with
+    "Forrige"/"Neste" only: the log grows with the registry's history and is not counted)."""
     profile = access.require_right(request, Right.FORMS)
-    waiting = (
-        access.orders_of_unit(profile)
-        .filter(kind=FormKind.PRE_TREATMENT, state__in=OPEN_STATES)
-        .select_related("course", "course__patient")
-        .order_by("course__planned_consultation_date")
-    )
-    log = access.consent_log(request).order_by("-recorded_at")
-    page = Paginator(log, 50).get_page(request.GET.get("page"))
+    page = Paginator(cast(Any, WaitingOrders(profile)), 50).get_page(request.GET.get("page"))
+    log_number = _page_number(request.GET.get("logg"))
+    start = (log_number - 1) * 50
+    entries = list(access.consent_log(request).order_by("-recorded_at", "-pk")[start : start + 51])
     record_event(actor=Actor.from_request(request), action="nnrr.worklist.consent.viewed")
     return render(
         request,
         "worklists/consent.html",
         {
             "title": LISTS["consent"],
-            "waiting": waiting[:200],
             "page": page,
+            "waiting_rows": waiting_rows(list(page.object_list)),
+            "log_rows": log_rows(entries[:50]),
+            "log_number": log_number,
+            "log_previous": log_number - 1 if log_number > 1 else None,
+            "log_next": log_number + 1 if len(entries) > 50 else None,
             "lists": LISTS,
             "key": "consent",
         },

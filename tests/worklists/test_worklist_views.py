@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -138,3 +139,52 @@ def test_endre_eier_from_a_worklist_goes_back_to_it_also_after_a_search(
     assert f'name="back" value="{worklist}"' in searched
     response = client.post(url, {"owner": str(clerk.user.pk), "back": worklist})
     assert response["Location"] == worklist
+
+
+def test_pasienter_uten_samtykke_pages_the_waiting_patients_50_at_a_time(
+    persona: Any, as_persona: Any
+) -> None:
+    clerk = persona("clerk")
+    for n in range(51):
+        # The list is in planned date order: the last one booked comes last, on page 2.
+        book(clerk, make_patient(ST_OLAVS, name=f"Venter {n:02d}"), planned_in_days=20 + n)
+    client = as_persona("clinician")
+    first = client.get(reverse("worklists:consent")).content.decode()
+    assert "Venter 00" in first and "Venter 49" in first
+    assert "Venter 50" not in first
+    assert "1 / 2" in first
+    assert "?page=2&amp;logg=1" in first
+    second = client.get(reverse("worklists:consent"), {"page": "2"}).content.decode()
+    assert "Venter 50" in second
+    assert "Venter 00" not in second
+
+
+def test_the_consent_log_pages_newest_first_with_forrige_and_neste(
+    persona: Any, as_persona: Any
+) -> None:
+    from nnrr.patients.models import ConsentLogEntry
+
+    start = timezone.now() - dt.timedelta(days=100)
+    ConsentLogEntry.objects.bulk_create(
+        ConsentLogEntry(
+            national_id=f"0101805{n:04d}",
+            name=f"Slettet {n:02d}",
+            unit_id=ST_OLAVS,
+            reason=ConsentLogEntry.Reason.NO_CONSENT,
+            recorded_at=start + dt.timedelta(days=n),
+        )
+        for n in range(52)
+    )
+    client = as_persona("clinician")
+    first = client.get(reverse("worklists:consent")).content.decode()
+    assert "Slettet 51" in first and "Slettet 02" in first  # the newest 50
+    assert "Slettet 01" not in first
+    assert "?page=1&amp;logg=2" in first
+    second = client.get(reverse("worklists:consent"), {"logg": "2"}).content.decode()
+    assert "Slettet 01" in second and "Slettet 00" in second
+    assert "Slettet 02" not in second
+    assert "?page=1&amp;logg=1" in second  # Forrige
+    # A page number that is not one, or far beyond the end, is never an error.
+    for bad in ("x", "-3", "0", "99999999999"):
+        response = client.get(reverse("worklists:consent"), {"logg": bad, "page": bad})
+        assert response.status_code == 200
