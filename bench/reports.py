@@ -91,37 +91,84 @@ def _columns(model: Any) -> list[str]:
     return [f.column for f in model._meta.concrete_fields]
 
 
-def copy_courses(times: int) -> None:
-    """Copy every course with its forms ``times`` more times, with new ids (SQL, in bulk)."""
+def copy_courses(times: int, *, new_patients: bool = False) -> None:
+    """Copy every course with its forms ``times`` more times, with new ids, in bulk: one
+    ``INSERT … SELECT`` over ``generate_series(1, times)`` per table.
+
+    With ``new_patients`` copy ``g`` of a course also gets its own patient (a copy of the patient
+    with a new id and an unused national id ``8…``, the same birth date and sex) and its dates
+    (referral, planned consultation, form dates, completion and the Besøksdato answer) moved
+    ``(41 g) mod 365`` days back, so that the copies are other patients' courses spread over the
+    years rather than the same patient's course repeated on the same day.
+    """
     from django.db import connection
 
-    from nnrr.patients.models import Course
+    from nnrr.patients.models import Course, Patient
     from nnrr.questionnaires.models import Response
 
+    shift = "make_interval(days => (m.g * 41) % 365)"
+    moved = {
+        "referral_date": f"(c.referral_date - {shift})::date",
+        "planned_consultation_date": f"(c.planned_consultation_date - {shift})::date",
+        "form_date": f"(r.form_date - {shift})::date",
+        "completed_at": f"r.completed_at - {shift}",
+        "answers": (
+            "CASE WHEN r.answers->>'S1b_DateOfCompletion' ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' "
+            "THEN jsonb_set(r.answers, '{S1b_DateOfCompletion}', to_jsonb(("
+            f"(r.answers->>'S1b_DateOfCompletion')::date - {shift})::date::text)) "
+            "ELSE r.answers END"
+        ),
+    }
+    if not new_patients:
+        moved = {}
     course_cols = [c for c in _columns(Course) if c not in {"id", "replaces_id"}]
     response_cols = [c for c in _columns(Response) if c not in {"id", "course_id"}]
+    patient_cols = [c for c in _columns(Patient) if c not in {"id", "national_id"}]
     with connection.cursor() as cursor:
-        cursor.execute("CREATE TEMP TABLE bench_original AS SELECT id FROM patients_course")
-        for _ in range(times):
+        cursor.execute(
+            "CREATE TEMP TABLE bench_map AS SELECT c.id AS old, c.patient_id, g, "
+            "gen_random_uuid() AS new FROM patients_course c, generate_series(1, %s) g",
+            [times],
+        )
+        if new_patients:
+            cursor.execute("SELECT count(*) FROM patients_patient")
+            (offset,) = cursor.fetchone()
             cursor.execute(
-                "CREATE TEMP TABLE bench_map AS "
-                "SELECT id AS old, gen_random_uuid() AS new FROM bench_original"
+                "CREATE TEMP TABLE bench_patients AS SELECT p.id AS old, g, "
+                "gen_random_uuid() AS new, "
+                "'8' || lpad((%s + row_number() OVER ())::text, 10, '0') AS nid "
+                "FROM patients_patient p, generate_series(1, %s) g",
+                [offset, times],
             )
-            cols = ", ".join(course_cols)
+            cols = ", ".join(patient_cols)
             # Column names come from the models, never from input.
             cursor.execute(
-                f"INSERT INTO patients_course (id, {cols}) "  # noqa: S608
-                f"SELECT m.new, {', '.join('c.' + c for c in course_cols)} "
-                "FROM patients_course c JOIN bench_map m ON m.old = c.id"
+                f"INSERT INTO patients_patient (id, national_id, {cols}) "  # noqa: S608
+                f"SELECT n.new, n.nid, {', '.join('p.' + c for c in patient_cols)} "
+                "FROM patients_patient p JOIN bench_patients n ON n.old = p.id"
             )
-            cols = ", ".join(response_cols)
             cursor.execute(
-                f"INSERT INTO questionnaires_response (id, course_id, {cols}) "  # noqa: S608
-                f"SELECT gen_random_uuid(), m.new, {', '.join('r.' + c for c in response_cols)} "
-                "FROM questionnaires_response r JOIN bench_map m ON m.old = r.course_id"
+                "UPDATE bench_map m SET patient_id = n.new FROM bench_patients n "
+                "WHERE n.old = m.patient_id AND n.g = m.g"
             )
-            cursor.execute("DROP TABLE bench_map")
-        cursor.execute("DROP TABLE bench_original")
+        course_cols = [c for c in course_cols if c != "patient_id"]
+        cols = ", ".join(course_cols)
+        values = ", ".join(moved.get(c, "c." + c) for c in course_cols)
+        cursor.execute(
+            f"INSERT INTO patients_course (id, patient_id, {cols}) "  # noqa: S608
+            f"SELECT m.new, m.patient_id, {values} "
+            "FROM patients_course c JOIN bench_map m ON m.old = c.id"
+        )
+        cols = ", ".join(response_cols)
+        values = ", ".join(moved.get(c, "r." + c) for c in response_cols)
+        cursor.execute(
+            f"INSERT INTO questionnaires_response (id, course_id, {cols}) "  # noqa: S608
+            f"SELECT gen_random_uuid(), m.new, {values} "
+            "FROM questionnaires_response r JOIN bench_map m ON m.old = r.course_id"
+        )
+        cursor.execute("DROP TABLE bench_map")
+        if new_patients:
+            cursor.execute("DROP TABLE bench_patients")
         cursor.execute("VACUUM ANALYZE")
 
 
