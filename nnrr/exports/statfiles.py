@@ -300,11 +300,11 @@ def write_sav(
         out.write(b"".join(body))
     out.write(_int32(7, 3, 4, 8, 1, 0, 0, -1, 1, 1, 2, 65001))
     out.write(_int32(7, 4, 8, 3) + struct.pack("<3d", SAV_SYSMIS, SAV_HIGHEST, SAV_LOWEST))
-    text = "\t".join(long_names).encode("utf-8")
-    out.write(_int32(7, 13, 1, len(text)) + text)
+    blob = "\t".join(long_names).encode("utf-8")
+    out.write(_int32(7, 13, 1, len(blob)) + blob)
     if very_long:
-        text = "".join(very_long).encode("utf-8")
-        out.write(_int32(7, 14, 1, len(text)) + text)
+        blob = "".join(very_long).encode("utf-8")
+        out.write(_int32(7, 14, 1, len(blob)) + blob)
     out.write(_int32(7, 20, 1, 5) + b"UTF-8")
     out.write(_int32(999, 0))
 
