@@ -116,6 +116,7 @@ SAV_EPOCH = dt.date(1582, 10, 14).toordinal()
 SAV_NAME_MAX = 64  # bytes
 SAV_LABEL_MAX = 255  # bytes, variable labels
 SAV_VALUE_LABEL_MAX = 120  # bytes, value labels (SPSS's own limit)
+SAV_TEXT_MAX = 32_767  # bytes, the widest string variable SPSS reads
 SAV_SEGMENT = 255  # bytes of data in each segment of a very long string
 FMT_A, FMT_F, FMT_DATE, FMT_DATETIME = 1, 5, 20, 22
 
@@ -133,7 +134,10 @@ def _sav_format(kind: str, width: int, integer: bool) -> int:
 def sav_cell(kind: str) -> Any:
     """The function that turns a cell into what the spool holds for an SPSS column."""
     if kind == TEXT:
-        return lambda v: b"" if v is None else (v if isinstance(v, str) else str(v)).encode()
+        # SPSS reads text up to 32,767 bytes; a longer value (free text only) is cut there.
+        return lambda v: (
+            b"" if v is None else cut_utf8(v if isinstance(v, str) else str(v), SAV_TEXT_MAX)
+        )
     if kind == DATE:
 
         def date(value: Any) -> float:
