@@ -24,7 +24,11 @@ read by the client and thrown away. The pseudonym is an ``md5`` in SQL (PostgreS
 without an extension); dates and decimals are PostgreSQL's own text. The export additionally
 encrypts (AES-256) and compresses into the archive; COPY does neither.
 
-Results go to ``bench/results/export-<vendor>.json`` as well.
+Targets, printed as met or missed (exit 1 when one is missed): CSV at least 50 % of ``COPY``'s
+rows per second at every size; each format's peak memory under 300 MB at every size, and flat
+(at the largest size at most 1.5 times its peak at the smallest).
+
+Results go to ``bench/results/export-<vendor>-<formats>.json`` as well.
 """
 
 from __future__ import annotations
@@ -398,10 +402,47 @@ def main() -> None:
                 flush=True,
             )
             results.append({"forms": total, "load": os.getloadavg()[:2], **line})
+    missed = targets(results)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     out = RESULTS_DIR / f"export-{connection.vendor}-{'-'.join(formats)}.json"
     out.write_text(json.dumps({"machine": machine(), "results": results}, indent=2))
     print(f"\nResults written to {out.relative_to(ROOT)}")
+    if missed:
+        sys.exit(1)
+
+
+def targets(results: list[dict[str, Any]]) -> list[str]:
+    """Print each target as met or missed; returns the missed ones.
+
+    CSV at least half of COPY's rows/s at every size; every format's peak memory under 300 MB
+    at every size, and flat: at the largest size at most 1.5 times its peak at the smallest.
+    """
+    missed: list[str] = []
+
+    def check(ok: bool, text: str) -> None:
+        print(f"  {'met   ' if ok else 'MISSED'} {text}")
+        if not ok:
+            missed.append(text)
+
+    print("\nTargets:")
+    sizes = sorted({r["forms"] for r in results})
+    for size in sizes:
+        at = {r["format"]: r for r in results if r["forms"] == size}
+        if "COPY" in at and "csv" in at:
+            share = at["csv"]["rows_per_s"] / at["COPY"]["rows_per_s"]
+            check(share >= 0.5, f"{size} forms: CSV at {100 * share:.0f} % of COPY (≥ 50 %)")
+    for fmt in sorted({r["format"] for r in results if "rss_peak_mb" in r}):
+        peaks = {r["forms"]: r["rss_peak_mb"] for r in results if r["format"] == fmt}
+        top = max(peaks.values())
+        check(top < 300, f"{fmt}: peak memory {top:.0f} MB at most (< 300 MB)")
+        if len(peaks) > 1:
+            low, high = peaks[min(peaks)], peaks[max(peaks)]
+            check(
+                high <= 1.5 * low,
+                f"{fmt}: flat, {low:.0f} MB at {min(peaks)} forms, {high:.0f} MB at "
+                f"{max(peaks)} (≤ 1.5×)",
+            )
+    return missed
 
 
 if __name__ == "__main__":
