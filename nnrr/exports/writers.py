@@ -256,8 +256,9 @@ STATA_NAME_MAX = 32
 def stata_names(names: list[str], labelled: set[str] | None = None) -> dict[str, str]:
     """Variable names Stata accepts (≤ 32 characters), unique; the codebook lists both.
 
-    A variable with value labels gets ≤ 28: its label set is named after it plus a counter
-    (pyreadstat), and that name has the same 32-character limit.
+    A variable with value labels gets ≤ 28, as in the first .dta exports (whose label sets were
+    named after the variable plus a counter), so that a variable keeps its Stata name from one
+    export to the next.
     """
     labelled = labelled or set()
     result: dict[str, str] = {}
