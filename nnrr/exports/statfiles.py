@@ -56,12 +56,6 @@ def cut_utf8(text: str, limit: int) -> bytes:
     return raw[:limit].decode("utf-8", errors="ignore").encode("utf-8")
 
 
-def spool_rows(path: Path, chunks: Iterable[list[tuple[Any, ...]]]) -> None:
-    with path.open("wb") as spool:
-        for chunk in chunks:
-            marshal.dump(chunk, spool)
-
-
 def read_spool(path: Path) -> Iterator[list[tuple[Any, ...]]]:
     with path.open("rb", buffering=1 << 20) as spool:
         while True:
