@@ -11,7 +11,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/nnrr
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv node demo serve test test-fast test-sqlite test-postgres test-browser chromium rscript \
+.PHONY: help venv node demo serve test test-fast test-sqlite test-postgres test-browser chromium readers \
         lint fmt check bench messages clean mutation icd10-names
 
 help: ## List the targets
@@ -47,13 +47,14 @@ chromium: ## Install Debian's Chromium for the browser tests when it is missing
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  (apt-get install -y chromium >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q chromium)); }
 
-rscript: ## Install Debian's R (Rscript) when missing: the tests run the export's les_data.R with it
-	@command -v Rscript >/dev/null 2>&1 || { \
-	  echo "Installing Debian's r-base-core for the R export test"; \
-	  (apt-get install -y -q r-base-core >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q r-base-core >/dev/null)) \
-	  || echo "Could not install r-base-core: the R script test will be skipped"; }
+readers: ## Install Debian's R and GNU PSPP when missing: the tests open the exports with them
+	@command -v Rscript >/dev/null 2>&1 && command -v pspp-convert >/dev/null 2>&1 || { \
+	  echo "Installing Debian's r-base-core and pspp to read the exports back in the tests"; \
+	  (apt-get install -y -q r-base-core pspp >/dev/null 2>&1 \
+	   || (apt-get update -q && apt-get install -y -q r-base-core pspp >/dev/null)) \
+	  || echo "Could not install r-base-core/pspp: the tests that need them will be skipped"; }
 
-test: venv node chromium rscript ## Whole suite: SQLite, then PostgreSQL (when it answers), then the browser tests
+test: venv node chromium readers ## Whole suite: SQLite, then PostgreSQL (when it answers), then the browser tests
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 	$(MAKE) --no-print-directory test-browser

@@ -1,11 +1,17 @@
 """Export benchmark: rows per second and peak memory of each format, beside PostgreSQL's COPY.
 
     .venv/bin/python bench/export.py [--postgres | --sqlite] [--sizes 10000,100000,1000000]
-                                     [--formats csv,xlsx,sav]
+                                     [--formats csv,xlsx,sav,dta] [--block 10000]
 
-For each size (number of forms) the database ``nnrr_bench_exports`` (PostgreSQL) or a temporary
-SQLite file is filled with ``nnrr.demo.bulk.seed`` *with answers* (about 2.7 forms per course),
-growing from one size to the next. Then, as a Registeradministrator exporting every unit's
+For each size (number of forms) a PostgreSQL database ``<prefix>_exports_<size>`` is prepared
+(``NNRR_BENCH_DB_PREFIX``, default ``nnrr_bench``): the smallest is seeded with a block of
+``--block`` forms by ``nnrr.demo.bulk.seed`` *with answers* (about 2.7 forms per course), and
+every size is then reached by multiplying in SQL (``copy_courses`` of ``bench/reports.py``:
+``INSERT … SELECT`` over ``generate_series`` with new ids, new patients and moved dates); a
+larger size starts as a copy (``CREATE DATABASE … TEMPLATE``) of the next smaller one. 1,000,000
+forms take minutes instead of the hour ``nnrr seed`` needs. ``--keep-database`` reuses the
+databases of an earlier run. (SQLite: one temporary file, seeded with ``nnrr seed`` only.)
+Then, as a Registeradministrator exporting every unit's
 completed forms de-identified (the four form tables; the course table ``Forlop`` is measured once
 more with CSV), each format runs in its own child process, so that its peak resident memory
 (``VmHWM``) is its own; the child also prints its memory before the export began (Django and
@@ -18,7 +24,11 @@ read by the client and thrown away. The pseudonym is an ``md5`` in SQL (PostgreS
 without an extension); dates and decimals are PostgreSQL's own text. The export additionally
 encrypts (AES-256) and compresses into the archive; COPY does neither.
 
-Results go to ``bench/results/export-<vendor>.json`` as well.
+Targets, printed as met or missed (exit 1 when one is missed): CSV at least 50 % of ``COPY``'s
+rows per second at every size; each format's peak memory under 300 MB at every size, and flat
+(at the largest size at most 1.5 times its peak at the smallest).
+
+Results go to ``bench/results/export-<vendor>-<formats>.json`` as well.
 """
 
 from __future__ import annotations
@@ -41,7 +51,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "var" / "bench"
 RESULTS_DIR = ROOT / "bench" / "results"
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
-PG_DATABASE = "nnrr_bench_exports"
+# NNRR_BENCH_DB_PREFIX keeps several checkouts on one server apart (default nnrr_bench).
+PG_PREFIX = os.environ.get("NNRR_BENCH_DB_PREFIX", "nnrr_bench") + "_exports"
 FORMS_PER_COURSE_GUESS = 2.7
 BENCH_USER = "bench-export-admin"
 
@@ -229,12 +240,38 @@ def copy_baseline(database_url: str) -> dict[str, Any]:
 # --- Parent ------------------------------------------------------------------------------------
 
 
-def fresh_postgres() -> None:
+def pg_database(size: int) -> str:
+    return f"{PG_PREFIX}_{size}"
+
+
+def database_exists(name: str) -> bool:
     import psycopg
 
     with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {PG_DATABASE}")
+        return (
+            admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+            is not None
+        )
+
+
+def create_database(name: str, template: str | None = None) -> None:
+    import psycopg
+
+    # Names are built here from the prefix and a size, never from input.
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        if template:
+            admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+        else:
+            admin.execute(f"CREATE DATABASE {name}")
+
+
+def use_database(database_url: str) -> None:
+    """Point Django's connection at another database (one per size)."""
+    from django.db import connection
+
+    connection.close()
+    connection.settings_dict["NAME"] = database_url.rsplit("/", 1)[1]
 
 
 def forms_in_database() -> int:
@@ -243,21 +280,35 @@ def forms_in_database() -> int:
     return Response.objects.count()
 
 
-def grow_to(size: int, now: dt.datetime, seed_no: int) -> float:
-    """Seed more courses until the database holds at least ``size`` forms."""
-    from django.db import connection
-
+def seed_block(block: int, now: dt.datetime, seed_no: int) -> None:
+    """Seed courses the ordinary way (``nnrr seed`` with answers) up to ``block`` forms."""
     from nnrr.demo.bulk import seed
 
-    started = time.perf_counter()
-    while (have := forms_in_database()) < size:
-        courses = max(100, int((size - have) / FORMS_PER_COURSE_GUESS) + 1)
+    while (have := forms_in_database()) < block:
+        courses = max(100, int((block - have) / FORMS_PER_COURSE_GUESS) + 1)
         # A seed not used before for this database (its ids follow from the seed).
         seed(scale=courses, now=now, out=io.StringIO(), answers=True, seed=seed_no + have)
         seed_no += 1
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
-    return time.perf_counter() - started
+
+
+def grow_to(size: int, block: int, now: dt.datetime) -> tuple[float, float]:
+    """Seed a block, then multiply every course in SQL until at least ``size`` forms."""
+    from django.db import connection
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from reports import copy_courses
+
+    started = time.perf_counter()
+    seed_block(min(block, size), now, seed_no=1000)
+    seeded = time.perf_counter() - started
+    started = time.perf_counter()
+    have = forms_in_database()
+    if have < size:
+        copy_courses(-(-size // have) - 1, new_patients=True)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+    return seeded, time.perf_counter() - started
 
 
 def main() -> None:
@@ -265,12 +316,15 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--sqlite", action="store_true")
     parser.add_argument("--sizes", default="10000,100000")
-    parser.add_argument("--formats", default="csv,xlsx,sav")
+    parser.add_argument("--formats", default="csv,xlsx,sav,dta")
+    parser.add_argument("--block", type=int, default=10_000, help="forms seeded with nnrr seed")
     parser.add_argument(
         "--keep-database",
         action="store_true",
-        help="reuse nnrr_bench_exports from an earlier run (seed only what is missing)",
+        help="reuse the databases of an earlier run (seed only what is missing)",
     )
+    parser.add_argument("--no-copy", action="store_true", help="skip the COPY yardstick")
+    parser.add_argument("--no-course-table", action="store_true", help="skip csv+Forlop")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--course-table", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
@@ -284,10 +338,12 @@ def main() -> None:
     use_pg = args.postgres or (not args.sqlite and postgres_answers())
     if args.postgres and not use_pg:
         sys.exit("PostgreSQL does not answer at 127.0.0.1:5432 (--postgres was given).")
+    sizes = sorted(int(s) for s in args.sizes.split(",") if s)
+    formats = [f for f in args.formats.split(",") if f]
     if use_pg:
-        database_url = f"{PG_SERVER}/{PG_DATABASE}"
-        if not args.keep_database:
-            fresh_postgres()
+        database_url = f"{PG_SERVER}/{pg_database(sizes[0])}"
+        if not (args.keep_database and database_exists(pg_database(sizes[0]))):
+            create_database(pg_database(sizes[0]))
     else:
         folder = Path(tempfile.mkdtemp(prefix="nnrr-bench-export-"))
         database_url = f"sqlite:///{folder / 'bench.sqlite3'}"
@@ -296,24 +352,40 @@ def main() -> None:
     from django.db import connection
     from django.utils import timezone
 
-    call_command("migrate", verbosity=0, interactive=False)
-    bench_profile()
     now = timezone.now()
-    sizes = [int(s) for s in args.sizes.split(",") if s]
-    formats = [f for f in args.formats.split(",") if f]
     print(f"Export benchmark on {connection.vendor}; {machine()}")
     results: list[dict[str, Any]] = []
-    for number, size in enumerate(sizes):
-        seeded = grow_to(size, now, seed_no=1000 + 100 * number)
-        connection.close()
-        total = forms_in_database()
-        print(f"\n{total} forms in the database (seeded in {seeded:.0f} s); {machine()}")
-        lines = []
+    previous: str | None = None
+    for size in sizes:
         if use_pg:
+            name = pg_database(size)
+            database_url = f"{PG_SERVER}/{name}"
+            if previous and not (args.keep_database and database_exists(name)):
+                connection.close()
+                create_database(name, template=previous)
+            use_database(database_url)
+            previous = name
+        call_command("migrate", verbosity=0, interactive=False)
+        bench_profile()
+        if use_pg:
+            seeded, copied = grow_to(size, args.block, now)
+        else:
+            started = time.perf_counter()
+            seed_block(size, now, seed_no=1000)
+            seeded, copied = time.perf_counter() - started, 0.0
+        total = forms_in_database()
+        connection.close()
+        print(
+            f"\n{total} forms in the database (seeded in {seeded:.0f} s, multiplied in SQL in "
+            f"{copied:.0f} s); {machine()}"
+        )
+        lines = []
+        if use_pg and not args.no_copy:
             lines.append(copy_baseline(database_url))
         for fmt in formats:
             lines.append(run_child(database_url, fmt))
-        if "csv" in formats:
+            print(f"  {fmt} done; {machine()}", flush=True)
+        if "csv" in formats and not args.no_course_table:
             lines.append(run_child(database_url, "csv", course_table=True))
         copy_rate = next((r["rows_per_s"] for r in lines if r["format"] == "COPY"), None)
         print(
@@ -326,13 +398,51 @@ def main() -> None:
             peak = f"{line['rss_peak_mb']:.0f} MB" if "rss_peak_mb" in line else ""
             print(
                 f"{line['format']:<12} {line['rows']:>9} {line['seconds']:>8.1f} "
-                f"{line['rows_per_s']:>9.0f} {ratio:>8} {before:>11} {peak:>9}"
+                f"{line['rows_per_s']:>9.0f} {ratio:>8} {before:>11} {peak:>9}",
+                flush=True,
             )
-            results.append({"forms": total, **line})
+            results.append({"forms": total, "load": os.getloadavg()[:2], **line})
+    missed = targets(results)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    out = RESULTS_DIR / f"export-{connection.vendor}.json"
+    out = RESULTS_DIR / f"export-{connection.vendor}-{'-'.join(formats)}.json"
     out.write_text(json.dumps({"machine": machine(), "results": results}, indent=2))
     print(f"\nResults written to {out.relative_to(ROOT)}")
+    if missed:
+        sys.exit(1)
+
+
+def targets(results: list[dict[str, Any]]) -> list[str]:
+    """Print each target as met or missed; returns the missed ones.
+
+    CSV at least half of COPY's rows/s at every size; every format's peak memory under 300 MB
+    at every size, and flat: at the largest size at most 1.5 times its peak at the smallest.
+    """
+    missed: list[str] = []
+
+    def check(ok: bool, text: str) -> None:
+        print(f"  {'met   ' if ok else 'MISSED'} {text}")
+        if not ok:
+            missed.append(text)
+
+    print("\nTargets:")
+    sizes = sorted({r["forms"] for r in results})
+    for size in sizes:
+        at = {r["format"]: r for r in results if r["forms"] == size}
+        if "COPY" in at and "csv" in at:
+            share = at["csv"]["rows_per_s"] / at["COPY"]["rows_per_s"]
+            check(share >= 0.5, f"{size} forms: CSV at {100 * share:.0f} % of COPY (≥ 50 %)")
+    for fmt in sorted({r["format"] for r in results if "rss_peak_mb" in r}):
+        peaks = {r["forms"]: r["rss_peak_mb"] for r in results if r["format"] == fmt}
+        top = max(peaks.values())
+        check(top < 300, f"{fmt}: peak memory {top:.0f} MB at most (< 300 MB)")
+        if len(peaks) > 1:
+            low, high = peaks[min(peaks)], peaks[max(peaks)]
+            check(
+                high <= 1.5 * low,
+                f"{fmt}: flat, {low:.0f} MB at {min(peaks)} forms, {high:.0f} MB at "
+                f"{max(peaks)} (≤ 1.5×)",
+            )
+    return missed
 
 
 if __name__ == "__main__":

@@ -97,73 +97,109 @@ def _columns(model: Any) -> list[str]:
     return [f.column for f in model._meta.concrete_fields]
 
 
-def _shifted(alias: str, column: str, field: Any, years: int) -> str:
-    """The column as it is copied ``years`` years earlier (dates, times and the Besøksdato in
-    the answers move back; everything else is copied as it is)."""
+def _moved(alias: str, fields: list[Any], shift: str) -> dict[str, str]:
+    """Each date and time column of ``fields`` moved back by the SQL interval ``shift``, and the
+    Besøksdato inside the answers."""
     from django.db import models
 
-    ref = f"{alias}.{column}"
-    if not years:
-        return ref
-    back = f"make_interval(years => {int(years)})"
-    if isinstance(field, models.DateTimeField):
-        return f"{ref} - {back}"
-    if isinstance(field, models.DateField):
-        return f"({ref} - {back})::date"
-    if column == "answers":
-        return (
-            f"CASE WHEN jsonb_typeof({ref} -> 'S1b_DateOfCompletion') = 'string' "
-            f"THEN jsonb_set({ref}, '{{S1b_DateOfCompletion}}', to_jsonb((("
-            f"{ref} ->> 'S1b_DateOfCompletion')::date - {back})::date::text)) "
-            f"ELSE {ref} END"
-        )
-    return ref
+    moved: dict[str, str] = {}
+    for field in fields:
+        ref = f"{alias}.{field.column}"
+        if isinstance(field, models.DateTimeField):
+            moved[field.column] = f"{ref} - {shift}"
+        elif isinstance(field, models.DateField):
+            moved[field.column] = f"({ref} - {shift})::date"
+        elif field.column == "answers":
+            moved[field.column] = (
+                f"CASE WHEN {ref}->>'S1b_DateOfCompletion' ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$' "
+                f"THEN jsonb_set({ref}, '{{S1b_DateOfCompletion}}', to_jsonb(("
+                f"({ref}->>'S1b_DateOfCompletion')::date - {shift})::date::text)) "
+                f"ELSE {ref} END"
+            )
+    return moved
 
 
-def copy_courses(times: int, shift_years: int) -> None:
-    """Copy every course with its forms ``times`` more times, with new ids (SQL, in bulk).
+def copy_courses(times: int, *, shift_years: int = 0, new_patients: bool = False) -> None:
+    """Copy every course with its forms ``times`` more times, with new ids, in bulk: one
+    ``INSERT … SELECT`` over ``generate_series(1, times)`` per table.
 
-    Copy k is moved ``k × shift_years`` years back in time (every date, the Besøksdato in the
-    answers included), so the database holds the registry's history as it grows year by year:
-    a report of the latest years finds the same courses at every size. ``shift_years=0``
-    stacks the copies on the same dates instead.
+    With ``shift_years`` copy ``g`` is moved ``g × shift_years`` years back in time (every date
+    and time of the course and its forms, the Besøksdato in the answers included), so a bigger
+    database holds a longer history, as the registry's will: a report of the latest years finds
+    the same courses at every size.
+
+    With ``new_patients`` copy ``g`` of a course also gets its own patient (a copy of the patient
+    with a new id and an unused national id ``8…``, the same birth date and sex) and, unless the
+    copies move by years, its dates move ``(41 g) mod 365`` days back, so that the copies are
+    other patients' courses spread over the year rather than the same patient's course repeated
+    on the same day.
     """
     from django.db import connection
 
-    from nnrr.patients.models import Course
+    from nnrr.patients.models import Course, Patient
     from nnrr.questionnaires.models import Response
 
     course_fields = [
-        f for f in Course._meta.concrete_fields if f.column not in {"id", "replaces_id"}
+        f
+        for f in Course._meta.concrete_fields
+        if f.column not in {"id", "replaces_id", "patient_id"}
     ]
     response_fields = [
         f for f in Response._meta.concrete_fields if f.column not in {"id", "course_id"}
     ]
+    if shift_years:
+        shift = f"make_interval(years => m.g * {int(shift_years)})"
+    elif new_patients:
+        shift = "make_interval(days => (m.g * 41) % 365)"
+    else:
+        shift = ""
+    moved_course = _moved("c", course_fields, shift) if shift else {}
+    moved_response = _moved("r", response_fields, shift) if shift else {}
+    patient_cols = [c for c in _columns(Patient) if c not in {"id", "national_id"}]
     with connection.cursor() as cursor:
-        cursor.execute("CREATE TEMP TABLE bench_original AS SELECT id FROM patients_course")
-        for copy in range(1, times + 1):
-            years = copy * shift_years
+        cursor.execute(
+            "CREATE TEMP TABLE bench_map AS SELECT c.id AS old, c.patient_id, g, "
+            "gen_random_uuid() AS new FROM patients_course c, generate_series(1, %s) g",
+            [times],
+        )
+        if new_patients:
+            cursor.execute("SELECT count(*) FROM patients_patient")
+            (offset,) = cursor.fetchone()
             cursor.execute(
-                "CREATE TEMP TABLE bench_map AS "
-                "SELECT id AS old, gen_random_uuid() AS new FROM bench_original"
+                "CREATE TEMP TABLE bench_patients AS SELECT p.id AS old, g, "
+                "gen_random_uuid() AS new, "
+                "'8' || lpad((%s + row_number() OVER ())::text, 10, '0') AS nid "
+                "FROM patients_patient p, generate_series(1, %s) g",
+                [offset, times],
             )
-            cols = ", ".join(f.column for f in course_fields)
-            values = ", ".join(_shifted("c", f.column, f, years) for f in course_fields)
+            cols = ", ".join(patient_cols)
             # Column names come from the models, never from input.
             cursor.execute(
-                f"INSERT INTO patients_course (id, {cols}) "  # noqa: S608
-                f"SELECT m.new, {values} "
-                "FROM patients_course c JOIN bench_map m ON m.old = c.id"
+                f"INSERT INTO patients_patient (id, national_id, {cols}) "  # noqa: S608
+                f"SELECT n.new, n.nid, {', '.join('p.' + c for c in patient_cols)} "
+                "FROM patients_patient p JOIN bench_patients n ON n.old = p.id"
             )
-            cols = ", ".join(f.column for f in response_fields)
-            values = ", ".join(_shifted("r", f.column, f, years) for f in response_fields)
             cursor.execute(
-                f"INSERT INTO questionnaires_response (id, course_id, {cols}) "  # noqa: S608
-                f"SELECT gen_random_uuid(), m.new, {values} "
-                "FROM questionnaires_response r JOIN bench_map m ON m.old = r.course_id"
+                "UPDATE bench_map m SET patient_id = n.new FROM bench_patients n "
+                "WHERE n.old = m.patient_id AND n.g = m.g"
             )
-            cursor.execute("DROP TABLE bench_map")
-        cursor.execute("DROP TABLE bench_original")
+        cols = ", ".join(f.column for f in course_fields)
+        values = ", ".join(moved_course.get(f.column, "c." + f.column) for f in course_fields)
+        cursor.execute(
+            f"INSERT INTO patients_course (id, patient_id, {cols}) "  # noqa: S608
+            f"SELECT m.new, m.patient_id, {values} "
+            "FROM patients_course c JOIN bench_map m ON m.old = c.id"
+        )
+        cols = ", ".join(f.column for f in response_fields)
+        values = ", ".join(moved_response.get(f.column, "r." + f.column) for f in response_fields)
+        cursor.execute(
+            f"INSERT INTO questionnaires_response (id, course_id, {cols}) "  # noqa: S608
+            f"SELECT gen_random_uuid(), m.new, {values} "
+            "FROM questionnaires_response r JOIN bench_map m ON m.old = r.course_id"
+        )
+        cursor.execute("DROP TABLE bench_map")
+        if new_patients:
+            cursor.execute("DROP TABLE bench_patients")
         cursor.execute("VACUUM ANALYZE")
 
 
@@ -181,7 +217,7 @@ def seed_database(size: int, base: int, now: dt.datetime, shift_years: int) -> d
     started = time.perf_counter()
     times = size // base - 1
     if times > 0:
-        copy_courses(times, shift_years)
+        copy_courses(times, shift_years=shift_years)
     copied = time.perf_counter() - started
     seed_coverage(now=now)
     return {"seed_s": round(seeded, 1), "copy_s": round(copied, 1)}

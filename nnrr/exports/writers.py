@@ -2,18 +2,19 @@
 
 Every writer receives tables one at a time (``start_table``, ``write_row`` …, ``end_table``) and
 puts its files into an open :class:`pyzipper.AESZipFile`. Nothing readable is written to disk
-outside the encrypted archive, with two bounded exceptions the formats' libraries require: the
-Excel writer's row files (XlsxWriter's constant-memory mode) and the SPSS/Stata file being written
-by pyreadstat. Both live in the job's private scratch folder (mode 0700) and are deleted as soon
-as they are copied into the archive, and the folder itself in a ``finally`` by the caller.
+outside the encrypted archive, with two bounded exceptions the formats require: the Excel
+writer's row files (XlsxWriter's constant-memory mode) and the SPSS/Stata writer's row spool and
+file (both formats need the row count and text widths before the first row). Both live in the
+job's private scratch folder (mode 0700) and are deleted as soon as they are copied into the
+archive, and the folder itself in a ``finally`` by the caller.
 """
 
 from __future__ import annotations
 
-import array
 import csv
 import datetime as dt
 import io
+import marshal
 import math
 import re
 from collections.abc import Callable
@@ -21,7 +22,9 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 import pyzipper
+from django.utils import timezone
 
+from nnrr.exports import statfiles
 from nnrr.exports.columns import (
     DATE,
     DATETIME,
@@ -253,8 +256,9 @@ STATA_NAME_MAX = 32
 def stata_names(names: list[str], labelled: set[str] | None = None) -> dict[str, str]:
     """Variable names Stata accepts (≤ 32 characters), unique; the codebook lists both.
 
-    A variable with value labels gets ≤ 28: its label set is named after it plus a counter
-    (pyreadstat), and that name has the same 32-character limit.
+    A variable with value labels gets ≤ 28, as in the first .dta exports (whose label sets were
+    named after the variable plus a counter), so that a variable keeps its Stata name from one
+    export to the next.
     """
     labelled = labelled or set()
     result: dict[str, str] = {}
@@ -272,17 +276,17 @@ def stata_names(names: list[str], labelled: set[str] | None = None) -> dict[str,
     return result
 
 
-def _bytes_max(text: str, limit: int) -> str:
-    """At most ``limit`` bytes of UTF-8, cut on a character boundary."""
-    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+SPOOL_CHUNK = 1000  # rows of a table held in memory at a time by the SPSS/Stata writers
 
 
 class StatWriter:
-    """SPSS ``.sav`` or Stata ``.dta`` with variable and value labels (pyreadstat).
+    """SPSS ``.sav`` or Stata ``.dta`` with variable and value labels, in flat memory.
 
-    pyreadstat writes a whole data frame at once, so a table's values are held in memory (a packed
-    array of doubles per numeric column) until the table ends; see docs/benchmarks.md for what
-    that costs.
+    Both formats need the row count and each text column's width before the first row, so the
+    rows go first into a spool file in the job's private scratch folder (a chunk at a time, the
+    numbers already encoded for the format), and at the end of the table the file is written
+    from the spool by :mod:`nnrr.exports.statfiles` into the scratch folder and copied into the
+    archive. Spool and file are deleted as soon as they are used, or on ``abort``.
     """
 
     def __init__(self, archive: pyzipper.AESZipFile, scratch: Path, kind: str) -> None:
@@ -291,101 +295,130 @@ class StatWriter:
         self.kind = kind  # "sav" or "dta"
         self.extension = kind
         self._table: Table | None = None
-        # Numbers go into packed arrays of doubles (8 bytes a value, NaN = missing); text and
-        # dates into lists.
-        self._data: list[Any] = []
-        self._cells: list[tuple[Callable[[Any], Any], Callable[[Any], None], bool]] = []
+        self._variables: list[statfiles.Variable] = []
+        self._cells: list[tuple[Callable[[Any], Any], Callable[[Any], Any]]] = []
+        self._text: list[int] = []
+        self._widths: list[int] = []
+        self._chunk: list[tuple[Any, ...]] = []
+        self._rows = 0
+        self._spool: BinaryIO | None = None
+        self._paths: list[Path] = []
         self.renamed: dict[str, dict[str, str]] = {}
+
+    def _path(self, suffix: str) -> Path:
+        assert self._table is not None
+        path = self.scratch / f"{self._table.name}.{suffix}"
+        self._paths.append(path)
+        return path
 
     def start_table(self, table: Table) -> None:
         self._table = table
-        self._data = [array.array("d") if c.type in (INT, FLOAT) else [] for c in table.columns]
-        self._cells = [
-            (c.get, values.append, c.type in (INT, FLOAT))
-            for c, values in zip(table.columns, self._data, strict=True)
+        self._paths = []
+        self._variables = [
+            statfiles.Variable(
+                name=c.name,
+                label=c.label,
+                kind=_STAT_KINDS[c.type],
+                codes=c.codes,
+                integer=c.type == INT,
+            )
+            for c in table.columns
         ]
+        cell = statfiles.sav_cell if self.kind == "sav" else statfiles.dta_cell
+        self._cells = [
+            (c.get, cell(v.kind)) for c, v in zip(table.columns, self._variables, strict=True)
+        ]
+        self._text = [i for i, v in enumerate(self._variables) if v.kind == statfiles.TEXT]
+        self._widths = [0] * len(self._variables)
+        self._chunk = []
+        self._rows = 0
+        self.scratch.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._spool = self._path(f"{self.kind}.rows").open("wb")
+        if self.kind == "dta":
+            names = stata_names(
+                [c.name for c in table.columns], {c.name for c in table.columns if c.codes}
+            )
+            self.renamed[table.name] = {k: v for k, v in names.items() if k != v}
 
     def write_row(self, row: dict[str, Any]) -> None:
-        for get, append, numeric in self._cells:
-            value = get(row)
-            if numeric:
-                append(math.nan if value is None else float(value))
-            else:
-                append(value)
+        values = tuple([encode(get(row)) for get, encode in self._cells])
+        widths = self._widths
+        for i in self._text:
+            width = len(values[i])
+            if width > widths[i]:
+                widths[i] = width
+        self._chunk.append(values)
+        self._rows += 1
+        if len(self._chunk) >= SPOOL_CHUNK:
+            self._flush()
 
-    def _frame(self) -> Any:
-        import numpy as np
-        import pandas as pd
-
-        assert self._table is not None
-        series: dict[str, Any] = {}
-        for values, column in zip(self._data, self._table.columns, strict=True):
-            if column.type in (INT, FLOAT):
-                series[column.name] = np.frombuffer(values, dtype="float64")
-            elif column.type == DATE:
-                # pyreadstat writes a column of date objects as dates (None: system-missing).
-                series[column.name] = pd.Series(
-                    [dt.date.fromisoformat(v[:10]) if isinstance(v, str) else v for v in values],
-                    dtype="object",
-                )
-            elif column.type == DATETIME:
-                series[column.name] = pd.to_datetime(
-                    pd.Series(values, dtype="object"), errors="coerce"
-                ).astype("datetime64[ns]")
-            else:
-                series[column.name] = pd.Series(
-                    ["" if v is None else _as_text(v) for v in values], dtype="object"
-                )
-        frame = pd.DataFrame(series)
-        self._data = []
-        self._cells = []
-        return frame
+    def _flush(self) -> None:
+        assert self._spool is not None
+        if self._chunk:
+            marshal.dump(self._chunk, self._spool)
+            self._chunk = []
 
     def end_table(self) -> int:
-        import pyreadstat
-
-        assert self._table is not None
+        assert self._table is not None and self._spool is not None
         table = self._table
-        frame = self._frame()
-        rows = len(frame)
-        labels: dict[str, str | None] = {c.name: c.label[:250] for c in table.columns}
-        value_labels = {
-            c.name: {float(code): text for code, text in c.codes} for c in table.columns if c.codes
-        }
-        path = self.scratch / f"{table.name}.{self.kind}"
         try:
-            if self.kind == "sav":
-                pyreadstat.write_sav(
-                    frame,
-                    str(path),
-                    column_labels=labels,
-                    variable_value_labels=value_labels,
-                    compress=True,
-                )
-            else:
-                names = stata_names(list(frame.columns), set(value_labels))
-                self.renamed[table.name] = {k: v for k, v in names.items() if k != v}
-                frame = frame.rename(columns=names)
-                pyreadstat.write_dta(
-                    frame,
-                    str(path),
-                    column_labels={names[k]: _bytes_max(v or "", 80) for k, v in labels.items()},
-                    variable_value_labels={names[k]: v for k, v in value_labels.items()},
-                    version=15,
-                )
-            del frame
+            self._flush()
+            self._spool.close()
+            self._spool = None
+            spool = self._paths[0]
+            path = self._path(self.kind)
+            created = timezone.localtime().replace(tzinfo=None)
+            with path.open("w+b", buffering=1 << 20) as buffered:
+                if self.kind == "sav":
+                    statfiles.write_sav(
+                        buffered,
+                        self._variables,
+                        self._widths,
+                        self._rows,
+                        statfiles.read_spool(spool),
+                        created=created,
+                    )
+                else:
+                    names = [self.renamed[table.name].get(v.name, v.name) for v in self._variables]
+                    statfiles.write_dta(
+                        buffered,
+                        self._variables,
+                        names,
+                        self._widths,
+                        self._rows,
+                        statfiles.read_spool(spool),
+                        created=created,
+                        strl_path=self._path("strls"),
+                    )
+            spool.unlink()
             self.archive.write(path, f"{table.name}.{self.kind}")
         finally:
+            self._cleanup()
+        return self._rows
+
+    def _cleanup(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
+        for path in self._paths:
             path.unlink(missing_ok=True)
-        self._data = []
-        return rows
+        self._paths = []
+        self._chunk = []
 
     def abort(self) -> None:
-        self._data = []
-        self._cells = []
+        self._cleanup()
 
     def finish(self) -> None:
         pass
+
+
+_STAT_KINDS = {
+    INT: "number",
+    FLOAT: "number",
+    DATE: "date",
+    DATETIME: "datetime",
+    STRING: "text",
+}
 
 
 # --- R -----------------------------------------------------------------------------------------

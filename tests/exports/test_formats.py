@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+import pandas as pd
 import pyreadstat
 import pytest
 import pyzipper
@@ -302,6 +303,13 @@ def test_dta_has_labels_and_stata_length_names(
     long_name = next(r for r in codebook if len(r["variabel"]) > 32 and r["tabell"] == "Forlop")
     assert long_name["stata_navn"] in meta.column_names
     assert "forkortet" in files["README.txt"].decode()
+    # pandas' own reader (not ReadStat) reads the same file with the same values and labels.
+    plain = pd.read_stata(path, convert_categoricals=False)
+    assert list(plain.columns) == meta.column_names
+    assert plain["BackSurgery"].tolist() == frame["BackSurgery"].tolist()
+    assert plain["S1b_DateOfCompletion"].dt.date.tolist() == frame["S1b_DateOfCompletion"].tolist()
+    with pd.io.stata.StataReader(path) as reader:
+        assert reader.value_labels()["BackSurgery"] == {1: "Ja", 2: "Nei", 3: "Ukjent"}
 
 
 def test_r_format_has_script_and_csv_files(
