@@ -697,6 +697,9 @@ def export_to_file(
     scratch = Path(settings.EXPORT_DIR) / "tmp" / str(job_id)
     now = timezone.now()
     try:
+        # Encrypted, yet only for its owner: the archive is created readable by nobody else
+        # (whatever the umask) before anything is written into it.
+        part.touch(mode=0o600, exist_ok=False)
         result = build_archive(
             target=part,
             password=password,

@@ -73,6 +73,7 @@ def test_command_writes_the_archive_and_prints_the_password_last(
     assert "Behandlerskjema: 3 rader" in stderr and "rader" in stderr
     files = open_archive(out, password)
     assert "Behandlerskjema.sav" in files and "Forlop.sav" in files
+    assert out.stat().st_mode & 0o777 == 0o600  # only its owner can read the archive
     event = AuditEvent.objects.get(action="nnrr.export.completed")
     assert event.detail["source"] == "command" and event.detail["purpose"] == "Årlig levering"
     assert event.detail["format"] == "sav" and event.unit_id == ST_OLAVS
