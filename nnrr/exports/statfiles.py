@@ -115,6 +115,11 @@ SAV_SEGMENT = 255  # bytes of data in each segment of a very long string
 FMT_A, FMT_F, FMT_DATE, FMT_DATETIME = 1, 5, 20, 22
 
 
+# Record 7.11 codes: measurement level and alignment.
+SAV_NOMINAL, SAV_SCALE = 1, 3
+SAV_LEFT, SAV_RIGHT = 0, 1
+
+
 def _sav_format(kind: str, width: int, integer: bool) -> int:
     if kind == TEXT:
         return FMT_A << 16 | min(width, 255) << 8
@@ -234,6 +239,9 @@ def write_sav(
     label_sets: list[tuple[tuple[tuple[int, str], ...], list[int]]] = []
     fields: list[str] = []
     fixers: list[tuple[int, Any]] = []
+    # Variable display parameters (record 7.11): measurement level, column width, alignment,
+    # for every variable record that is not a continuation (each segment of a very long string).
+    display: list[int] = []
     index = 0  # 1-based dictionary index of the next variable record
     for position, (variable, name) in enumerate(zip(variables, names, strict=True)):
         width = widths[position] if variable.kind == TEXT else 0
@@ -247,6 +255,8 @@ def write_sav(
             )
             index += 1
             fields.append("d")
+            # Coded answers are categories; scores, counts, ages and dates are scales.
+            display += [SAV_NOMINAL if variable.codes else SAV_SCALE, 8, SAV_RIGHT]
         else:
             segments = _segments(width)
             if len(segments) > 1:
@@ -266,6 +276,7 @@ def write_sav(
                     records.append(_int32(2, -1, 0, 0, 0, 0) + b" " * 8)
                 index += _storage(seg_width) // 8
                 total += _storage(seg_width)
+                display += [SAV_NOMINAL, max(1, min(seg_width, 40)), SAV_LEFT]
             fields.append(f"{total}s")
             fixers.append((position, _sav_padder(segments)))
         if variable.codes and variable.kind != TEXT:
@@ -298,6 +309,7 @@ def write_sav(
         out.write(b"".join(body))
     out.write(_int32(7, 3, 4, 8, 1, 0, 0, -1, 1, 1, 2, 65001))
     out.write(_int32(7, 4, 8, 3) + struct.pack("<3d", SAV_SYSMIS, SAV_HIGHEST, SAV_LOWEST))
+    out.write(_int32(7, 11, 4, len(display), *display))
     blob = "\t".join(long_names).encode("utf-8")
     out.write(_int32(7, 13, 1, len(blob)) + blob)
     if very_long:

@@ -244,3 +244,38 @@ def test_sav_reads_in_pspp(tmp_path: Path) -> None:
     assert lines[1] == "1,2,1,42.5,03/04/1950,12/31/1969 23:59:58,Smerter i nakke – æøå,1"
     assert lines[2].split(",")[6] == "æ" * 400
     assert lines[3].startswith("3, , , , , ,")
+
+
+def test_sav_says_which_variables_are_categories(tmp_path: Path) -> None:
+    """Coded answers open in SPSS as nominal variables, scores and dates as scales, text as
+    nominal, also when a long text is stored in several segments."""
+    rows = [FULL, {**FULL, "id": 2, "text": "æ" * 400}]
+    path, _ = write(tmp_path, "sav", rows)
+    _, meta = read(path, "sav")
+    assert meta.variable_measure["Kjonn"] == "nominal"
+    assert meta.variable_measure["Smerte"] == "nominal"
+    assert meta.variable_measure["Score"] == "scale"
+    assert meta.variable_measure["Besoksdato"] == "scale"
+    assert meta.variable_measure["Tekst"] == "nominal"
+    assert meta.variable_measure[LONG_NAME] == "nominal"
+    assert meta.variable_alignment["Score"] == "right"
+    assert meta.variable_alignment["Tekst"] == "left"
+    if shutil.which("pspp") is None:
+        return
+    syntax = tmp_path / "show.sps"
+    syntax.write_text(
+        f"GET FILE='{path}'.\nDISPLAY DICTIONARY /VARIABLES=Kjonn Score Tekst.\n",
+        encoding="utf-8",
+    )
+    shown = subprocess.run(
+        ["pspp", "-O", "format=txt", str(syntax)], capture_output=True, text=True, check=False
+    )
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert "warning" not in shown.stdout.lower(), shown.stdout
+    level = {
+        line.split("|")[1].strip(): line
+        for line in shown.stdout.splitlines()
+        if line.startswith("|") and line.split("|")[1].strip() in {"Kjonn", "Score", "Tekst"}
+    }
+    assert "Nominal" in level["Kjonn"] and "Scale" in level["Score"]
+    assert "Nominal" in level["Tekst"]
