@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
@@ -39,6 +40,9 @@ from nnrr.lib.dates import oslo_date, parse_iso_date
 from nnrr.lib.national_id import NationalIdError, parse_national_id
 
 PAGE_SIZE = 50
+# The Logg counts at most this many events: an exact count of a unit's whole history grows with
+# every page anyone ever opened. Beyond it the page says "more than" and the filters narrow it.
+COUNT_CAP = 10_000
 CSV_MAX_ROWS = 100_000
 MAX_PATIENT_IDS = 20
 
@@ -208,7 +212,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         events = events.none()
     if request.GET.get("format") == "csv" and request.method == "GET":
         return _csv(request, profile, log_filter, events)  # type: ignore[return-value]
-    page = Paginator(events.select_related("unit"), PAGE_SIZE).get_page(request.GET.get("side"))
+    page = CappedPaginator(events.select_related("unit"), PAGE_SIZE).get_page(
+        request.GET.get("side")
+    )
     rows = _rows(profile, list(page.object_list))
     selected = access.visible_patients(profile, log_filter.patient_ids)
     record_event(
@@ -239,6 +245,24 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             "query_csv": log_filter.query(format="csv"),
         },
     )
+
+
+class CappedPaginator(Paginator):
+    """Pages of the Logg, counted up to :data:`COUNT_CAP` events (a count with a LIMIT, so its
+    cost does not grow with the history); ``capped`` says there are more."""
+
+    @cached_property
+    def _counted(self) -> int:
+        events: QuerySet[AuditEvent] = self.object_list  # type: ignore[assignment]
+        return int(events[: COUNT_CAP + 1].count())
+
+    @cached_property
+    def count(self) -> int:
+        return min(self._counted, COUNT_CAP)
+
+    @property
+    def capped(self) -> bool:
+        return self._counted > COUNT_CAP
 
 
 _LOG_ROW = "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n"

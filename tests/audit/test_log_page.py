@@ -68,6 +68,37 @@ def test_paging(as_persona: Any, persona: Any) -> None:
     assert second.split("<tbody>", 1)[1].count("Åpnet pasient") == 5
 
 
+def test_a_long_history_is_counted_up_to_the_cap(
+    as_persona: Any, persona: Any, monkeypatch: Any
+) -> None:
+    """Beyond the cap the Logg says "more than" (its count stays bounded however long the
+    unit's history); filtering brings an exact count back."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from nnrr.audit import views
+
+    monkeypatch.setattr(views, "COUNT_CAP", 60)
+    actor = persona("clerk").actor
+    for _ in range(75):
+        record_event(actor=actor, action="nnrr.patient.viewed")
+    client = as_persona("local_admin")
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("audit:log"), {"handling": "pasient"}).content.decode()
+    assert "Mer enn 60 hendelser" in page and "Side 1 av mer enn 2" in page
+    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+    assert counts and all("LIMIT 61" in sql for sql in counts), counts
+    last = client.get(reverse("audit:log"), {"handling": "pasient", "side": 2}).content.decode()
+    assert last.split("<tbody>", 1)[1].count("Åpnet pasient") == 10  # 60 in all, 50 + 10
+    assert "side=3" not in last
+    since = timezone.localdate().isoformat()
+    narrow = client.get(reverse("audit:log"), {"handling": "pasient", "fra": since, "bruker": ""})
+    assert "Mer enn" in narrow.content.decode()  # still over the cap today
+    monkeypatch.setattr(views, "COUNT_CAP", 100)
+    exact = client.get(reverse("audit:log"), {"handling": "pasient"}).content.decode()
+    assert "Mer enn" not in exact and "75 hendelser" in exact
+
+
 def test_csv_download_of_the_filtered_view_is_audited(as_persona: Any, persona: Any) -> None:
     patient = make_patient(ST_OLAVS, name="=HYPERLINK(1)")
     book(persona("clerk"), patient)
