@@ -52,6 +52,23 @@ def with_form_state(queryset: QuerySet[Course]) -> QuerySet[Course]:
     )
 
 
+# What a worklist row shows (and the access scope needs), nothing more: building the 50 courses,
+# patients and owners from every column was a third of the page's time.
+ROW_FIELDS = (
+    "id",
+    "patient_id",
+    "unit_id",
+    "owner_id",
+    "status",
+    "referral_date",
+    "planned_consultation_date",
+    "patient__name",
+    "patient__national_id",
+    "owner__full_name",
+    "owner__username",
+)
+
+
 class MarkedCourses:
     """A worklist for the Paginator: counted and sliced on the marker's index (only unfinished
     rows, in the worklists' order), then only the page's courses are loaded, through the access
@@ -77,9 +94,24 @@ class MarkedCourses:
             access.courses_of_unit(self.profile)
             .filter(pk__in=ids)
             .select_related("patient", "owner")
+            .only(*ROW_FIELDS)
         )
         by_id = {course.pk: course for course in found}
         return [by_id[pk] for pk in ids if pk in by_id]
+
+
+WAITING_ROW_FIELDS = (
+    "id",
+    "course_id",
+    "kind",
+    "state",
+    "expires_at",
+    "course__patient_id",
+    "course__unit_id",
+    "course__planned_consultation_date",
+    "course__patient__name",
+    "course__patient__national_id",
+)
 
 
 class WaitingOrders:
@@ -107,6 +139,7 @@ class WaitingOrders:
             access.orders_of_unit(self.profile)
             .filter(pk__in=ids, kind=FormKind.PRE_TREATMENT, state__in=OPEN_STATES)
             .select_related("course", "course__patient")
+            .only(*WAITING_ROW_FIELDS)
         )
         by_id = {order.pk: order for order in found}
         return [by_id[pk] for pk in ids if pk in by_id]

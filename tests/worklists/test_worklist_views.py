@@ -188,3 +188,29 @@ def test_the_consent_log_pages_newest_first_with_forrige_and_neste(
     for bad in ("x", "-3", "0", "99999999999"):
         response = client.get(reverse("worklists:consent"), {"logg": bad, "page": bad})
         assert response.status_code == 200
+
+
+@pytest.mark.parametrize("url", ["worklists:mine", "worklists:unit", "worklists:consent"])
+def test_a_worklist_reads_the_same_number_of_queries_for_two_rows_as_for_six(
+    as_persona: Any, persona: Any, url: str
+) -> None:
+    """The rows read only the fields they show: a field a row needs but the page did not load
+    would cost one query per row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = as_persona("clinician")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(reverse(url))
+        assert response.status_code == 200
+        return len(captured)
+
+    queries()  # the session's first request of the test writes more than the page does
+    for _ in range(2):
+        book(persona("clinician"), make_patient(ST_OLAVS))
+    few = queries()
+    for _ in range(4):
+        book(persona("clinician"), make_patient(ST_OLAVS))
+    assert queries() == few
