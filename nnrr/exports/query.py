@@ -26,7 +26,7 @@ from nnrr.accounts.models import Role, Unit
 from nnrr.accounts.profiles import Profile, Right
 from nnrr.exports.columns import COURSE_SUFFIXES, FORM_ORDER
 from nnrr.exports.pseudonym import Pseudonymiser
-from nnrr.lib.dates import OSLO, oslo_date
+from nnrr.lib.dates import OSLO, date_of, oslo_date
 from nnrr.patients.models import Course
 from nnrr.questionnaires.models import PATIENT_FORM_KINDS, FormKind, FormStatus, Response
 
@@ -213,17 +213,6 @@ def _in_age_band(filters: ExportFilters, age: int | None) -> bool:
     return not (filters.age_max is not None and age > filters.age_max)
 
 
-def _parse_date(raw: Any) -> dt.date | None:
-    if not raw:
-        return None
-    if isinstance(raw, dt.date):
-        return raw
-    try:
-        return dt.date.fromisoformat(str(raw)[:10])
-    except ValueError:
-        return None
-
-
 def count_forms(profile: Profile, filters: ExportFilters) -> dict[str, int]:
     """Matching forms per form type (the live count on the export page)."""
     queryset = exports_scope(profile, filters)
@@ -236,7 +225,7 @@ def count_forms(profile: Profile, filters: ExportFilters) -> dict[str, int]:
         "kind", "course__patient__birth_date", "visit", "form_date"
     )
     for kind, birth, visit, form_date in rows.iterator(chunk_size=CHUNK):
-        if _in_age_band(filters, _age(birth, _parse_date(visit) or form_date)):
+        if _in_age_band(filters, _age(birth, date_of(visit) or form_date)):
             counts[kind] += 1
     return counts
 
@@ -301,7 +290,7 @@ class RowBuilder:
             visit,
             wording,
         ) = values
-        visit_date = _parse_date(visit)
+        visit_date = date_of(visit)
         major, _sep, minor = str(version).partition(".")
         row: dict[str, Any] = {
             "PasientGUID": self.pseudonyms.patient(national_id),

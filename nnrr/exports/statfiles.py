@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from nnrr.lib.dates import date_of
+
 # --- Shared ------------------------------------------------------------------------------------
 
 NUMBER, DATE, DATETIME, TEXT = "number", "date", "datetime", "text"
@@ -65,17 +67,10 @@ def read_spool(path: Path) -> Iterator[list[tuple[Any, ...]]]:
                 return
 
 
-def _as_date(value: Any) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
+def _seconds_since(epoch: int, when: dt.datetime) -> int:
+    """Whole seconds from the start of the day with ordinal ``epoch`` to ``when`` (wall clock)."""
+    days = when.toordinal() - epoch
+    return days * 86400 + when.hour * 3600 + when.minute * 60 + when.second
 
 
 def _as_datetime(value: Any) -> dt.datetime | None:
@@ -140,7 +135,7 @@ def sav_cell(kind: str) -> Any:
     if kind == DATE:
 
         def date(value: Any) -> float:
-            day = _as_date(value)
+            day = date_of(value)
             return SAV_SYSMIS if day is None else (day.toordinal() - SAV_EPOCH) * 86400.0
 
         return date
@@ -150,8 +145,7 @@ def sav_cell(kind: str) -> Any:
             when = _as_datetime(value)
             if when is None:
                 return SAV_SYSMIS
-            days = when.toordinal() - SAV_EPOCH
-            return days * 86400.0 + when.hour * 3600 + when.minute * 60 + when.second
+            return float(_seconds_since(SAV_EPOCH, when))
 
         return moment
 
@@ -377,7 +371,7 @@ def dta_cell(kind: str) -> Any:
     if kind == DATE:
 
         def date(value: Any) -> float:
-            day = _as_date(value)
+            day = date_of(value)
             return DTA_MISSING if day is None else float(day.toordinal() - DTA_EPOCH)
 
         return date
@@ -387,9 +381,7 @@ def dta_cell(kind: str) -> Any:
             when = _as_datetime(value)
             if when is None:
                 return DTA_MISSING
-            days = when.toordinal() - DTA_EPOCH
-            seconds = days * 86400 + when.hour * 3600 + when.minute * 60 + when.second
-            return seconds * 1000.0
+            return _seconds_since(DTA_EPOCH, when) * 1000.0
 
         return moment
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from typing import Any
 from zoneinfo import ZoneInfo
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -53,6 +54,21 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 def today_oslo(now: dt.datetime) -> dt.date:
     return oslo_date(now)
+
+
+def date_of(value: Any) -> dt.date | None:
+    """The date of a stored value: a date, a datetime, or text beginning ``YYYY-MM-DD`` (as the
+    answers hold the Besøksdato); None when empty or not a date."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
 
 
 def parse_iso_date(value: str) -> dt.date | None:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from nnrr.lib.dates import (
     OSLO,
     add_months,
+    date_of,
     oslo_date,
     oslo_datetime,
     parse_iso_date,
@@ -207,3 +208,22 @@ def test_parse_iso_date_never_raises_and_never_invents_a_date(text):
 def test_parse_iso_date_round_trips(day):
     assert parse_iso_date(day.isoformat()) == day
     assert parse_iso_date(day.strftime("%d.%m.%Y")) == day
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-03-05", D(2024, 3, 5)),
+        ("2024-03-05T10:00:00", D(2024, 3, 5)),
+        (D(2024, 3, 5), D(2024, 3, 5)),
+        (dt.datetime(2024, 3, 5, 23, 59), D(2024, 3, 5)),
+        ("", None),
+        (None, None),
+        ("05.03.2024", None),
+        ("2024-02-30", None),
+    ],
+)
+def test_date_of_a_stored_value(value: object, expected: dt.date | None) -> None:
+    result = date_of(value)
+    assert result == expected
+    assert result is None or type(result) is dt.date
