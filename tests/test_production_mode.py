@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import manage
+
 ROOT = Path(__file__).resolve().parents[1]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 
@@ -113,15 +115,7 @@ def test_gunicorn_with_production_and_demo_refuses_to_serve_the_test_idp(tmp_pat
 
 
 def test_manage_py_with_production_and_demo_fails_at_start_up(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput"],
-        env=_env(tmp_path, NNRR_DEMO="1"),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = manage("migrate", "--noinput", env=_env(tmp_path, NNRR_DEMO="1"))
     assert result.returncode != 0
     assert "must not be set when NNRR_PRODUCTION=1" in result.stderr
     assert not (tmp_path / "production.sqlite3").exists()  # nothing ran
@@ -133,15 +127,7 @@ def production_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]
     tmp = tmp_path_factory.mktemp("production")
     env = _env(tmp)
     for command in (["migrate", "--noinput"], ["collectstatic", "--noinput", "-v", "0"]):
-        subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), *command],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=True,
-        )
+        manage(*command, env=env, timeout=300, check=True)
     port = _free_port()
     process = _gunicorn(env, port)
     try:

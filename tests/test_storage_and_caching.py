@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,27 +13,18 @@ import pytest
 from django.urls import reverse
 
 from tests.conftest import ST_OLAVS, book, make_patient
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.processes import manage
 
 
 def _run(code: str, *, env: dict[str, str], tmp: Path) -> subprocess.CompletedProcess[str]:
-    full_env = {
-        "PATH": os.environ.get("PATH", ""),
-        "DJANGO_SETTINGS_MODULE": "nnrr.settings",
-        "NNRR_DATA_DIR": str(tmp / "data"),
-        **env,
-    }
-    return subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "shell", "--no-imports", "-c", code],
-        env=full_env,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-        # A permissive umask, as on many servers: the files must not rely on it.
-        preexec_fn=lambda: os.umask(0o022),
+    # A permissive umask, as on many servers: the files must not rely on it.
+    return manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
+        env={"NNRR_DATA_DIR": str(tmp / "data"), **env},
+        umask=0o022,
     )
 
 

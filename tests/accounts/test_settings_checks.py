@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.processes import manage
 
 
 def _manage(*args: str, env: dict[str, str], tmp: Path) -> subprocess.CompletedProcess[str]:
-    full_env = {
-        "PATH": os.environ.get("PATH", ""),
-        "DJANGO_SETTINGS_MODULE": "nnrr.settings",
-        "NNRR_DATA_DIR": str(tmp),
-        **env,
-    }
-    return subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args],
-        env=full_env,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
+    return manage(*args, env={"NNRR_DATA_DIR": str(tmp), **env})
 
 
 PRODUCTION = {
