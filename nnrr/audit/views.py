@@ -22,7 +22,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -38,6 +38,7 @@ from nnrr.audit.services import record_event
 from nnrr.audit.wording import ACTION_GROUPS, describe, role_label
 from nnrr.lib.dates import oslo_date, parse_iso_date
 from nnrr.lib.national_id import NationalIdError, parse_national_id
+from nnrr.lib.rows import html_rows
 
 PAGE_SIZE = 50
 # The Logg counts at most this many events: an exact count of a unit's whole history grows with
@@ -159,18 +160,24 @@ def _return_reasons(events: list[AuditEvent]) -> dict[int, str]:
 def _rows(profile: Profile, events: list[AuditEvent]) -> list[dict[str, Any]]:
     patients = access.visible_patients(profile, (e.patient_id for e in events if e.patient_id))
     reasons = _return_reasons(events)
+    # Translated once per page, not per row (a row's get_outcome_display() and role label each
+    # translated every choice again: half of the page's Python time).
+    outcomes = {value: str(label) for value, label in Outcome.choices}
+    roles: dict[str, str] = {}
     rows = []
     for event in events:
         patient = patients.get(event.patient_id) if event.patient_id else None
+        if event.role not in roles:
+            roles[event.role] = role_label(event.role)
         rows.append(
             {
                 "event": event,
                 "at": timezone.localtime(event.at),
                 "who": event.actor_name or "–",
-                "role": role_label(event.role),
+                "role": roles[event.role],
                 "unit": event.unit.short_name if event.unit_id and event.unit else "",
                 "what": describe(event.action, event.detail, reasons.get(event.pk, "")),
-                "outcome": event.get_outcome_display(),
+                "outcome": outcomes.get(event.outcome, event.outcome),
                 "denied": event.outcome != Outcome.OK,
                 "patient_name": patient.name if patient else "",
                 "patient_nid": patient.national_id if patient else "",
@@ -277,11 +284,8 @@ def _rows_html(rows: list[dict[str, Any]]) -> SafeString:
 
     def cells(row: dict[str, Any]) -> tuple[Any, ...]:
         at = row["at"]
-        role = (
-            format_html("{}, {}", row["role"] or "–", row["unit"])
-            if row["unit"]
-            else (row["role"] or "–")
-        )
+        # Plain text, escaped as a whole by html_rows (the same as escaping each part).
+        role = f"{row['role'] or '–'}, {row['unit']}" if row["unit"] else (row["role"] or "–")
         what = (
             format_html(
                 '{} <span class="ds-tag" data-color="danger">{}</span>', row["what"], row["outcome"]
@@ -290,7 +294,7 @@ def _rows_html(rows: list[dict[str, Any]]) -> SafeString:
             else row["what"]
         )
         if row["patient_name"]:
-            patient: Any = format_html("{} ({})", row["patient_name"], row["patient_nid"])
+            patient: Any = f"{row['patient_name']} ({row['patient_nid']})"
         else:
             patient = other_unit if row["has_patient"] else "–"
         return (
@@ -301,7 +305,7 @@ def _rows_html(rows: list[dict[str, Any]]) -> SafeString:
             patient,
         )
 
-    return format_html_join("", _LOG_ROW, (cells(row) for row in rows))
+    return html_rows(_LOG_ROW, (cells(row) for row in rows))
 
 
 def _safe_cell(value: Any) -> str:

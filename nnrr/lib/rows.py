@@ -5,16 +5,22 @@ row paid again for each ``{% url %}`` (the URL resolver), ``{% translate %}`` an
 filter, several times the cost of the page's database work. Here the translations and URL
 shapes are looked up once per page and each row is one ``format_html`` call. The HTML is the
 same as the templates wrote; every value goes through ``format_html``'s escaping.
+
+:func:`html_rows` is ``format_html_join("", ...)`` for a page of rows: the same escaping
+(``html.escape`` of the text, safe strings left as they are) without Django's per-value lazy-string
+wrapper, which was a fifth of a 50-row worklist's time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 
 # Stands in for a UUID argument while a URL's shape is reversed once.
 _PLACEHOLDER = uuid.UUID("00000000-0000-4000-8000-000000000000")
@@ -51,3 +57,20 @@ def day_time(value: dt.datetime | None) -> str:
 
     local = timezone.localtime(value)
     return f"{local.day:02d}.{local.month:02d}.{local.year} {local.hour:02d}:{local.minute:02d}"
+
+
+def escaped(value: Any) -> str:
+    """``conditional_escape``: a safe string (anything with ``__html__``) as it is, any other
+    value as its text with ``& < > " '`` escaped."""
+    if hasattr(value, "__html__"):
+        return str(value.__html__())
+    return html.escape(str(value), quote=True)
+
+
+def html_rows(template: str, rows: Iterable[Sequence[Any]]) -> SafeString:
+    """``format_html_join("", template, rows)``: each row's values escaped (see
+    :func:`escaped`) into ``template``'s ``{}`` fields, the rows joined."""
+    fill = template.format
+    return mark_safe(  # noqa: S308 - every value is escaped on the line below
+        "".join([fill(*[escaped(value) for value in row]) for row in rows])
+    )

@@ -6,11 +6,11 @@ from typing import Any, cast
 from urllib.parse import quote
 
 from django.core.paginator import Paginator
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 from django.utils.translation import gettext
@@ -22,10 +22,10 @@ from nnrr.accounts.profiles import Profile, Right
 from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
 from nnrr.lib.dates import oslo_date
-from nnrr.lib.rows import day, url_maker
+from nnrr.lib.rows import day, html_rows, url_maker
 from nnrr.patients.models import Course
-from nnrr.questionnaires.models import FormKind, FormReturn, FormStatus, Response
-from nnrr.scheduling.models import OPEN_STATES, Order
+from nnrr.questionnaires.models import FormKind, FormReturn, FormStatus
+from nnrr.scheduling.models import OPEN_STATES, OrderState
 from nnrr.worklists.models import UnfinishedCourse, WaitingOrder
 
 LISTS = {
@@ -37,42 +37,43 @@ LISTS = {
 
 
 def with_form_state(queryset: QuerySet[Course]) -> QuerySet[Course]:
-    """Each course with its Behandlerskjema (id, status) and, when it was returned, the reason
-    the Lokal registeransvarlig gave, for the worklist rows."""
-    clinician = Response.objects.filter(course=OuterRef("pk"), kind=FormKind.CLINICIAN)
+    """Each course with its Behandlerskjema (id, status: a join, there is at most one per
+    course) and, when it was returned, the reason the Lokal registeransvarlig gave, for the
+    worklist rows."""
     reason = FormReturn.objects.filter(
         response__course=OuterRef("pk"),
         response__kind=FormKind.CLINICIAN,
         response__status=FormStatus.RETURNERT,
     ).order_by("-returned_at", "-id")
     return queryset.annotate(
-        form_id=Subquery(clinician.values("pk")[:1]),
-        form_status=Subquery(clinician.values("status")[:1]),
+        clinician=FilteredRelation("responses", condition=Q(responses__kind=FormKind.CLINICIAN)),
+        form_id=F("clinician__id"),
+        form_status=F("clinician__status"),
         return_reason=Subquery(reason.values("reason")[:1]),
     )
 
 
-# What a worklist row shows (and the access scope needs), nothing more: building the 50 courses,
-# patients and owners from every column was a third of the page's time.
-ROW_FIELDS = (
+# What a worklist row shows, read as plain values (no model objects): one query for the page.
+ROW_VALUES = (
     "id",
     "patient_id",
-    "unit_id",
-    "owner_id",
-    "status",
     "referral_date",
     "planned_consultation_date",
     "patient__name",
     "patient__national_id",
     "owner__full_name",
     "owner__username",
+    "form_id",
+    "form_status",
+    "return_reason",
 )
 
 
 class MarkedCourses:
-    """A worklist for the Paginator: counted and sliced on the marker's index (only unfinished
-    rows, in the worklists' order), then only the page's courses are loaded, through the access
-    module's scope of the unit. Nothing here reads the unit's finished courses."""
+    """A worklist for the Paginator: counted on the marker's index (only unfinished rows), and a
+    page read in one query: the page's slice of the marker (in the worklists' order) chooses the
+    courses, which are read through the access module's scope of the unit. Nothing here reads
+    the unit's finished courses."""
 
     def __init__(self, profile: Profile, **marker_filters: object) -> None:
         self.profile = profile
@@ -86,28 +87,26 @@ class MarkedCourses:
     def __len__(self) -> int:
         return self.count()
 
-    def __getitem__(self, index: slice) -> list[Course]:
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]:
         if not isinstance(index, slice):
             raise TypeError("a worklist is read a page at a time")
-        ids = list(self.marked.values_list("course_id", flat=True)[index])
-        found = with_form_state(
-            access.courses_of_unit(self.profile)
-            .filter(pk__in=ids)
-            .select_related("patient", "owner")
-            .only(*ROW_FIELDS)
+        # The marker copies its course's date and creation time (database triggers), so the
+        # courses in the marker's order are the courses in their own.
+        return list(
+            with_form_state(
+                access.courses_of_unit(self.profile).filter(
+                    pk__in=self.marked.values("course_id")[index]
+                )
+            )
+            .order_by("planned_consultation_date", "created_at", "pk")
+            .values(*ROW_VALUES)
         )
-        by_id = {course.pk: course for course in found}
-        return [by_id[pk] for pk in ids if pk in by_id]
 
 
-WAITING_ROW_FIELDS = (
-    "id",
-    "course_id",
-    "kind",
+WAITING_ROW_VALUES = (
     "state",
     "expires_at",
     "course__patient_id",
-    "course__unit_id",
     "course__planned_consultation_date",
     "course__patient__name",
     "course__patient__national_id",
@@ -115,9 +114,10 @@ WAITING_ROW_FIELDS = (
 
 
 class WaitingOrders:
-    """The unit's open pre-treatment orders for the Paginator, counted and sliced on their
-    maintained marker (``WaitingOrder``, in the list's order: the course's planned date), then
-    only the page's orders are loaded, through the access module's scope of the unit."""
+    """The unit's open pre-treatment orders for the Paginator, counted on their maintained
+    marker (``WaitingOrder``), and a page read in one query: the marker's slice (in the list's
+    order: the course's planned date) chooses the orders, read through the access module's
+    scope of the unit."""
 
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
@@ -131,18 +131,19 @@ class WaitingOrders:
     def __len__(self) -> int:
         return self.count()
 
-    def __getitem__(self, index: slice) -> list[Order]:
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]:
         if not isinstance(index, slice):
             raise TypeError("a worklist is read a page at a time")
-        ids = list(self.marked.values_list("order_id", flat=True)[index])
-        found = (
+        return list(
             access.orders_of_unit(self.profile)
-            .filter(pk__in=ids, kind=FormKind.PRE_TREATMENT, state__in=OPEN_STATES)
-            .select_related("course", "course__patient")
-            .only(*WAITING_ROW_FIELDS)
+            .filter(
+                pk__in=self.marked.values("order_id")[index],
+                kind=FormKind.PRE_TREATMENT,
+                state__in=OPEN_STATES,
+            )
+            .order_by("course__planned_consultation_date", "course__created_at", "pk")
+            .values(*WAITING_ROW_VALUES)
         )
-        by_id = {order.pk: order for order in found}
-        return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def unfinished_courses(profile: Profile) -> MarkedCourses:
@@ -171,13 +172,6 @@ def unfinished_counts(profile: Profile) -> dict[str, int]:
     )
 
 
-def has_waiting(profile: Profile) -> bool:
-    """The red dot: something waits in "Mine uferdige skjema"."""
-    return UnfinishedCourse.objects.filter(
-        unit_id=profile.unit.pk, owner_id=profile.user.pk
-    ).exists()
-
-
 @profile_required(Right.FORMS)
 def index(request: HttpRequest) -> HttpResponse:
     profile = access.require_right(request, Right.FORMS)
@@ -195,10 +189,10 @@ _COURSE_ROW = (
 )
 
 
-def course_rows(courses: list[Course], back: str) -> SafeString:
-    """The rows of a worklist page (the courses with ``with_form_state``): patient, national
-    id, dates, owner, form status (and a return's reason), and the row's actions, which come
-    back to ``back`` (the list's URL)."""
+def course_rows(courses: list[dict[str, Any]], back: str) -> SafeString:
+    """The rows of a worklist page (``MarkedCourses`` rows): patient, national id, dates,
+    owner, form status (and a return's reason), and the row's actions, which come back to
+    ``back`` (the list's URL)."""
     patient_url = url_maker("patients:detail")
     fill_url = url_maker("questionnaires:fill")
     owner_url = url_maker("patients:course_owner")
@@ -222,49 +216,50 @@ def course_rows(courses: list[Course], back: str) -> SafeString:
     )
     back = quote(back, safe="/")
 
-    def status(course: Any) -> SafeString:
-        if course.form_status != FormStatus.RETURNERT:
+    def status(course: dict[str, Any]) -> SafeString:
+        if course["form_status"] != FormStatus.RETURNERT:
             return draft
-        if not course.return_reason:
+        if not course["return_reason"]:
             return returned
         return format_html(
             '{}<p class="ds-paragraph app-return-reason" data-size="xs">'
             '<span class="ds-sr-only">{}: </span>{}</p>',
             returned,
             reason_label,
-            Truncator(course.return_reason).chars(160),
+            Truncator(course["return_reason"]).chars(160),
         )
 
-    def cells(course: Any) -> tuple[Any, ...]:
-        patient = course.patient
+    def cells(course: dict[str, Any]) -> tuple[Any, ...]:
+        form_id = course["form_id"]
         form = (
-            format_html('<a class="ds-link" href="{}">{}</a>', fill_url(course.form_id), fill)
-            if course.form_id
+            format_html('<a class="ds-link" href="{}">{}</a>', fill_url(form_id), fill)
+            if form_id
             else ""
         )
+        national_id = course["patient__national_id"]
         return (
-            patient_url(course.patient_id),
-            patient.name,
+            patient_url(course["patient_id"]),
+            course["patient__name"],
             labels[0],
-            patient.national_id_formatted,
+            f"{national_id[:6]} {national_id[6:]}",  # Patient.national_id_formatted
             labels[1],
-            day(course.referral_date),
+            day(course["referral_date"]),
             labels[2],
-            day(course.planned_consultation_date),
+            day(course["planned_consultation_date"]),
             labels[3],
-            str(course.owner) if course.owner else "–",
+            course["owner__full_name"] or course["owner__username"] or "–",  # str(User)
             labels[4],
             status(course),
             form,
-            owner_url(course.pk),
+            owner_url(course["id"]),
             back,
             change_owner,
-            delete_url(course.pk),
+            delete_url(course["id"]),
             back,
             delete,
         )
 
-    return format_html_join("", _COURSE_ROW, (cells(course) for course in courses))
+    return html_rows(_COURSE_ROW, (cells(course) for course in courses))
 
 
 def _course_list(request: HttpRequest, key: str, courses: MarkedCourses) -> HttpResponse:
@@ -315,33 +310,31 @@ _WAITING_ROW = (
 _LOG_ROW = "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n"
 
 
-def waiting_rows(orders: list[Any]) -> SafeString:
-    """Rows of "Bestilt pasientskjema, ikke levert ennå": patient, national id, planned date,
-    the order's state and its last valid day."""
+def waiting_rows(orders: list[dict[str, Any]]) -> SafeString:
+    """Rows of "Bestilt pasientskjema, ikke levert ennå" (``WaitingOrders`` rows): patient,
+    national id, planned date, the order's state and its last valid day."""
     from nnrr.patients.templatetags.nnrr import expiry_day
 
     patient_url = url_maker("patients:detail")
-    return format_html_join(
-        "",
-        _WAITING_ROW,
-        (
-            (
-                patient_url(order.course.patient_id),
-                order.course.patient.name,
-                order.course.patient.national_id_formatted,
-                day(order.course.planned_consultation_date),
-                order.get_state_display(),
-                day(expiry_day(order.expires_at)),
-            )
-            for order in orders
-        ),
-    )
+    states = dict(OrderState.choices)
+
+    def cells(order: dict[str, Any]) -> tuple[Any, ...]:
+        national_id = order["course__patient__national_id"]
+        return (
+            patient_url(order["course__patient_id"]),
+            order["course__patient__name"],
+            f"{national_id[:6]} {national_id[6:]}",
+            day(order["course__planned_consultation_date"]),
+            states.get(order["state"], order["state"]),
+            day(expiry_day(order["expires_at"])),
+        )
+
+    return html_rows(_WAITING_ROW, (cells(order) for order in orders))
 
 
 def log_rows(entries: list[Any]) -> SafeString:
     """Rows of "Slettet uten samtykke eller samtykke trukket"."""
-    return format_html_join(
-        "",
+    return html_rows(
         _LOG_ROW,
         (
             (

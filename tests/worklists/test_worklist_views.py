@@ -34,6 +34,20 @@ def test_red_dot_shows_when_something_waits(as_persona: Any, persona: Any) -> No
     assert "app-dot" in client.get(reverse("patients:front")).content.decode()
 
 
+def test_red_dot_on_every_page_is_mine_at_the_active_unit(as_persona: Any, persona: Any) -> None:
+    """Other pages read the dot with the active profile: my unfinished forms at this unit, not a
+    colleague's and not another unit's."""
+    client = as_persona("clinician")
+    pages = [reverse("worklists:index"), reverse("worklists:unit")]
+    book(persona("clerk"), make_patient(ST_OLAVS))  # a colleague's
+    book(persona("haukeland_clinician"), make_patient(HAUKELAND))  # another unit's
+    for url in pages:
+        assert "app-dot" not in client.get(url).content.decode(), url
+    course = book(persona("clinician"), make_patient(ST_OLAVS))
+    for url in [*pages, reverse("patients:detail", args=[course.patient_id])]:
+        assert "app-dot" in client.get(url).content.decode(), url
+
+
 def test_utgatt_planlagt_konsultasjonsdato_lists_drafts_past_their_date(
     as_persona: Any, persona: Any
 ) -> None:

@@ -7,16 +7,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0004_one_patient_record_per_unit'),
-        ('questionnaires', '0006_response_stores_its_wording'),
+        ("patients", "0004_one_patient_record_per_unit"),
+        ("questionnaires", "0006_response_stores_its_wording"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='response',
-            index=models.Index(django.db.models.functions.text.Substr(django.db.models.fields.json.KeyTextTransform('S1b_DateOfCompletion', 'answers'), 1, 10), models.F('course'), condition=models.Q(('kind', '1b'), ('status', 2)), name='response_visit_date'),
+            model_name="response",
+            index=models.Index(
+                django.db.models.functions.text.Substr(
+                    django.db.models.fields.json.KeyTextTransform(
+                        "S1b_DateOfCompletion", "answers"
+                    ),
+                    1,
+                    10,
+                ),
+                models.F("course"),
+                condition=models.Q(("kind", "1b"), ("status", 2)),
+                name="response_visit_date",
+            ),
         ),
     ]
