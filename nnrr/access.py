@@ -8,8 +8,9 @@ lookup. See docs/decisions/0003-one-access-module.md.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -23,6 +24,7 @@ from nnrr.audit.services import not_found, record_event
 from nnrr.patients.models import ConsentLogEntry, Course, Patient
 from nnrr.questionnaires.models import FormKind, FormStatus, Response
 from nnrr.scheduling.models import Order
+from nnrr.worklists import reads as worklist_reads
 
 if TYPE_CHECKING:
     from django.db.models import Model
@@ -81,6 +83,47 @@ def unfinished_courses(profile: Profile) -> QuerySet[Course]:
         responses__kind=FormKind.CLINICIAN,
         responses__status__in=[FormStatus.KLADD, FormStatus.RETURNERT],
     )
+
+
+def worklist_count(
+    profile: Profile, *, mine: bool = False, planned_before: dt.date | None = None
+) -> int:
+    """How many rows ``unfinished_courses`` has (only the profile's own, or only those planned
+    before a day, when asked), counted on the worklists' marker."""
+    return worklist_reads.count_unfinished(
+        profile.unit.pk,
+        owner_id=profile.user.pk if mine else None,
+        planned_before=planned_before,
+    )
+
+
+def worklist_page(
+    profile: Profile,
+    *,
+    offset: int,
+    limit: int,
+    mine: bool = False,
+    planned_before: dt.date | None = None,
+) -> list[dict[str, Any]]:
+    """A page of ``unfinished_courses`` in the worklists' order, as the worklist rows show it
+    (``nnrr.worklists.reads.COURSE_COLUMNS``)."""
+    return worklist_reads.unfinished_page(
+        profile.unit.pk,
+        offset=offset,
+        limit=limit,
+        owner_id=profile.user.pk if mine else None,
+        planned_before=planned_before,
+    )
+
+
+def waiting_count(profile: Profile) -> int:
+    """How many pre-treatment orders of the unit are open (planned, sent or reminded)."""
+    return worklist_reads.count_waiting(profile.unit.pk)
+
+
+def waiting_page(profile: Profile, *, offset: int, limit: int) -> list[dict[str, Any]]:
+    """A page of them, by the course's planned date (``nnrr.worklists.reads.WAITING_COLUMNS``)."""
+    return worklist_reads.waiting_page(profile.unit.pk, offset=offset, limit=limit)
 
 
 def responses_of_unit(profile: Profile) -> QuerySet[Response]:

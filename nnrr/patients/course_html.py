@@ -15,12 +15,13 @@ from typing import Any
 
 from django.middleware.csrf import get_token
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
-from nnrr.lib.rows import day, day_time, url_maker
+from nnrr.lib.rows import day, day_time, html_format, html_rows, url_maker
 from nnrr.patients.templatetags.nnrr import expiry_day, order_color, sort_forms, status_color
+from nnrr.questionnaires.models import FormKind, FormStatus
+from nnrr.scheduling.models import OrderState
 
 _OPEN = {"planned", "sent", "reminded"}
 _PAPER_KINDS = ("1a", "2", "3")
@@ -78,6 +79,11 @@ class _Labels:
         self.reorder = t("Bestill på nytt")
         self.dispatch_log = t("Utsendingslogg")
         self.show_dispatch_log = t("Vis utsendingslogg")
+        # Choice labels, translated once (a model's get_<field>_display() translates every
+        # choice again on each call).
+        self.form_kinds = {value: str(label) for value, label in FormKind.choices}
+        self.form_statuses = {value: str(label) for value, label in FormStatus.choices}
+        self.order_states = {value: str(label) for value, label in OrderState.choices}
 
 
 class _Urls:
@@ -108,28 +114,25 @@ def course_sections(request: Any, courses: Iterable[Any]) -> SafeString:
     """The ``<section>`` of each active course of the patient page, in the given order."""
     labels = _Labels()
     urls = _Urls()
-    csrf = format_html(
+    csrf = html_format(
         '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)
     )
-    return format_html_join(
-        "\n", "{}", ((_section(course, labels, urls, csrf),) for course in courses)
-    )
+    return html_rows("{}\n", ((_section(course, labels, urls, csrf),) for course in courses))
 
 
 def _section(course: Any, labels: _Labels, urls: _Urls, csrf: SafeString) -> SafeString:
     pk = course.pk
     planned = day(course.planned_consultation_date)
     owner = str(course.owner) if course.owner else "–"
-    forms = format_html_join(
-        "",
+    forms = html_rows(
         _FORM_ROW,
         (
             (
                 urls.response(response.pk),
-                response.get_kind_display(),
+                labels.form_kinds.get(response.kind, response.kind),
                 labels.status,
                 status_color(response.status),
-                response.get_status_display(),
+                labels.form_statuses.get(response.status, response.status),
                 labels.planned,
                 planned,
                 labels.owner,
@@ -141,7 +144,7 @@ def _section(course: Any, labels: _Labels, urls: _Urls, csrf: SafeString) -> Saf
             for response in sort_forms(course.responses.all())
         ),
     )
-    paper = format_html(
+    paper = html_format(
         '<details class="app-menu app-paper-menu">'
         '<summary class="ds-button" data-variant="tertiary" data-size="sm">{}</summary>'
         '<div class="app-menu__panel">{}</div></details>\n'
@@ -149,8 +152,7 @@ def _section(course: Any, labels: _Labels, urls: _Urls, csrf: SafeString) -> Saf
         '<summary class="ds-button" data-variant="tertiary" data-size="sm">{}</summary>'
         '<div class="app-menu__panel">{}</div></details>',
         labels.print_paper,
-        format_html_join(
-            "",
+        html_rows(
             '<a class="ds-link" href="{}{}{}" target="_blank" rel="noopener">{} (PDF)</a>',
             (
                 (before, pk, after, label)
@@ -158,8 +160,7 @@ def _section(course: Any, labels: _Labels, urls: _Urls, csrf: SafeString) -> Saf
             ),
         ),
         labels.register_paper,
-        format_html_join(
-            "",
+        html_rows(
             '<a class="ds-link" href="{}{}{}">{}</a>',
             (
                 (before, pk, after, label)
@@ -167,7 +168,7 @@ def _section(course: Any, labels: _Labels, urls: _Urls, csrf: SafeString) -> Saf
             ),
         ),
     )
-    return format_html(
+    return html_format(
         '<section class="ds-card app-card app-course" aria-labelledby="course-{}">\n'
         '<h3 class="ds-heading" data-size="xs" id="course-{}">{}: {} {}, {} {}</h3>\n'
         '<div class="app-table-wrap"><table class="ds-table app-stack" data-size="sm">'
@@ -198,7 +199,7 @@ def _form_actions(course: Any, response: Any, labels: _Labels, urls: _Urls) -> S
     if response.kind != "1b":
         return mark_safe("")
     fill = (
-        format_html(
+        html_format(
             '<a class="ds-button" data-variant="secondary" data-size="sm" href="{}">{}</a>',
             urls.fill(response.pk),
             labels.fill,
@@ -209,11 +210,11 @@ def _form_actions(course: Any, response: Any, labels: _Labels, urls: _Urls) -> S
     delete = (
         ""
         if response.is_completed
-        else format_html(
+        else html_format(
             '<a class="ds-link" href="{}">{}</a>', urls.course_delete(course.pk), labels.delete
         )
     )
-    return format_html(
+    return html_format(
         '{}<details class="app-menu"><summary class="ds-button" data-variant="tertiary" '
         'data-size="sm" aria-label="{}">⋯</summary><div class="app-menu__panel">'
         '<a class="ds-link" href="{}">{}</a><a class="ds-link" href="{}">{}</a>{}'
@@ -232,16 +233,15 @@ def _orders(course: Any, labels: _Labels, urls: _Urls, csrf: SafeString) -> Safe
     orders = list(course.orders.all())
     if not orders:
         return mark_safe("")
-    rows = format_html_join(
-        "",
+    rows = html_rows(
         _ORDER_ROW,
         (
             (
-                order.get_kind_display(),
-                format_html(_NOTIFY_SELF, labels.notify_self) if order.notify_self else "",
+                labels.form_kinds.get(order.kind, order.kind),
+                html_format(_NOTIFY_SELF, labels.notify_self) if order.notify_self else "",
                 labels.status,
                 order_color(order.state),
-                order.get_state_display(),
+                labels.order_states.get(order.state, order.state),
                 labels.sent,
                 day_time(order.sent_at or order.send_at),
                 labels.reminder,
@@ -254,7 +254,7 @@ def _orders(course: Any, labels: _Labels, urls: _Urls, csrf: SafeString) -> Safe
         ),
     )
     log_url = urls.dispatch_log(course.pk)
-    return format_html(
+    return html_format(
         '<h4 class="ds-heading" data-size="2xs">{}</h4>\n'
         '<div class="app-table-wrap"><table class="ds-table app-stack" data-size="sm">'
         '<thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th>'
@@ -284,7 +284,7 @@ def _order_actions(order: Any, labels: _Labels, urls: _Urls, csrf: SafeString) -
     if order.state == "answered":
         return mark_safe("")
     show_code = (
-        format_html(
+        html_format(
             '<form method="post" action="{}">{}<button type="submit" '
             'class="ds-button app-menu__button" data-variant="tertiary" data-size="sm">{}'
             "</button></form>",
@@ -298,7 +298,7 @@ def _order_actions(order: Any, labels: _Labels, urls: _Urls, csrf: SafeString) -
         and order.state in _OPEN
         else ""
     )
-    return format_html(
+    return html_format(
         '<details class="app-menu"><summary class="ds-button" data-variant="tertiary" '
         'data-size="sm" aria-label="{}">⋯</summary><div class="app-menu__panel">{}'
         '<a class="ds-link" href="{}">{}</a></div></details>',

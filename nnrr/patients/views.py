@@ -112,6 +112,25 @@ def patient_register(request: HttpRequest) -> HttpResponse:
     )
 
 
+RESPONSE_FIELDS = ("id", "course_id", "kind", "status", "created_at", "last_update")
+ORDER_FIELDS = (
+    "id",
+    "course_id",
+    "kind",
+    "state",
+    "notify_self",
+    "send_at",
+    "sent_at",
+    "remind_at",
+    "reminded_at",
+    "expires_at",
+    "code_sealed",
+    "code_used_at",
+    "code_locked_at",
+    "created_at",
+)
+
+
 def _courses_with_forms(request: HttpRequest, patient: Patient) -> list[Course]:
     profile = access.active_profile(request)
     return list(
@@ -119,13 +138,13 @@ def _courses_with_forms(request: HttpRequest, patient: Patient) -> list[Course]:
         .filter(patient=patient)
         .select_related("owner")
         .prefetch_related(
+            # Only what the course sections show (patients.course_html): not the answers,
+            # scores or codes, which can be large and are not on this page.
             Prefetch(
                 "responses",
-                queryset=Response.objects.exclude(status=FormStatus.SLETTET).select_related(
-                    "updated_by"
-                ),
+                queryset=Response.objects.exclude(status=FormStatus.SLETTET).only(*RESPONSE_FIELDS),
             ),
-            Prefetch("orders", queryset=Order.objects.order_by("created_at")),
+            Prefetch("orders", queryset=Order.objects.order_by("created_at").only(*ORDER_FIELDS)),
         )
         .order_by("-planned_consultation_date", "-created_at")
     )

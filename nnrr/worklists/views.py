@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, cast
 from urllib.parse import quote
 
 from django.core.paginator import Paginator
-from django.db.models import Count, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -23,10 +24,10 @@ from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
 from nnrr.lib.dates import oslo_date
 from nnrr.lib.rows import day, html_rows, url_maker
-from nnrr.patients.models import Course
-from nnrr.questionnaires.models import FormKind, FormReturn, FormStatus
-from nnrr.scheduling.models import OPEN_STATES, OrderState
-from nnrr.worklists.models import UnfinishedCourse, WaitingOrder
+from nnrr.patients.models import ConsentLogEntry
+from nnrr.questionnaires.models import FormStatus
+from nnrr.scheduling.models import OrderState
+from nnrr.worklists.models import UnfinishedCourse
 
 LISTS = {
     "mine": _("Mine uferdige skjema"),
@@ -36,53 +37,19 @@ LISTS = {
 }
 
 
-def with_form_state(queryset: QuerySet[Course]) -> QuerySet[Course]:
-    """Each course with its Behandlerskjema (id, status: a join, there is at most one per
-    course) and, when it was returned, the reason the Lokal registeransvarlig gave, for the
-    worklist rows."""
-    reason = FormReturn.objects.filter(
-        response__course=OuterRef("pk"),
-        response__kind=FormKind.CLINICIAN,
-        response__status=FormStatus.RETURNERT,
-    ).order_by("-returned_at", "-id")
-    return queryset.annotate(
-        clinician=FilteredRelation("responses", condition=Q(responses__kind=FormKind.CLINICIAN)),
-        form_id=F("clinician__id"),
-        form_status=F("clinician__status"),
-        return_reason=Subquery(reason.values("reason")[:1]),
-    )
-
-
-# What a worklist row shows, read as plain values (no model objects): one query for the page.
-ROW_VALUES = (
-    "id",
-    "patient_id",
-    "referral_date",
-    "planned_consultation_date",
-    "patient__name",
-    "patient__national_id",
-    "owner__full_name",
-    "owner__username",
-    "form_id",
-    "form_status",
-    "return_reason",
-)
-
-
 class MarkedCourses:
-    """A worklist for the Paginator: counted on the marker's index (only unfinished rows), and a
-    page read in one query: the page's slice of the marker (in the worklists' order) chooses the
-    courses, which are read through the access module's scope of the unit. Nothing here reads
-    the unit's finished courses."""
+    """A worklist for the Paginator: counted on the marker's index (only unfinished rows) and
+    read a page at a time (``access.worklist_page``: one statement). Nothing here reads the
+    unit's finished courses."""
 
-    def __init__(self, profile: Profile, **marker_filters: object) -> None:
+    def __init__(
+        self, profile: Profile, *, mine: bool = False, planned_before: dt.date | None = None
+    ) -> None:
         self.profile = profile
-        self.marked = UnfinishedCourse.objects.filter(
-            unit_id=profile.unit.pk, **marker_filters
-        ).order_by("planned_consultation_date", "created_at", "course_id")
+        self.filters: dict[str, Any] = {"mine": mine, "planned_before": planned_before}
 
     def count(self) -> int:
-        return self.marked.count()
+        return access.worklist_count(self.profile, **self.filters)
 
     def __len__(self) -> int:
         return self.count()
@@ -90,43 +57,19 @@ class MarkedCourses:
     def __getitem__(self, index: slice) -> list[dict[str, Any]]:
         if not isinstance(index, slice):
             raise TypeError("a worklist is read a page at a time")
-        # The marker copies its course's date and creation time (database triggers), so the
-        # courses in the marker's order are the courses in their own.
-        return list(
-            with_form_state(
-                access.courses_of_unit(self.profile).filter(
-                    pk__in=self.marked.values("course_id")[index]
-                )
-            )
-            .order_by("planned_consultation_date", "created_at", "pk")
-            .values(*ROW_VALUES)
-        )
-
-
-WAITING_ROW_VALUES = (
-    "state",
-    "expires_at",
-    "course__patient_id",
-    "course__planned_consultation_date",
-    "course__patient__name",
-    "course__patient__national_id",
-)
+        start, stop = index.start or 0, index.stop
+        return access.worklist_page(self.profile, offset=start, limit=stop - start, **self.filters)
 
 
 class WaitingOrders:
     """The unit's open pre-treatment orders for the Paginator, counted on their maintained
-    marker (``WaitingOrder``), and a page read in one query: the marker's slice (in the list's
-    order: the course's planned date) chooses the orders, read through the access module's
-    scope of the unit."""
+    marker (``WaitingOrder``) and read a page at a time (``access.waiting_page``)."""
 
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
-        self.marked = WaitingOrder.objects.filter(unit_id=profile.unit.pk).order_by(
-            "planned_consultation_date", "created_at", "order_id"
-        )
 
     def count(self) -> int:
-        return self.marked.count()
+        return access.waiting_count(self.profile)
 
     def __len__(self) -> int:
         return self.count()
@@ -134,16 +77,8 @@ class WaitingOrders:
     def __getitem__(self, index: slice) -> list[dict[str, Any]]:
         if not isinstance(index, slice):
             raise TypeError("a worklist is read a page at a time")
-        return list(
-            access.orders_of_unit(self.profile)
-            .filter(
-                pk__in=self.marked.values("order_id")[index],
-                kind=FormKind.PRE_TREATMENT,
-                state__in=OPEN_STATES,
-            )
-            .order_by("course__planned_consultation_date", "course__created_at", "pk")
-            .values(*WAITING_ROW_VALUES)
-        )
+        start, stop = index.start or 0, index.stop
+        return access.waiting_page(self.profile, offset=start, limit=stop - start)
 
 
 def unfinished_courses(profile: Profile) -> MarkedCourses:
@@ -153,11 +88,11 @@ def unfinished_courses(profile: Profile) -> MarkedCourses:
 
 
 def mine_unfinished(profile: Profile) -> MarkedCourses:
-    return MarkedCourses(profile, owner_id=profile.user.pk)
+    return MarkedCourses(profile, mine=True)
 
 
 def overdue_unfinished(profile: Profile) -> MarkedCourses:
-    return MarkedCourses(profile, planned_consultation_date__lt=oslo_date(timezone.now()))
+    return MarkedCourses(profile, planned_before=oslo_date(timezone.now()))
 
 
 def unfinished_counts(profile: Profile) -> dict[str, int]:
@@ -332,22 +267,33 @@ def waiting_rows(orders: list[dict[str, Any]]) -> SafeString:
     return html_rows(_WAITING_ROW, (cells(order) for order in orders))
 
 
-def log_rows(entries: list[Any]) -> SafeString:
-    """Rows of "Slettet uten samtykke eller samtykke trukket"."""
+def log_rows(entries: list[dict[str, Any]]) -> SafeString:
+    """Rows of "Slettet uten samtykke eller samtykke trukket" (``LOG_ROW_VALUES`` rows)."""
+    reasons = {value: str(label) for value, label in ConsentLogEntry.Reason.choices}
     return html_rows(
         _LOG_ROW,
         (
             (
-                entry.name,
-                entry.national_id,
-                day(entry.referral_date),
-                day(entry.planned_consultation_date),
-                entry.get_reason_display(),
-                day(entry.recorded_at),
+                entry["name"],
+                entry["national_id"],
+                day(entry["referral_date"]),
+                day(entry["planned_consultation_date"]),
+                reasons.get(entry["reason"], entry["reason"]),
+                day(entry["recorded_at"]),
             )
             for entry in entries
         ),
     )
+
+
+LOG_ROW_VALUES = (
+    "name",
+    "national_id",
+    "referral_date",
+    "planned_consultation_date",
+    "reason",
+    "recorded_at",
+)
 
 
 def _page_number(raw: str | None) -> int:
@@ -367,7 +313,11 @@ def consent(request: HttpRequest) -> HttpResponse:
     page = Paginator(cast(Any, WaitingOrders(profile)), 50).get_page(request.GET.get("page"))
     log_number = _page_number(request.GET.get("logg"))
     start = (log_number - 1) * 50
-    entries = list(access.consent_log(request).order_by("-recorded_at", "-pk")[start : start + 51])
+    entries = list(
+        access.consent_log(request)
+        .order_by("-recorded_at", "-pk")
+        .values(*LOG_ROW_VALUES)[start : start + 51]
+    )
     record_event(actor=Actor.from_request(request), action="nnrr.worklist.consent.viewed")
     return render(
         request,
