@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from nnrr.accounts.profiles import Profile, Right
 from nnrr.audit.context import Actor
 from nnrr.audit.services import not_found, record_event
+from nnrr.patients import reads as patient_reads
 from nnrr.patients.models import ConsentLogEntry, Course, Patient
 from nnrr.questionnaires.models import FormKind, FormStatus, Response
 from nnrr.scheduling.models import Order
@@ -83,6 +84,12 @@ def unfinished_courses(profile: Profile) -> QuerySet[Course]:
         responses__kind=FormKind.CLINICIAN,
         responses__status__in=[FormStatus.KLADD, FormStatus.RETURNERT],
     )
+
+
+def patient_courses(profile: Profile, patient: Patient) -> list[Course]:
+    """The patient page's courses at the profile's unit, each with ``owner_name``,
+    ``shown_forms`` and ``shown_orders`` (``nnrr.patients.reads``)."""
+    return patient_reads.courses_with_forms(profile.unit.pk, patient.pk)
 
 
 def worklist_count(

@@ -187,10 +187,17 @@ def _rows(profile: Profile, events: list[AuditEvent]) -> list[dict[str, Any]]:
     return rows
 
 
-def _users(profile: Profile) -> QuerySet[User]:
-    if access.is_national(profile):
-        return User.objects.order_by("full_name")
-    return User.objects.filter(memberships__unit=profile.unit).distinct().order_by("full_name")
+def _users(profile: Profile) -> list[tuple[int, str]]:
+    """The "Bruker" filter's choices: (id, name as ``str(user)`` shows it), by name."""
+    users = User.objects.all()
+    if not access.is_national(profile):
+        users = users.filter(memberships__unit=profile.unit).distinct()
+    return [
+        (pk, full_name or username)
+        for pk, full_name, username in users.order_by("full_name").values_list(
+            "pk", "full_name", "username"
+        )
+    ]
 
 
 @never_cache
@@ -239,7 +246,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             "rows_html": _rows_html(rows),
             "users": _users(profile),
             "filter": log_filter,
-            "groups": [(key, label) for key, (label, _prefixes) in ACTION_GROUPS.items()],
+            "groups": [(key, str(label)) for key, (label, _prefixes) in ACTION_GROUPS.items()],
             "selected_patients": list(selected.values()),
             "typed": typed,
             "error": error,

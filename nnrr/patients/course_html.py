@@ -111,7 +111,8 @@ class _Urls:
 
 
 def course_sections(request: Any, courses: Iterable[Any]) -> SafeString:
-    """The ``<section>`` of each active course of the patient page, in the given order."""
+    """The ``<section>`` of each active course of the patient page, in the given order (the
+    courses of ``access.patient_courses``)."""
     labels = _Labels()
     urls = _Urls()
     csrf = html_format(
@@ -123,7 +124,7 @@ def course_sections(request: Any, courses: Iterable[Any]) -> SafeString:
 def _section(course: Any, labels: _Labels, urls: _Urls, csrf: SafeString) -> SafeString:
     pk = course.pk
     planned = day(course.planned_consultation_date)
-    owner = str(course.owner) if course.owner else "–"
+    owner = course.owner_name or "–"
     forms = html_rows(
         _FORM_ROW,
         (
@@ -141,7 +142,7 @@ def _section(course: Any, labels: _Labels, urls: _Urls, csrf: SafeString) -> Saf
                 day_time(response.last_update),
                 _form_actions(course, response, labels, urls),
             )
-            for response in sort_forms(course.responses.all())
+            for response in sort_forms(course.shown_forms)
         ),
     )
     paper = html_format(
@@ -230,7 +231,7 @@ def _form_actions(course: Any, response: Any, labels: _Labels, urls: _Urls) -> S
 
 
 def _orders(course: Any, labels: _Labels, urls: _Urls, csrf: SafeString) -> SafeString:
-    orders = list(course.orders.all())
+    orders = course.shown_orders
     if not orders:
         return mark_safe("")
     rows = html_rows(

@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,11 +25,9 @@ from nnrr.lib.ids import parse_id
 from nnrr.lib.redirects import next_from, safe_path
 from nnrr.patients.course_html import course_sections
 from nnrr.patients.forms import BookingForm, ContactForm, PatientSearchForm, RegisterPatientForm
-from nnrr.patients.models import Course, Patient
+from nnrr.patients.models import Course
 from nnrr.patients.services import change_owner, register_patient, update_contact
-from nnrr.questionnaires.models import FormStatus, Response
 from nnrr.scheduling import services as scheduling
-from nnrr.scheduling.models import Order
 from nnrr.worklists.views import unfinished_counts
 
 
@@ -112,49 +109,11 @@ def patient_register(request: HttpRequest) -> HttpResponse:
     )
 
 
-RESPONSE_FIELDS = ("id", "course_id", "kind", "status", "created_at", "last_update")
-ORDER_FIELDS = (
-    "id",
-    "course_id",
-    "kind",
-    "state",
-    "notify_self",
-    "send_at",
-    "sent_at",
-    "remind_at",
-    "reminded_at",
-    "expires_at",
-    "code_sealed",
-    "code_used_at",
-    "code_locked_at",
-    "created_at",
-)
-
-
-def _courses_with_forms(request: HttpRequest, patient: Patient) -> list[Course]:
-    profile = access.active_profile(request)
-    return list(
-        access.courses_of_unit(profile)
-        .filter(patient=patient)
-        .select_related("owner")
-        .prefetch_related(
-            # Only what the course sections show (patients.course_html): not the answers,
-            # scores or codes, which can be large and are not on this page.
-            Prefetch(
-                "responses",
-                queryset=Response.objects.exclude(status=FormStatus.SLETTET).only(*RESPONSE_FIELDS),
-            ),
-            Prefetch("orders", queryset=Order.objects.order_by("created_at").only(*ORDER_FIELDS)),
-        )
-        .order_by("-planned_consultation_date", "-created_at")
-    )
-
-
 @profile_required(Right.FORMS)
 def patient_detail(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     """The patient's forms at the active unit, with their actions and the ePROM orders."""
     patient = access.access_patient(request, patient_id)
-    courses = _courses_with_forms(request, patient)
+    courses = access.patient_courses(access.active_profile(request), patient)
     record_event(
         actor=Actor.from_request(request),
         action="nnrr.patient.viewed",
