@@ -62,4 +62,7 @@ def visible_patients(profile: Profile, ids: Iterable[uuid.UUID]) -> dict[uuid.UU
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return {p.pk: p for p in _patients(profile).filter(pk__in=wanted).distinct()}
+    return {
+        p.pk: p
+        for p in _patients(profile).filter(pk__in=wanted).only("id", "name", "national_id")
+    }
