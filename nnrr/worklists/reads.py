@@ -7,7 +7,9 @@ statement per count and one per page, the same on SQLite and PostgreSQL.
 
 Each statement starts from a maintained marker (``UnfinishedCourse``, ``WaitingOrder``: one row
 per unfinished course or open pre-treatment order, kept by database triggers, in the list's
-order on their index) and is scoped to one unit twice: on the marker and on the course it joins.
+order on their index), takes the page's slice of it first (a derived table with its LIMIT, so
+the database joins only the page's rows, never the unit's whole history) and is scoped to one
+unit twice: on the marker and on the course it joins.
 The functions take the unit's id from the active profile through ``nnrr.access``, the one way
 in to patient data; views do not call them directly. ``tests/worklists/test_reads.py`` checks
 them against the ORM's definitions of the same lists.
@@ -60,14 +62,17 @@ SELECT c.id, c.patient_id, c.referral_date, c.planned_consultation_date,
            SELECT fr.reason FROM {_RETURN} fr WHERE fr.response_id = r.id
            ORDER BY fr.returned_at DESC, fr.id DESC LIMIT 1
        ) END
-FROM {_MARKER} w
+FROM (
+    SELECT w.course_id, w.unit_id, w.planned_consultation_date, w.created_at
+    FROM {_MARKER} w WHERE {{where}}
+    ORDER BY w.planned_consultation_date, w.created_at, w.course_id
+    LIMIT %s OFFSET %s
+) w
 JOIN {_COURSE} c ON c.id = w.course_id AND c.unit_id = w.unit_id
 JOIN {_PATIENT} p ON p.id = c.patient_id
 LEFT JOIN {_USER} u ON u.id = c.owner_id
 LEFT JOIN {_RESPONSE} r ON r.course_id = c.id AND r.kind = %s
-WHERE {{where}}
 ORDER BY w.planned_consultation_date, w.created_at, w.course_id
-LIMIT %s OFFSET %s
 """  # noqa: S608 - table names come from the models; every value is a parameter
 
 WAITING_COLUMNS = (
@@ -82,13 +87,16 @@ WAITING_COLUMNS = (
 _OPEN = ", ".join(["%s"] * len(OPEN_STATES))
 _WAITING_PAGE = f"""
 SELECT o.state, o.expires_at, c.patient_id, c.planned_consultation_date, p.name, p.national_id
-FROM {_WAITING} w
+FROM (
+    SELECT w.order_id, w.unit_id, w.planned_consultation_date, w.created_at
+    FROM {_WAITING} w WHERE w.unit_id = %s
+    ORDER BY w.planned_consultation_date, w.created_at, w.order_id
+    LIMIT %s OFFSET %s
+) w
 JOIN {_ORDER} o ON o.id = w.order_id AND o.kind = %s AND o.state IN ({_OPEN})
 JOIN {_COURSE} c ON c.id = o.course_id AND c.unit_id = w.unit_id
 JOIN {_PATIENT} p ON p.id = c.patient_id
-WHERE w.unit_id = %s
 ORDER BY w.planned_consultation_date, w.created_at, w.order_id
-LIMIT %s OFFSET %s
 """  # noqa: S608 - table names come from the models; every value is a parameter
 
 
@@ -131,7 +139,7 @@ def unfinished_page(
     with connection.cursor() as cursor:
         cursor.execute(
             _COURSE_PAGE.format(where=where),
-            [FormStatus.RETURNERT.value, FormKind.CLINICIAN.value, *params, limit, offset],
+            [FormStatus.RETURNERT.value, *params, limit, offset, FormKind.CLINICIAN.value],
         )
         rows = cursor.fetchall()
     return [_course_row(row) for row in rows]
@@ -158,11 +166,11 @@ def waiting_page(unit_id: int, *, offset: int, limit: int) -> list[dict[str, Any
         cursor.execute(
             _WAITING_PAGE,
             [
-                FormKind.PRE_TREATMENT.value,
-                *[str(state) for state in OPEN_STATES],
                 unit_id,
                 limit,
                 offset,
+                FormKind.PRE_TREATMENT.value,
+                *[str(state) for state in OPEN_STATES],
             ],
         )
         rows = cursor.fetchall()
