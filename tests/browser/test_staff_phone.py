@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from nnrr.questionnaires.models import FormKind
 from nnrr.scheduling import services as scheduling
-from tests.browser.conftest import NewPage, egil_larsen, login, screenshot
+from tests.browser.conftest import ST_OLAVS_NAME, NewPage, egil_larsen, login, screenshot
 from tests.conftest import ST_OLAVS, book, make_patient
 
 pytestmark = pytest.mark.browser
@@ -85,3 +85,31 @@ def test_other_staff_pages_have_no_sideways_scroll_at_phone_width(new_page: NewP
     ):
         page.goto(url)
         assert_no_sideways_scroll(page)
+
+
+def test_tables_on_a_desktop_are_tables_with_their_headings_over_their_columns(
+    new_page: NewPage,
+) -> None:
+    """The row tables that stack into cards on a phone stay tables on a desktop: each column
+    heading stands over its column (a layout class once made them a grid, the headings bunched
+    at the left). And only "Arbeidsliste" is marked as the current menu item on the worklists."""
+    egil = egil_larsen()
+    patient = make_patient(ST_OLAVS, name="Kristine Kolonne")
+    book(egil, patient)
+    page = new_page("desktop")
+    login(page, profile=f"Lokal registeransvarlig ved {ST_OLAVS_NAME}")  # sees "Administrasjon"
+    for url in ("/arbeidsliste/mine/", f"/pasient/{patient.pk}/"):
+        page.goto(url)
+        table = page.locator("table.app-stack").first
+        headings = table.locator("thead th").evaluate_all(
+            "els => els.map(e => Math.round(e.getBoundingClientRect().left))"
+        )
+        cells = (
+            table.locator("tbody tr")
+            .first.locator("td")
+            .evaluate_all("els => els.map(e => Math.round(e.getBoundingClientRect().left))")
+        )
+        assert headings == cells, (url, headings, cells)
+    page.goto("/arbeidsliste/avdelingen/")
+    current = page.locator("nav.app-nav:not(.app-subnav) a[aria-current=page]").all_inner_texts()
+    assert current == ["Arbeidsliste"]
