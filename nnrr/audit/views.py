@@ -311,7 +311,8 @@ def _rows_html(rows: list[dict[str, Any]]) -> SafeString:
             else row["what"]
         )
         if row["patient_name"]:
-            patient: Any = f"{row['patient_name']} ({row['patient_nid']})"
+            nid = row["patient_nid"]  # as on every page (ddmmåå nnnnn); the CSV has it whole
+            patient: Any = f"{row['patient_name']} ({nid[:6]} {nid[6:]})"
         else:
             patient = other_unit if row["has_patient"] else "–"
         return (

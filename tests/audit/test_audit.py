@@ -73,7 +73,7 @@ def test_log_page_lists_the_units_events_filtered_by_patient(as_persona: Any, pe
     assert page.status_code == 200
     assert "Opprettet forløp" in rows
     assert "Per Merkantil" in rows
-    assert mine.national_id in rows  # the unit's own patient is shown by name and number
+    assert mine.national_id_formatted in rows  # the unit's own patient: by name and number
     assert "Hanne Haukeland" not in rows
     other = client.post(reverse("audit:log"), {"fodselsnummer": theirs.national_id})
     html = client.get(other["Location"]).content.decode().split("<tbody>", 1)[1]

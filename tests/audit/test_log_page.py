@@ -38,7 +38,7 @@ def test_the_log_shows_who_what_and_which_patient(as_persona: Any, persona: Any)
     assert "Åpnet Behandlerskjema" in rows
     assert "Kari Behandler" in rows
     assert "Pasientansvarlig, St. Olavs" in rows
-    assert f"Ola Testesen ({patient.national_id})" in rows
+    assert f"Ola Testesen ({patient.national_id_formatted})" in rows
     assert "nnrr.form" not in rows  # no codes
 
 
