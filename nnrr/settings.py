@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -209,15 +210,30 @@ if _CACHE_URL:
             "NNRR_CACHE_URL must be a Redis URL (redis://, rediss:// or unix://), "
             f"not {_CACHE_URL.split(':', 1)[0]!r}"
         )
-    CACHES = {
+    CACHES: dict[str, dict[str, Any]] = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": _CACHE_URL,
             "KEY_PREFIX": "nnrr",
-        }
+        },
+        "charts": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _CACHE_URL,
+            "KEY_PREFIX": "nnrr-charts",
+        },
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        # A report page's charts are fetched as images after the page (reports/charts.py), maybe
+        # by another web process than the one that made the page: without Redis they are kept in
+        # a table of the database every process shares (created by reports migration 0003).
+        "charts": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "nnrr_chart_cache",
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        },
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -63,6 +63,5 @@ def visible_patients(profile: Profile, ids: Iterable[uuid.UUID]) -> dict[uuid.UU
     if not wanted:
         return {}
     return {
-        p.pk: p
-        for p in _patients(profile).filter(pk__in=wanted).only("id", "name", "national_id")
+        p.pk: p for p in _patients(profile).filter(pk__in=wanted).only("id", "name", "national_id")
     }

@@ -1,8 +1,13 @@
 """Server-side SVG charts (matplotlib), in Designsystemet colours, with Norwegian labels.
 
-Charts are returned as ``data:`` URIs for an ``<img>`` with a text alternative: they work
-without JavaScript, in the PDF, and under the strict content security policy. Every chart is
-shown beside a table with the same numbers ("Vis tabell").
+Making a report only describes its charts: each is a :class:`Chart` named by a digest of
+everything it shows, its description kept in the "charts" cache (shared by every web process:
+Redis, or a table of the database). Drawing is the slow part of a report (about 0.2 s a chart),
+so the report page shows its tables at once and the browser fetches each chart as an image
+(``reports:chart``), drawn once and kept; the PDF gets them inline (:attr:`Chart.uri`). Either
+way the same figures give the same drawing. Charts work without JavaScript and under the strict
+content security policy; every chart is shown beside a table with the same numbers ("Vis
+tabell").
 """
 
 from __future__ import annotations
@@ -10,13 +15,14 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import inspect
 import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
-from django.core.cache import cache
+from django.core.cache import caches
 
 matplotlib.use("Agg")
 from matplotlib.figure import Figure
@@ -47,37 +53,70 @@ matplotlib.rcParams.update(
 )
 
 
+CACHE_SECONDS = 3600  # a drawing
+SPEC_SECONDS = 24 * 3600  # what to draw: a report page's images may be fetched a while later
+SIGNED_AS = "nnrr.reports.chart"  # the signing salt of a chart image's link (reports:chart)
+
+_DRAWERS: dict[str, Callable[..., Figure]] = {}
+
+
 @dataclass(frozen=True)
 class Chart:
+    """A chart a report shows: its title, its text alternative, and the digest (``key``) of
+    everything it shows, by which it is drawn, kept and fetched."""
+
     title: str
-    uri: str
     alt: str
+    key: str
+
+    @property
+    def uri(self) -> str:
+        """The drawing as a ``data:`` URI (the PDF)."""
+        svg = drawing(self.key)
+        if svg is None:  # its description expired between making the report and now
+            raise LookupError(f"chart {self.key} is no longer described")
+        return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
 
 
-CACHE_SECONDS = 3600
+def _cache() -> Any:
+    return caches["charts"]
 
 
-def cached(build: Callable[..., Chart]) -> Callable[..., Chart]:
-    """Drawing is the slow part of a report: the same figures (same numbers, labels, targets)
-    give the same chart, so it is kept in the cache by a digest of everything it shows."""
+def chart(draw: Callable[..., Figure]) -> Callable[..., Chart]:
+    """A chart kind: ``draw(title, …, alt, …)`` returns the figure. Calling the kind describes a
+    chart (cheap: nothing is drawn) and keeps the description for :func:`drawing`."""
+    _DRAWERS[draw.__name__] = draw
+    signature = inspect.signature(draw)
 
-    @functools.wraps(build)
-    def wrapper(*args: Any, **kwargs: Any) -> Chart:
-        digest = hashlib.sha256(repr((build.__name__, args, sorted(kwargs.items()))).encode())
-        key = f"nnrr-chart-{digest.hexdigest()}"
-        chart = cache.get(key)
-        if chart is None:
-            chart = build(*args, **kwargs)
-            cache.set(key, chart, CACHE_SECONDS)
-        return chart
+    @functools.wraps(draw)
+    def describe(*args: Any, **kwargs: Any) -> Chart:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        spec = (draw.__name__, bound.args, tuple(sorted(bound.kwargs.items())))
+        key = hashlib.sha256(repr(spec).encode()).hexdigest()
+        _cache().set(f"spec-{key}", spec, SPEC_SECONDS)
+        return Chart(str(bound.arguments["title"]), str(bound.arguments["alt"]), key)
 
-    return wrapper
+    return describe
 
 
-def _uri(figure: Figure) -> str:
+def drawing(key: str) -> bytes | None:
+    """The SVG of the chart with this key: drawn once, then kept; None when no chart with this
+    key was described (or its description has expired)."""
+    cache = _cache()
+    svg: bytes | None = cache.get(f"svg-{key}")
+    if svg is not None:
+        return svg
+    spec = cache.get(f"spec-{key}")
+    if spec is None:
+        return None
+    name, args, kwargs = spec
+    figure = _DRAWERS[name](*args, **dict(kwargs))
     buffer = io.BytesIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    svg = buffer.getvalue()
+    cache.set(f"svg-{key}", svg, CACHE_SECONDS)
+    return svg
 
 
 def _percent_axis(axis: object, horizontal: bool = True) -> None:
@@ -100,7 +139,7 @@ class Bar:
     highlight: bool = False
 
 
-@cached
+@chart
 def indicator_chart(
     title: str,
     bars: Sequence[Bar],
@@ -108,7 +147,7 @@ def indicator_chart(
     minimum: float | None,
     alt: str,
     higher_is_better: bool = True,
-) -> Chart:
+) -> Figure:
     """Horizontal bars with 95 % intervals over the goal/minimum bands ("Mål", "Min.")."""
     height = 1.2 + 0.32 * max(len(bars), 1)
     figure = Figure(figsize=(7.0, height))
@@ -165,10 +204,10 @@ def indicator_chart(
         axis.legend(
             loc="lower right", fontsize=7, frameon=False, ncols=3, bbox_to_anchor=(1.0, 1.0)
         )
-    return Chart(title, _uri(figure), alt)
+    return figure
 
 
-@cached
+@chart
 def grouped_bars(
     title: str,
     categories: Sequence[str],
@@ -176,7 +215,7 @@ def grouped_bars(
     alt: str,
     percent: bool = True,
     ylabel: str = "",
-) -> Chart:
+) -> Figure:
     """Vertical bars per category, one colour per series (unit or comparison group)."""
     width = max(5.0, min(10.0, 0.55 * len(categories) * max(1, len(series)) + 2))
     figure = Figure(figsize=(width, 3.4))
@@ -200,7 +239,7 @@ def grouped_bars(
     axis.set_title(title, loc="left", fontsize=10, color=NEUTRAL)
     if len(series) > 1:
         axis.legend(fontsize=7, frameon=False)
-    return Chart(title, _uri(figure), alt)
+    return figure
 
 
 def _legend(axis: object) -> None:
@@ -209,14 +248,14 @@ def _legend(axis: object) -> None:
         axis.legend(fontsize=7, frameon=False)  # type: ignore[attr-defined]
 
 
-@cached
+@chart
 def means_chart(
     title: str,
     timepoints: Sequence[str],
     series: Mapping[str, Sequence[tuple[float, float, float] | None]],
     alt: str,
     ylabel: str = "",
-) -> Chart:
+) -> Figure:
     """Means with 95 % intervals at each time point, one line per group."""
     figure = Figure(figsize=(5.5, 3.2))
     axis = figure.add_subplot()
@@ -245,4 +284,4 @@ def means_chart(
         axis.set_ylabel(ylabel)
     axis.set_title(title, loc="left", fontsize=10, color=NEUTRAL)
     _legend(axis)
-    return Chart(title, _uri(figure), alt)
+    return figure

@@ -6,6 +6,7 @@ app_name = "reports"
 urlpatterns = [
     path("", views.index, name="index"),
     path("vis/", views.show, name="show"),
+    path("graf/<str:token>/", views.chart_image, name="chart"),
     path("nasjonal-indikatorfil/", views.national_file_view, name="national_file"),
     path("dekningsgrad/", views.coverage_view, name="coverage"),
     path("abonnement/", views.subscriptions_view, name="subscriptions"),

@@ -9,8 +9,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.core import signing
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,8 +24,8 @@ from nnrr.accounts.profiles import Profile, Right
 from nnrr.audit.context import Actor
 from nnrr.audit.services import not_found, record_event
 from nnrr.lib.dates import oslo_date
+from nnrr.reports import charts, content, coverage, documents, forms, national_file, notices, tasks
 from nnrr.reports import config as report_config
-from nnrr.reports import content, coverage, documents, forms, national_file, notices, tasks
 from nnrr.reports.forms import (
     CoverageForm,
     DocumentForm,
@@ -113,6 +114,27 @@ def show(request: HttpRequest) -> HttpResponse:
             "comparison_label": dict(forms.COMPARISONS)[choices.comparison],
         },
     )
+
+
+@profile_required(Right.REPORTS)
+def chart_image(request: HttpRequest, token: str) -> HttpResponse:
+    """One chart of a report page as SVG, drawn the first time it is asked for (the page itself
+    only describes its charts: reports/charts.py). The token names the chart and the profile the
+    page was made for; any other profile, a changed token or a chart no longer described gets
+    404. Aggregates only, like the page (not audited again: the page wrote nnrr.report.viewed)."""
+    profile = access.require_right(request, Right.REPORTS)
+    try:
+        key, membership_id = signing.loads(
+            token, salt=charts.SIGNED_AS, max_age=charts.SPEC_SECONDS
+        )
+    except (signing.BadSignature, ValueError, TypeError) as exc:
+        raise Http404(_("Finnes ikke.")) from exc
+    if membership_id != profile.membership_id or not isinstance(key, str):
+        raise Http404(_("Finnes ikke."))
+    svg = charts.drawing(key)
+    if svg is None:
+        raise Http404(_("Finnes ikke."))
+    return HttpResponse(svg, content_type="image/svg+xml")
 
 
 @profile_required(Right.ADMINISTER)

@@ -99,3 +99,24 @@ def test_secretariat_pages_are_accessible(new_page: NewPage) -> None:
     found = {name: v for name, v in found.items() if v}
     report = "\n".join(f"{name}:\n{describe_violations(v)}" for name, v in found.items())
     assert not found, f"axe found serious/critical violations:\n{report}"
+
+
+def test_report_charts_arrive_as_images_under_the_content_security_policy(
+    new_page: NewPage,
+) -> None:
+    """The report page comes first; each chart is then fetched as an image of its own (drawn
+    on the server when asked for), and every one of them loads, with the policy enforced."""
+    egil_larsen()
+    seed(scale=300, now=timezone.now(), out=io.StringIO())
+    page = new_page("desktop")
+    login(page, profile=LOCAL_ADMIN)
+    page.goto("/rapporter/vis/?rapport=indikatorer&fra=2022&til=2025&sammenligning=rest")
+    expect(page.get_by_role("heading", level=1, name="Kvalitetsindikatorer")).to_be_visible()
+    images = page.locator("img.app-chart")
+    assert images.count() >= 3
+    for index in range(images.count()):
+        image = images.nth(index)
+        image.scroll_into_view_if_needed()
+        page.wait_for_function(
+            "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+        )

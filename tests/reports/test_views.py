@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -20,6 +21,10 @@ CHOICES = {"rapport": "indikatorer", "fra": "2022", "til": "2024", "sammenlignin
 @pytest.fixture(autouse=True)
 def _year(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("nnrr.reports.forms.current_year", lambda: 2025)
+
+
+def chart_sources(page: str) -> list[str]:
+    return re.findall(r'<img class="app-chart" src="([^"]+)"', page)
 
 
 def test_menu_shows_rapporter_for_the_report_right_only(as_persona: Any) -> None:
@@ -41,7 +46,14 @@ def test_every_report_renders(as_persona: Any, report: str, comparison: str) -> 
     assert response.status_code == 200
     page = response.content.decode()
     assert "Vis tabell" in page
-    assert 'alt="' in page and "data:image/svg+xml;base64," in page
+    assert 'alt="' in page
+    # The charts come after the page, each as an image of its own (drawn when asked for).
+    sources = chart_sources(page)
+    assert sources
+    first = client.get(sources[0])
+    assert first.status_code == 200
+    assert first["Content-Type"] == "image/svg+xml"
+    assert first.content.lstrip().startswith(b"<?xml")
     assert "St. Olavs" in page
     if comparison == "rest":
         assert "Resten av landet" in page
@@ -130,3 +142,55 @@ def test_national_file_for_the_secretariat_only(as_persona: Any) -> None:
     assert body == expected.getvalue()  # the same file as `nnrr indicators`
     bad = client.get(url, {"fra": "2019", "til": "2024"})
     assert bad.status_code == 400 and "Velg et år mellom 2021" in bad.content.decode()
+
+
+def test_a_report_page_draws_no_chart_until_its_image_is_asked_for(as_persona: Any) -> None:
+    """The page describes its charts; each is drawn once, when its image is fetched, and kept."""
+    from django.core.cache import caches
+
+    client = as_persona("report_reader")
+    page = client.get(reverse("reports:show"), CHOICES).content.decode()
+    sources = chart_sources(page)
+    assert len(sources) >= 3
+    assert all(source.startswith("/rapporter/graf/") for source in sources)
+    keys = [charts_key(source) for source in sources]
+    assert all(caches["charts"].get(f"svg-{key}") is None for key in keys)
+    drawn = [client.get(source) for source in sources]
+    assert all(r.status_code == 200 and r["Content-Type"] == "image/svg+xml" for r in drawn)
+    assert all(caches["charts"].get(f"svg-{key}") is not None for key in keys)
+    # The same report again describes the same charts: the images are the ones drawn.
+    again = chart_sources(client.get(reverse("reports:show"), CHOICES).content.decode())
+    assert [charts_key(source) for source in again] == keys
+
+
+def charts_key(source: str) -> str:
+    from django.core import signing
+
+    from nnrr.reports import charts
+
+    token = source.rstrip("/").rsplit("/", 1)[1]
+    key, _membership = signing.loads(token, salt=charts.SIGNED_AS)
+    return str(key)
+
+
+def test_a_chart_image_is_only_for_the_profile_it_was_made_for(as_persona: Any) -> None:
+    source = chart_sources(
+        as_persona("report_reader").get(reverse("reports:show"), CHOICES).content.decode()
+    )[0]
+    # Another user with the same right, another unit's reader, a changed link: 404, not the chart.
+    assert as_persona("local_admin").get(source).status_code == 404
+    assert as_persona("haukeland_local_admin").get(source).status_code == 404
+    reader = as_persona("report_reader")
+    assert reader.get(source[:-3] + "xx/").status_code == 404
+    assert reader.get("/rapporter/graf/ikke-en-graf/").status_code == 404
+    # Without the report right: refused before anything is read.
+    assert as_persona("clinician").get(source).status_code in (403, 404)
+
+
+def test_a_chart_whose_description_expired_is_not_found(as_persona: Any) -> None:
+    from django.core.cache import caches
+
+    client = as_persona("report_reader")
+    source = chart_sources(client.get(reverse("reports:show"), CHOICES).content.decode())[0]
+    caches["charts"].delete(f"spec-{charts_key(source)}")
+    assert client.get(source).status_code == 404

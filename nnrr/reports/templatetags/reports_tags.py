@@ -1,15 +1,18 @@
-"""``{% coverage_reminder %}``: the front page's reminder when a half-year's coverage is missing."""
+"""``{% coverage_reminder %}``: the front page's reminder when a half-year's coverage is missing.
+``{% chart_src chart %}``: where a report section's ``<img>`` gets its chart."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import template
+from django.core import signing
+from django.urls import reverse
 from django.utils import timezone
 
 from nnrr.accounts.models import Unit
 from nnrr.lib.dates import oslo_date
-from nnrr.reports import coverage
+from nnrr.reports import charts, coverage
 
 register = template.Library()
 
@@ -38,3 +41,14 @@ def coverage_reminder(context: dict[str, Any]) -> dict[str, Any]:
         "half": half,
         "unit": profile.unit,
     }
+
+
+@register.simple_tag(takes_context=True)
+def chart_src(context: Any, chart: Any) -> str:
+    """The chart inline for the PDF (``inline_charts``); on the page, the URL of its image,
+    signed for the viewer's profile (the browser fetches it after the page: reports/charts.py)."""
+    if context.get("inline_charts"):
+        return str(chart.uri)
+    profile = context["request"].profile
+    token = signing.dumps([chart.key, profile.membership_id], salt=charts.SIGNED_AS)
+    return reverse("reports:chart", args=[token])
