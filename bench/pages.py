@@ -35,8 +35,9 @@ Targets, checked in the same run (exit status 1 when one is missed): a page's qu
 same at every size; at the largest size every page is within 1.5× of its own time at the
 smallest size and within 3× of the logged-in bare view (the floor: session, user and profile
 reads that every page pays, the profile read with the red dot of the header; it writes nothing,
-where an audited page also writes its audit event). The machine's core count and load average are printed with every size: on a shared
-machine the ratios to the same run's bare view are the figures to compare.
+where an audited page also writes its audit event). The machine's core count and load average
+are printed with every size: on a shared machine the ratios to the same run's bare view are the
+figures to compare.
 """
 
 from __future__ import annotations

@@ -17,7 +17,9 @@ median of ``--repeat`` runs after one warm-up run:
 - **hand SQL**: the same indicators as two hand-written SQL aggregates (process indicators by
   visit year, outcome indicators by follow-up year) with jsonb operators; the script checks that
   both give the same numerators and denominators and exits 1 if not;
-- **report page**: ``nnrr.reports.content.indicator_report`` (engine + 11 SVG charts + tables);
+- **report page**: ``nnrr.reports.content.indicator_report`` (engine + tables + the charts'
+  descriptions), then **its charts drawn** (what the browser fetches after the page, each chart
+  drawn the first time), and the page again with everything cached;
 - **national file**: ``nnrr.reports.national_file.write`` for the same three years into
   /dev/null: rows and rows per second.
 
@@ -391,13 +393,26 @@ def run_size(size: int, base: int, repeat: int, shift_years: int) -> dict[str, A
     same = engine_result == hand_result
     unit = Unit.objects.get(pk=104293)
     choices = content.Choices("indikatorer", first, last, content.ALL_UNITS, unit, True)
-    from django.core.cache import cache
+    from django.core.cache import cache, caches
+
+    from nnrr.reports import charts
 
     def cold_page() -> Any:
         cache.clear()  # no cached counts or charts: what the first viewer waits for
+        caches["charts"].clear()
         return content.indicator_report(choices)
 
-    page_s, _ = timed(cold_page, max(1, repeat // 2))
+    page_s, built = timed(cold_page, max(1, repeat // 2))
+    keys = [section.chart.key for section in built.sections if section.chart]
+
+    def draw_charts() -> None:
+        # What the browser then fetches: every chart of the page drawn for the first time.
+        for key in keys:
+            caches["charts"].delete(f"svg-{key}")
+        for key in keys:
+            charts.drawing(key)
+
+    charts_s, _ = timed(draw_charts, max(1, repeat // 2))
     content.indicator_report(choices)
     warm_s, _ = timed(lambda: content.indicator_report(choices), max(1, repeat // 2))
     with open(os.devnull, "w", encoding="utf-8") as sink:
@@ -418,6 +433,8 @@ def run_size(size: int, base: int, repeat: int, shift_years: int) -> dict[str, A
         "ratio": round(engine_s / hand_s, 2),
         "same_result": same,
         "indicator_report_ms": round(page_s * 1000, 1),
+        "charts": len(keys),
+        "charts_ms": round(charts_s * 1000, 1),
         "indicator_report_cached_ms": round(warm_s * 1000, 1),
         "national_file_rows": rows,
         "national_file_s": round(file_s, 2),
@@ -430,14 +447,14 @@ def report(runs: list[dict[str, Any]]) -> None:
     print()
     print(
         "| courses | engine ms | hand SQL ms | × hand SQL | same result | indicator report ms "
-        "| … cached | national file rows | rows/s |"
+        "| its charts drawn, ms | … cached | national file rows | rows/s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in runs:
         print(
             f"| {r['size']:,} | {r['engine_ms']} | {r['hand_sql_ms']} | {r['ratio']} | "
             f"{'yes' if r['same_result'] else 'NO'} | {r['indicator_report_ms']} | "
-            f"{r['indicator_report_cached_ms']} | "
+            f"{r['charts_ms']} ({r['charts']}) | {r['indicator_report_cached_ms']} | "
             f"{r['national_file_rows']:,} | {r['national_file_rows_per_s']:,} |"
         )
 
