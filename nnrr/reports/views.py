@@ -128,12 +128,12 @@ def chart_image(request: HttpRequest, token: str) -> HttpResponse:
             token, salt=charts.SIGNED_AS, max_age=charts.SPEC_SECONDS
         )
     except (signing.BadSignature, ValueError, TypeError) as exc:
-        raise Http404(_("Finnes ikke.")) from exc
+        raise Http404(_("Finnes ikke")) from exc
     if membership_id != profile.membership_id or not isinstance(key, str):
-        raise Http404(_("Finnes ikke."))
+        raise Http404(_("Finnes ikke"))
     svg = charts.drawing(key)
     if svg is None:
-        raise Http404(_("Finnes ikke."))
+        raise Http404(_("Finnes ikke"))
     return HttpResponse(svg, content_type="image/svg+xml")
 
 
