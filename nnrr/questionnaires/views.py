@@ -399,7 +399,9 @@ def diagnosis_group(request: HttpRequest, number: int) -> HttpResponse:
     return render(
         request,
         "questionnaires/_diagnosis_results.html",
-        {"results": results[:300], "query": str(number), "target": _target(request)},
+        # Every code of the group: the neoplasm groups hold about 500, and a code cut from the
+        # list could only be found by search.
+        {"results": results, "query": str(number), "target": _target(request)},
     )
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from nnrr.audit.context import Actor
 from nnrr.audit.models import AuditEvent
 from nnrr.lib.dates import oslo_date
+from nnrr.questionnaires import diagnoses
 from nnrr.questionnaires.definitions import get_definition
 from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
 from nnrr.scheduling import services
@@ -271,12 +272,14 @@ def test_the_picker_finds_a_neoplasm_by_its_norwegian_name(as_persona: Any) -> N
     ).content.decode()
     assert 'data-code="C41.2"' in found
     assert 'data-name="Ondartet svulst i ryggsøyle"' in found
-    # The neoplasm group lists its codes with Norwegian names, none marked as English (the first
-    # 300 of them; the rest are found by search).
+    # The neoplasm group lists all its codes (about 500, to the last) with Norwegian names,
+    # none marked as English.
     group = client.get(
         reverse("questionnaires:diagnosis_group", args=[23]), {"target": "DiagnosticNumber1"}
     ).content.decode()
     assert 'data-code="C00.0" data-name="Ondartet svulst på utside av overleppe"' in group
+    assert 'data-code="C97"' in group
+    assert group.count("data-set-diagnosis=") == len(diagnoses.codes_in_group(23)) > 300
     assert "engelsk navn" not in group
     # A code outside the official Norwegian list keeps its marked English title.
     english = client.get(
