@@ -133,6 +133,11 @@ def waiting_page(profile: Profile, *, offset: int, limit: int) -> list[dict[str,
     return worklist_reads.waiting_page(profile.unit.pk, offset=offset, limit=limit)
 
 
+def consent_log_page(profile: Profile, *, offset: int, limit: int) -> list[dict[str, Any]]:
+    """A page of ``consent_log_of_unit``, newest first (``nnrr.worklists.reads``)."""
+    return worklist_reads.consent_log_page(profile.unit.pk, offset=offset, limit=limit)
+
+
 def responses_of_unit(profile: Profile) -> QuerySet[Response]:
     return Response.objects.filter(course__unit=profile.unit)
 

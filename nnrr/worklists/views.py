@@ -268,7 +268,7 @@ def waiting_rows(orders: list[dict[str, Any]]) -> SafeString:
 
 
 def log_rows(entries: list[dict[str, Any]]) -> SafeString:
-    """Rows of "Slettet uten samtykke eller samtykke trukket" (``LOG_ROW_VALUES`` rows)."""
+    """Rows of "Slettet uten samtykke eller samtykke trukket" (``access.consent_log_page``)."""
     reasons = {value: str(label) for value, label in ConsentLogEntry.Reason.choices}
     return html_rows(
         _LOG_ROW,
@@ -284,16 +284,6 @@ def log_rows(entries: list[dict[str, Any]]) -> SafeString:
             for entry in entries
         ),
     )
-
-
-LOG_ROW_VALUES = (
-    "name",
-    "national_id",
-    "referral_date",
-    "planned_consultation_date",
-    "reason",
-    "recorded_at",
-)
 
 
 def _page_number(raw: str | None) -> int:
@@ -313,11 +303,7 @@ def consent(request: HttpRequest) -> HttpResponse:
     page = Paginator(cast(Any, WaitingOrders(profile)), 50).get_page(request.GET.get("page"))
     log_number = _page_number(request.GET.get("logg"))
     start = (log_number - 1) * 50
-    entries = list(
-        access.consent_log(request)
-        .order_by("-recorded_at", "-pk")
-        .values(*LOG_ROW_VALUES)[start : start + 51]
-    )
+    entries = access.consent_log_page(profile, offset=start, limit=51)
     record_event(actor=Actor.from_request(request), action="nnrr.worklist.consent.viewed")
     return render(
         request,

@@ -184,3 +184,39 @@ def test_waiting_orders_match_the_orm_definition(unit_data: dict[str, Any], pers
         row["course__patient__name"] for row in access.waiting_page(profile, offset=0, limit=50)
     }
     assert "Bergen" not in names
+
+
+def test_consent_log_pages_match_the_orm_newest_first_and_the_unit_only(persona: Any) -> None:
+    from nnrr.patients.models import ConsentLogEntry
+
+    profile = _profile(persona("clinician"))
+    start = timezone.now() - dt.timedelta(days=30)
+    for n in range(5):
+        ConsentLogEntry.objects.create(
+            national_id=f"0101800000{n}",
+            name=f"Uten Samtykke {n}",
+            unit_id=ST_OLAVS,
+            referral_date=dt.date(2026, 1, 1 + n),
+            planned_consultation_date=dt.date(2026, 2, 1 + n),
+            reason=ConsentLogEntry.Reason.NO_CONSENT if n % 2 else ConsentLogEntry.Reason.WITHDRAWN,
+            recorded_at=start + dt.timedelta(days=n % 3),  # ties broken by id, newest first
+        )
+    ConsentLogEntry.objects.create(
+        national_id="01018000099",
+        name="Bergen",
+        unit_id=HAUKELAND,
+        reason=ConsentLogEntry.Reason.WITHDRAWN,
+        recorded_at=start + dt.timedelta(days=9),
+    )
+    expected = list(access.consent_log_of_unit(profile).order_by("-recorded_at", "-pk"))
+    assert len(expected) == 5
+    rows = access.consent_log_page(profile, offset=0, limit=51)
+    assert [row["name"] for row in rows] == [entry.name for entry in expected]
+    for row, entry in zip(rows, expected, strict=True):
+        assert row["national_id"] == entry.national_id
+        assert row["reason"] == entry.reason
+        assert row["referral_date"] == entry.referral_date
+        assert row["planned_consultation_date"] == entry.planned_consultation_date
+        assert row["recorded_at"] == entry.recorded_at  # aware, on both databases
+    pages = [access.consent_log_page(profile, offset=o, limit=2) for o in (0, 2, 4)]
+    assert [row["name"] for page in pages for row in page] == [e.name for e in expected]
