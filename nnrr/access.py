@@ -151,10 +151,6 @@ def consent_log_of_unit(profile: Profile) -> QuerySet[ConsentLogEntry]:
     return ConsentLogEntry.objects.filter(unit=profile.unit)
 
 
-def consent_log(request: HttpRequest) -> QuerySet[ConsentLogEntry]:
-    return consent_log_of_unit(require_right(request, Right.FORMS))
-
-
 # --- Single objects --------------------------------------------------------------------------
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Callable
 from typing import Any, cast
 from urllib.parse import quote
 
@@ -37,19 +37,19 @@ LISTS = {
 }
 
 
-class MarkedCourses:
-    """A worklist for the Paginator: counted on the marker's index (only unfinished rows) and
-    read a page at a time (``access.worklist_page``: one statement). Nothing here reads the
-    unit's finished courses."""
+class ListPages:
+    """A worklist for the Paginator: counted with ``count()`` and read a page at a time with
+    ``read(offset, limit)``, both statements on a maintained marker through ``nnrr.access``
+    (nothing reads the unit's finished history)."""
 
     def __init__(
-        self, profile: Profile, *, mine: bool = False, planned_before: dt.date | None = None
+        self, count: Callable[[], int], read: Callable[[int, int], list[dict[str, Any]]]
     ) -> None:
-        self.profile = profile
-        self.filters: dict[str, Any] = {"mine": mine, "planned_before": planned_before}
+        self._count = count
+        self._read = read
 
     def count(self) -> int:
-        return access.worklist_count(self.profile, **self.filters)
+        return self._count()
 
     def __len__(self) -> int:
         return self.count()
@@ -57,42 +57,37 @@ class MarkedCourses:
     def __getitem__(self, index: slice) -> list[dict[str, Any]]:
         if not isinstance(index, slice):
             raise TypeError("a worklist is read a page at a time")
-        start, stop = index.start or 0, index.stop
-        return access.worklist_page(self.profile, offset=start, limit=stop - start, **self.filters)
+        start = index.start or 0
+        return self._read(start, index.stop - start)
 
 
-class WaitingOrders:
-    """The unit's open pre-treatment orders for the Paginator, counted on their maintained
-    marker (``WaitingOrder``) and read a page at a time (``access.waiting_page``)."""
-
-    def __init__(self, profile: Profile) -> None:
-        self.profile = profile
-
-    def count(self) -> int:
-        return access.waiting_count(self.profile)
-
-    def __len__(self) -> int:
-        return self.count()
-
-    def __getitem__(self, index: slice) -> list[dict[str, Any]]:
-        if not isinstance(index, slice):
-            raise TypeError("a worklist is read a page at a time")
-        start, stop = index.start or 0, index.stop
-        return access.waiting_page(self.profile, offset=start, limit=stop - start)
+def _courses(profile: Profile, **filters: Any) -> ListPages:
+    return ListPages(
+        lambda: access.worklist_count(profile, **filters),
+        lambda offset, limit: access.worklist_page(profile, offset=offset, limit=limit, **filters),
+    )
 
 
-def unfinished_courses(profile: Profile) -> MarkedCourses:
+def unfinished_courses(profile: Profile) -> ListPages:
     """Active courses whose Behandlerskjema is a draft (or returned), in the active unit: the
     rows of ``access.unfinished_courses``, through the marker kept equal to it."""
-    return MarkedCourses(profile)
+    return _courses(profile)
 
 
-def mine_unfinished(profile: Profile) -> MarkedCourses:
-    return MarkedCourses(profile, mine=True)
+def mine_unfinished(profile: Profile) -> ListPages:
+    return _courses(profile, mine=True)
 
 
-def overdue_unfinished(profile: Profile) -> MarkedCourses:
-    return MarkedCourses(profile, planned_before=oslo_date(timezone.now()))
+def overdue_unfinished(profile: Profile) -> ListPages:
+    return _courses(profile, planned_before=oslo_date(timezone.now()))
+
+
+def waiting_orders(profile: Profile) -> ListPages:
+    """The unit's open pre-treatment orders (the ``WaitingOrder`` marker), by planned date."""
+    return ListPages(
+        lambda: access.waiting_count(profile),
+        lambda offset, limit: access.waiting_page(profile, offset=offset, limit=limit),
+    )
 
 
 def unfinished_counts(profile: Profile) -> dict[str, int]:
@@ -125,7 +120,7 @@ _COURSE_ROW = (
 
 
 def course_rows(courses: list[dict[str, Any]], back: str) -> SafeString:
-    """The rows of a worklist page (``MarkedCourses`` rows): patient, national id, dates,
+    """The rows of a worklist page (``access.worklist_page`` rows): patient, national id, dates,
     owner, form status (and a return's reason), and the row's actions, which come back to
     ``back`` (the list's URL)."""
     patient_url = url_maker("patients:detail")
@@ -197,7 +192,7 @@ def course_rows(courses: list[dict[str, Any]], back: str) -> SafeString:
     return html_rows(_COURSE_ROW, (cells(course) for course in courses))
 
 
-def _course_list(request: HttpRequest, key: str, courses: MarkedCourses) -> HttpResponse:
+def _course_list(request: HttpRequest, key: str, courses: ListPages) -> HttpResponse:
     page = Paginator(cast(Any, courses), 50).get_page(request.GET.get("page"))
     record_event(
         actor=Actor.from_request(request),
@@ -246,7 +241,7 @@ _LOG_ROW = "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</t
 
 
 def waiting_rows(orders: list[dict[str, Any]]) -> SafeString:
-    """Rows of "Bestilt pasientskjema, ikke levert ennå" (``WaitingOrders`` rows): patient,
+    """Rows of "Bestilt pasientskjema, ikke levert ennå" (``access.waiting_page`` rows): patient,
     national id, planned date, the order's state and its last valid day."""
     from nnrr.patients.templatetags.nnrr import expiry_day
 
@@ -300,7 +295,7 @@ def consent(request: HttpRequest) -> HttpResponse:
     (the log the registry must keep by law; 50 a page, newest first, ``?logg=``, with
     "Forrige"/"Neste" only: the log grows with the registry's history and is not counted)."""
     profile = access.require_right(request, Right.FORMS)
-    page = Paginator(cast(Any, WaitingOrders(profile)), 50).get_page(request.GET.get("page"))
+    page = Paginator(cast(Any, waiting_orders(profile)), 50).get_page(request.GET.get("page"))
     log_number = _page_number(request.GET.get("logg"))
     start = (log_number - 1) * 50
     entries = access.consent_log_page(profile, offset=start, limit=51)
