@@ -18,6 +18,7 @@ from nnrr.accounts.profiles import Profile, Right
 from nnrr.audit.context import Actor
 from nnrr.audit.models import AuditEvent
 from nnrr.patients.models import ConsentLogEntry, Course, Patient
+from nnrr.questionnaires import services as form_services
 from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
 from nnrr.questionnaires.scoring import score
 from nnrr.scheduling import services as scheduling
@@ -894,35 +895,41 @@ def test_a_follow_up_stores_the_pre_treatment_answer_its_questions_depend_on(
     assert follow_up.answers["Baseline_IsNeckPainMainProblem"] == 1
 
 
+def _draft(course: Course) -> Response:
+    """A pre-treatment form saved for later in the portal ({"FamilyStatus": 1})."""
+    return form_services.save_portal_draft(
+        actor=Actor.system("test"),
+        course=course,
+        kind=FormKind.PRE_TREATMENT,
+        answers={"FamilyStatus": 1},
+        draft=None,
+        now=timezone.now(),
+    )
+
+
+def _store(course: Course, answers: dict[str, Any], **extra: Any) -> Response:
+    """``store_patient_form`` of a pre-treatment form with consent, from the portal."""
+    values: dict[str, Any] = {
+        "actor": Actor.system("test"),
+        "course": course,
+        "kind": FormKind.PRE_TREATMENT,
+        "answers": answers,
+        "consent": True,
+        "source": Source.PORTAL,
+        "now": timezone.now(),
+        **extra,
+    }
+    return form_services.store_patient_form(**values)
+
+
 @pytest.mark.django_db
 def test_submitting_a_draft_completes_that_draft_only_one_version_on(persona: Any) -> None:
-    from nnrr.questionnaires import services as form_services
-
     first = book(persona("clerk"), make_patient(ST_OLAVS))
     second = book(persona("clerk"), make_patient(ST_OLAVS))
-    drafts = [
-        form_services.save_portal_draft(
-            actor=Actor.system("test"),
-            course=course,
-            kind=FormKind.PRE_TREATMENT,
-            answers={"FamilyStatus": 1},
-            draft=None,
-            now=timezone.now(),
-        )
-        for course in (first, second)
-    ]
+    drafts = [_draft(course) for course in (first, second)]
     version = Response.objects.get(pk=drafts[0].pk).version
     now = timezone.now()
-    stored = form_services.store_patient_form(
-        actor=Actor.system("test"),
-        course=first,
-        kind=FormKind.PRE_TREATMENT,
-        answers={"FamilyStatus": 2},
-        consent=True,
-        source=Source.PORTAL,
-        now=now,
-        draft=drafts[0],
-    )
+    stored = _store(first, {"FamilyStatus": 2}, now=now, draft=drafts[0])
     assert stored.pk == drafts[0].pk and stored.last_update == now
     assert stored.status == FormStatus.FERDIGSTILT and stored.version == version + 1
     # The other course's draft is untouched.
@@ -932,58 +939,22 @@ def test_submitting_a_draft_completes_that_draft_only_one_version_on(persona: An
 
 @pytest.mark.django_db
 def test_a_draft_deleted_meanwhile_is_not_brought_back_by_a_submission(persona: Any) -> None:
-    from nnrr.questionnaires import services as form_services
-
     course = book(persona("clerk"), make_patient(ST_OLAVS))
-    draft = form_services.save_portal_draft(
-        actor=Actor.system("test"),
-        course=course,
-        kind=FormKind.PRE_TREATMENT,
-        answers={"FamilyStatus": 1},
-        draft=None,
-        now=timezone.now(),
-    )
+    draft = _draft(course)
     Response.objects.filter(pk=draft.pk).update(status=FormStatus.SLETTET)
-    form_services.store_patient_form(
-        actor=Actor.system("test"),
-        course=course,
-        kind=FormKind.PRE_TREATMENT,
-        answers={"FamilyStatus": 2},
-        consent=True,
-        source=Source.PORTAL,
-        now=timezone.now(),
-        draft=draft,
-    )
+    _store(course, {"FamilyStatus": 2}, draft=draft)
     assert Response.objects.get(pk=draft.pk).status == FormStatus.SLETTET
 
 
 @pytest.mark.django_db
 def test_the_patient_form_refusals_say_why(persona: Any) -> None:
-    from nnrr.questionnaires import services as form_services
-
     course = book(persona("clerk"), make_patient(ST_OLAVS))
     with pytest.raises(ValidationError) as empty:
-        form_services.store_patient_form(
-            actor=Actor.system("test"),
-            course=course,
-            kind=FormKind.PRE_TREATMENT,
-            answers={},
-            consent=True,
-            source=Source.PAPER,
-            now=timezone.now(),
-        )
+        _store(course, {}, source=Source.PAPER)
     assert empty.value.messages == [
         "Papirskjemaet er tomt: fyll inn svarene fra skjemaet. Ingen opplysninger er lagret."
     ]
     _submit(course, FormKind.PRE_TREATMENT, {"FamilyStatus": 1})
     with pytest.raises(ValidationError) as twice:
-        form_services.store_patient_form(
-            actor=Actor.system("test"),
-            course=course,
-            kind=FormKind.PRE_TREATMENT,
-            answers={"FamilyStatus": 2},
-            consent=True,
-            source=Source.PORTAL,
-            now=timezone.now(),
-        )
+        _store(course, {"FamilyStatus": 2})
     assert twice.value.messages == ["Dette skjemaet er allerede levert for forløpet."]
