@@ -30,6 +30,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from nnrr.accounts.decorators import profile_required
+from nnrr.accounts.models import Membership, User
 from nnrr.accounts.profiles import Profile, Right
 from nnrr.audit import access
 from nnrr.audit.context import Actor
@@ -187,11 +188,11 @@ def _rows(profile: Profile, events: list[AuditEvent]) -> list[dict[str, Any]]:
     return rows
 
 
+_ALL_USERS = f"SELECT u.id, u.full_name, u.username FROM {User._meta.db_table} u"  # noqa: S608
 _UNIT_USERS = (
-    "SELECT DISTINCT u.id, u.full_name, u.username FROM accounts_user u "
-    "JOIN accounts_membership m ON m.user_id = u.id WHERE m.unit_id = %s"
+    f"SELECT DISTINCT u.id, u.full_name, u.username FROM {User._meta.db_table} u "  # noqa: S608
+    f"JOIN {Membership._meta.db_table} m ON m.user_id = u.id WHERE m.unit_id = %s"
 )
-_ALL_USERS = "SELECT u.id, u.full_name, u.username FROM accounts_user u"
 
 
 def _users(profile: Profile) -> list[tuple[int, str]]:
