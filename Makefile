@@ -11,19 +11,48 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/nnrr
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv node demo serve test test-fast test-sqlite test-postgres test-browser chromium readers \
+.PHONY: help venv venv-dev lock node demo serve test test-fast test-sqlite test-postgres test-browser chromium readers \
         lint fmt check bench messages clean mutation icd10-names
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 
-$(STAMP_PY): pyproject.toml requirements/lock.txt
+# Installs take exactly what the lock files name and never resolve (docs/decisions/0020): a
+# pinned, hash-checked pip first, then every locked package with --no-deps, then this project
+# with --no-deps, then `pip check`, which fails loudly if a lock misses something.
+PIP := $(PY) -m pip --disable-pip-version-check --no-input
+STAMP_BOOT := $(VENV)/.bootstrapped
+STAMP_DEV := $(VENV)/.installed-dev
+
+$(STAMP_BOOT): requirements/bootstrap.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/lock.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PIP) install --quiet --no-deps --require-hashes -r requirements/bootstrap.txt
 	@touch $@
 
-venv: $(STAMP_PY) ## Create .venv and install the locked Python dependencies
+$(STAMP_PY): $(STAMP_BOOT) pyproject.toml requirements/lock.txt
+	$(PIP) install --quiet --no-deps --require-hashes -r requirements/lock.txt
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
+	$(PIP) check
+	@touch $@
+
+$(STAMP_DEV): $(STAMP_PY) requirements/dev.txt
+	$(PIP) install --quiet --no-deps --require-hashes -r requirements/dev.txt
+	$(PIP) check
+	@touch $@
+
+venv: $(STAMP_PY) ## Create .venv and install exactly the locked runtime packages
+
+venv-dev: $(STAMP_DEV) ## The same plus the locked test and development tools
+
+UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 $(LOCK_ARGS)
+
+# Needs only the locked uv, not the project installed: a new dependency in pyproject.toml is not
+# in the lock yet, so `pip check` would refuse the project until this has run.
+lock: $(STAMP_BOOT) ## Regenerate requirements/*.txt with hashes from pyproject.toml (LOCK_ARGS=--upgrade to move on)
+	$(PIP) install --quiet --no-deps --require-hashes -r requirements/dev.txt
+	$(UV_COMPILE) pyproject.toml -o requirements/lock.txt
+	$(UV_COMPILE) pyproject.toml --extra dev -o requirements/dev.txt
+	$(UV_COMPILE) requirements/bootstrap.in -o requirements/bootstrap.txt
 
 $(STAMP_NPM): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -54,25 +83,25 @@ readers: ## Install Debian's R and GNU PSPP when missing: the tests open the exp
 	   || (apt-get update -q && apt-get install -y -q r-base-core pspp >/dev/null)) \
 	  || echo "Could not install r-base-core/pspp: the tests that need them will be skipped"; }
 
-test: venv node chromium readers ## Whole suite: SQLite, then PostgreSQL (when it answers), then the browser tests
+test: venv-dev node chromium readers ## Whole suite: SQLite, then PostgreSQL (when it answers), then the browser tests
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 	$(MAKE) --no-print-directory test-browser
 
-test-fast: venv node ## Quick run: SQLite, no browser tests
+test-fast: venv-dev node ## Quick run: SQLite, no browser tests
 	$(PY) -m pytest -m "not browser and not postgres" -q -n 2
 
-test-sqlite: venv node
+test-sqlite: venv-dev node
 	@echo "== Test suite on SQLite =="
 	$(PY) -m pytest -m "not browser and not postgres" -q -n 2
 
-test-postgres: venv node
+test-postgres: venv-dev node
 	@if $(PY) -c "import psycopg,sys; psycopg.connect('$(PG_URL)'.rsplit('/',1)[0] + '/postgres', connect_timeout=3).close()" 2>/dev/null; then \
 	  echo "== Test suite on PostgreSQL =="; \
 	  DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not browser" -q -n 2; \
 	else echo "== PostgreSQL does not answer at 127.0.0.1:5432; skipping the PostgreSQL run =="; fi
 
-test-browser: venv node chromium
+test-browser: venv-dev node chromium
 	@echo "== Browser tests (Chromium) =="
 	$(PY) -m pytest -m browser -q
 
@@ -88,24 +117,24 @@ MUTATION_TARGETS ?= "nnrr.access.*" "nnrr.scheduling.rules.*" \
 	"nnrr.scheduling.dispatch.*" "nnrr.questionnaires.scoring.*"
 MUTATION_CHILDREN ?= 2
 
-mutation: venv node ## Mutation testing of access, consent, scoring, rules and dispatch (slow)
+mutation: venv-dev node ## Mutation testing of access, consent, scoring, rules and dispatch (slow)
 	$(VENV)/bin/mutmut run --max-children $(MUTATION_CHILDREN) $(MUTATION_TARGETS)
 	$(PY) bench/mutation_score.py $(MUTATION_TARGETS)
 
-lint: venv ## ruff (lint + format check) and mypy
+lint: venv-dev ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy nnrr
 
-fmt: venv ## Format and fix what ruff can fix
+fmt: venv-dev ## Format and fix what ruff can fix
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-check: venv node lint ## Django system checks, missing migrations, lint
+check: venv-dev node lint ## Django system checks, missing migrations, lint
 	NNRR_DEMO=1 $(PY) manage.py check
 	NNRR_DEMO=1 $(PY) manage.py makemigrations --check --dry-run
 
-bench: venv node ## Benchmarks (not part of test): pages, dispatch, export, reports, load test; fails on a missed target
+bench: venv-dev node ## Benchmarks (not part of test): pages, dispatch, export, reports, load test; fails on a missed target
 	@status=0; \
 	$(PY) bench/pages.py || status=1; \
 	$(PY) bench/dispatch.py || status=1; \
@@ -114,7 +143,7 @@ bench: venv node ## Benchmarks (not part of test): pages, dispatch, export, repo
 	$(PY) bench/load.py || status=1; \
 	exit $$status
 
-messages: venv ## Update and compile the English translation
+messages: venv-dev ## Update and compile the English translation
 	NNRR_DEMO=1 $(PY) manage.py makemessages -l en --ignore=.venv --ignore=node_modules --ignore=var --ignore=tests --ignore=bench
 	NNRR_DEMO=1 $(PY) manage.py compilemessages --ignore=.venv
 

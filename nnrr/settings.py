@@ -112,7 +112,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
-    "template_partials",
     "nnrr.accounts",
     "nnrr.audit",
     "nnrr.patients",
@@ -162,7 +161,6 @@ TEMPLATES = [
                 "nnrr.accounts.context_processors.profile",
                 "nnrr.worklists.context_processors.waiting",
             ],
-            "builtins": ["template_partials.templatetags.partials"],
         },
     }
 ]

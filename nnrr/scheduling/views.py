@@ -269,6 +269,6 @@ def dispatch_log(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
         obj=course,
     )
     context = {"orders": orders, "course": course, "patient": course.patient}
-    if request.headers.get("HX-Request"):
+    if request.htmx:
         return render(request, "scheduling/_dispatch_log.html", context)
     return render(request, "scheduling/dispatch_log.html", context)
