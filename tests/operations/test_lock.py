@@ -137,7 +137,8 @@ def test_the_check_notices_an_extras_package_missing_from_the_lock() -> None:
     assert "zopfli" in lock
     without = {name: version for name, version in lock.items() if name != "zopfli"}
     problems = missing_requirements(without, project_requirements(), requires)
-    assert problems == ['zopfli>=0.1.4; extra == "woff" (wanted by fonttools[woff]) is not in the lock']
+    wanted = 'zopfli>=0.1.4; extra == "woff" (wanted by fonttools[woff]) is not in the lock'
+    assert problems == [wanted]
 
 
 def test_the_check_notices_a_pin_outside_a_dependents_specifier() -> None:
