@@ -44,7 +44,7 @@ venv: $(STAMP_PY) ## Create .venv and install exactly the locked runtime package
 
 venv-dev: $(STAMP_DEV) ## The same plus the locked test and development tools
 
-UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 $(LOCK_ARGS)
+UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --custom-compile-command "make lock" --python-version 3.11 $(LOCK_ARGS)
 
 # Needs only the locked uv, not the project installed: a new dependency in pyproject.toml is not
 # in the lock yet, so `pip check` would refuse the project until this has run.
