@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from hypothesis import settings as hypothesis_settings
 from django.utils import timezone
 
 from nnrr.accounts.middleware import LOGIN_TIME_SESSION_KEY
@@ -34,6 +35,11 @@ from nnrr.lib.dates import oslo_date
 from nnrr.patients.models import Course, Patient
 from nnrr.patients.services import register_patient
 from nnrr.scheduling import services as scheduling
+
+# Property tests check behaviour, never speed (speed is for bench/): no per-example deadline, which
+# a busy CI machine would otherwise turn into a failure of a correct test.
+hypothesis_settings.register_profile("nnrr", deadline=None)
+hypothesis_settings.load_profile("nnrr")
 
 
 @pytest.fixture(autouse=True)
