@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from hypothesis import settings as hypothesis_settings
 from django.utils import timezone
+from hypothesis import settings as hypothesis_settings
 
 from nnrr.accounts.middleware import LOGIN_TIME_SESSION_KEY
 from nnrr.accounts.models import Identity, Membership, Role, Unit, User
