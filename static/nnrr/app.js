@@ -186,3 +186,23 @@ document.addEventListener("submit", function (event) {
   window.addEventListener("resize", update);
   document.addEventListener("htmx:afterSwap", update);
 })();
+
+// «Ferdigstill likevel» confirms the answers the warning was shown for. Once an answer on the
+// page changes (Diagnose 1 corrected), the confirmation is withdrawn: the button goes, and
+// «Ferdigstill» completes what is on screen. The server refuses a stale confirmation anyway.
+(function () {
+  "use strict";
+  function withdraw(event) {
+    var field = event.target;
+    if (!field.form || field.type === "search" || !field.name) return;
+    document.querySelectorAll("[data-withdraw-on-change]").forEach(function (box) {
+      var button = box.querySelector("[data-confirm-button]");
+      if (!button || button.form !== field.form) return;
+      box.querySelectorAll("[data-confirm-button], input[name=warned]").forEach(function (el) { el.remove(); });
+      box.querySelectorAll("[data-confirm-ask]").forEach(function (el) { el.classList.add("app-hidden"); });
+      box.querySelectorAll("[data-confirm-withdrawn]").forEach(function (el) { el.classList.remove("app-hidden"); });
+    });
+  }
+  document.addEventListener("input", withdraw);
+  document.addEventListener("change", withdraw);
+})();
