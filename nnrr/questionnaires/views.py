@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from nnrr import access
 from nnrr.accounts.decorators import profile_required
@@ -208,6 +208,61 @@ def fill(request: HttpRequest, response_id: uuid.UUID) -> HttpResponse:
         },
         status=200,
     )
+
+
+@profile_required(Right.FORMS)
+@require_POST
+def autosave(request: HttpRequest, response_id: uuid.UUID) -> HttpResponse:
+    """The Behandlerskjema saved as the user types (htmx, debounced): the answers on screen go
+    to the draft, and the page shows "Lagret kl. 10:42" and gets the draft's new version. An
+    answer that is not valid is left out and named; nothing is saved over someone else's save."""
+    response = access.access_response(request, response_id)
+    if response.kind != FormKind.CLINICIAN:
+        raise Http404
+    context: dict[str, Any] = {"response": response}
+    if not response.is_editable:
+        return _autosave_status(request, {**context, "state": "completed"})
+    definition = _definition(response)
+    now = timezone.now()
+    parsed = parse_submission(definition, request.POST, previous=response.answers)
+    parsed.errors.update(
+        check_visit_date(
+            parsed.answers, referral_date=response.course.referral_date, today=oslo_date(now)
+        )
+    )
+    if "S1b_DateOfCompletion" in parsed.errors:
+        parsed.answers.pop("S1b_DateOfCompletion", None)
+    if parsed.answers != response.answers:
+        try:
+            response = form_services.save_draft(
+                actor=Actor.from_request(request),
+                response=response,
+                answers=parsed.answers,
+                expected_version=_version(request),
+                now=now,
+            )
+        except ConflictError:
+            return _autosave_status(request, {**context, "state": "conflict"})
+    elif _version(request) != response.version:
+        return _autosave_status(request, {**context, "state": "conflict"})
+    labels = [
+        label for _anchor, label, _error in bind(definition, {}, errors=parsed.errors).error_links
+    ]
+    return _autosave_status(
+        request,
+        {
+            "response": response,
+            "state": "saved",
+            "saved_at": timezone.localtime(response.last_update or now),
+            "not_saved": labels,
+        },
+    )
+
+
+def _autosave_status(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
+    page = render(request, "questionnaires/_autosave_status.html", context)
+    page["X-NNRR-Autosave"] = context["state"]
+    return page
 
 
 def _version(request: HttpRequest) -> int:

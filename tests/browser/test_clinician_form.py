@@ -18,7 +18,14 @@ from nnrr.questionnaires.definitions import get_definition
 from nnrr.questionnaires.models import FormKind, FormStatus, Response
 from nnrr.questionnaires.validation import parse_submission
 from nnrr.scheduling.models import Order
-from tests.browser.conftest import NewPage, egil_larsen, login, screenshot, today
+from tests.browser.conftest import (
+    ST_OLAVS_NAME,
+    NewPage,
+    egil_larsen,
+    login,
+    screenshot,
+    today,
+)
 from tests.conftest import ST_OLAVS, Persona, book, make_patient
 from tests.questionnaires.helpers import as_post, complete_answers
 
@@ -310,3 +317,64 @@ def test_ferdigstill_likevel_clicked_after_correcting_diagnose_1_completes_what_
     assert draft.status == FormStatus.FERDIGSTILT
     assert draft.answers["DiagnosticNumber1"] == "M545"
     assert draft.answers["DiagnosticNumber1Name"] == "Lumbago"
+
+
+def test_an_answer_survives_leaving_the_behandlerskjema_at_once(new_page: NewPage) -> None:
+    """Answer, click «Hjem» straight away (before the typing pause that saves): the answer is
+    saved on the way out, and is there when the form is opened again."""
+    egil = egil_larsen()
+    patient = make_patient(ST_OLAVS, name="Lars Lagre")
+    course = book(egil, patient)
+    draft = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
+    page = new_page("desktop")
+    login(page)
+    page.goto(f"/skjema/{draft.pk}/fyll-ut/")
+    page.get_by_label("Lege", exact=True).check()
+    page.locator("#input-S1b_DateOfCompletion").fill(today().isoformat())
+    page.get_by_role("link", name="Hjem", exact=True).click()
+    expect(page).to_have_url(re.compile(r"://[^/]+/$"))
+    expect(page.get_by_role("heading", level=1, name=ST_OLAVS_NAME)).to_be_visible()
+
+    page.goto(f"/pasient/{patient.pk}/")
+    page.get_by_role("link", name="Fyll ut skjema").click()
+    expect(page.get_by_label("Lege", exact=True)).to_be_checked()
+    expect(page.locator("#input-S1b_DateOfCompletion")).to_have_value(today().isoformat())
+    draft.refresh_from_db()
+    assert draft.status == FormStatus.KLADD
+    assert draft.answers["TreatmentEvaluationByDoctor"] is True
+
+
+def test_the_behandlerskjema_saves_as_the_user_types_and_says_when(new_page: NewPage) -> None:
+    egil = egil_larsen()
+    patient = make_patient(ST_OLAVS, name="Tone Taster")
+    course = book(egil, patient)
+    draft = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
+    page = new_page("desktop")
+    login(page)
+    page.goto(f"/skjema/{draft.pk}/fyll-ut/")
+    status = page.locator("#autosave-status")
+    expect(status).to_have_text("")
+    page.locator("#input-DiagnosticNumber1").fill("M54.5")
+    expect(status).to_have_text(re.compile(r"^Lagret kl\. \d\d:\d\d$"))
+    draft.refresh_from_db()
+    assert draft.answers["DiagnosticNumber1"] == "M545"
+    screenshot(page, "clinician-form-autosaved")
+
+    # Saved twice more as the user goes on, then «Avslutt skjemautfylling»: no conflict with
+    # the page's own saves.
+    page.get_by_label("Lege", exact=True).check()
+    page.locator("#input-S1b_DateOfCompletion").fill(today().isoformat())
+    page.get_by_role("button", name="Avslutt skjemautfylling").first.click()
+    expect(page.get_by_text("Skjemaet er lagret i kladd.")).to_be_visible()
+    draft.refresh_from_db()
+    assert draft.answers["S1b_DateOfCompletion"] == today().isoformat()
+    assert draft.answers["TreatmentEvaluationByDoctor"] is True
+
+    # Leaving by the patient's name after the save: nothing is asked, nothing is lost.
+    page.get_by_role("link", name="Fyll ut skjema").click()
+    page.get_by_label("Fysioterapeut", exact=True).check()
+    expect(status).to_have_text(re.compile(r"^Lagret kl\. "))
+    page.locator(".app-patient-header").get_by_role("link", name="Tone Taster").click()
+    expect(page.get_by_role("heading", level=1, name="Tone Taster")).to_be_visible()
+    draft.refresh_from_db()
+    assert draft.answers["TreatmentEvaluationByPhysiotherapist"] is True
