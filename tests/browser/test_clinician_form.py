@@ -21,6 +21,8 @@ from nnrr.scheduling.models import Order
 from tests.browser.conftest import (
     ST_OLAVS_NAME,
     NewPage,
+    axe,
+    describe_violations,
     egil_larsen,
     login,
     screenshot,
@@ -279,9 +281,10 @@ def test_correcting_diagnose_1_after_the_warning_withdraws_ferdigstill_likevel(
     new_page: NewPage,
 ) -> None:
     draft = _draft_with_m797(egil_larsen(), "Wenche Varsel")
-    page = new_page("desktop")
+    page = new_page("desktop", bypass_csp=True)
     login(page)
     _warn_then_correct_to_m545(page, draft)
+    assert not axe(page), describe_violations(axe(page))
     page.locator("#input-DiagnosticNumber1").dispatch_event("change")
     expect(page.locator("#item-DiagnosticNumber1-name")).to_contain_text("Lumbago")
 
@@ -289,6 +292,8 @@ def test_correcting_diagnose_1_after_the_warning_withdraws_ferdigstill_likevel(
     confirm = page.locator("#confirm-unrelated")
     expect(confirm.get_by_role("button", name="Ferdigstill likevel")).to_have_count(0)
     expect(confirm).to_contain_text("«Ferdigstill likevel» er trukket tilbake")
+    violations = axe(page)
+    assert not violations, describe_violations(violations)
     screenshot(page, "clinician-form-confirmation-withdrawn")
     page.get_by_role("button", name="Ferdigstill", exact=True).first.click()
     expect(
