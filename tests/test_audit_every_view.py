@@ -74,6 +74,7 @@ CHANGES_PATIENT_DATA: dict[str, str] = {
     "patients:course_delete": "nnrr.course.deleted",
     "patients:course_owner": "nnrr.course.owner_changed",
     "questionnaires:fill": "nnrr.form.saved",
+    "questionnaires:autosave": "nnrr.form.saved",
     "questionnaires:return": "nnrr.form.returned",
     "questionnaires:paper": "nnrr.form.submitted",
     "scheduling:order": "nnrr.order.created",
@@ -285,6 +286,10 @@ def _post_data(name: str, world: World) -> dict[str, str]:
         "patients:course_delete": {"reason": "Kom ikke til timen"},
         "patients:course_owner": {"owner": str(world.admin.user.pk)},
         "questionnaires:fill": {"version": str(world.draft.version), "action": "save"},
+        "questionnaires:autosave": {
+            "version": str(world.draft.version),
+            "S1b_DateOfCompletion": _today().isoformat(),
+        },
         "questionnaires:return": {"reason": "Feil diagnose registrert"},
         "questionnaires:paper": {"consent": "1", "FamilyStatus": "1"},
         "scheduling:order": {

@@ -29,10 +29,15 @@ from nnrr.audit.context import Actor
 from nnrr.lib.dates import in_supported_range, oslo_date, parse_birth_date
 from nnrr.portal import services as portal
 from nnrr.questionnaires import services as form_services
-from nnrr.questionnaires.definitions import Definition, Section, get_definition
+from nnrr.questionnaires.definitions import Definition, get_definition
 from nnrr.questionnaires.models import FormKind, FormStatus, Response
 from nnrr.questionnaires.rendering import bind
-from nnrr.questionnaires.validation import parse_submission, resume_step, section_visible
+from nnrr.questionnaires.validation import (
+    asks_for_an_answer,
+    parse_submission,
+    portal_pages,
+    resume_step,
+)
 from nnrr.scheduling.models import Order, OrderState
 
 SESSION_ORDER = "nnrr_portal_order"
@@ -215,10 +220,6 @@ def _current(request: HttpRequest) -> tuple[Order, Definition] | HttpResponse:
     return order, get_definition(order.kind)
 
 
-def _visible_sections(definition: Definition, answers: dict[str, Any]) -> list[Section]:
-    return [s for s in definition.sections if section_visible(s, answers)]
-
-
 def _draft(order: Order) -> Response | None:
     response = order.response if order.response_id else None
     if response is not None and response.status == FormStatus.KLADD:
@@ -274,17 +275,21 @@ def section(request: HttpRequest, step: int) -> HttpResponse:
         **form_services.baseline_answers(order.course, order.kind),
         **(draft.answers if draft else {}),
     }
-    sections = _visible_sections(definition, answers)
-    if step > len(sections):
+    pages = portal_pages(definition, answers)
+    if step > len(pages):
         return redirect("portal:review")
     if step < 1:
         return redirect("portal:section", step=1)
-    current_section = sections[step - 1]
+    page = pages[step - 1]
     errors: dict[str, str] = {}
     raw: dict[str, Any] = {}
     if request.method == "POST":
         parsed = parse_submission(
-            definition, request.POST, previous=answers, sections=[current_section.id]
+            definition,
+            request.POST,
+            previous=answers,
+            sections=[page.section.id],
+            elements=page.element_ids,
         )
         portal.save_section(
             actor=Actor.patient(request, order.course.unit_id),
@@ -296,15 +301,15 @@ def section(request: HttpRequest, step: int) -> HttpResponse:
             action = request.POST.get("action", "next")
             if action == "later":
                 return render(request, "portal/saved.html", {"order": order})
-            new_sections = _visible_sections(definition, parsed.answers)
+            new_pages = portal_pages(definition, parsed.answers)
             if action == "back":
                 return redirect("portal:section", step=max(1, step - 1))
-            if step >= len(new_sections):
+            if step >= len(new_pages):
                 return redirect("portal:review")
             return redirect("portal:section", step=step + 1)
         answers, errors = parsed.answers, parsed.errors
         raw = {k: request.POST.get(k) for k in request.POST}
-    form = bind(definition, answers, errors=errors, raw=raw, sections=[current_section.id])
+    form = bind(definition, answers, errors=errors, raw=raw, page=page)
     return render(
         request,
         "portal/section.html",
@@ -313,23 +318,24 @@ def section(request: HttpRequest, step: int) -> HttpResponse:
             "definition": definition,
             "form": form,
             "step": step,
-            "total": len(sections),
-            "percent": int(100 * (step - 1) / max(1, len(sections))),
-            "section_obj": current_section,
+            "total": len(pages),
+            "percent": int(100 * (step - 1) / max(1, len(pages))),
+            "section_obj": page.section,
         },
     )
 
 
 def _unanswered(definition: Definition, answers: dict[str, Any]) -> list[tuple[int, str, str]]:
-    """(step, anchor, label) of visible questions without an answer."""
+    """(step, anchor, label) of visible questions without an answer (optional free-text boxes
+    and tick boxes are not questions left unanswered)."""
     result = []
-    for step, sec in enumerate(_visible_sections(definition, answers), start=1):
-        bound = bind(definition, answers, sections=[sec.id]).sections[0]
+    for step, page in enumerate(portal_pages(definition, answers), start=1):
+        bound = bind(definition, answers, page=page).sections[0]
         for element in bound.elements:
             if getattr(element, "group", None) is not None:
                 continue
             item = element.item  # type: ignore[union-attr]
-            if not element.visible or item.type == "boolean":
+            if not element.visible or not asks_for_an_answer(item):
                 continue
             if answers.get(item.id) in (None, ""):
                 result.append((step, f"item-{item.id}", str(item.label)))
@@ -361,7 +367,7 @@ def review(request: HttpRequest) -> HttpResponse:
             "order": order,
             "definition": definition,
             "unanswered": unanswered,
-            "total": len(_visible_sections(definition, answers)),
+            "total": len(portal_pages(definition, answers)),
         },
     )
 

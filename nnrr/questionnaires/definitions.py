@@ -143,6 +143,13 @@ class Section:
     intro: Text
     elements: tuple[Item | Group, ...]
     show_if: Condition | None = None
+    # The intro of the printed paper form when the screen's intro speaks of the screen ("trykk
+    # på figuren"); the screen's intro otherwise.
+    paper_intro: Text = Text("")
+
+    @property
+    def intro_on_paper(self) -> Text:
+        return self.paper_intro or self.intro
 
     def items(self) -> Iterator[Item]:
         for element in self.elements:
@@ -315,6 +322,7 @@ def parse_definition(data: Mapping[str, Any], path: str = "") -> Definition:
                 intro=Text.parse(raw_section.get("intro"), section_where),
                 elements=tuple(elements),
                 show_if=_condition(raw_section.get("show_if"), section_where),
+                paper_intro=Text.parse(raw_section.get("paper_intro"), section_where),
             )
         )
     definition = Definition(

@@ -2,9 +2,11 @@
 
 The manual lets a clinic offer the questionnaire on paper to patients who cannot use a phone or
 PC, and obliges it to give patients who do not consent an equal offer. The printed form has the
-same items, codes and (licensed or placeholder) wording as the screen, in the order of the
-paper-entry page, so the answers are easy to key in later: tick boxes for choices and ticks,
-number boxes for numbers. The pre-treatment form starts with the consent page.
+same items and (licensed or placeholder) wording as the screen, in the order of the paper-entry
+page, so the answers are easy to key in later: tick boxes for choices and ticks, number boxes for
+numbers. It reads as a paper form: no answer codes beside the choices, no instruction to tap
+(a section's ``paper_intro``), and the web's consent sentence. The pre-treatment form starts
+with the consent page.
 
 A printed form is for one patient and course (name, fødselsnummer and the course on every page
 header) or blank: for the clinic's stock, and for patients who decline the registry, whose
@@ -160,7 +162,7 @@ def paper_sections(
             PaperSection(
                 id=section.id,
                 title=str(section.title),
-                intro=str(section.intro),
+                intro=str(section.intro_on_paper),
                 condition=_condition_text(condition, definition),
                 questions=questions,
                 pain_drawing=drawing,

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from nnrr.questionnaires import body_map, diagnoses, wording
 from nnrr.questionnaires.definitions import Definition, Group, Item, Section
-from nnrr.questionnaires.validation import condition_holds, section_visible
+from nnrr.questionnaires.validation import Page, condition_holds, section_visible
 
 
 @dataclass
@@ -145,6 +145,8 @@ class BoundSection:
     is_pain_drawing: bool = False
 
     answers: Mapping[str, Any] | None = None
+    part: int = 1  # a long section is split into parts on the portal's pages
+    parts: int = 1
 
     @property
     def show_if_attrs(self) -> dict[str, str]:
@@ -224,19 +226,25 @@ def bind(
     warnings: Mapping[str, str] | None = None,
     raw: Mapping[str, Any] | None = None,
     sections: Iterable[str] | None = None,
+    page: Page | None = None,
     readonly: bool = False,
 ) -> BoundForm:
-    """Bind answers (and errors) to the definition, for the given sections or all of them."""
+    """Bind answers (and errors) to the definition, for the given sections or all of them, or
+    for one page of the portal (a section or a part of a long one)."""
     errors = errors or {}
     warnings = warnings or {}
     raw = raw or {}
     wanted = set(sections) if sections is not None else None
+    if page is not None:
+        wanted = {page.section.id}
     bound_sections = []
     for section in definition.sections:
         if wanted is not None and section.id not in wanted:
             continue
         elements: list[BoundItem | BoundGroup] = []
         for element in section.elements:
+            if page is not None and element.id not in page.element_ids:
+                continue
             if isinstance(element, Group):
                 items = [
                     BoundItem(
@@ -274,6 +282,8 @@ def bind(
                     isinstance(e, BoundItem) and e.item.widget == "body-region" for e in elements
                 ),
                 answers=answers,
+                part=page.part if page is not None else 1,
+                parts=page.parts if page is not None else 1,
             )
         )
     return BoundForm(definition, bound_sections, dict(errors))

@@ -6,6 +6,7 @@ app_name = "questionnaires"
 urlpatterns = [
     path("skjema/<uuid:response_id>/", views.response_detail, name="response"),
     path("skjema/<uuid:response_id>/fyll-ut/", views.fill, name="fill"),
+    path("skjema/<uuid:response_id>/lagre-kladd/", views.autosave, name="autosave"),
     path("skjema/<uuid:response_id>/returner/", views.return_form, name="return"),
     path("skjema/<uuid:response_id>/journalnotat/", views.journal, name="journal"),
     path("forlop/<uuid:course_id>/papirskjema/<str:kind>/", views.paper_form, name="paper"),

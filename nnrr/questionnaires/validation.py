@@ -152,8 +152,10 @@ def parse_submission(
     *,
     previous: Mapping[str, Any] | None = None,
     sections: Iterable[str] | None = None,
+    elements: Iterable[str] | None = None,
 ) -> Parsed:
-    """Parse posted values of the given sections (all by default) over the previous answers.
+    """Parse posted values of the given sections (all by default) over the previous answers;
+    with ``elements``, only those items and groups of them (a part of a long section).
 
     Invalid values are reported and keep their previous value; nothing already saved is lost.
     """
@@ -161,10 +163,13 @@ def parse_submission(
     errors: dict[str, str] = {}
     raw: dict[str, Any] = {}
     wanted = set(sections) if sections is not None else {s.id for s in definition.sections}
+    only = set(elements) if elements is not None else None
     for section in definition.sections:
         if section.id not in wanted:
             continue
         for element in section.elements:
+            if only is not None and element.id not in only:
+                continue
             items = element.items if isinstance(element, Group) else (element,)
             for item in items:
                 value = data.get(item.id)
@@ -315,29 +320,105 @@ def missing_for_completion(definition: Definition, answers: Mapping[str, Any]) -
     return missing
 
 
+# --- The portal's pages ------------------------------------------------------------------------
+
+# A phone page holds at most this many questions: a longer section (the 33 health complaints of
+# UHI) is split into parts of about equal size.
+MAX_QUESTIONS_PER_PAGE = 10
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the portal: a section, or a part of a long one."""
+
+    section: Section
+    elements: tuple[Item | Group, ...]
+    part: int = 1
+    parts: int = 1
+
+    @property
+    def element_ids(self) -> frozenset[str]:
+        return frozenset(element.id for element in self.elements)
+
+    def items(self) -> Iterable[Item]:
+        for element in self.elements:
+            yield from element.items if isinstance(element, Group) else (element,)
+
+
+def _blocks(section: Section) -> list[list[Item | Group]]:
+    """The section's elements with each conditional element kept beside the one it depends on:
+    a condition on another page could not be followed on screen."""
+    blocks: list[list[Item | Group]] = []
+    for element in section.elements:
+        condition = element.show_if
+        if blocks and condition is not None:
+            ids = {i.id for e in blocks[-1] for i in (e.items if isinstance(e, Group) else (e,))}
+            if condition.item in ids:
+                blocks[-1].append(element)
+                continue
+        blocks.append([element])
+    return blocks
+
+
+def split_section(section: Section) -> list[Page]:
+    """A section as pages of at most ``MAX_QUESTIONS_PER_PAGE`` questions, of about equal size
+    (33 → 9, 8, 8, 8; 11 → 6, 5). The pain drawing is one figure and never split."""
+    count = len(section.elements)
+    drawing = any(item.widget == "body-region" for item in section.items())
+    if drawing or count <= MAX_QUESTIONS_PER_PAGE:
+        return [Page(section, section.elements)]
+    parts = math.ceil(count / MAX_QUESTIONS_PER_PAGE)
+    chunks: list[list[Item | Group]] = [[]]
+    placed = 0
+    for block in _blocks(section):
+        # The size of this part: what is left shared among the parts left.
+        size = math.ceil((count - placed + len(chunks[-1])) / max(1, parts - len(chunks) + 1))
+        if chunks[-1] and len(chunks[-1]) + len(block) > size:
+            chunks.append([])
+        chunks[-1].extend(block)
+        placed += len(block)
+    return [
+        Page(section, tuple(chunk), part=number, parts=len(chunks))
+        for number, chunk in enumerate(chunks, start=1)
+    ]
+
+
+def portal_pages(definition: Definition, answers: Mapping[str, Any]) -> list[Page]:
+    """The portal's pages for these answers: the visible sections, long ones split."""
+    return [
+        page
+        for section in definition.sections
+        if section_visible(section, answers)
+        for page in split_section(section)
+    ]
+
+
+def asks_for_an_answer(item: Item) -> bool:
+    """A question the patient is expected to answer: a choice, a number, a date. A tick box is
+    answered by leaving it blank, and a free-text box ("Andre årsaker") is optional."""
+    return item.type not in ("boolean", "text")
+
+
 def resume_step(definition: Definition, answers: Mapping[str, Any]) -> int | None:
-    """The page (1-based, among the visible sections) to open when a patient comes back to a
+    """The page (1-based, among the portal's pages) to open when a patient comes back to a
     saved questionnaire: the first with a question not yet answered; None when all are.
 
-    A page of checkboxes only (the pain drawing, a list of ticks) counts as unanswered until any
-    of its boxes has been stored, ticked or not.
+    Optional free-text boxes do not count. A page of checkboxes only (the pain drawing, a list of
+    ticks) counts as unanswered until any of its boxes has been stored, ticked or not.
     """
-    step = 0
-    for section in definition.sections:
-        if not section_visible(section, answers):
-            continue
-        step += 1
+    for step, page in enumerate(portal_pages(definition, answers), start=1):
         items = [
             item
-            for element in section.elements
+            for element in page.elements
             if condition_holds(element.show_if, answers)
             for item in (element.items if isinstance(element, Group) else (element,))
             if condition_holds(item.show_if, answers)
         ]
-        questions = [item for item in items if item.type != "boolean"]
+        questions = [item for item in items if asks_for_an_answer(item)]
         if any(answers.get(item.id) in (None, "") for item in questions):
             return step
-        if not questions and items and all(item.id not in answers for item in items):
+        ticks = [item for item in items if item.type == "boolean"]
+        if not questions and ticks and all(item.id not in answers for item in ticks):
             return step
     return None
 

@@ -3,16 +3,20 @@ patient-form summary and journal note, paper forms keyed in by staff, and the di
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import messages
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from nnrr import access
 from nnrr.accounts.decorators import profile_required
@@ -99,19 +103,26 @@ def fill(request: HttpRequest, response_id: uuid.UUID) -> HttpResponse:
         return render(request, "questionnaires/fill.html", {**context, "form": form})
 
     now = timezone.now()
-    if request.POST.get("action") == "complete_confirmed":
-        return _complete_confirmed(request, response, definition, context, now)
     parsed = parse_submission(definition, request.POST, previous=response.answers)
     parsed.errors.update(
         check_visit_date(parsed.answers, referral_date=course.referral_date, today=oslo_date(now))
     )
     if "S1b_DateOfCompletion" in parsed.errors:
         parsed.answers.pop("S1b_DateOfCompletion", None)
-    try:
-        expected = int(request.POST.get("version", ""))
-    except ValueError:
-        expected = -1
+    expected = _version(request)
     action = request.POST.get("action", "save")
+    # "Ferdigstill likevel" confirms the answers the warning was shown for, and only those: the
+    # button posts the form as it is on screen with a signed digest of the warned answers. Any
+    # change since (Diagnose 1 corrected to M54.5) voids the confirmation, and the answers on
+    # screen go through an ordinary Ferdigstill instead.
+    confirmed = False
+    confirmation_void = False
+    if action == "complete_confirmed":
+        confirmed = confirmation_holds(
+            request.POST.get("warned", ""), response=response, answers=parsed.answers
+        )
+        confirmation_void = not confirmed
+        action = "complete"
     missing = missing_for_completion(definition, parsed.answers) if action == "complete" else []
     confirm_unrelated = None
     try:
@@ -123,7 +134,7 @@ def fill(request: HttpRequest, response_id: uuid.UUID) -> HttpResponse:
                     answers=parsed.answers,
                     expected_version=expected,
                     now=now,
-                    confirm_not_neck_back=request.POST.get("confirm_not_neck_back") == "1",
+                    confirm_not_neck_back=confirmed,
                 )
             except CompletionRefused as refused:
                 missing = refused.check.missing
@@ -134,6 +145,15 @@ def fill(request: HttpRequest, response_id: uuid.UUID) -> HttpResponse:
                 messages.success(
                     request, _("Behandlerskjema er ferdigstilt og lagret i registeret.")
                 )
+                if confirmed:
+                    messages.warning(
+                        request,
+                        _(
+                            "Diagnose 1 er ikke nakke- eller ryggrelatert. Meld fra til lokal "
+                            "registeransvarlig, slik at pasienten slettes fra registeret og "
+                            "fjernes fra dekningsgradsberegningen."
+                        ),
+                    )
                 return redirect("patients:detail", patient_id=course.patient_id)
         response = form_services.save_draft(
             actor=Actor.from_request(request),
@@ -179,9 +199,70 @@ def fill(request: HttpRequest, response_id: uuid.UUID) -> HttpResponse:
             "invalid": parsed.errors,
             "tried_complete": action == "complete" and confirm_unrelated is None,
             "confirm_unrelated": confirm_unrelated,
+            "warned": (
+                confirmation_token(response=response, answers=parsed.answers)
+                if confirm_unrelated is not None
+                else ""
+            ),
+            "confirmation_void": confirmation_void,
         },
         status=200,
     )
+
+
+@profile_required(Right.FORMS)
+@require_POST
+def autosave(request: HttpRequest, response_id: uuid.UUID) -> HttpResponse:
+    """The Behandlerskjema saved as the user types (htmx, debounced): the answers on screen go
+    to the draft, and the page shows "Lagret kl. 10:42" and gets the draft's new version. An
+    answer that is not valid is left out and named; nothing is saved over someone else's save."""
+    response = access.access_response(request, response_id)
+    if response.kind != FormKind.CLINICIAN:
+        raise Http404
+    context: dict[str, Any] = {"response": response}
+    if not response.is_editable:
+        return _autosave_status(request, {**context, "state": "completed"})
+    definition = _definition(response)
+    now = timezone.now()
+    parsed = parse_submission(definition, request.POST, previous=response.answers)
+    parsed.errors.update(
+        check_visit_date(
+            parsed.answers, referral_date=response.course.referral_date, today=oslo_date(now)
+        )
+    )
+    if "S1b_DateOfCompletion" in parsed.errors:
+        parsed.answers.pop("S1b_DateOfCompletion", None)
+    if parsed.answers != response.answers:
+        try:
+            response = form_services.save_draft(
+                actor=Actor.from_request(request),
+                response=response,
+                answers=parsed.answers,
+                expected_version=_version(request),
+                now=now,
+            )
+        except ConflictError:
+            return _autosave_status(request, {**context, "state": "conflict"})
+    elif _version(request) != response.version:
+        return _autosave_status(request, {**context, "state": "conflict"})
+    labels = [
+        label for _anchor, label, _error in bind(definition, {}, errors=parsed.errors).error_links
+    ]
+    return _autosave_status(
+        request,
+        {
+            "response": response,
+            "state": "saved",
+            "saved_at": timezone.localtime(response.last_update or now),
+            "not_saved": labels,
+        },
+    )
+
+
+def _autosave_status(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
+    page = render(request, "questionnaires/_autosave_status.html", context)
+    page["X-NNRR-Autosave"] = context["state"]
+    return page
 
 
 def _version(request: HttpRequest) -> int:
@@ -191,54 +272,35 @@ def _version(request: HttpRequest) -> int:
         return -1
 
 
-def _complete_confirmed(
-    request: HttpRequest,
-    response: Response,
-    definition: Definition,
-    context: dict[str, Any],
-    now: Any,
-) -> HttpResponse:
-    """ "Ferdigstill likevel": the saved draft, whose Diagnose 1 is not neck or back related,
-    completed after the clinician confirmed the consequence."""
-    try:
-        scheduling.complete_clinician_form(
-            actor=Actor.from_request(request),
-            response=response,
-            answers=dict(response.answers),
-            expected_version=_version(request),
-            now=now,
-            confirm_not_neck_back=request.POST.get("confirm_not_neck_back") == "1",
-        )
-    except CompletionRefused as refused:
-        form = bind(definition, response.answers, errors=refused.check.errors)
-        return render(
-            request,
-            "questionnaires/fill.html",
-            {
-                **context,
-                "form": form,
-                "missing": refused.check.missing,
-                "invalid": refused.check.errors,
-                "tried_complete": True,
-            },
-        )
-    except ConflictError:
-        form = bind(definition, response.answers)
-        return render(
-            request,
-            "questionnaires/fill.html",
-            {**context, "form": form, "conflict": True},
-            status=409,
-        )
-    messages.success(request, _("Behandlerskjema er ferdigstilt og lagret i registeret."))
-    messages.warning(
-        request,
-        _(
-            "Diagnose 1 er ikke nakke- eller ryggrelatert. Meld fra til lokal registeransvarlig, "
-            "slik at pasienten slettes fra registeret og fjernes fra dekningsgradsberegningen."
-        ),
+CONFIRMATION_SALT = "nnrr.questionnaires.confirm_not_neck_back"
+CONFIRMATION_MAX_AGE = 12 * 60 * 60  # a warning left open over a working day is shown anew
+
+
+def _answers_digest(answers: Mapping[str, Any]) -> str:
+    canonical = json.dumps(answers, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def confirmation_token(*, response: Response, answers: Mapping[str, Any]) -> str:
+    """What «Ferdigstill likevel» posts back: the form and a digest of the answers warned about,
+    signed so it cannot be made up or moved to another form."""
+    return signing.dumps(
+        {"response": str(response.pk), "answers": _answers_digest(answers)},
+        salt=CONFIRMATION_SALT,
     )
-    return redirect("patients:detail", patient_id=response.course.patient_id)
+
+
+def confirmation_holds(token: str, *, response: Response, answers: Mapping[str, Any]) -> bool:
+    """The confirmation was given for exactly these answers of this form."""
+    try:
+        warned = signing.loads(token, salt=CONFIRMATION_SALT, max_age=CONFIRMATION_MAX_AGE)
+    except signing.BadSignature:  # also an expired one
+        return False
+    return (
+        isinstance(warned, dict)
+        and warned.get("response") == str(response.pk)
+        and warned.get("answers") == _answers_digest(answers)
+    )
 
 
 @profile_required(Right.FORMS)

@@ -186,3 +186,137 @@ document.addEventListener("submit", function (event) {
   window.addEventListener("resize", update);
   document.addEventListener("htmx:afterSwap", update);
 })();
+
+// «Ferdigstill likevel» confirms the answers the warning was shown for. Once an answer on the
+// page changes (Diagnose 1 corrected), the confirmation is withdrawn: the button goes, and
+// «Ferdigstill» completes what is on screen. The server refuses a stale confirmation anyway.
+(function () {
+  "use strict";
+  function withdraw(event) {
+    var field = event.target;
+    if (!field.form || field.type === "search" || !field.name) return;
+    document.querySelectorAll("[data-withdraw-on-change]").forEach(function (box) {
+      var button = box.querySelector("[data-confirm-button]");
+      if (!button || button.form !== field.form) return;
+      box.querySelectorAll("[data-confirm-button], input[name=warned]").forEach(function (el) { el.remove(); });
+      box.querySelectorAll("[data-confirm-ask]").forEach(function (el) { el.classList.add("app-hidden"); });
+      box.querySelectorAll("[data-confirm-withdrawn]").forEach(function (el) { el.classList.remove("app-hidden"); });
+    });
+  }
+  document.addEventListener("input", withdraw);
+  document.addEventListener("change", withdraw);
+})();
+
+// No answer is lost by leaving a form. A form with data-autosave is saved as the user types
+// (htmx posts it a moment after the last change; the server answers "Lagret kl. 10:42" and the
+// draft's new version). A link clicked before that save has happened saves first and then
+// follows the link. Any other way of leaving a form with data-warn-unsaved while something is not
+// saved (the address bar, closing the tab, a link on the paper-entry page) asks first.
+(function () {
+  "use strict";
+  var state = new WeakMap();
+  function info(form) {
+    if (!state.has(form)) state.set(form, { changes: 0, saved: 0, sent: 0, inFlight: false, lastOk: true, submitting: false, waiters: [] });
+    return state.get(form);
+  }
+  function isAnswer(field) {
+    return field && field.form && field.name && field.type !== "search" && field.name !== "q";
+  }
+  function dirtyForms() {
+    return Array.prototype.filter.call(document.querySelectorAll("form[data-warn-unsaved]"), function (form) {
+      var s = info(form);
+      return !s.submitting && s.changes > s.saved;
+    });
+  }
+  function settle(form) {
+    var s = info(form);
+    var waiters = s.waiters;
+    s.waiters = [];
+    waiters.forEach(function (done) { done(); });
+  }
+  // Save what is typed now; done(true) once everything typed so far is saved, done(false) when
+  // a save failed (someone else saved, the server is away).
+  function flush(form, done) {
+    var s = info(form);
+    if (s.changes <= s.saved) { done(true); return; }
+    s.waiters.push(function () {
+      if (s.changes <= s.saved) done(true);
+      else if (s.lastOk && !s.inFlight) flush(form, done); // the save on its way held less
+      else done(false);
+    });
+    if (!s.inFlight) window.htmx.trigger(form, "nnrr:save-now");
+  }
+
+  function changed(event) {
+    if (!isAnswer(event.target) || !event.target.form.hasAttribute("data-warn-unsaved")) return;
+    info(event.target.form).changes += 1;
+  }
+  document.addEventListener("input", changed);
+  document.addEventListener("change", changed);
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form.hasAttribute || !form.hasAttribute("data-autosave")) return;
+    var s = info(form);
+    if (s.submitting) { event.preventDefault(); return; }
+    s.inFlight = true;
+    s.sent = s.changes;
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form.hasAttribute || !form.hasAttribute("data-autosave")) return;
+    var s = info(form);
+    s.inFlight = false;
+    var xhr = event.detail.xhr;
+    s.lastOk = !!(xhr && xhr.status === 200 && xhr.getResponseHeader("X-NNRR-Autosave") === "saved");
+    if (s.lastOk) s.saved = Math.max(s.saved, s.sent);
+    settle(form);
+  });
+
+  // A link away from the page waits for the save of what was typed.
+  document.addEventListener("click", function (event) {
+    if (event.defaultPrevented || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+    var link = event.target.closest("a[href]");
+    if (!link || link.target || link.hasAttribute("download")) return;
+    var url = new URL(link.href, window.location.href);
+    if (url.origin !== window.location.origin) return;
+    if (url.pathname === window.location.pathname && url.search === window.location.search && url.hash) return;
+    var forms = dirtyForms().filter(function (form) { return form.hasAttribute("data-autosave") && window.htmx; });
+    if (!forms.length) return;
+    event.preventDefault();
+    var left = forms.length;
+    var allSaved = true;
+    forms.forEach(function (form) {
+      flush(form, function (saved) {
+        allSaved = allSaved && saved;
+        left -= 1;
+        // Not saved (someone else saved, or the server is away): stay; the status says why.
+        if (left === 0 && allSaved) window.location.assign(link.href);
+      });
+    });
+  }, true);
+
+  // The form's own buttons leave on purpose; a save on its way finishes first, so the version
+  // the form posts is the draft's latest.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute("data-warn-unsaved")) return;
+    var s = info(form);
+    if (form.hasAttribute("data-autosave") && s.inFlight) {
+      event.preventDefault();
+      var submitter = event.submitter;
+      s.waiters.push(function () { form.requestSubmit(submitter); });
+      return;
+    }
+    s.submitting = true;
+  });
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-warn-unsaved]").forEach(function (form) { info(form).submitting = false; });
+  });
+
+  window.addEventListener("beforeunload", function (event) {
+    if (!dirtyForms().length) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
+})();

@@ -10,6 +10,7 @@ desktop width.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -17,6 +18,8 @@ from django.conf import settings
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from nnrr.questionnaires.definitions import get_definition
+from nnrr.questionnaires.validation import portal_pages
 from nnrr.scheduling import codes
 from nnrr.scheduling import services as scheduling
 from nnrr.scheduling.models import Order
@@ -97,6 +100,8 @@ def test_staff_pages(new_page: NewPage, size: str) -> None:
     code.dispatch_event("change")
     expect(page.locator("#item-DiagnosticNumber1-warning")).to_be_visible()
     audit.check("clinician-form-unrelated-diagnosis-warning")
+    expect(page.locator("#autosave-status")).to_have_text(re.compile(r"^Lagret kl\. "))
+    audit.check("clinician-form-autosaved")
 
     page.goto(f"/forlop/{course.pk}/papirskjema/1a/")
     audit.check("paper-form-1a")
@@ -189,6 +194,12 @@ def test_portal_pages(new_page: NewPage, size: str) -> None:
     page.get_by_role("button", name="Lagre og fortsett senere").click()
     expect(page.get_by_role("heading", name="Svarene dine er lagret")).to_be_visible()
     audit.check("portal-saved")
+    pages = portal_pages(get_definition(order.kind), {})
+    for step, part in enumerate(pages, start=1):
+        if part.section.id == "pain_drawing" or (part.section.id == "uhi" and part.part == 2):
+            page.goto(f"/eprom/skjema/{step}/")
+            expect(page.get_by_text(f"Del {step} av")).to_be_visible()
+            audit.check(f"portal-{part.section.id}")
     page.goto("/eprom/send-inn/")
     expect(page.get_by_role("heading", name="Send inn skjemaet")).to_be_visible()
     audit.check("portal-review")

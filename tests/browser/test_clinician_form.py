@@ -10,12 +10,26 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from nnrr.questionnaires import services as form_services
+from nnrr.questionnaires.definitions import get_definition
 from nnrr.questionnaires.models import FormKind, FormStatus, Response
+from nnrr.questionnaires.validation import parse_submission
 from nnrr.scheduling.models import Order
-from tests.browser.conftest import NewPage, egil_larsen, login, screenshot, today
-from tests.conftest import ST_OLAVS, book, make_patient
+from tests.browser.conftest import (
+    ST_OLAVS_NAME,
+    NewPage,
+    axe,
+    describe_violations,
+    egil_larsen,
+    login,
+    screenshot,
+    today,
+)
+from tests.conftest import ST_OLAVS, Persona, book, make_patient
+from tests.questionnaires.helpers import as_post, complete_answers
 
 pytestmark = pytest.mark.browser
 
@@ -231,3 +245,141 @@ def test_the_group_a_code_is_picked_under_is_stored(new_page: NewPage) -> None:
     stored.refresh_from_db()
     assert stored.answers["DiagnosticNumber1"] == "M472"
     assert stored.answers["DiagnosticNumber1Type"] == 11
+
+
+def _draft_with_m797(egil: Persona, name: str) -> Response:
+    """A Behandlerskjema in Kladd with every mandatory item answered and Diagnose 1 = M79.7."""
+    course = book(egil, make_patient(ST_OLAVS, name=name))
+    draft = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
+    definition = get_definition(FormKind.CLINICIAN)
+    answers = complete_answers(definition, visit=today())
+    answers["DiagnosticNumber1"] = "M79.7"
+    parsed = parse_submission(definition, as_post(answers))
+    assert parsed.ok, parsed.errors
+    return form_services.save_draft(
+        actor=egil.actor,
+        response=draft,
+        answers=parsed.answers,
+        expected_version=draft.version,
+        now=timezone.now(),
+    )
+
+
+def _warn_then_correct_to_m545(page: Page, draft: Response) -> None:
+    """M79.7 → «Ferdigstill» → the warning → «Endre diagnose 1» → type M54.5."""
+    page.goto(f"/skjema/{draft.pk}/fyll-ut/")
+    page.get_by_role("button", name="Ferdigstill", exact=True).first.click()
+    confirm = page.locator("#confirm-unrelated")
+    expect(confirm).to_contain_text("Diagnose 1 er M79.7")
+    expect(confirm.get_by_role("button", name="Ferdigstill likevel")).to_be_visible()
+    confirm.get_by_role("link", name="Endre diagnose 1").click()
+    expect(page).to_have_url(re.compile(r"#item-DiagnosticNumber1$"))
+    page.locator("#input-DiagnosticNumber1").fill("M54.5")
+
+
+def test_correcting_diagnose_1_after_the_warning_withdraws_ferdigstill_likevel(
+    new_page: NewPage,
+) -> None:
+    draft = _draft_with_m797(egil_larsen(), "Wenche Varsel")
+    page = new_page("desktop", bypass_csp=True)
+    login(page)
+    _warn_then_correct_to_m545(page, draft)
+    assert not axe(page), describe_violations(axe(page))
+    page.locator("#input-DiagnosticNumber1").dispatch_event("change")
+    expect(page.locator("#item-DiagnosticNumber1-name")).to_contain_text("Lumbago")
+
+    # The confirmation was for M79.7: it is withdrawn the moment the answer changes.
+    confirm = page.locator("#confirm-unrelated")
+    expect(confirm.get_by_role("button", name="Ferdigstill likevel")).to_have_count(0)
+    expect(confirm).to_contain_text("«Ferdigstill likevel» er trukket tilbake")
+    violations = axe(page)
+    assert not violations, describe_violations(violations)
+    screenshot(page, "clinician-form-confirmation-withdrawn")
+    page.get_by_role("button", name="Ferdigstill", exact=True).first.click()
+    expect(
+        page.get_by_text("Behandlerskjema er ferdigstilt og lagret i registeret.")
+    ).to_be_visible()
+    expect(page.get_by_text("Meld fra til lokal registeransvarlig")).to_have_count(0)
+    draft.refresh_from_db()
+    assert draft.status == FormStatus.FERDIGSTILT
+    assert draft.answers["DiagnosticNumber1"] == "M545"
+
+
+def test_ferdigstill_likevel_clicked_after_correcting_diagnose_1_completes_what_is_on_screen(
+    new_page: NewPage,
+) -> None:
+    """The exact fault: the red «Ferdigstill likevel» still at the top after M79.7 was corrected
+    to M54.5 (a browser without JavaScript keeps the button): M54.5 is what is completed."""
+    draft = _draft_with_m797(egil_larsen(), "Kjell Korrigert")
+    page = new_page("desktop", java_script_enabled=False)
+    login(page)
+    _warn_then_correct_to_m545(page, draft)
+    page.get_by_role("button", name="Ferdigstill likevel").click()
+    expect(
+        page.get_by_text("Behandlerskjema er ferdigstilt og lagret i registeret.")
+    ).to_be_visible()
+    draft.refresh_from_db()
+    assert draft.status == FormStatus.FERDIGSTILT
+    assert draft.answers["DiagnosticNumber1"] == "M545"
+    assert draft.answers["DiagnosticNumber1Name"] == "Lumbago"
+
+
+def test_an_answer_survives_leaving_the_behandlerskjema_at_once(new_page: NewPage) -> None:
+    """Answer, click «Hjem» straight away (before the typing pause that saves): the answer is
+    saved on the way out, and is there when the form is opened again."""
+    egil = egil_larsen()
+    patient = make_patient(ST_OLAVS, name="Lars Lagre")
+    course = book(egil, patient)
+    draft = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
+    page = new_page("desktop")
+    login(page)
+    page.goto(f"/skjema/{draft.pk}/fyll-ut/")
+    page.get_by_label("Lege", exact=True).check()
+    page.locator("#input-S1b_DateOfCompletion").fill(today().isoformat())
+    page.get_by_role("link", name="Hjem", exact=True).click()
+    expect(page).to_have_url(re.compile(r"://[^/]+/$"))
+    expect(page.get_by_role("heading", level=1, name=ST_OLAVS_NAME)).to_be_visible()
+
+    page.goto(f"/pasient/{patient.pk}/")
+    page.get_by_role("link", name="Fyll ut skjema").click()
+    expect(page.get_by_label("Lege", exact=True)).to_be_checked()
+    expect(page.locator("#input-S1b_DateOfCompletion")).to_have_value(today().isoformat())
+    draft.refresh_from_db()
+    assert draft.status == FormStatus.KLADD
+    assert draft.answers["TreatmentEvaluationByDoctor"] is True
+
+
+def test_the_behandlerskjema_saves_as_the_user_types_and_says_when(new_page: NewPage) -> None:
+    egil = egil_larsen()
+    patient = make_patient(ST_OLAVS, name="Tone Taster")
+    course = book(egil, patient)
+    draft = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
+    page = new_page("desktop")
+    login(page)
+    page.goto(f"/skjema/{draft.pk}/fyll-ut/")
+    status = page.locator("#autosave-status")
+    expect(status).to_have_text("")
+    page.locator("#input-DiagnosticNumber1").fill("M54.5")
+    expect(status).to_have_text(re.compile(r"^Lagret kl\. \d\d:\d\d$"))
+    draft.refresh_from_db()
+    assert draft.answers["DiagnosticNumber1"] == "M545"
+    screenshot(page, "clinician-form-autosaved")
+
+    # Saved twice more as the user goes on, then «Avslutt skjemautfylling»: no conflict with
+    # the page's own saves.
+    page.get_by_label("Lege", exact=True).check()
+    page.locator("#input-S1b_DateOfCompletion").fill(today().isoformat())
+    page.get_by_role("button", name="Avslutt skjemautfylling").first.click()
+    expect(page.get_by_text("Skjemaet er lagret i kladd.")).to_be_visible()
+    draft.refresh_from_db()
+    assert draft.answers["S1b_DateOfCompletion"] == today().isoformat()
+    assert draft.answers["TreatmentEvaluationByDoctor"] is True
+
+    # Leaving by the patient's name after the save: nothing is asked, nothing is lost.
+    page.get_by_role("link", name="Fyll ut skjema").click()
+    page.get_by_label("Fysioterapeut", exact=True).check()
+    expect(status).to_have_text(re.compile(r"^Lagret kl\. "))
+    page.locator(".app-patient-header").get_by_role("link", name="Tone Taster").click()
+    expect(page.get_by_role("heading", level=1, name="Tone Taster")).to_be_visible()
+    draft.refresh_from_db()
+    assert draft.answers["TreatmentEvaluationByPhysiotherapist"] is True

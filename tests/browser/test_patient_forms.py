@@ -9,6 +9,7 @@ drawing), and "Journalnotat" → "Kopier til utklippstavle" copies the note.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -17,7 +18,7 @@ from playwright.sync_api import Locator, Page, expect
 from nnrr.audit.context import Actor
 from nnrr.questionnaires.models import FormStatus, Response, Source
 from nnrr.scheduling import services as scheduling
-from tests.browser.conftest import NewPage, egil_larsen, login, screenshot
+from tests.browser.conftest import ST_OLAVS_NAME, NewPage, egil_larsen, login, screenshot
 from tests.conftest import ST_OLAVS, book, make_patient
 
 pytestmark = pytest.mark.browser
@@ -177,3 +178,40 @@ def test_follow_up_form_renders_and_submits(new_page: NewPage, size: str, kind: 
     stored = Response.objects.get(course=course, kind=kind)
     assert stored.status == FormStatus.FERDIGSTILT and stored.source == Source.PAPER
     assert stored.answers["OdiPain"] is not None
+
+
+def test_leaving_the_paper_entry_page_with_answers_asks_first(new_page: NewPage) -> None:
+    """Keying in a paper form, a click on «Hjem» would throw the answers away: the browser asks
+    first; staying keeps them, and «Registrer skjema» leaves without asking."""
+    egil = egil_larsen()
+    patient = make_patient(ST_OLAVS, name="Ulla Ulagret")
+    course = book(egil, patient)
+    page = new_page("desktop")
+    login(page)
+    form = _open_paper_form(page, course.pk, "1a")
+    asked: list[str] = []
+
+    def stay(dialog: Any) -> None:
+        asked.append(dialog.type)
+        dialog.dismiss()
+
+    # Nothing typed yet: no question.
+    page.get_by_role("link", name="Hjem", exact=True).click()
+    expect(page.get_by_role("heading", level=1, name=ST_OLAVS_NAME)).to_be_visible()
+    assert asked == []
+
+    form = _open_paper_form(page, course.pk, "1a")
+    page.once("dialog", stay)
+    answer_first_option_in(page.locator("#section-odi"))
+    page.get_by_role("link", name="Hjem", exact=True).click()
+    page.wait_for_timeout(500)
+    assert asked == ["beforeunload"]
+    expect(page).to_have_url(re.compile(r"/papirskjema/1a/$"))
+    first = page.locator("#section-odi input[type=radio]").first
+    expect(first).to_be_checked()
+
+    page.get_by_label("Pasienten har krysset av for samtykke på papirskjemaet").check()
+    form.get_by_role("button", name="Registrer skjema").click()
+    expect(page.get_by_text("Papirskjemaet er registrert.")).to_be_visible()
+    assert asked == ["beforeunload"]
+    assert Response.objects.filter(course=course, kind="1a", source=Source.PAPER).exists()

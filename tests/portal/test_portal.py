@@ -26,7 +26,7 @@ from nnrr.portal import views as portal_views
 from nnrr.portal.models import PortalThrottle
 from nnrr.questionnaires.definitions import get_definition
 from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
-from nnrr.questionnaires.validation import section_visible
+from nnrr.questionnaires.validation import portal_pages
 from nnrr.scheduling import codes
 from nnrr.scheduling import services as scheduling
 from nnrr.scheduling.models import Order, OrderState
@@ -35,7 +35,7 @@ from tests.conftest import ST_OLAVS, Persona, book, make_patient
 NEUTRAL_ERROR = "Koden eller fødselsdatoen stemmer ikke. Prøv igjen."
 BIRTH_DATE = "17.05.1975"  # make_patient's default
 DEFINITION = get_definition(FormKind.PRE_TREATMENT)
-SECTION_COUNT = len([s for s in DEFINITION.sections if section_visible(s, {})])
+PAGE_COUNT = len(portal_pages(DEFINITION, {}))  # the visible sections, long ones in parts
 FIRST, SECOND = DEFINITION.sections[0], DEFINITION.sections[1]
 
 
@@ -417,8 +417,8 @@ def test_one_section_per_page_with_progress(pre: Ordered) -> None:
     first = page(client.get(reverse("portal:section", args=[1])))
     second = page(client.get(reverse("portal:section", args=[2])))
 
-    assert f"Del 1 av {SECTION_COUNT}" in first
-    assert f"Del 2 av {SECTION_COUNT}" in second
+    assert f"Del 1 av {PAGE_COUNT}" in first
+    assert f"Del 2 av {PAGE_COUNT}" in second
     assert str(FIRST.title) in first and str(SECOND.title) not in first
     first_items = {i.id for i in FIRST.items()}
     second_items = {i.id for i in SECOND.items()}

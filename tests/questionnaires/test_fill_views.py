@@ -286,3 +286,100 @@ def test_the_picker_finds_a_neoplasm_by_its_norwegian_name(as_persona: Any) -> N
         reverse("questionnaires:diagnosis_search"), {"q": "T36.0", "target": "DiagnosticNumber4"}
     ).content.decode()
     assert "Poisoning: Penicillins" in english and "engelsk navn" in english
+
+
+# --- Saved as the user types ("Lagret kl. 10:42") ------------------------------------------------
+
+
+def autosave_url(response: Response) -> str:
+    return reverse("questionnaires:autosave", args=[response.pk])
+
+
+def test_autosave_stores_what_is_typed_and_says_when(as_persona: Any, draft: Response) -> None:
+    before = draft.version
+    response = as_persona("clinician").post(
+        autosave_url(draft),
+        {"version": before, "BackSurgery": "2", "S1b_DateOfCompletion": today().isoformat()},
+    )
+    assert response.status_code == 200
+    assert response["X-NNRR-Autosave"] == "saved"
+    html = response.content.decode()
+    draft.refresh_from_db()
+    assert draft.answers["BackSurgery"] == 2
+    assert draft.answers["S1b_DateOfCompletion"] == today().isoformat()
+    assert draft.status == FormStatus.KLADD
+    saved_at = timezone.localtime(draft.last_update).strftime("%H:%M")
+    assert f"Lagret kl. {saved_at}" in html
+    # The page gets the draft's new version, so its next save is not taken for someone else's.
+    assert draft.version == before + 1
+    assert f'id="form-version" value="{draft.version}" hx-swap-oob="true"' in html
+    assert AuditEvent.objects.filter(action="nnrr.form.saved", object_id=str(draft.pk)).count() == 1
+
+
+def test_autosave_without_a_change_writes_nothing(as_persona: Any, draft: Response) -> None:
+    client = as_persona("clinician")
+    client.post(autosave_url(draft), {"version": draft.version, "BackSurgery": "2"})
+    draft.refresh_from_db()
+    version = draft.version
+    again = client.post(autosave_url(draft), {"version": version, "BackSurgery": "2"})
+    assert again["X-NNRR-Autosave"] == "saved"
+    draft.refresh_from_db()
+    assert draft.version == version
+    assert AuditEvent.objects.filter(action="nnrr.form.saved").count() == 1
+
+
+def test_autosave_names_an_invalid_answer_and_keeps_the_rest(
+    as_persona: Any, draft: Response
+) -> None:
+    future = (today() + dt.timedelta(days=3)).isoformat()
+    response = as_persona("clinician").post(
+        autosave_url(draft),
+        {"version": draft.version, "BackSurgery": "1", "S1b_DateOfCompletion": future},
+    )
+    html = response.content.decode()
+    assert "Ikke lagret, fordi svaret er ugyldig: Besøksdato." in html
+    draft.refresh_from_db()
+    assert draft.answers["BackSurgery"] == 1
+    assert "S1b_DateOfCompletion" not in draft.answers
+
+
+def test_autosave_over_someone_elses_save_is_refused(as_persona: Any, draft: Response) -> None:
+    client = as_persona("clinician")
+    stale = draft.version
+    client.post(autosave_url(draft), {"version": stale, "BackSurgery": "2"})
+    refused = client.post(autosave_url(draft), {"version": stale, "BackSurgery": "1"})
+    assert refused.status_code == 200
+    assert refused["X-NNRR-Autosave"] == "conflict"
+    assert "Endringene dine er ikke lagret" in refused.content.decode()
+    draft.refresh_from_db()
+    assert draft.answers["BackSurgery"] == 2
+
+
+def test_autosave_of_a_completed_form_changes_nothing(as_persona: Any, draft: Response) -> None:
+    Response.objects.filter(pk=draft.pk).update(status=FormStatus.FERDIGSTILT)
+    response = as_persona("clinician").post(
+        autosave_url(draft), {"version": draft.version, "BackSurgery": "1"}
+    )
+    assert response["X-NNRR-Autosave"] == "completed"
+    assert "Skjemaet er ferdigstilt og kan ikke endres" in response.content.decode()
+    draft.refresh_from_db()
+    assert "BackSurgery" not in draft.answers
+
+
+def test_autosave_is_a_post_for_the_behandlerskjema_of_ones_own_unit(
+    as_persona: Any, draft: Response
+) -> None:
+    assert as_persona("clinician").get(autosave_url(draft)).status_code == 405
+    other = as_persona("haukeland_clinician").post(
+        autosave_url(draft), {"version": draft.version, "BackSurgery": "1"}
+    )
+    assert other.status_code in (403, 404)
+    draft.refresh_from_db()
+    assert "BackSurgery" not in draft.answers
+
+
+def test_the_fill_page_saves_as_the_user_types(as_persona: Any, draft: Response) -> None:
+    html = as_persona("clinician").get(fill_url(draft)).content.decode()
+    assert f'hx-post="{autosave_url(draft)}"' in html
+    assert 'id="autosave-status"' in html
+    assert f'id="form-version" value="{draft.version}"' in html

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -288,6 +289,25 @@ def test_saving_an_unrelated_diagnose_1_warns_on_a_plain_post(
     assert "skal hen slettes fra registeret" in client.get(fill_url(draft)).content.decode()
 
 
+def warned_token(html: str) -> str:
+    """The signed digest «Ferdigstill likevel» posts back with the form."""
+    found = re.search(r'name="warned" value="([^"]+)"', html)
+    assert found is not None, "no «Ferdigstill likevel» on the page"
+    return found.group(1)
+
+
+def warn_about_m797(client: Any, draft: Response) -> tuple[dict[str, str], str]:
+    """Ferdigstill with Diagnose 1 = M79.7: the warning; the posted form and its token."""
+    answers = complete_answers(get_definition("1b"), visit=today())
+    answers["DiagnosticNumber1"] = "M79.7"
+    posted = {"version": str(draft.version), **as_post(answers)}
+    response = client.post(fill_url(draft), {**posted, "action": "complete"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    draft.refresh_from_db()
+    return {**posted, "version": str(draft.version)}, warned_token(html)
+
+
 def test_ferdigstill_with_an_unrelated_diagnose_1_asks_to_confirm(
     as_persona: Any, draft: Response
 ) -> None:
@@ -306,15 +326,111 @@ def test_ferdigstill_with_an_unrelated_diagnose_1_asks_to_confirm(
     assert draft.status == FormStatus.KLADD  # saved, not completed
     assert draft.answers["DiagnosticNumber1"] == "M797"
 
+    # «Ferdigstill likevel» posts the form as it is on screen, with the warning's token.
     done = client.post(
         fill_url(draft),
-        {"version": draft.version, "action": "complete_confirmed", "confirm_not_neck_back": "1"},
+        {
+            "version": draft.version,
+            **as_post(answers),
+            "action": "complete_confirmed",
+            "warned": warned_token(html),
+        },
+        follow=True,
     )
-    assert done.status_code == 302
+    assert "Meld fra til lokal registeransvarlig" in done.content.decode()
     draft.refresh_from_db()
     assert draft.status == FormStatus.FERDIGSTILT
     assert draft.answers["DiagnosticNumber1"] == "M797"
     assert draft.answers["DiagnosticNumber1Name"] == "Fibromyalgi"
+
+
+def test_ferdigstill_likevel_after_correcting_diagnose_1_completes_the_corrected_code(
+    as_persona: Any, draft: Response
+) -> None:
+    """The issue's scenario: M79.7 → warning → «Endre diagnose 1» → M54.5 → the red «Ferdigstill
+    likevel» still at the top: M54.5 is what is completed, never the M79.7 warned about."""
+    client = as_persona("clinician")
+    posted, token = warn_about_m797(client, draft)
+    done = client.post(
+        fill_url(draft),
+        {**posted, "DiagnosticNumber1": "M54.5", "action": "complete_confirmed", "warned": token},
+        follow=True,
+    )
+    html = done.content.decode()
+    assert "Behandlerskjema er ferdigstilt og lagret i registeret." in html
+    assert "Meld fra til lokal registeransvarlig" not in html  # M54.5 needs no report
+    draft.refresh_from_db()
+    assert draft.status == FormStatus.FERDIGSTILT
+    assert draft.answers["DiagnosticNumber1"] == "M545"
+    assert draft.answers["DiagnosticNumber1Name"] == "Lumbago"
+
+
+def test_a_confirmation_for_other_answers_is_refused_and_the_new_code_is_warned_about(
+    as_persona: Any, draft: Response
+) -> None:
+    client = as_persona("clinician")
+    posted, token = warn_about_m797(client, draft)
+    # Another code that is not neck or back related: the confirmation of M79.7 does not cover it.
+    refused = client.post(
+        fill_url(draft),
+        {**posted, "DiagnosticNumber1": "M79.1", "action": "complete_confirmed", "warned": token},
+    )
+    assert refused.status_code == 200
+    html = refused.content.decode()
+    assert "bekreftelsen gjaldt ikke lenger. Skjemaet er ikke ferdigstilt." in html
+    assert "Diagnose 1 er M79.1" in html
+    draft.refresh_from_db()
+    assert draft.status == FormStatus.KLADD
+    assert draft.answers["DiagnosticNumber1"] == "M791"  # what is on screen is kept in the draft
+    # A new warning, a new token: that one completes M79.1.
+    client.post(
+        fill_url(draft),
+        {
+            **posted,
+            "version": draft.version,
+            "DiagnosticNumber1": "M79.1",
+            "action": "complete_confirmed",
+            "warned": warned_token(html),
+        },
+    )
+    draft.refresh_from_db()
+    assert draft.status == FormStatus.FERDIGSTILT
+    assert draft.answers["DiagnosticNumber1"] == "M791"
+
+
+@pytest.mark.parametrize("token", ["", "forged", "tampered"])
+def test_a_confirmation_without_a_valid_token_completes_nothing(
+    as_persona: Any, draft: Response, token: str
+) -> None:
+    client = as_persona("clinician")
+    posted, real = warn_about_m797(client, draft)
+    if token == "tampered":
+        token = real[:-2] + ("AA" if not real.endswith("AA") else "BB")
+    refused = client.post(
+        fill_url(draft),
+        {**posted, "action": "complete_confirmed", "confirm_not_neck_back": "1", "warned": token},
+    )
+    assert refused.status_code == 200
+    assert "bekreftelsen gjaldt ikke lenger" in refused.content.decode()
+    draft.refresh_from_db()
+    assert draft.status == FormStatus.KLADD
+
+
+def test_a_confirmation_is_for_the_form_it_was_given_on(
+    as_persona: Any, persona: Any, draft: Response
+) -> None:
+    client = as_persona("clinician")
+    posted, token = warn_about_m797(client, draft)
+    other_course = book(
+        persona("clinician"), make_patient(ST_OLAVS), planned_in_days=-1, referral_days_ago=30
+    )
+    other = Response.objects.get(course=other_course, kind=FormKind.CLINICIAN)
+    client.post(
+        fill_url(other),
+        {**posted, "version": other.version, "action": "complete_confirmed", "warned": token},
+    )
+    other.refresh_from_db()
+    assert other.status == FormStatus.KLADD
 
 
 def test_ferdigstill_with_a_related_site_code_needs_no_confirmation(
