@@ -23,7 +23,7 @@ from nnrr.audit.context import Actor
 from nnrr.audit.services import not_found, record_event
 from nnrr.patients import reads as patient_reads
 from nnrr.patients.models import ConsentLogEntry, Course, Patient
-from nnrr.questionnaires.models import FormKind, FormStatus, Response
+from nnrr.questionnaires.models import FormStatus, Response, course_unfinished
 from nnrr.scheduling.models import Order
 from nnrr.worklists import reads as worklist_reads
 
@@ -79,11 +79,7 @@ def courses_of_unit(profile: Profile) -> QuerySet[Course]:
 def unfinished_courses(profile: Profile) -> QuerySet[Course]:
     """Active courses of the unit whose Behandlerskjema is a draft or returned (the worklists,
     the front page badges and the red dot all count these)."""
-    return courses_of_unit(profile).filter(
-        status=Course.Status.ACTIVE,
-        responses__kind=FormKind.CLINICIAN,
-        responses__status__in=[FormStatus.KLADD, FormStatus.RETURNERT],
-    )
+    return courses_of_unit(profile).filter(course_unfinished())
 
 
 def patient_courses(profile: Profile, patient: Patient) -> list[Course]:

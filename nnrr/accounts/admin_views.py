@@ -110,7 +110,7 @@ def applications(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/admin/applications.html",
-        {"pending": pending, "decided": decided, "national": admin.is_national(profile)},
+        {"pending": pending, "decided": decided, "national": profile.is_national},
     )
 
 
@@ -182,7 +182,7 @@ def users(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/admin/users.html",
-        {"page": page, "query": query, "national": admin.is_national(profile)},
+        {"page": page, "query": query, "national": profile.is_national},
     )
 
 
@@ -233,7 +233,7 @@ def _user_for_grant(request: HttpRequest, user_id: int) -> User:
     for a person they added or found by fødselsnummer in this session."""
     profile = _profile(request)
     visible = admin.users_for(profile)
-    if not admin.is_national(profile):
+    if not profile.is_national:
         found = [
             pk for pk in request.session.get(FOUND_USERS_SESSION_KEY, []) if isinstance(pk, int)
         ]
@@ -283,7 +283,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
             "working": working,
             "grant_form": grant_form,
             "is_self": person.pk == profile.user.pk,
-            "national": admin.is_national(profile),
+            "national": profile.is_national,
         },
     )
 

@@ -200,7 +200,7 @@ def _users(profile: Profile) -> list[tuple[int, str]]:
     members (anyone who ever had a profile there), or everyone for a national administrator.
     One plain statement: this list is on every view of the Logg."""
     with connection.cursor() as cursor:
-        if access.is_national(profile):
+        if profile.is_national:
             cursor.execute(_ALL_USERS)
         else:
             cursor.execute(_UNIT_USERS, [profile.unit.pk])
@@ -262,7 +262,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             "typed": typed,
             "error": error,
             "filter_errors": log_filter.errors,
-            "national": access.is_national(profile),
+            "national": profile.is_national,
             "query_prev": log_filter.query(side=page.previous_page_number())
             if page.has_previous()
             else "",

@@ -6,6 +6,7 @@ tests/portal/test_portal.py for its pages), the worker's follow-up planning.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from django.utils import timezone
 from nnrr.audit.context import Actor
 from nnrr.patients.models import ConsentLogEntry, Course
 from nnrr.questionnaires import services as form_services
-from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
+from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source, consent_exists
 from nnrr.scheduling import services as scheduling
 from nnrr.scheduling.models import OPEN_STATES, Order, OrderState
 from tests.conftest import ST_OLAVS, book, make_patient
@@ -224,3 +225,33 @@ def test_withdrawal_for_one_course_leaves_the_other_course_and_the_address(
     patient.refresh_from_db()
     assert patient.email == ""
     assert not Course.objects.filter(patient=patient, status=Course.Status.ACTIVE).exists()
+
+
+# (kind, status, consent) of one form of the course → does the course have consent?
+CONSENT_CASES = [
+    (FormKind.PRE_TREATMENT, FormStatus.FERDIGSTILT, True, True),
+    (FormKind.PRE_TREATMENT, FormStatus.FERDIGSTILT, False, False),
+    (FormKind.PRE_TREATMENT, FormStatus.FERDIGSTILT, None, False),
+    (FormKind.PRE_TREATMENT, FormStatus.KLADD, True, False),
+    (FormKind.PRE_TREATMENT, FormStatus.SLETTET, True, False),
+    (FormKind.FOLLOW_UP_6, FormStatus.FERDIGSTILT, True, False),
+    (FormKind.CLINICIAN, FormStatus.FERDIGSTILT, True, False),
+]
+
+
+@pytest.mark.parametrize(("kind", "status", "given", "has_consent"), CONSENT_CASES)
+def test_every_reader_of_consent_gives_the_same_answer(
+    course: Course, kind: str, status: int, given: bool | None, has_consent: bool
+) -> None:
+    # The services, the purge, the exports and the reports ask "has the course consent?"
+    # through one definition (questionnaires.models.consent_given); each form of it must give
+    # the same answer in every case.
+    Response.objects.filter(course=course, kind=kind).delete()
+    Response.objects.create(course=course, kind=kind, status=status, consent=given)
+    long_after = timezone.now() + dt.timedelta(days=90)
+
+    assert form_services.course_has_consent(course) is has_consent
+    assert Course.objects.filter(consent_exists(), pk=course.pk).exists() is has_consent
+    assert Response.objects.giving_consent().filter(course=course).exists() is has_consent
+    # The worker deletes an unconsented course 30 days after its planned consultation.
+    assert (course.pk in scheduling.courses_due_for_purge(long_after)) is not has_consent
