@@ -83,7 +83,7 @@ def unfinished_courses(profile: Profile) -> QuerySet[Course]:
 
 
 def patient_courses(profile: Profile, patient: Patient) -> list[Course]:
-    """The patient page's courses at the profile's unit, each with ``owner_name``,
+    """The patient page's courses at the profile's unit, each with its ``owner``,
     ``shown_forms`` and ``shown_orders`` (``nnrr.patients.reads``)."""
     return patient_reads.courses_with_forms(profile.unit.pk, patient.pk)
 

@@ -80,7 +80,7 @@ def consent_exists(course: Any = None) -> models.Exists:
     ``Course.objects.filter(consent_exists())``."""
     return models.Exists(
         Response.objects.giving_consent().filter(
-            course=course if course is not None else models.OuterRef("pk")
+            models.Q(course=course if course is not None else models.OuterRef("pk"))
         )
     )
 

@@ -433,8 +433,24 @@ def _delete_course(
         )
 
 
+def course_can_be_deleted(clinician_status: int | None) -> bool:
+    """Whether "Slett skjema" may delete a course whose Behandlerskjema has this status (None:
+    it has none): only while it is not completed. A completed Behandlerskjema is the unit's
+    registration; it is returned to its owner ("Returner skjema") before the course can be
+    deleted."""
+    return clinician_status != FormStatus.FERDIGSTILT
+
+
 def delete_course(*, actor: Actor, course: Course, reason: str, now: dt.datetime) -> None:
     """ "Slett skjema" on the Behandlerskjema: the patient did not come or does not take part."""
+    clinician = Response.objects.filter(course=course, kind=FormKind.CLINICIAN)
+    if not course_can_be_deleted(clinician.values_list("status", flat=True).first()):
+        raise ValidationError(
+            _(
+                "Behandlerskjemaet er ferdigstilt, og forløpet kan ikke slettes. "
+                "Returner skjemaet først."
+            )
+        )
     with transaction.atomic():
         consented = form_services.course_has_consent(course)
         _delete_course(
