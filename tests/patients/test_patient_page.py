@@ -145,3 +145,20 @@ def test_slett_skjema_is_offered_exactly_when_the_course_may_be_deleted(
     assert (course.status == Course.Status.DELETED) is offered
     if not offered:
         assert "kan ikke slettes" in answer.content.decode()
+
+
+@pytest.mark.parametrize("courses", [2, 50])
+def test_the_patient_page_takes_the_same_queries_for_two_courses_as_for_fifty(
+    as_persona: Any, persona: Any, django_assert_num_queries: Any, courses: int
+) -> None:
+    # The session, the user, the profile, the patient, the courses with their owners, their
+    # forms, their orders, the audit row.
+    clerk = persona("clerk")
+    patient = make_patient(ST_OLAVS)
+    for n in range(courses):
+        book(clerk, patient, planned_in_days=20 + n)
+    client = as_persona("clerk")
+    client.get(reverse("patients:front"))  # the session's first request writes more
+    with django_assert_num_queries(8):
+        response = client.get(reverse("patients:detail", args=[patient.pk]))
+    assert response.content.decode().count('class="ds-card app-card app-course"') == courses
