@@ -33,7 +33,7 @@ never touched. Results also go to ``bench/results/pages-<vendor>.json``.
 
 Targets, checked in the same run (exit status 1 when one is missed): a page's query count is the
 same at every size; at the largest size every page is within 1.5× of its own time at the
-smallest size and within 3× of the logged-in bare view (the floor: session, user and profile
+smallest size and within 4× of the logged-in bare view (the floor: session, user and profile
 reads that every page pays, the profile read with the red dot of the header; it writes nothing,
 where an audited page also writes its audit event). The machine's core count and load average
 are printed with every size: on a shared machine the ratios to the same run's bare view are the
@@ -65,7 +65,10 @@ ST_OLAVS = 104293
 COLLEAGUES = 10  # users per unit who own its courses; the bench user is one at St. Olavs
 BARE_PATH = "/bench/bare/"
 TARGET_GROWTH = 1.5  # largest size against the smallest, per page
-TARGET_FLOOR = 3.0  # against the logged-in bare view at the largest size
+# Against the logged-in bare view at the largest size. 4×, not 3×: pages render their rows
+# through templates and read through querysets (docs/decisions/0019); readable code wins over
+# the millisecond or two that hand-built HTML and SQL saved.
+TARGET_FLOOR = 4.0
 
 # The URLconf of the benchmark: the project's URLs plus the bare view. Filled in by main()
 # (including the project's URLs needs Django set up); ROOT_URLCONF points at this module.
