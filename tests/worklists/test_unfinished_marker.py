@@ -7,15 +7,25 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.utils import timezone
 
+from nnrr import access
+from nnrr.accounts.profiles import Profile
 from nnrr.demo.bulk import seed
 from nnrr.patients.models import Course
 from nnrr.questionnaires.models import FormKind, FormStatus, Response, course_unfinished
+from nnrr.scheduling import services as scheduling
 from nnrr.worklists.models import UnfinishedCourse
-from tests.conftest import ST_OLAVS, Persona, book, make_patient
+from tests.conftest import (
+    HAUKELAND,
+    ST_OLAVS,
+    Persona,
+    book,
+    make_patient,
+)
 
 
 def by_definition() -> set[tuple[object, ...]]:
@@ -111,3 +121,34 @@ def test_triggers_and_definition_agree_on_every_case(
     in_definition = Course.objects.filter(course_unfinished(), pk=course.pk).exists()
     assert in_definition is unfinished
     assert in_marker is unfinished
+
+
+def test_unfinished_courses_are_the_units_active_courses_with_a_draft_or_returned_clinician_form(
+    persona: Any,
+) -> None:
+    clinician = persona("clinician")
+    draft = book(clinician, make_patient(ST_OLAVS, name="Kari Kladd"))
+    returned = book(clinician, make_patient(ST_OLAVS, name="Rolf Returnert"))
+    finished = book(clinician, make_patient(ST_OLAVS, name="Frida Ferdig"))
+    deleted = book(clinician, make_patient(ST_OLAVS, name="Sigurd Slettet"))
+    closed = book(clinician, make_patient(ST_OLAVS, name="Vera Lukket"))
+    elsewhere = book(persona("haukeland_clinician"), make_patient(HAUKELAND, name="Hans Annen"))
+
+    def clinician_form(course: Course) -> Any:
+        return Response.objects.filter(course=course, kind=FormKind.CLINICIAN)
+
+    clinician_form(returned).update(status=FormStatus.RETURNERT)
+    clinician_form(finished).update(status=FormStatus.FERDIGSTILT)
+    # A patient form left as a draft does not make the course unfinished for the clinician.
+    Response.objects.create(course=finished, kind=FormKind.PRE_TREATMENT, status=FormStatus.KLADD)
+    scheduling.delete_course(
+        actor=clinician.actor, course=deleted, reason="Feilregistrert", now=timezone.now()
+    )
+    # A course closed by a bulk update, its Behandlerskjema left as it was, is not listed.
+    Course.objects.filter(pk=closed.pk).update(status=Course.Status.WITHDRAWN)
+    assert clinician_form(closed).get().status == FormStatus.KLADD
+    assert clinician_form(draft).get().status == FormStatus.KLADD
+    assert clinician_form(elsewhere).get().status == FormStatus.KLADD
+
+    profile = Profile.from_membership(clinician.membership)
+    assert set(access.unfinished_courses(profile)) == {draft, returned}

@@ -9,12 +9,18 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from nnrr.patients.models import ConsentLogEntry
 from nnrr.questionnaires import services as form_services
 from nnrr.questionnaires.definitions import get_definition
 from nnrr.questionnaires.models import FormKind, Response
 from nnrr.scheduling import services
 from nnrr.scheduling import services as scheduling
-from tests.conftest import HAUKELAND, ST_OLAVS, book, make_patient
+from tests.conftest import (
+    HAUKELAND,
+    ST_OLAVS,
+    book,
+    make_patient,
+)
 from tests.questionnaires.helpers import complete_answers
 
 
@@ -225,3 +231,18 @@ def test_a_worklist_page_takes_the_same_queries_for_two_rows_as_for_fifty(
         response = client.get(reverse(url))
     assert response.status_code == 200
     assert response.content.decode().count('class="ds-link" href="/pasient/') >= rows
+
+
+def test_consent_log_does_not_list_other_units_patients(as_persona: Any, persona: Any) -> None:
+    olavs = book(persona("clerk"), make_patient(ST_OLAVS, name="Olav Egen"))
+    bergen = book(persona("haukeland_clinician"), make_patient(HAUKELAND, name="Berit Annen"))
+    for course, who in ((olavs, "clerk"), (bergen, "haukeland_clinician")):
+        scheduling.delete_course(
+            actor=persona(who).actor, course=course, reason="møtte ikke", now=timezone.now()
+        )
+    assert ConsentLogEntry.objects.count() == 2
+
+    html = as_persona("clerk").get(reverse("worklists:consent")).content.decode()
+
+    assert "Olav Egen" in html
+    assert "Berit Annen" not in html
