@@ -194,10 +194,6 @@ class Response(models.Model):
         return self.kind in PATIENT_FORM_KINDS
 
     @property
-    def is_completed(self) -> bool:
-        return self.status == FormStatus.FERDIGSTILT
-
-    @property
     def is_editable(self) -> bool:
         return self.status in UNFINISHED_STATUSES
 

@@ -155,14 +155,6 @@ class Choices:
             )
         return frame.visits_in(self.first_year, self.last_year)
 
-    @property
-    def period_label(self) -> str:
-        if self.visit_from and self.visit_to:
-            return f"{self.visit_from:%d.%m.%Y}–{self.visit_to:%d.%m.%Y}"
-        if self.first_year == self.last_year:
-            return str(self.first_year)
-        return f"{self.first_year}–{self.last_year}"
-
 
 def _units() -> list[Unit]:
     return list(Unit.objects.filter(is_active=True).order_by("short_name"))
