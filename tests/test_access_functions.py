@@ -1,5 +1,5 @@
 """The access function for the consent log, which used to query its model directly
-(docs/decisions/0003). The audit log's are in nnrr/audit/access.py."""
+(docs/decisions/0003). The Logg's are in nnrr/administration/log_access.py."""
 
 from __future__ import annotations
 
@@ -37,8 +37,8 @@ def test_the_consent_log_of_a_unit_holds_only_its_own_entries(persona: Any) -> N
         scheduling.withdraw_consent(
             actor=who.actor, patient=patient, reason="Nei", now=timezone.now()
         )
-    mine = access.consent_log_of_unit(profile(persona, "clinician"))
-    assert [entry.name for entry in mine] == [f"Logg {ST_OLAVS}"]
+    mine = access.consent_log_page(profile(persona, "clinician"), offset=0, limit=50)
+    assert [entry["name"] for entry in mine] == [f"Logg {ST_OLAVS}"]
 
 
 def test_require_right_refuses_a_role_without_the_right(persona: Any) -> None:

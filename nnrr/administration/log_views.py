@@ -29,7 +29,7 @@ from django.views.decorators.http import require_http_methods
 from nnrr.accounts.decorators import profile_required
 from nnrr.accounts.models import Membership, User
 from nnrr.accounts.profiles import Profile, Right
-from nnrr.audit import access
+from nnrr.administration import log_access as access
 from nnrr.audit.context import Actor
 from nnrr.audit.models import AuditEvent, Outcome
 from nnrr.audit.services import record_event

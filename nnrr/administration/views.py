@@ -15,8 +15,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from nnrr.accounts import access_admin as admin
-from nnrr.accounts.admin_forms import (
+from nnrr.accounts.decorators import profile_required
+from nnrr.accounts.models import AccessApplication, Membership, Unit, User
+from nnrr.accounts.profiles import Profile, Right, active_memberships
+from nnrr.administration import services as admin
+from nnrr.administration.forms import (
     ApplicationForm,
     ApproveForm,
     GrantForm,
@@ -25,9 +28,6 @@ from nnrr.accounts.admin_forms import (
     RejectForm,
     UnitForm,
 )
-from nnrr.accounts.decorators import profile_required
-from nnrr.accounts.models import AccessApplication, Membership, Unit, User
-from nnrr.accounts.profiles import Profile, Right, active_memberships
 from nnrr.audit.context import Actor
 from nnrr.audit.services import not_found, record_event
 

@@ -21,6 +21,7 @@ from nnrr.accounts.models import Role, User
 from nnrr.accounts.profiles import Right
 from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
+from nnrr.lib.dates import oslo_date
 from nnrr.lib.errors import ConflictError
 from nnrr.lib.ids import parse_id
 from nnrr.lib.redirects import next_from, safe_path
@@ -29,7 +30,6 @@ from nnrr.patients.models import Course
 from nnrr.patients.services import change_owner, register_patient, update_contact
 from nnrr.questionnaires.models import FormKind
 from nnrr.scheduling import services as scheduling
-from nnrr.worklists.views import unfinished_counts
 
 
 @profile_required()
@@ -39,7 +39,7 @@ def front_page(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"search_form": PatientSearchForm()}
     if profile.has(Right.FORMS):
         # Both badges in one query on the maintained marker of unfinished Behandlerskjema.
-        context["counts"] = unfinished_counts(profile)
+        context["counts"] = access.worklist_counts(profile, today=oslo_date(timezone.now()))
         # The red dot is "mine" > 0: no second query for it (see worklists.context_processors).
         context["worklist_waiting"] = context["counts"]["mine"] > 0
     return render(request, "patients/front.html", context)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Case, OuterRef, QuerySet, Subquery, When
+from django.db.models import Case, Count, OuterRef, Q, QuerySet, Subquery, When
 
 from nnrr.patients.models import ConsentLogEntry, Course
 from nnrr.questionnaires.models import FormKind, FormReturn, FormStatus, Response
@@ -78,6 +78,17 @@ def count_unfinished(
     """How many courses of the unit have an unfinished Behandlerskjema (the owner's, or planned
     before a day, when given)."""
     return _marks(unit_id, owner_id, planned_before).count()
+
+
+def unfinished_counts(unit_id: int, *, owner_id: int, today: dt.date) -> dict[str, int]:
+    """The counts of "Mine" (``owner_id``'s), "Utgått planlagt konsultasjonsdato" (planned
+    before ``today``) and the unit's unfinished forms, in one query on the marker (an index-only
+    scan of the unit's entries)."""
+    return UnfinishedCourse.objects.filter(unit_id=unit_id).aggregate(
+        mine=Count("pk", filter=Q(owner_id=owner_id)),
+        overdue=Count("pk", filter=Q(planned_consultation_date__lt=today)),
+        unit=Count("pk"),
+    )
 
 
 def unfinished_page(

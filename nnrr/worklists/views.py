@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -21,7 +20,6 @@ from nnrr.lib.dates import oslo_date
 from nnrr.patients.models import ConsentLogEntry
 from nnrr.scheduling import services as scheduling
 from nnrr.scheduling.models import OrderState
-from nnrr.worklists.models import UnfinishedCourse
 
 LISTS = {
     "mine": _("Mine uferdige skjema"),
@@ -84,22 +82,10 @@ def waiting_orders(profile: Profile) -> ListPages:
     )
 
 
-def unfinished_counts(profile: Profile) -> dict[str, int]:
-    """The counts of "Mine", "Utgått planlagt konsultasjonsdato" and the unit's unfinished
-    forms, in one query on the maintained marker (an index-only scan of the unit's entries),
-    not a join of the unit's courses to their forms."""
-    today = oslo_date(timezone.now())
-    return UnfinishedCourse.objects.filter(unit_id=profile.unit.pk).aggregate(
-        mine=Count("pk", filter=Q(owner_id=profile.user.pk)),
-        overdue=Count("pk", filter=Q(planned_consultation_date__lt=today)),
-        unit=Count("pk"),
-    )
-
-
 @profile_required(Right.FORMS)
 def index(request: HttpRequest) -> HttpResponse:
     profile = access.require_right(request, Right.FORMS)
-    counts = unfinished_counts(profile)
+    counts = access.worklist_counts(profile, today=oslo_date(timezone.now()))
     return render(request, "worklists/index.html", {"lists": LISTS, "counts": counts})
 
 

@@ -77,7 +77,7 @@ def test_a_long_history_is_counted_up_to_the_cap(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from nnrr.audit import views
+    from nnrr.administration import log_views as views
 
     monkeypatch.setattr(views, "COUNT_CAP", 60)
     actor = persona("clerk").actor

@@ -1,4 +1,4 @@
-"""The patient page's reads (``nnrr.patients.reads`` through ``access.patient_courses``): the
+"""The patient page's reads (``nnrr.scheduling.reads`` through ``access.patient_courses``): the
 patient's courses at the unit only, newest planned first, each with its owner, its forms but the
 deleted ones and its orders in order of creation, in three queries however many courses."""
 
