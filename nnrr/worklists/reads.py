@@ -19,10 +19,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Case, Count, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+)
 
 from nnrr.patients.models import ConsentLogEntry, Course
-from nnrr.questionnaires.models import FormKind, FormReturn, FormStatus, Response
+from nnrr.questionnaires.models import FormKind, FormReturn, FormStatus
 from nnrr.scheduling.models import OPEN_STATES, Order
 from nnrr.worklists.models import UnfinishedCourse, WaitingOrder
 
@@ -106,20 +116,22 @@ def unfinished_page(
         .order_by("planned_consultation_date", "created_at", "course_id")
         .values("course_id")[offset : offset + limit]
     )
-    clinician = Response.objects.filter(course=OuterRef("pk"), kind=FormKind.CLINICIAN)
-    latest_reason = FormReturn.objects.filter(
-        response__course=OuterRef("pk"), response__kind=FormKind.CLINICIAN
-    ).order_by("-returned_at", "-id")
+    latest_reason = (
+        FormReturn.objects.filter(response=OuterRef("clinician__pk"))
+        .order_by("-returned_at", "-id")
+        .values("reason")[:1]
+    )
     return list(
         Course.objects.filter(pk__in=page, unit_id=unit_id)
+        # The Behandlerskjema joined as in the page's own row (at most one per course).
         .annotate(
-            form_id=Subquery(clinician.values("pk")[:1]),
-            form_status=Subquery(clinician.values("status")[:1]),
+            clinician=FilteredRelation("responses", condition=Q(responses__kind=FormKind.CLINICIAN))
+        )
+        .annotate(
+            form_id=F("clinician__pk"),
+            form_status=F("clinician__status"),
             return_reason=Case(
-                When(
-                    form_status=FormStatus.RETURNERT,
-                    then=Subquery(latest_reason.values("reason")[:1]),
-                )
+                When(form_status=FormStatus.RETURNERT, then=Subquery(latest_reason))
             ),
         )
         # The marker's order: it holds copies of these two course fields.
