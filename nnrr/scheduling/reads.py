@@ -39,7 +39,9 @@ def courses_with_forms(unit_id: int, patient_id: uuid.UUID) -> list[Course]:
     """The patient's courses at the unit, newest planned first, with their ``owner``; each with
     ``shown_forms`` (its forms but the deleted ones) and ``shown_orders`` (in order of
     creation)."""
-    forms = Response.objects.exclude(status=FormStatus.SLETTET).only(*FORM_FIELDS)
+    # Unordered: the page sorts a course's few forms itself (``sort_forms``), and the model's
+    # default order would join every form to its course again.
+    forms = Response.objects.exclude(status=FormStatus.SLETTET).only(*FORM_FIELDS).order_by()
     orders = Order.objects.only(*ORDER_FIELDS).order_by("created_at", "id")
     return list(
         Course.objects.filter(unit_id=unit_id, patient_id=patient_id)
