@@ -377,42 +377,43 @@ def row_counts() -> dict[str, int]:
 # --- Measuring -------------------------------------------------------------------------------
 
 
-def measure(
-    client: Any,
-    url: str,
-    status: int,
-    repeat: int,
-    warmup: int,
-    data: dict[str, str] | None = None,
-) -> dict[str, Any]:
+def _request(client: Any, url: str, status: int, data: dict[str, str] | None) -> Any:
+    # A search by fødselsnummer is a POST: the number never goes into the URL.
+    response = client.post(url, data) if data is not None else client.get(url)
+    if response.status_code != status:
+        sys.exit(f"{url} answered {response.status_code}, expected {status}")
+    return response
+
+
+def count_queries(
+    client: Any, url: str, status: int, warmup: int, data: dict[str, str] | None = None
+) -> list[str]:
+    """The statements of one request after ``warmup`` requests."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    def request() -> Any:
-        # A search by fødselsnummer is a POST: the number never goes into the URL.
-        return client.post(url, data) if data is not None else client.get(url)
-
     for _ in range(warmup):
-        request()
+        _request(client, url, status, data)
     with CaptureQueriesContext(connection) as context:
-        response = request()
+        _request(client, url, status, data)
     # Copied at once: captured_queries slices connection.queries, which the next request empties.
     # The count includes BEGIN/COMMIT of atomic blocks, as assertNumQueries does.
-    captured = list(context.captured_queries)
-    if response.status_code != status:
-        sys.exit(f"{url} answered {response.status_code}, expected {status}")
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        response = request()
-        times.append((time.perf_counter() - started) * 1000)
-        if response.status_code != status:
-            sys.exit(f"{url} answered {response.status_code}, expected {status}")
-    times.sort()
+    return [f"{float(q['time']) * 1000:.2f} ms  {q['sql']}" for q in context.captured_queries]
+
+
+def timed(client: Any, url: str, status: int, data: dict[str, str] | None = None) -> float:
+    """One request's server time in ms."""
+    started = time.perf_counter()
+    _request(client, url, status, data)
+    return (time.perf_counter() - started) * 1000
+
+
+def summary(url: str, sql: list[str], times: list[float]) -> dict[str, Any]:
+    times = sorted(times)
     return {
         "url": url,
-        "queries": len(captured),
-        "sql": [f"{float(q['time']) * 1000:.2f} ms  {q['sql']}" for q in captured],
+        "queries": len(sql),
+        "sql": sql,
         "median_ms": statistics.median(times),
         "p90_ms": times[min(len(times) - 1, round(0.9 * (len(times) - 1)))],
         "samples": len(times),
@@ -467,17 +468,25 @@ def run_size(
         client = logged_in_client(fixture["user"], fixture["membership"])
         admin = logged_in_client(fixture["admin"], fixture["admin_membership"])
         anonymous = Client()
-        for name, (url, status, logged_in) in pages.items():
-            who = admin if logged_in == "admin" else client if logged_in else anonymous
-            got = measure(
-                who,
+        calls = {
+            name: (
+                admin if logged_in == "admin" else client if logged_in else anonymous,
                 url,
                 status,
-                repeat,
-                warmup,
-                data={"national_id": patient.national_id} if name == "search" else None,
+                {"national_id": patient.national_id} if name == "search" else None,
             )
-            results[name] = got
+            for name, (url, status, logged_in) in pages.items()
+        }
+        sql = {name: count_queries(*call[:3], warmup, call[3]) for name, call in calls.items()}
+        # The pages take turns, request by request: on a shared machine every page (and the
+        # bare view it is compared with) then sees the same load, not whatever the machine
+        # was doing during its own block of requests.
+        times: dict[str, list[float]] = {name: [] for name in calls}
+        for _ in range(repeat):
+            for name, call in calls.items():
+                times[name].append(timed(*call))
+        for name, (_who, url, _status, _data) in calls.items():
+            got = results[name] = summary(url, sql[name], times[name])
             print(
                 f"   {name:<22} {got['queries']:>3} queries  "
                 f"median {got['median_ms']:7.2f} ms  p90 {got['p90_ms']:7.2f} ms",
