@@ -89,6 +89,22 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "worklists/index.html", {"lists": LISTS, "counts": counts})
 
 
+# The words of a worklist row: translated once per page (the view's ``str``), not in every row.
+ROW_LABELS = {
+    "national_id": _("Fødselsnummer"),
+    "referral": _("Henvisningsdato"),
+    "planned": _("Planlagt dato"),
+    "owner": _("Eier"),
+    "status": _("Status"),
+    "returned": _("Returnert"),
+    "reason": _("Begrunnelse"),
+    "draft": _("Kladd"),
+    "fill": _("Fyll ut skjema"),
+    "change_owner": _("Endre eier"),
+    "delete": _("Slett skjema"),
+}
+
+
 def _with_actions(courses: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows with what each offers, from the services' own rules (the template shows it)."""
     for course in courses:
@@ -111,6 +127,7 @@ def _course_list(request: HttpRequest, key: str, courses: ListPages) -> HttpResp
             "title": LISTS[key],
             "page": page,
             "rows": _with_actions(list(page.object_list)),
+            "labels": {key: str(label) for key, label in ROW_LABELS.items()},
             "back": request.get_full_path(),
             "lists": LISTS,
         },
