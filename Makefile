@@ -88,8 +88,8 @@ test: venv-dev node chromium readers ## Whole suite: SQLite, then PostgreSQL (wh
 	$(MAKE) --no-print-directory test-postgres
 	$(MAKE) --no-print-directory test-browser
 
-test-fast: venv-dev node ## Quick run: SQLite, no browser tests
-	$(PY) -m pytest -m "not browser and not postgres" -q -n 2
+test-fast: venv-dev node ## Quick run (under 3 minutes): SQLite, no browser, PostgreSQL or slow tests
+	$(PY) -m pytest -m "not browser and not postgres and not slow" -q -n 2
 
 test-sqlite: venv-dev node
 	@echo "== Test suite on SQLite =="

@@ -33,7 +33,7 @@ never touched. Results also go to ``bench/results/pages-<vendor>.json``.
 
 Targets, checked in the same run (exit status 1 when one is missed): a page's query count is the
 same at every size; at the largest size every page is within 1.5× of its own time at the
-smallest size and within 3× of the logged-in bare view (the floor: session, user and profile
+smallest size and within 4× of the logged-in bare view (the floor: session, user and profile
 reads that every page pays, the profile read with the red dot of the header; it writes nothing,
 where an audited page also writes its audit event). The machine's core count and load average
 are printed with every size: on a shared machine the ratios to the same run's bare view are the
@@ -65,7 +65,10 @@ ST_OLAVS = 104293
 COLLEAGUES = 10  # users per unit who own its courses; the bench user is one at St. Olavs
 BARE_PATH = "/bench/bare/"
 TARGET_GROWTH = 1.5  # largest size against the smallest, per page
-TARGET_FLOOR = 3.0  # against the logged-in bare view at the largest size
+# Against the logged-in bare view at the largest size. 4×, not 3×: pages render their rows
+# through templates and read through querysets (docs/decisions/0019); readable code wins over
+# the millisecond or two that hand-built HTML and SQL saved.
+TARGET_FLOOR = 4.0
 
 # The URLconf of the benchmark: the project's URLs plus the bare view. Filled in by main()
 # (including the project's URLs needs Django set up); ROOT_URLCONF points at this module.
@@ -374,42 +377,43 @@ def row_counts() -> dict[str, int]:
 # --- Measuring -------------------------------------------------------------------------------
 
 
-def measure(
-    client: Any,
-    url: str,
-    status: int,
-    repeat: int,
-    warmup: int,
-    data: dict[str, str] | None = None,
-) -> dict[str, Any]:
+def _request(client: Any, url: str, status: int, data: dict[str, str] | None) -> Any:
+    # A search by fødselsnummer is a POST: the number never goes into the URL.
+    response = client.post(url, data) if data is not None else client.get(url)
+    if response.status_code != status:
+        sys.exit(f"{url} answered {response.status_code}, expected {status}")
+    return response
+
+
+def count_queries(
+    client: Any, url: str, status: int, warmup: int, data: dict[str, str] | None = None
+) -> list[str]:
+    """The statements of one request after ``warmup`` requests."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    def request() -> Any:
-        # A search by fødselsnummer is a POST: the number never goes into the URL.
-        return client.post(url, data) if data is not None else client.get(url)
-
     for _ in range(warmup):
-        request()
+        _request(client, url, status, data)
     with CaptureQueriesContext(connection) as context:
-        response = request()
+        _request(client, url, status, data)
     # Copied at once: captured_queries slices connection.queries, which the next request empties.
     # The count includes BEGIN/COMMIT of atomic blocks, as assertNumQueries does.
-    captured = list(context.captured_queries)
-    if response.status_code != status:
-        sys.exit(f"{url} answered {response.status_code}, expected {status}")
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        response = request()
-        times.append((time.perf_counter() - started) * 1000)
-        if response.status_code != status:
-            sys.exit(f"{url} answered {response.status_code}, expected {status}")
-    times.sort()
+    return [f"{float(q['time']) * 1000:.2f} ms  {q['sql']}" for q in context.captured_queries]
+
+
+def timed(client: Any, url: str, status: int, data: dict[str, str] | None = None) -> float:
+    """One request's server time in ms."""
+    started = time.perf_counter()
+    _request(client, url, status, data)
+    return (time.perf_counter() - started) * 1000
+
+
+def summary(url: str, sql: list[str], times: list[float]) -> dict[str, Any]:
+    times = sorted(times)
     return {
         "url": url,
-        "queries": len(captured),
-        "sql": [f"{float(q['time']) * 1000:.2f} ms  {q['sql']}" for q in captured],
+        "queries": len(sql),
+        "sql": sql,
         "median_ms": statistics.median(times),
         "p90_ms": times[min(len(times) - 1, round(0.9 * (len(times) - 1)))],
         "samples": len(times),
@@ -464,17 +468,25 @@ def run_size(
         client = logged_in_client(fixture["user"], fixture["membership"])
         admin = logged_in_client(fixture["admin"], fixture["admin_membership"])
         anonymous = Client()
-        for name, (url, status, logged_in) in pages.items():
-            who = admin if logged_in == "admin" else client if logged_in else anonymous
-            got = measure(
-                who,
+        calls = {
+            name: (
+                admin if logged_in == "admin" else client if logged_in else anonymous,
                 url,
                 status,
-                repeat,
-                warmup,
-                data={"national_id": patient.national_id} if name == "search" else None,
+                {"national_id": patient.national_id} if name == "search" else None,
             )
-            results[name] = got
+            for name, (url, status, logged_in) in pages.items()
+        }
+        sql = {name: count_queries(*call[:3], warmup, call[3]) for name, call in calls.items()}
+        # The pages take turns, request by request: on a shared machine every page (and the
+        # bare view it is compared with) then sees the same load, not whatever the machine
+        # was doing during its own block of requests.
+        times: dict[str, list[float]] = {name: [] for name in calls}
+        for _ in range(repeat):
+            for name, call in calls.items():
+                times[name].append(timed(*call))
+        for name, (_who, url, _status, _data) in calls.items():
+            got = results[name] = summary(url, sql[name], times[name])
             print(
                 f"   {name:<22} {got['queries']:>3} queries  "
                 f"median {got['median_ms']:7.2f} ms  p90 {got['p90_ms']:7.2f} ms",

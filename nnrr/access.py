@@ -21,9 +21,9 @@ from django.utils.translation import gettext as _
 from nnrr.accounts.profiles import Profile, Right
 from nnrr.audit.context import Actor
 from nnrr.audit.services import not_found, record_event
-from nnrr.patients import reads as patient_reads
-from nnrr.patients.models import ConsentLogEntry, Course, Patient
-from nnrr.questionnaires.models import FormKind, FormStatus, Response
+from nnrr.patients.models import Course, Patient
+from nnrr.questionnaires.models import FormStatus, Response, course_unfinished
+from nnrr.scheduling import reads as patient_reads
 from nnrr.scheduling.models import Order
 from nnrr.worklists import reads as worklist_reads
 
@@ -79,16 +79,12 @@ def courses_of_unit(profile: Profile) -> QuerySet[Course]:
 def unfinished_courses(profile: Profile) -> QuerySet[Course]:
     """Active courses of the unit whose Behandlerskjema is a draft or returned (the worklists,
     the front page badges and the red dot all count these)."""
-    return courses_of_unit(profile).filter(
-        status=Course.Status.ACTIVE,
-        responses__kind=FormKind.CLINICIAN,
-        responses__status__in=[FormStatus.KLADD, FormStatus.RETURNERT],
-    )
+    return courses_of_unit(profile).filter(course_unfinished())
 
 
 def patient_courses(profile: Profile, patient: Patient) -> list[Course]:
-    """The patient page's courses at the profile's unit, each with ``owner_name``,
-    ``shown_forms`` and ``shown_orders`` (``nnrr.patients.reads``)."""
+    """The patient page's courses at the profile's unit, each with its ``owner``,
+    ``shown_forms`` and ``shown_orders`` (``nnrr.scheduling.reads``)."""
     return patient_reads.courses_with_forms(profile.unit.pk, patient.pk)
 
 
@@ -102,6 +98,12 @@ def worklist_count(
         owner_id=profile.user.pk if mine else None,
         planned_before=planned_before,
     )
+
+
+def worklist_counts(profile: Profile, *, today: dt.date) -> dict[str, int]:
+    """The front page's and the worklists' badges: "mine", "overdue" (planned before
+    ``today``) and the whole "unit", in one query on the worklists' marker."""
+    return worklist_reads.unfinished_counts(profile.unit.pk, owner_id=profile.user.pk, today=today)
 
 
 def worklist_page(
@@ -134,7 +136,8 @@ def waiting_page(profile: Profile, *, offset: int, limit: int) -> list[dict[str,
 
 
 def consent_log_page(profile: Profile, *, offset: int, limit: int) -> list[dict[str, Any]]:
-    """A page of ``consent_log_of_unit``, newest first (``nnrr.worklists.reads``)."""
+    """A page of the unit's part of the statutory log of people touched without (lasting)
+    consent, newest first (``nnrr.worklists.reads``)."""
     return worklist_reads.consent_log_page(profile.unit.pk, offset=offset, limit=limit)
 
 
@@ -144,11 +147,6 @@ def responses_of_unit(profile: Profile) -> QuerySet[Response]:
 
 def orders_of_unit(profile: Profile) -> QuerySet[Order]:
     return Order.objects.filter(course__unit=profile.unit)
-
-
-def consent_log_of_unit(profile: Profile) -> QuerySet[ConsentLogEntry]:
-    """The unit's part of the statutory log of people touched without (lasting) consent."""
-    return ConsentLogEntry.objects.filter(unit=profile.unit)
 
 
 # --- Single objects --------------------------------------------------------------------------

@@ -2,10 +2,20 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from nnrr.accounts import urls as accounts_urls
+from nnrr.administration import urls as administration_urls
+
 urlpatterns = [
-    path("", include("nnrr.accounts.urls")),
+    # The administration pages live above the apps whose data they show, but keep their URL
+    # names (accounts:users, …): one namespace, two URLconfs.
+    path(
+        "",
+        include(
+            (accounts_urls.urlpatterns + administration_urls.urlpatterns, accounts_urls.app_name)
+        ),
+    ),
     path("", include("nnrr.patients.urls")),
-    path("", include("nnrr.audit.urls")),
+    path("", include("nnrr.administration.log_urls")),
     path("", include("nnrr.questionnaires.urls")),
     path("", include("nnrr.scheduling.urls")),
     path("", include("nnrr.worklists.urls")),

@@ -181,3 +181,31 @@ def book(
 @pytest.fixture
 def course_factory(db: Any) -> Callable[..., Course]:
     return book
+
+
+def profile_request(persona: Callable[[str], Persona], key: str) -> Any:
+    """A bare request by ``persona(key)`` with its profile chosen, for the access functions."""
+    from django.test import RequestFactory
+
+    from nnrr.accounts.profiles import Profile
+
+    who = persona(key)
+    request = RequestFactory().get("/")
+    request.user = who.user
+    request.profile = Profile.from_membership(who.membership)
+    return request
+
+
+def complete_pre_treatment(course: Course) -> Any:
+    """The course's Pasientskjema før behandling answered in the portal with consent."""
+    from nnrr.questionnaires.models import FormKind, Source
+
+    return scheduling.submit_patient_form(
+        actor=Actor.system("test"),
+        course=course,
+        kind=FormKind.PRE_TREATMENT,
+        answers={"FamilyStatus": 2, "PainExperiencesNoActivity": 6},
+        consent=True,
+        source=Source.PORTAL,
+        now=timezone.now(),
+    )

@@ -34,6 +34,9 @@ from nnrr.scheduling.models import Order
 from nnrr.scheduling.views import ReorderForm
 from tests.conftest import ST_OLAVS, Persona, book, login, make_patient
 
+# Fuzzing every form (slow: `make test` runs it, `make test-fast` not).
+pytestmark = pytest.mark.slow
+
 EXAMPLES = int(os.environ.get("NNRR_FUZZ_EXAMPLES", "10"))
 
 HOSTILE = [

@@ -18,6 +18,9 @@ import pytest
 
 from tests.processes import manage
 
+# gunicorn and manage.py in fresh processes (slow: `make test` runs them, `make test-fast` not).
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 

@@ -1,6 +1,5 @@
-"""The rows of the worklists, the Logg and the patient page's course sections are built in
-Python (for speed): every text in them that someone typed (a patient's name, a return reason, a
-user's name) must arrive escaped, exactly as the templates did it."""
+"""The rows of the worklists, the Logg and the patient page's course sections: every text in
+them that someone typed (a patient's name, a return reason, a user's name) arrives escaped."""
 
 from __future__ import annotations
 

@@ -32,6 +32,7 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+@pytest.mark.slow
 def test_the_sqlite_database_and_the_secret_key_are_created_owner_only(tmp_path: Path) -> None:
     result = _run(
         "from django.db import connection; connection.ensure_connection();"
@@ -49,6 +50,7 @@ def test_the_sqlite_database_and_the_secret_key_are_created_owner_only(tmp_path:
             assert _mode(data / companion) & 0o077 == 0
 
 
+@pytest.mark.slow
 def test_an_existing_database_file_is_left_alone(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
@@ -71,6 +73,7 @@ ADMIN_MOUNTED = (
 )
 
 
+@pytest.mark.slow
 def test_django_admin_is_not_mounted_in_production(tmp_path: Path) -> None:
     production = _run(
         ADMIN_MOUNTED,

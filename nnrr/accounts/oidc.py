@@ -87,10 +87,6 @@ class ProviderConfig:
     scopes: tuple[str, ...] = ("openid", "profile")
     pid_claims: tuple[str, ...] = ("pid",)
 
-    @property
-    def auth_method(self) -> str:
-        return "private_key_jwt" if self.private_key_file else self.secret_method
-
 
 PROVIDER_LABELS = {"helseid": "HelseID", "idporten": "ID-porten"}
 

@@ -73,6 +73,13 @@ class Profile:
         return right in ROLE_RIGHTS.get(self.role, frozenset())
 
     @property
+    def is_national(self) -> bool:
+        """The national secretariat (Registeradministrator): it sees and administers every
+        unit, where every other role works within its own unit. The one definition of the
+        rule; every page, service and export asks it here."""
+        return self.role == Role.REGISTERADMINISTRATOR
+
+    @property
     def role_label(self) -> str:
         return str(Role(self.role).label)
 

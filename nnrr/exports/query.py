@@ -17,18 +17,24 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import CharField, Exists, F, FilteredRelation, OuterRef, Q, QuerySet
+from django.db.models import CharField, F, FilteredRelation, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 
-from nnrr.accounts.models import Role, Unit
+from nnrr.accounts.models import Unit
 from nnrr.accounts.profiles import Profile, Right
 from nnrr.exports.columns import COURSE_SUFFIXES, FORM_ORDER
 from nnrr.exports.pseudonym import Pseudonymiser
 from nnrr.lib.dates import OSLO, date_of, oslo_date
 from nnrr.patients.models import Course
-from nnrr.questionnaires.models import PATIENT_FORM_KINDS, FormKind, FormStatus, Response
+from nnrr.questionnaires.models import (
+    PATIENT_FORM_KINDS,
+    FormKind,
+    FormStatus,
+    Response,
+    consent_exists,
+)
 
 CHUNK = 2000
 EXPORTABLE_STATUSES = (FormStatus.FERDIGSTILT, FormStatus.KLADD, FormStatus.RETURNERT)
@@ -118,15 +124,11 @@ class ExportFilters:
         return lines
 
 
-def is_national(profile: Profile) -> bool:
-    return profile.role == Role.REGISTERADMINISTRATOR
-
-
 def export_units(profile: Profile, filters: ExportFilters) -> list[int]:
     """The units whose rows this export may contain; refuses what the profile may not reach."""
     if not profile.has(Right.EXPORT):
         raise ExportRefused(_("Din rolle gir ikke rett til å eksportere data."))
-    if not is_national(profile):
+    if not profile.is_national:
         if filters.units and set(filters.units) != {profile.unit.pk}:
             raise ExportRefused(_("Bare Registeradministrator kan eksportere andre enheters data."))
         return [profile.unit.pk]
@@ -139,17 +141,6 @@ def export_units(profile: Profile, filters: ExportFilters) -> list[int]:
             _("Ukjent enhet (reshID): %(units)s.") % {"units": ", ".join(map(str, missing))}
         )
     return sorted(known)
-
-
-def _consented() -> Exists:
-    return Exists(
-        Response.objects.filter(
-            course=OuterRef("course"),
-            kind=FormKind.PRE_TREATMENT,
-            status=FormStatus.FERDIGSTILT,
-            consent=True,
-        )
-    )
 
 
 def _with_main(queryset: QuerySet[Response]) -> QuerySet[Response]:
@@ -175,7 +166,7 @@ def exports_scope(profile: Profile, filters: ExportFilters) -> QuerySet[Response
             course__status=Course.Status.ACTIVE,
             kind__in=filters.forms,
             status__in=filters.statuses,
-        ).filter(_consented())
+        ).filter(consent_exists(OuterRef("course")))
     )
     if filters.own_only:
         queryset = queryset.filter(course__owner=profile.user)

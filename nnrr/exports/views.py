@@ -27,7 +27,7 @@ from nnrr.audit.services import not_found, record_event
 from nnrr.exports.columns import TABLE_NAMES
 from nnrr.exports.forms import DeliveryForm, FilterForm
 from nnrr.exports.models import ExportFormat, ExportJob
-from nnrr.exports.query import ExportFilters, ExportRefused, count_forms, is_national
+from nnrr.exports.query import ExportFilters, ExportRefused, count_forms
 from nnrr.exports.services import (
     DuplicateRequest,
     ExportOptions,
@@ -64,7 +64,7 @@ def _counts(profile: Profile, filters: ExportFilters) -> tuple[dict[str, int], i
 def export_page(request: HttpRequest) -> HttpResponse:
     """Step 1 (GET): the selection. POST with ``step``: confirm (2) or deliver (3)."""
     profile = _profile(request)
-    national = is_national(profile)
+    national = profile.is_national
     data = request.POST if request.method == "POST" else None
     filter_form = FilterForm(data, national=national)
     context: dict[str, Any] = {
@@ -160,7 +160,7 @@ def export_page(request: HttpRequest) -> HttpResponse:
 def count(request: HttpRequest) -> HttpResponse:
     """The live count of matching forms (htmx, on every change of the selection)."""
     profile = _profile(request)
-    form = FilterForm(request.GET, national=is_national(profile))
+    form = FilterForm(request.GET, national=profile.is_national)
     context: dict[str, Any] = {}
     if form.is_valid():
         try:
@@ -245,7 +245,7 @@ def export_log(request: HttpRequest) -> HttpResponse:
     if profile.role not in (Role.LOKAL_REGISTERANSVARLIG, Role.REGISTERADMINISTRATOR):
         raise PermissionDenied(_("Din rolle gir ikke tilgang til eksportloggen."))
     events = AuditEvent.objects.filter(action__in=LOG_ACTIONS)
-    national = is_national(profile)
+    national = profile.is_national
     if not national:
         events = events.filter(unit=profile.unit)
     page = Paginator(events.select_related("unit"), 50).get_page(request.GET.get("page"))

@@ -39,7 +39,12 @@ class NationalId:
 
     @property
     def formatted(self) -> str:
-        return f"{self.value[:6]} {self.value[6:]}"
+        return formatted(self.value)
+
+
+def formatted(national_id: str) -> str:
+    """A national id as people read it: the birth date, a space, the personal number."""
+    return f"{national_id[:6]} {national_id[6:]}"
 
 
 def compact(raw: str) -> str:

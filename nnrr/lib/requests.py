@@ -6,6 +6,13 @@ import ipaddress
 
 from django.conf import settings
 from django.http import HttpRequest
+from django_htmx.middleware import HtmxDetails
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request as django-htmx's middleware leaves it (``request.htmx``), for the type checker."""
+
+    htmx: HtmxDetails
 
 
 def _ip(value: object) -> str:

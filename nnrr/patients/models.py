@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from nnrr.lib.national_id import formatted as formatted_national_id
+
 
 class Patient(models.Model):
     """A unit's record of a person, identified by a Norwegian national id (``PasientGUID`` is the
@@ -62,7 +64,7 @@ class Patient(models.Model):
 
     @property
     def national_id_formatted(self) -> str:
-        return f"{self.national_id[:6]} {self.national_id[6:]}"
+        return formatted_national_id(self.national_id)
 
 
 class Course(models.Model):

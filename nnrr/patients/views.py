@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -20,15 +21,15 @@ from nnrr.accounts.models import Role, User
 from nnrr.accounts.profiles import Right
 from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
+from nnrr.lib.dates import oslo_date
 from nnrr.lib.errors import ConflictError
 from nnrr.lib.ids import parse_id
 from nnrr.lib.redirects import next_from, safe_path
-from nnrr.patients.course_html import course_sections
 from nnrr.patients.forms import BookingForm, ContactForm, PatientSearchForm, RegisterPatientForm
 from nnrr.patients.models import Course
 from nnrr.patients.services import change_owner, register_patient, update_contact
+from nnrr.questionnaires.models import FormKind
 from nnrr.scheduling import services as scheduling
-from nnrr.worklists.views import unfinished_counts
 
 
 @profile_required()
@@ -38,7 +39,7 @@ def front_page(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"search_form": PatientSearchForm()}
     if profile.has(Right.FORMS):
         # Both badges in one query on the maintained marker of unfinished Behandlerskjema.
-        context["counts"] = unfinished_counts(profile)
+        context["counts"] = access.worklist_counts(profile, today=oslo_date(timezone.now()))
         # The red dot is "mine" > 0: no second query for it (see worklists.context_processors).
         context["worklist_waiting"] = context["counts"]["mine"] > 0
     return render(request, "patients/front.html", context)
@@ -120,19 +121,25 @@ def patient_detail(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
         patient_id=patient.pk,
         obj=patient,
     )
+    now = timezone.now()
     active = [c for c in courses if c.status == Course.Status.ACTIVE]
     closed = [c for c in courses if c.status != Course.Status.ACTIVE]
+    _offer_actions(active, now=now)
     return render(
         request,
         "patients/detail.html",
-        {
-            "patient": patient,
-            "courses": active,
-            "course_sections": course_sections(request, active),
-            "closed_courses": closed,
-            "now": timezone.now(),
-        },
+        {"patient": patient, "courses": active, "closed_courses": closed, "now": now},
     )
+
+
+def _offer_actions(courses: list[Any], *, now: dt.datetime) -> None:
+    """Each row's actions from the services' own rules, asked once here: the templates show
+    what they answer and never restate them."""
+    for course in courses:
+        clinician = [f.status for f in course.shown_forms if f.kind == FormKind.CLINICIAN]
+        course.can_be_deleted = scheduling.course_can_be_deleted(next(iter(clinician), None))
+        for order in course.shown_orders:
+            order.code_can_be_shown = scheduling.code_can_be_shown(order, now=now)
 
 
 @profile_required(Right.FORMS)
@@ -304,12 +311,16 @@ def course_delete(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
                     "back": back,
                 },
             )
-        scheduling.delete_course(
-            actor=Actor.from_request(request),
-            course=course,
-            reason=reason[:300],
-            now=timezone.now(),
-        )
+        try:
+            scheduling.delete_course(
+                actor=Actor.from_request(request),
+                course=course,
+                reason=reason[:300],
+                now=timezone.now(),
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect(back or reverse("patients:detail", args=[course.patient_id]))
         messages.success(request, _("Behandlerskjema og forløpet er slettet."))
         return redirect(back or reverse("patients:detail", args=[course.patient_id]))
     _audit_course(request, "nnrr.course.delete_opened", course)

@@ -33,6 +33,58 @@ class FormStatus(models.IntegerChoices):
     RETURNERT = 5, _("Returnert")
 
 
+# A form still being filled in: a draft, or a completed Behandlerskjema returned to its owner.
+# It can be edited, and a course whose Behandlerskjema is in one of them is unfinished.
+UNFINISHED_STATUSES = (FormStatus.KLADD, FormStatus.RETURNERT)
+
+
+def consent_given(prefix: str = "") -> models.Q:
+    """The one definition of "the course has consent": its Pasientskjema før behandling is
+    completed with the patient's consent. Consent belongs to the course: a withdrawal deletes
+    that form, and a new course asks again.
+
+    ``prefix`` is the path from the queried model to the form (``"responses__"`` from a course,
+    as in a ``FilteredRelation``); empty on forms themselves."""
+    return models.Q(
+        **{
+            f"{prefix}kind": FormKind.PRE_TREATMENT,
+            f"{prefix}status": FormStatus.FERDIGSTILT,
+            f"{prefix}consent": True,
+        }
+    )
+
+
+def course_unfinished() -> models.Q:
+    """The one definition of an unfinished course, on a course queryset: active, with its
+    Behandlerskjema (at most one per course) a draft or returned. The worklists, the front page
+    badges and the red dot count these; the triggers of the worklists' marker keep
+    ``UnfinishedCourse`` equal to it (tests/worklists/test_unfinished_marker.py checks a table
+    of cases on both databases)."""
+    return models.Q(
+        status="active",
+        responses__kind=FormKind.CLINICIAN,
+        responses__status__in=UNFINISHED_STATUSES,
+    )
+
+
+class ResponseQuerySet(models.QuerySet["Response"]):
+    def giving_consent(self) -> ResponseQuerySet:
+        """The completed pre-treatment forms that carry the patient's consent (one per course
+        at most)."""
+        return self.filter(consent_given())
+
+
+def consent_exists(course: Any = None) -> models.Exists:
+    """``Exists`` of a consent-giving form of ``course`` (an ``OuterRef`` to the course; by
+    default the outer query's own ``pk``, for a course queryset):
+    ``Course.objects.filter(consent_exists())``."""
+    return models.Exists(
+        Response.objects.giving_consent().filter(
+            models.Q(course=course if course is not None else models.OuterRef("pk"))
+        )
+    )
+
+
 class Source(models.TextChoices):
     STAFF = "staff", _("registrert av behandler")
     PAPER = "paper", _("papirskjema punchet av personalet")
@@ -81,6 +133,8 @@ class Response(models.Model):
     )
     # Optimistic locking: every update checks the version it read and bumps it.
     version = models.PositiveIntegerField(default=1)
+
+    objects = ResponseQuerySet.as_manager()
 
     class Meta:
         ordering = ["course", "kind"]
@@ -140,12 +194,8 @@ class Response(models.Model):
         return self.kind in PATIENT_FORM_KINDS
 
     @property
-    def is_completed(self) -> bool:
-        return self.status == FormStatus.FERDIGSTILT
-
-    @property
     def is_editable(self) -> bool:
-        return self.status in (FormStatus.KLADD, FormStatus.RETURNERT)
+        return self.status in UNFINISHED_STATUSES
 
 
 class FormReturn(models.Model):

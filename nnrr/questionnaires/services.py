@@ -24,7 +24,14 @@ from nnrr.lib.errors import ConflictError
 from nnrr.patients.models import Course
 from nnrr.questionnaires import wording
 from nnrr.questionnaires.definitions import BASELINE_PREFIX, current_version, get_definition
-from nnrr.questionnaires.models import FormKind, FormReturn, FormStatus, Response, Source
+from nnrr.questionnaires.models import (
+    UNFINISHED_STATUSES,
+    FormKind,
+    FormReturn,
+    FormStatus,
+    Response,
+    Source,
+)
 from nnrr.questionnaires.scoring import compute_scores
 
 # Pre-treatment answers that conditions of the follow-up forms read.
@@ -99,7 +106,7 @@ def save_draft(
         updated = Response.objects.filter(
             pk=response.pk,
             version=expected_version,
-            status__in=[FormStatus.KLADD, FormStatus.RETURNERT],
+            status__in=UNFINISHED_STATUSES,
         ).update(
             answers=dict(answers), version=F("version") + 1, updated_by=actor.user, last_update=now
         )
@@ -131,7 +138,7 @@ def complete_form(
         updated = Response.objects.filter(
             pk=response.pk,
             version=expected_version,
-            status__in=[FormStatus.KLADD, FormStatus.RETURNERT],
+            status__in=UNFINISHED_STATUSES,
         ).update(
             answers=dict(answers),
             scores=scores_for(response.kind, answers),
@@ -198,9 +205,7 @@ def return_to_draft(*, actor: Actor, response: Response, reason: str, now: dt.da
 def course_has_consent(course: Course) -> bool:
     """The course's pre-treatment form is stored with the patient's consent (consent belongs to
     the course: a withdrawal deletes that form, and a new course asks again)."""
-    return Response.objects.filter(
-        course=course, kind=FormKind.PRE_TREATMENT, status=FormStatus.FERDIGSTILT, consent=True
-    ).exists()
+    return Response.objects.giving_consent().filter(course=course).exists()
 
 
 def _is_answered(value: Any) -> bool:

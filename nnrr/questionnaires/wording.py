@@ -125,13 +125,6 @@ def for_definition(definition: Definition) -> dict[str, dict[str, Any]]:
     return {i: wordings[i].as_stored() for i in instruments if i in wordings}
 
 
-def placeholders_in(definition: Definition) -> list[str]:
-    """Names of the instruments of a form shown with placeholder wording."""
-    wordings = active()
-    instruments = sorted({item.instrument for item in definition.items() if item.instrument})
-    return [wordings[i].name for i in instruments if i in wordings and not wordings[i].licensed]
-
-
 def describe(stored: Mapping[str, Any] | None) -> list[str]:
     """A response's stored wordings as lines for summaries: "ODI: ODI 2.1b norsk (2023)"."""
     lines = []

@@ -32,7 +32,7 @@ from django.db.models.fields.json import (  # type: ignore[attr-defined]
 from django.db.models.functions import Cast, Substr
 
 from nnrr.patients.models import Course
-from nnrr.questionnaires.models import FormKind, FormStatus
+from nnrr.questionnaires.models import FormKind, FormStatus, consent_given
 
 # Form aliases in the frame.
 CLINICIAN = "f1b"
@@ -110,7 +110,7 @@ def courses() -> Any:  # a QuerySet[Course] with annotations the type checker ca
         .annotate(
             **{
                 CLINICIAN: _completed(FormKind.CLINICIAN),
-                BASELINE: _completed(FormKind.PRE_TREATMENT, consent=True),
+                BASELINE: FilteredRelation("responses", condition=consent_given("responses__")),
             }
         )
         .filter(**{f"{CLINICIAN}__id__isnull": False, f"{BASELINE}__id__isnull": False})

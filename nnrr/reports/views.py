@@ -36,13 +36,8 @@ from nnrr.reports.forms import (
 from nnrr.reports.models import CoverageEntry, ReportDocument, Subscription
 
 
-def sees_all(profile: Profile) -> bool:
-    """The national secretariat sees every unit; other roles their own unit against the rest."""
-    return profile.has(Right.ADMINISTER)
-
-
 def _form(request: HttpRequest, profile: Profile, data: Any = None) -> ReportForm:
-    return ReportForm(data, sees_all=sees_all(profile))
+    return ReportForm(data, sees_all=profile.is_national)
 
 
 @profile_required(Right.REPORTS)
@@ -50,19 +45,19 @@ def index(request: HttpRequest) -> HttpResponse:
     """The choices; "Lag ny rapport basert på denne" comes back here with them filled in."""
     profile = access.require_right(request, Right.REPORTS)
     initial = ReportForm.defaults()
-    if sees_all(profile):
+    if profile.is_national:
         initial["enhet"] = profile.unit.pk
     if request.GET:
         form = _form(request, profile, request.GET)
         form.is_valid()  # shows what is wrong, if anything, with the choices kept
         if not form.errors:
-            form = ReportForm(initial=form.cleaned_data, sees_all=sees_all(profile))
+            form = ReportForm(initial=form.cleaned_data, sees_all=profile.is_national)
     else:
-        form = ReportForm(initial=initial, sees_all=sees_all(profile))
+        form = ReportForm(initial=initial, sees_all=profile.is_national)
     return render(
         request,
         "reports/index.html",
-        {"form": form, "reports": content.REPORTS, "sees_all": sees_all(profile)},
+        {"form": form, "reports": content.REPORTS, "sees_all": profile.is_national},
     )
 
 
@@ -74,12 +69,12 @@ def show(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "reports/index.html",
-            {"form": form, "reports": content.REPORTS, "sees_all": sees_all(profile)},
+            {"form": form, "reports": content.REPORTS, "sees_all": profile.is_national},
             status=400 if request.GET else 200,
         )
     data = form.cleaned_data
     unit = profile.unit
-    if sees_all(profile) and data.get("enhet"):
+    if profile.is_national and data.get("enhet"):
         unit = Unit.objects.get(pk=data["enhet"])
     choices = content.Choices(
         report=data["rapport"],
@@ -87,7 +82,7 @@ def show(request: HttpRequest) -> HttpResponse:
         last_year=data["til"],
         comparison=data["sammenligning"],
         unit=unit,
-        viewer_sees_all=sees_all(profile),
+        viewer_sees_all=profile.is_national,
         adjusted=bool(data.get("justert")),
     )
     report = content.build(choices)
@@ -188,7 +183,9 @@ def content_year() -> int:
 def _document(request: HttpRequest, profile: Profile, document_id: uuid.UUID) -> ReportDocument:
     """A document the profile may open: made from its own unit (the secretariat: any)."""
     document = ReportDocument.objects.select_related("unit").filter(pk=document_id).first()
-    if document is None or not (sees_all(profile) or document.requested_unit_id == profile.unit.pk):
+    if document is None or not (
+        profile.is_national or document.requested_unit_id == profile.unit.pk
+    ):
         raise not_found(request, "report_document", document_id)
     return document
 
@@ -197,7 +194,7 @@ def _document(request: HttpRequest, profile: Profile, document_id: uuid.UUID) ->
 def documents_view(request: HttpRequest) -> HttpResponse:
     """ "PDF-rapporter": order a quarterly or annual report; the worker makes it."""
     profile = access.require_right(request, Right.REPORTS)
-    form = DocumentForm(request.POST or None, sees_all=sees_all(profile), unit=profile.unit)
+    form = DocumentForm(request.POST or None, sees_all=profile.is_national, unit=profile.unit)
     if request.method == "POST" and form.is_valid():
         kind = form.cleaned_data["type"]
         today = oslo_date(timezone.now())
@@ -213,7 +210,7 @@ def documents_view(request: HttpRequest) -> HttpResponse:
             period_end=period_end,
             requested_by=profile.user,
             requested_unit=profile.unit,
-            national=sees_all(profile),
+            national=profile.is_national,
         )
         record_event(
             actor=Actor.from_request(request),
@@ -224,7 +221,7 @@ def documents_view(request: HttpRequest) -> HttpResponse:
         tasks.make_document.enqueue(str(document.pk))
         return redirect("reports:document", document_id=document.pk)
     recent = ReportDocument.objects.select_related("unit").defer("pdf")
-    if not sees_all(profile):
+    if not profile.is_national:
         recent = recent.filter(requested_unit=profile.unit)
     return render(
         request,
@@ -271,9 +268,9 @@ def coverage_view(request: HttpRequest) -> HttpResponse:
     if not coverage.may_enter(profile):
         raise PermissionDenied(_("Din rolle gir ikke tilgang til denne funksjonen."))
     unit = profile.unit
-    units = list(Unit.objects.filter(is_active=True)) if sees_all(profile) else [unit]
+    units = list(Unit.objects.filter(is_active=True)) if profile.is_national else [unit]
     chosen = request.POST.get("enhet") or request.GET.get("enhet")
-    if sees_all(profile) and chosen:
+    if profile.is_national and chosen:
         unit = next((u for u in units if str(u.pk) == chosen), unit)
     form = CoverageForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -309,7 +306,7 @@ def coverage_view(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "unit": unit,
-            "units": units if sees_all(profile) else [],
+            "units": units if profile.is_national else [],
             "periods": coverage.periods(unit, today),
             "history": CoverageEntry.objects.filter(unit=unit).order_by("-entered_at", "-pk")[:50],
         },
@@ -323,7 +320,7 @@ def coverage_view(request: HttpRequest) -> HttpResponse:
 def _subscriptions(profile: Profile) -> Any:
     """The profile's own subscriptions at its unit; the secretariat sees them all."""
     queryset = Subscription.objects.select_related("unit", "user")
-    if sees_all(profile):
+    if profile.is_national:
         return queryset
     return queryset.filter(user=profile.user, unit=profile.unit)
 
@@ -334,7 +331,7 @@ def subscriptions_view(request: HttpRequest) -> HttpResponse:
     profile = access.require_right(request, Right.REPORTS)
     form = SubscriptionForm(
         request.POST or None,
-        sees_all=sees_all(profile),
+        sees_all=profile.is_national,
         initial={
             "hyppighet": Subscription.Frequency.QUARTERLY,
             "start": oslo_date(timezone.now()),
@@ -344,10 +341,10 @@ def subscriptions_view(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         unit = profile.unit
-        if sees_all(profile) and form.cleaned_data.get("enhet"):
+        if profile.is_national and form.cleaned_data.get("enhet"):
             unit = Unit.objects.get(pk=form.cleaned_data["enhet"])
         start = form.cleaned_data["start"]
-        own = not sees_all(profile) or form.cleaned_data["epost"] == profile.user.email
+        own = not profile.is_national or form.cleaned_data["epost"] == profile.user.email
         subscription = Subscription.objects.create(
             user=profile.user if own else None,
             email=form.cleaned_data["epost"],
@@ -377,7 +374,7 @@ def subscriptions_view(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "subscriptions": _subscriptions(profile).order_by("cancelled_at", "-created_at")[:100],
-            "sees_all": sees_all(profile),
+            "sees_all": profile.is_national,
         },
         status=400 if request.method == "POST" else 200,
     )

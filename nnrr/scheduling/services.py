@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 # Texts stored in the database stay in the registry's language; pages translate them on display.
@@ -28,7 +28,7 @@ from nnrr.lib.errors import ConflictError
 from nnrr.patients.models import ConsentLogEntry, Course, Patient
 from nnrr.questionnaires import services as form_services
 from nnrr.questionnaires.definitions import current_version, get_definition
-from nnrr.questionnaires.models import FormKind, FormStatus, Response
+from nnrr.questionnaires.models import FormKind, FormStatus, Response, consent_exists
 from nnrr.questionnaires.validation import CompletionRefused, check_completion
 from nnrr.scheduling import codes, rules
 from nnrr.scheduling.models import (
@@ -396,11 +396,6 @@ def recreate_course(
 # --- Deletion, withdrawal, purge -------------------------------------------------------------
 
 
-def course_has_consent(course: Course) -> bool:
-    """The course's pre-treatment form is stored with the patient's consent."""
-    return form_services.course_has_consent(course)
-
-
 def _delete_course(
     *,
     actor: Actor,
@@ -438,10 +433,26 @@ def _delete_course(
         )
 
 
+def course_can_be_deleted(clinician_status: int | None) -> bool:
+    """Whether "Slett skjema" may delete a course whose Behandlerskjema has this status (None:
+    it has none): only while it is not completed. A completed Behandlerskjema is the unit's
+    registration; it is returned to its owner ("Returner skjema") before the course can be
+    deleted."""
+    return clinician_status != FormStatus.FERDIGSTILT
+
+
 def delete_course(*, actor: Actor, course: Course, reason: str, now: dt.datetime) -> None:
     """ "Slett skjema" on the Behandlerskjema: the patient did not come or does not take part."""
+    clinician = Response.objects.filter(course=course, kind=FormKind.CLINICIAN)
+    if not course_can_be_deleted(clinician.values_list("status", flat=True).first()):
+        raise ValidationError(
+            _(
+                "Behandlerskjemaet er ferdigstilt, og forløpet kan ikke slettes. "
+                "Returner skjemaet først."
+            )
+        )
     with transaction.atomic():
-        consented = course_has_consent(course)
+        consented = form_services.course_has_consent(course)
         _delete_course(
             actor=actor,
             course=course,
@@ -539,17 +550,11 @@ def withdraw_consent_everywhere(
 def courses_due_for_purge(now: dt.datetime) -> list[uuid.UUID]:
     """Active courses whose consultation is more than 30 days past and that lack consent."""
     last_planned = oslo_date(now) - dt.timedelta(days=rules.PURGE_AFTER_DAYS + 1)
-    consented = Response.objects.filter(
-        course=OuterRef("pk"),
-        kind=FormKind.PRE_TREATMENT,
-        status=FormStatus.FERDIGSTILT,
-        consent=True,
-    )
     return list(
         Course.objects.filter(
             status=Course.Status.ACTIVE, planned_consultation_date__lte=last_planned
         )
-        .filter(~Exists(consented))
+        .filter(~consent_exists())
         .values_list("pk", flat=True)[:500]
     )
 
@@ -566,7 +571,7 @@ def purge_unconsented_course(*, course_id: uuid.UUID, now: dt.datetime) -> bool:
         )
         if course is None or rules.purge_due_at(course.planned_consultation_date) > now:
             return False
-        if course_has_consent(course):
+        if form_services.course_has_consent(course):
             return False
         _delete_course(
             actor=actor,
@@ -606,7 +611,7 @@ def order_questionnaire(
         locked = Course.objects.select_for_update().get(pk=course.pk)
         if locked.status != Course.Status.ACTIVE:
             raise ValidationError(_("Forløpet er slettet."))
-        if kind != FormKind.PRE_TREATMENT and not course_has_consent(course):
+        if kind != FormKind.PRE_TREATMENT and not form_services.course_has_consent(course):
             # The pre-treatment form asks for consent; nothing else is sent before it is given.
             raise ValidationError(
                 _(
@@ -662,7 +667,7 @@ def plan_follow_ups(
     """After the Behandlerskjema is completed: the 6- and 12-month forms for a consenting
     patient. A follow-up whose whole window has passed is recorded as missed. Completing again
     after a correction of Besøksdato re-plans follow-ups not sent yet; nothing is duplicated."""
-    if not course_has_consent(course):
+    if not form_services.course_has_consent(course):
         return []
     created = []
     for kind, months in FOLLOW_UPS:

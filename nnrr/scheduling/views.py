@@ -28,6 +28,7 @@ from nnrr.accounts.decorators import profile_required
 from nnrr.accounts.profiles import Right
 from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
+from nnrr.lib.requests import HtmxHttpRequest
 from nnrr.patients.models import Course
 from nnrr.questionnaires.models import PATIENT_FORM_KINDS, FormKind
 from nnrr.scheduling import codes, services
@@ -257,7 +258,7 @@ def demo_outbox(request: HttpRequest) -> HttpResponse:
 
 
 @profile_required(Right.FORMS)
-def dispatch_log(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
+def dispatch_log(request: HtmxHttpRequest, course_id: uuid.UUID) -> HttpResponse:
     """ "Utsendingslogg" of a course: its orders and every message, loaded when opened on the
     patient page (or as a page of its own without JavaScript)."""
     course = access.access_course(request, course_id)

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, cast
-from urllib.parse import quote
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
-from django.utils.text import Truncator
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from nnrr import access
@@ -23,11 +17,9 @@ from nnrr.accounts.profiles import Profile, Right
 from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
 from nnrr.lib.dates import oslo_date
-from nnrr.lib.rows import day, html_rows, url_maker
 from nnrr.patients.models import ConsentLogEntry
-from nnrr.questionnaires.models import FormStatus
+from nnrr.scheduling import services as scheduling
 from nnrr.scheduling.models import OrderState
-from nnrr.worklists.models import UnfinishedCourse
 
 LISTS = {
     "mine": _("Mine uferdige skjema"),
@@ -90,106 +82,34 @@ def waiting_orders(profile: Profile) -> ListPages:
     )
 
 
-def unfinished_counts(profile: Profile) -> dict[str, int]:
-    """The counts of "Mine", "Utgått planlagt konsultasjonsdato" and the unit's unfinished
-    forms, in one query on the maintained marker (an index-only scan of the unit's entries),
-    not a join of the unit's courses to their forms."""
-    today = oslo_date(timezone.now())
-    return UnfinishedCourse.objects.filter(unit_id=profile.unit.pk).aggregate(
-        mine=Count("pk", filter=Q(owner_id=profile.user.pk)),
-        overdue=Count("pk", filter=Q(planned_consultation_date__lt=today)),
-        unit=Count("pk"),
-    )
-
-
 @profile_required(Right.FORMS)
 def index(request: HttpRequest) -> HttpResponse:
     profile = access.require_right(request, Right.FORMS)
-    counts = unfinished_counts(profile)
+    counts = access.worklist_counts(profile, today=oslo_date(timezone.now()))
     return render(request, "worklists/index.html", {"lists": LISTS, "counts": counts})
 
 
-_COURSE_ROW = (
-    '<tr><td><a class="ds-link" href="{}">{}</a></td>'
-    '<td data-label="{}">{}</td><td data-label="{}">{}</td><td data-label="{}">{}</td>'
-    '<td data-label="{}">{}</td><td data-label="{}">{}</td>'
-    '<td class="app-cell-actions">{}'
-    '<a class="ds-link" href="{}?back={}">{}</a><a class="ds-link" href="{}?back={}">{}</a>'
-    "</td></tr>\n"
-)
+# The words of a worklist row: translated once per page (the view's ``str``), not in every row.
+ROW_LABELS = {
+    "national_id": _("Fødselsnummer"),
+    "referral": _("Henvisningsdato"),
+    "planned": _("Planlagt dato"),
+    "owner": _("Eier"),
+    "status": _("Status"),
+    "returned": _("Returnert"),
+    "reason": _("Begrunnelse"),
+    "draft": _("Kladd"),
+    "fill": _("Fyll ut skjema"),
+    "change_owner": _("Endre eier"),
+    "delete": _("Slett skjema"),
+}
 
 
-def course_rows(courses: list[dict[str, Any]], back: str) -> SafeString:
-    """The rows of a worklist page (``access.worklist_page`` rows): patient, national id, dates,
-    owner, form status (and a return's reason), and the row's actions, which come back to
-    ``back`` (the list's URL)."""
-    patient_url = url_maker("patients:detail")
-    fill_url = url_maker("questionnaires:fill")
-    owner_url = url_maker("patients:course_owner")
-    delete_url = url_maker("patients:course_delete")
-    labels = [
-        gettext("Fødselsnummer"),
-        gettext("Henvisningsdato"),
-        gettext("Planlagt dato"),
-        gettext("Eier"),
-        gettext("Status"),
-    ]
-    returned = format_html(
-        '<span class="ds-tag" data-color="danger">{}</span>', gettext("Returnert")
-    )
-    draft = format_html('<span class="ds-tag" data-color="neutral">{}</span>', gettext("Kladd"))
-    reason_label = gettext("Begrunnelse")
-    fill, change_owner, delete = (
-        gettext("Fyll ut skjema"),
-        gettext("Endre eier"),
-        gettext("Slett skjema"),
-    )
-    back = quote(back, safe="/")
-
-    def status(course: dict[str, Any]) -> SafeString:
-        if course["form_status"] != FormStatus.RETURNERT:
-            return draft
-        if not course["return_reason"]:
-            return returned
-        return format_html(
-            '{}<p class="ds-paragraph app-return-reason" data-size="xs">'
-            '<span class="ds-sr-only">{}: </span>{}</p>',
-            returned,
-            reason_label,
-            Truncator(course["return_reason"]).chars(160),
-        )
-
-    def cells(course: dict[str, Any]) -> tuple[Any, ...]:
-        form_id = course["form_id"]
-        form = (
-            format_html('<a class="ds-link" href="{}">{}</a>', fill_url(form_id), fill)
-            if form_id
-            else ""
-        )
-        national_id = course["patient__national_id"]
-        return (
-            patient_url(course["patient_id"]),
-            course["patient__name"],
-            labels[0],
-            f"{national_id[:6]} {national_id[6:]}",  # Patient.national_id_formatted
-            labels[1],
-            day(course["referral_date"]),
-            labels[2],
-            day(course["planned_consultation_date"]),
-            labels[3],
-            course["owner__full_name"] or course["owner__username"] or "–",  # str(User)
-            labels[4],
-            status(course),
-            form,
-            owner_url(course["id"]),
-            back,
-            change_owner,
-            delete_url(course["id"]),
-            back,
-            delete,
-        )
-
-    return html_rows(_COURSE_ROW, (cells(course) for course in courses))
+def _with_actions(courses: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with what each offers, from the services' own rules (the template shows it)."""
+    for course in courses:
+        course["can_be_deleted"] = scheduling.course_can_be_deleted(course["form_status"])
+    return courses
 
 
 def _course_list(request: HttpRequest, key: str, courses: ListPages) -> HttpResponse:
@@ -206,7 +126,9 @@ def _course_list(request: HttpRequest, key: str, courses: ListPages) -> HttpResp
             "key": key,
             "title": LISTS[key],
             "page": page,
-            "rows": course_rows(list(page.object_list), request.get_full_path()),
+            "rows": _with_actions(list(page.object_list)),
+            "labels": {key: str(label) for key, label in ROW_LABELS.items()},
+            "back": request.get_full_path(),
             "lists": LISTS,
         },
     )
@@ -233,52 +155,11 @@ def unit(request: HttpRequest) -> HttpResponse:
     )
 
 
-_WAITING_ROW = (
-    '<tr><td><a class="ds-link" href="{}">{}</a></td>'
-    "<td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n"
-)
-_LOG_ROW = "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n"
-
-
-def waiting_rows(orders: list[dict[str, Any]]) -> SafeString:
-    """Rows of "Bestilt pasientskjema, ikke levert ennå" (``access.waiting_page`` rows): patient,
-    national id, planned date, the order's state and its last valid day."""
-    from nnrr.patients.templatetags.nnrr import expiry_day
-
-    patient_url = url_maker("patients:detail")
-    states = dict(OrderState.choices)
-
-    def cells(order: dict[str, Any]) -> tuple[Any, ...]:
-        national_id = order["course__patient__national_id"]
-        return (
-            patient_url(order["course__patient_id"]),
-            order["course__patient__name"],
-            f"{national_id[:6]} {national_id[6:]}",
-            day(order["course__planned_consultation_date"]),
-            states.get(order["state"], order["state"]),
-            day(expiry_day(order["expires_at"])),
-        )
-
-    return html_rows(_WAITING_ROW, (cells(order) for order in orders))
-
-
-def log_rows(entries: list[dict[str, Any]]) -> SafeString:
-    """Rows of "Slettet uten samtykke eller samtykke trukket" (``access.consent_log_page``)."""
-    reasons = {value: str(label) for value, label in ConsentLogEntry.Reason.choices}
-    return html_rows(
-        _LOG_ROW,
-        (
-            (
-                entry["name"],
-                entry["national_id"],
-                day(entry["referral_date"]),
-                day(entry["planned_consultation_date"]),
-                reasons.get(entry["reason"], entry["reason"]),
-                day(entry["recorded_at"]),
-            )
-            for entry in entries
-        ),
-    )
+def _labelled(rows: list[dict[str, Any]], key: str, labels: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows (read as values) with the label of their choice field ``key`` as ``key_label``."""
+    for row in rows:
+        row[f"{key}_label"] = labels.get(row[key], row[key])
+    return rows
 
 
 def _page_number(raw: str | None) -> int:
@@ -306,8 +187,8 @@ def consent(request: HttpRequest) -> HttpResponse:
         {
             "title": LISTS["consent"],
             "page": page,
-            "waiting_rows": waiting_rows(list(page.object_list)),
-            "log_rows": log_rows(entries[:50]),
+            "waiting_rows": _labelled(list(page.object_list), "state", dict(OrderState.choices)),
+            "log_rows": _labelled(entries[:50], "reason", dict(ConsentLogEntry.Reason.choices)),
             "log_number": log_number,
             "log_previous": log_number - 1 if log_number > 1 else None,
             "log_next": log_number + 1 if len(entries) > 50 else None,

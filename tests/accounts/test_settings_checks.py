@@ -9,6 +9,9 @@ import pytest
 
 from tests.processes import manage
 
+# Each test starts manage.py in a fresh process (slow: `make test` runs them, `make test-fast` not).
+pytestmark = pytest.mark.slow
+
 
 def _manage(*args: str, env: dict[str, str], tmp: Path) -> subprocess.CompletedProcess[str]:
     return manage(*args, env={"NNRR_DATA_DIR": str(tmp), **env})

@@ -25,6 +25,8 @@ def loaded(db: Any, tmp_path: Any, settings: Any) -> str:
     return out.getvalue()
 
 
+# Loads the whole demo (about a minute): `make test` runs it, `make test-fast` not.
+@pytest.mark.slow
 def test_demo_has_every_role_and_patients_in_every_state(loaded: str) -> None:
     roles = set(Membership.objects.values_list("role", flat=True))
     assert roles == set(Role.values)
@@ -61,6 +63,8 @@ def test_demo_has_every_role_and_patients_in_every_state(loaded: str) -> None:
     ) == {104293, 102959}
 
 
+# Loads the whole demo twice: `make test` runs it, `make test-fast` not.
+@pytest.mark.slow
 def test_loading_twice_changes_nothing(loaded: str) -> None:
     counts = (
         Patient.objects.count(),

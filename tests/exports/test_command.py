@@ -165,6 +165,7 @@ def test_cross_unit_rows_never_leave_for_a_local_role(
     assert other.name.encode() not in b"".join(files.values())
 
 
+@pytest.mark.slow
 def test_nnrr_export_is_reachable_from_the_command_line() -> None:
     nnrr = Path(sys.executable).parent / "nnrr"
     result = subprocess.run(

@@ -324,6 +324,7 @@ def test_r_format_has_script_and_csv_files(
     assert len(rows) == 3
 
 
+@pytest.mark.slow
 def test_r_script_reads_the_tables_with_labels(
     persona: Any, st_olavs_data: dict[str, Any], tmp_path: Path
 ) -> None:

@@ -228,6 +228,7 @@ def test_a_stopped_table_leaves_nothing_in_scratch(tmp_path: Path, kind: str) ->
     assert list(scratch.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_sav_reads_in_pspp(tmp_path: Path) -> None:
     """GNU PSPP, whose manual documents the format, reads the file too (when installed)."""
     if shutil.which("pspp-convert") is None:

@@ -12,6 +12,9 @@ import pytest
 
 from tests.processes import manage
 
+# manage.py in fresh processes (slow: `make test` runs them, `make test-fast` not).
+pytestmark = pytest.mark.slow
+
 REDIS_URL = os.environ.get("NNRR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 

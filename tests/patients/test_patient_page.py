@@ -122,3 +122,43 @@ def test_withdrawal_needs_reason_and_confirmation(as_persona: Any, persona: Any)
     assert "Samtykket er trukket" in done.content.decode()
     patient.refresh_from_db()
     assert patient.consent_withdrawn_at is not None
+
+
+@pytest.mark.parametrize(("status", "offered"), [(1, True), (5, True), (2, False)])
+def test_slett_skjema_is_offered_exactly_when_the_course_may_be_deleted(
+    as_persona: Any, persona: Any, status: int, offered: bool
+) -> None:
+    from nnrr.patients.models import Course
+    from nnrr.questionnaires.models import FormKind, Response
+
+    patient = make_patient(ST_OLAVS)
+    course = book(persona("clerk"), patient)
+    Response.objects.filter(course=course, kind=FormKind.CLINICIAN).update(status=status)
+    client = as_persona("clerk")
+    delete_url = reverse("patients:course_delete", args=[course.pk])
+
+    page = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    assert (delete_url in page) is offered
+    answer = client.post(delete_url, {"reason": "Møtte ikke"}, follow=True)
+    assert answer.status_code == 200
+    course.refresh_from_db()
+    assert (course.status == Course.Status.DELETED) is offered
+    if not offered:
+        assert "kan ikke slettes" in answer.content.decode()
+
+
+@pytest.mark.parametrize("courses", [2, 50])
+def test_the_patient_page_takes_the_same_queries_for_two_courses_as_for_fifty(
+    as_persona: Any, persona: Any, django_assert_num_queries: Any, courses: int
+) -> None:
+    # The session, the user, the profile, the patient, the courses with their owners, their
+    # forms, their orders, the audit row.
+    clerk = persona("clerk")
+    patient = make_patient(ST_OLAVS)
+    for n in range(courses):
+        book(clerk, patient, planned_in_days=20 + n)
+    client = as_persona("clerk")
+    client.get(reverse("patients:front"))  # the session's first request writes more
+    with django_assert_num_queries(8):
+        response = client.get(reverse("patients:detail", args=[patient.pk]))
+    assert response.content.decode().count('class="ds-card app-card app-course"') == courses

@@ -7,12 +7,19 @@ import random
 from typing import Any
 
 import pytest
+from django.test import override_settings
 from django.urls import reverse
 
+from nnrr import access
 from nnrr.audit.models import AuditEvent
 from nnrr.demo.people import synthetic_id
 from nnrr.patients.models import Patient
-from tests.conftest import HAUKELAND, ST_OLAVS, make_patient
+from tests.conftest import (
+    HAUKELAND,
+    ST_OLAVS,
+    make_patient,
+    profile_request,
+)
 
 
 def new_number(seed: int = 1) -> str:
@@ -198,4 +205,25 @@ def test_roles_without_form_rights_cannot_search_or_register(as_persona: Any, ro
             reverse("patients:register"), {"national_id": new_number(5), "name": "A B"}
         ).status_code
         == 403
+    )
+
+
+def test_a_search_that_finds_the_units_patient_names_the_patient_in_the_audit_row(
+    persona: Any,
+) -> None:
+    patient = make_patient(ST_OLAVS)
+    request = profile_request(persona, "clinician")
+    assert access.search_patient(request, patient.national_id) == patient
+    event = AuditEvent.objects.get(action="nnrr.patient.searched")
+    assert (event.object_type, event.object_id) == ("patients.patient", str(patient.pk))
+    assert event.patient_id == patient.pk and event.detail == {"found": True}
+
+
+@override_settings(SECRET_KEY="nnrr-test-secret-for-the-audit-digest")
+def test_the_digest_of_a_searched_number_stays_the_same_across_releases() -> None:
+    """Audit rows of searches for unknown numbers hold only this digest; a person's access log
+    finds them by computing it again, so it must not change between versions: HMAC-SHA256 keyed
+    with SHA-256("nnrr.audit.national_id" + SECRET_KEY), as Django's salted_hmac builds it."""
+    assert access.national_id_digest("01017012345") == (
+        "57b66fbbb55015d5715c30d7dfe97e5e5c60041788888436c6eed2d0e0d4177c"
     )

@@ -18,7 +18,12 @@ from nnrr.questionnaires.definitions import get_definition
 from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
 from nnrr.scheduling import services
 from nnrr.scheduling.models import Order
-from tests.conftest import ST_OLAVS, book, make_patient
+from tests.conftest import (
+    ST_OLAVS,
+    book,
+    complete_pre_treatment,
+    make_patient,
+)
 from tests.questionnaires.helpers import as_post, complete_answers
 
 
@@ -383,3 +388,33 @@ def test_the_fill_page_saves_as_the_user_types(as_persona: Any, draft: Response)
     assert f'hx-post="{autosave_url(draft)}"' in html
     assert 'id="autosave-status"' in html
     assert f'id="form-version" value="{draft.version}"' in html
+
+@pytest.mark.parametrize(
+    ("view", "action"),
+    [
+        ("questionnaires:response", "nnrr.form.viewed"),
+        ("questionnaires:journal", "nnrr.form.journal_note_viewed"),
+    ],
+)
+def test_reading_a_patient_form_writes_its_audit_event(
+    as_persona: Any, persona: Any, view: str, action: str
+) -> None:
+    course = book(persona("clerk"), make_patient(ST_OLAVS))
+    form = complete_pre_treatment(course)
+    response = as_persona("clerk").get(reverse(view, args=[form.pk]))
+    assert response.status_code == 200
+    event = AuditEvent.objects.get(action=action)
+    assert event.patient_id == course.patient_id
+    assert event.object_id == str(form.pk)
+    assert event.actor_id == persona("clerk").user.pk
+
+
+def test_opening_the_fill_page_writes_its_audit_event(as_persona: Any, persona: Any) -> None:
+    course = book(persona("clerk"), make_patient(ST_OLAVS))
+    form = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
+    assert (
+        as_persona("clerk").get(reverse("questionnaires:fill", args=[form.pk])).status_code == 200
+    )
+    event = AuditEvent.objects.get(action="nnrr.form.opened")
+    assert event.patient_id == course.patient_id
+    assert event.object_id == str(form.pk)

@@ -41,6 +41,7 @@ def package_names() -> dict[str, str]:
 
 
 @needs_package
+@pytest.mark.slow
 def test_the_committed_file_is_the_installed_package() -> None:
     checked = subprocess.run(
         [sys.executable, str(SCRIPT), "--check"], capture_output=True, text=True, check=False

@@ -38,6 +38,8 @@ def course(persona: Any) -> Course:
     return book(persona("clinician"), patient, planned_in_days=10)
 
 
+# Renders each paper form's PDF with WeasyPrint: `make test` runs it, `make test-fast` not.
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["1a", "2", "3"])
 def test_printed_form_holds_every_item_label_and_the_patient_header_on_every_page(
     as_persona: Any, course: Course, kind: str
@@ -85,6 +87,8 @@ def test_printed_form_holds_every_item_label_and_the_patient_header_on_every_pag
     assert event.patient_id == patient.pk and event.detail["kind"] == kind
 
 
+# Renders a paper form's PDF with WeasyPrint: `make test` runs it, `make test-fast` not.
+@pytest.mark.slow
 def test_blank_form_has_no_patient_data_and_says_where_the_answers_stay(as_persona: Any) -> None:
     response = as_persona("clerk").get(reverse("questionnaires:paper_blank", args=["1a"]))
     assert response.status_code == 200

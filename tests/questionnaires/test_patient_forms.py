@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.test import Client
 from django.urls import reverse
@@ -14,12 +15,19 @@ from django.utils import timezone
 
 from nnrr.accounts.middleware import LOGIN_TIME_SESSION_KEY
 from nnrr.audit.context import Actor
+from nnrr.audit.models import AuditEvent
 from nnrr.patients.models import Course
+from nnrr.questionnaires import services as form_services
 from nnrr.questionnaires.definitions import get_definition
-from nnrr.questionnaires.models import FormStatus, ImmutableFormError, Response, Source
+from nnrr.questionnaires.models import FormKind, FormStatus, ImmutableFormError, Response, Source
 from nnrr.scheduling import services
+from nnrr.scheduling import services as scheduling
 from nnrr.scheduling.models import Order, OrderState
-from tests.conftest import ST_OLAVS, book, make_patient
+from tests.conftest import (
+    ST_OLAVS,
+    book,
+    make_patient,
+)
 from tests.questionnaires.helpers import complete_answers
 
 
@@ -177,3 +185,118 @@ def test_completed_patient_form_is_shown_read_only(
         .content.decode()
     )
     assert "<input" not in html.split("Fullstendig utfylling", 1)[1]
+
+
+def _submit(course: Course, kind: str, answers: dict[str, Any], **extra: Any) -> Response:
+    values: dict[str, Any] = {
+        "actor": Actor.system("test"),
+        "course": course,
+        "kind": kind,
+        "answers": answers,
+        "consent": True if kind == FormKind.PRE_TREATMENT else None,
+        "source": Source.PORTAL,
+        "now": timezone.now(),
+        **extra,
+    }
+    return scheduling.submit_patient_form(**values)
+
+
+@pytest.mark.django_db
+def test_a_submitted_form_records_who_when_which_version_and_its_audit_row(
+    persona: Any,
+) -> None:
+    from nnrr.questionnaires.definitions import current_version
+
+    clerk = persona("clerk")
+    course = book(clerk, make_patient(ST_OLAVS))
+    now = timezone.now()
+    before = AuditEvent.objects.count()
+    form = _submit(course, FormKind.PRE_TREATMENT, {"FamilyStatus": 1}, actor=clerk.actor, now=now)
+    assert form.created_by == clerk.user
+    assert form.completed_by == clerk.user and form.updated_by == clerk.user
+    assert form.completed_at == now
+    assert form.definition_version == current_version(FormKind.PRE_TREATMENT)
+    event = AuditEvent.objects.filter(action="nnrr.form.submitted").latest("id")
+    assert AuditEvent.objects.count() > before
+    assert event.patient_id == course.patient_id
+    assert event.object_type == "questionnaires.response" and event.object_id == str(form.pk)
+    assert event.detail == {
+        "kind": FormKind.PRE_TREATMENT,
+        "source": Source.PORTAL,
+        "consent": True,
+    }
+
+
+@pytest.mark.django_db
+def test_a_follow_up_stores_the_pre_treatment_answer_its_questions_depend_on(
+    persona: Any,
+) -> None:
+    course = book(persona("clerk"), make_patient(ST_OLAVS))
+    _submit(course, FormKind.PRE_TREATMENT, {"FamilyStatus": 1, "IsNeckPainMainProblem": 1})
+    follow_up = _submit(course, FormKind.FOLLOW_UP_6, {})
+    assert follow_up.answers["Baseline_IsNeckPainMainProblem"] == 1
+
+
+def _draft(course: Course) -> Response:
+    """A pre-treatment form saved for later in the portal ({"FamilyStatus": 1})."""
+    return form_services.save_portal_draft(
+        actor=Actor.system("test"),
+        course=course,
+        kind=FormKind.PRE_TREATMENT,
+        answers={"FamilyStatus": 1},
+        draft=None,
+        now=timezone.now(),
+    )
+
+
+def _store(course: Course, answers: dict[str, Any], **extra: Any) -> Response:
+    """``store_patient_form`` of a pre-treatment form with consent, from the portal."""
+    values: dict[str, Any] = {
+        "actor": Actor.system("test"),
+        "course": course,
+        "kind": FormKind.PRE_TREATMENT,
+        "answers": answers,
+        "consent": True,
+        "source": Source.PORTAL,
+        "now": timezone.now(),
+        **extra,
+    }
+    return form_services.store_patient_form(**values)
+
+
+@pytest.mark.django_db
+def test_submitting_a_draft_completes_that_draft_only_one_version_on(persona: Any) -> None:
+    first = book(persona("clerk"), make_patient(ST_OLAVS))
+    second = book(persona("clerk"), make_patient(ST_OLAVS))
+    drafts = [_draft(course) for course in (first, second)]
+    version = Response.objects.get(pk=drafts[0].pk).version
+    now = timezone.now()
+    stored = _store(first, {"FamilyStatus": 2}, now=now, draft=drafts[0])
+    assert stored.pk == drafts[0].pk and stored.last_update == now
+    assert stored.status == FormStatus.FERDIGSTILT and stored.version == version + 1
+    # The other course's draft is untouched.
+    other = Response.objects.get(pk=drafts[1].pk)
+    assert other.status == FormStatus.KLADD and other.answers == {"FamilyStatus": 1}
+
+
+@pytest.mark.django_db
+def test_a_draft_deleted_meanwhile_is_not_brought_back_by_a_submission(persona: Any) -> None:
+    course = book(persona("clerk"), make_patient(ST_OLAVS))
+    draft = _draft(course)
+    Response.objects.filter(pk=draft.pk).update(status=FormStatus.SLETTET)
+    _store(course, {"FamilyStatus": 2}, draft=draft)
+    assert Response.objects.get(pk=draft.pk).status == FormStatus.SLETTET
+
+
+@pytest.mark.django_db
+def test_the_patient_form_refusals_say_why(persona: Any) -> None:
+    course = book(persona("clerk"), make_patient(ST_OLAVS))
+    with pytest.raises(ValidationError) as empty:
+        _store(course, {}, source=Source.PAPER)
+    assert empty.value.messages == [
+        "Papirskjemaet er tomt: fyll inn svarene fra skjemaet. Ingen opplysninger er lagret."
+    ]
+    _submit(course, FormKind.PRE_TREATMENT, {"FamilyStatus": 1})
+    with pytest.raises(ValidationError) as twice:
+        _store(course, {"FamilyStatus": 2})
+    assert twice.value.messages == ["Dette skjemaet er allerede levert for forløpet."]

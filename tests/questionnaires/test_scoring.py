@@ -761,3 +761,31 @@ def test_a_higher_score_never_gets_a_milder_band(column: str, data: st.DataObjec
     values = st.floats(low, high, allow_nan=False)
     first, second = sorted([data.draw(values), data.draw(values)])
     assert band(column, first).level <= band(column, second).level  # type: ignore[union-attr]
+
+
+FULL_HEALTH = {
+    "Eq5d_L_spm1": 1,
+    "Eq5d_L_spm2": 1,
+    "Eq5d_L_spm3": 1,
+    "Eq5d_L_spm4": 1,
+    "Eq5d_L_spm5": 1,
+}
+
+# Norway 2024 (Garratt et al.): index = 1 − weight(dimension) × 1 at level 5, with weights
+# mobility 0.205, self-care 0.206, usual activities 0.179, pain/discomfort 0.391,
+# anxiety/depression 0.472 (the paper's parameters; level 5's parameter is 1).
+ONE_DIMENSION_AT_FIVE = [
+    ("Eq5d_L_spm1", "51111", 0.795),
+    ("Eq5d_L_spm2", "15111", 0.794),
+    ("Eq5d_L_spm3", "11511", 0.821),
+    ("Eq5d_L_spm4", "11151", 0.609),
+    ("Eq5d_L_spm5", "11115", 0.528),
+]
+
+
+@pytest.mark.parametrize(("item", "state", "expected"), ONE_DIMENSION_AT_FIVE)
+def test_each_eq5d_item_scores_as_its_own_dimension(item: str, state: str, expected: float) -> None:
+    """Eq5d_L_spm4 = 5 and the rest 1 is state 11151 (pain/discomfort), and so on: an item mapped
+    to the wrong dimension gives another dimension's weight."""
+    with override_settings(EQ5D_VALUE_SET="norway_2024"):
+        assert score("eq5d5l_index", FULL_HEALTH | {item: 5}) == expected, state

@@ -4,6 +4,7 @@ the field, never loaded half-right."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,3 +101,14 @@ def test_a_file_that_is_not_a_mapping_is_refused(tmp_path: Path) -> None:
     path.write_text("- just\n- a list\n", encoding="utf-8")
     with pytest.raises(scoring.ValueSetError, match=r"^test_2000.yaml: expected a mapping"):
         scoring._parse_value_set(path)
+
+
+@pytest.mark.parametrize(
+    "levels",
+    [[1, 1, 1, 1], [1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 6], [1, 1, 1, 1, 0], [True, 1, 1, 1, 1]],
+)
+def test_a_value_set_refuses_a_state_that_is_not_five_levels_from_1_to_5(levels: list[Any]) -> None:
+    from nnrr.questionnaires.scoring import get_value_set
+
+    with pytest.raises(ValueError):
+        get_value_set("norway_2024").index(levels)

@@ -105,6 +105,8 @@ def submit(kind: str, persona: Any) -> Response:
     return stored
 
 
+# Starts manage.py in a fresh process: `make test` runs it, `make test-fast` not.
+@pytest.mark.slow
 def test_a_production_start_is_refused_naming_the_instruments(tmp_path: Path) -> None:
     from tests.accounts.test_settings_checks import PRODUCTION, _manage
 

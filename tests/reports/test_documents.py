@@ -61,6 +61,8 @@ def test_bad_order_gets_a_message(as_persona: Any, db: Any) -> None:
     assert not ReportDocument.objects.exists()
 
 
+# Renders a whole report PDF with WeasyPrint: `make test` runs it, `make test-fast` not.
+@pytest.mark.slow
 def test_quarterly_pdf_has_headings_and_figures(
     as_persona: Any,
     persona: Any,
@@ -104,6 +106,8 @@ def test_quarterly_pdf_has_headings_and_figures(
     assert download.content.startswith(b"%PDF")
 
 
+# Renders a whole report PDF with WeasyPrint: `make test` runs it, `make test-fast` not.
+@pytest.mark.slow
 def test_annual_pdf(persona: Any, fixture: None) -> None:
     admin = persona("national_admin")
     document = ReportDocument.objects.create(

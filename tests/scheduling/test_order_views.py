@@ -3,10 +3,12 @@ dispatch log on the patient page, and the demo outbox."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import Client, override_settings
@@ -19,7 +21,12 @@ from nnrr.questionnaires.models import FormKind
 from nnrr.scheduling import dispatch
 from nnrr.scheduling.channels import FileChannel
 from nnrr.scheduling.models import OPEN_STATES, Order, OrderState
-from tests.conftest import ST_OLAVS, Persona, book, make_patient
+from tests.conftest import (
+    ST_OLAVS,
+    Persona,
+    book,
+    make_patient,
+)
 
 CODE_PATTERN = re.compile(r'<span id="one-time-code">([A-Z0-9]{4}-[A-Z0-9]{4})</span>')
 
@@ -285,3 +292,17 @@ def test_report_reader_is_refused_every_order_page(
     )
     assert Order.objects.filter(course=course).count() == 1
     assert open_order(course).state == OrderState.PLANNED
+
+
+def test_the_dispatch_log_shows_only_a_masked_address(persona: Any, tmp_path: Any) -> None:
+    from nnrr.scheduling import dispatch
+    from nnrr.scheduling.channels import FileChannel
+    from nnrr.scheduling.models import Message
+
+    booked = timezone.now() - dt.timedelta(days=1)
+    patient = make_patient(ST_OLAVS, email="ingrid@example.no")
+    book(persona("clerk"), patient, planned_in_days=10, now=booked)
+    dispatch.run_pass(
+        worker_id="w", now=timezone.now() + dt.timedelta(days=1), channel=FileChannel(tmp_path)
+    )
+    assert Message.objects.get().recipient == "i***@example.no"

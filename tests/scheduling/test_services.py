@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -33,7 +34,13 @@ from nnrr.scheduling import dispatch, rules
 from nnrr.scheduling import services as scheduling
 from nnrr.scheduling.channels import FileChannel
 from nnrr.scheduling.models import OPEN_STATES, Message, MessageState, Order, OrderState
-from tests.conftest import ST_OLAVS, Persona, book, make_patient
+from tests.conftest import (
+    ST_OLAVS,
+    Persona,
+    book,
+    complete_pre_treatment,
+    make_patient,
+)
 from tests.questionnaires.helpers import complete_answers
 
 
@@ -805,3 +812,121 @@ def test_correcting_besoksdato_replans_follow_ups_not_sent_yet(
     assert orders.count() == 2
     six = orders.get(kind="2")
     assert six.send_at == rules.plan_follow_up(corrected, 6).send_at
+
+
+def _consented_course(persona: Any) -> Course:
+    course = book(persona("clerk"), make_patient(ST_OLAVS))
+    complete_pre_treatment(course)
+    return course
+
+
+def _follow_ups(course: Course) -> dict[str, Any]:
+    from nnrr.scheduling.models import Order
+
+    return {
+        o.kind: o for o in Order.objects.filter(course=course).exclude(kind=FormKind.PRE_TREATMENT)
+    }
+
+
+def test_follow_ups_are_planned_per_course_and_re_planned_when_the_visit_date_changes(
+    persona: Any,
+) -> None:
+    from nnrr.scheduling import rules
+
+    clerk = persona("clerk")
+    other = _consented_course(persona)
+    course = _consented_course(persona)
+    today = timezone.localdate()
+    first_visit, corrected = today - dt.timedelta(days=2), today - dt.timedelta(days=1)
+    now = timezone.now()
+    scheduling.plan_follow_ups(actor=clerk.actor, course=other, visit_date=first_visit, now=now)
+
+    created = scheduling.plan_follow_ups(
+        actor=clerk.actor, course=course, visit_date=first_visit, now=now
+    )
+    assert sorted(o.kind for o in created) == [FormKind.FOLLOW_UP_6, FormKind.FOLLOW_UP_12]
+    before = _follow_ups(course)
+
+    again = scheduling.plan_follow_ups(
+        actor=clerk.actor, course=course, visit_date=corrected, now=now
+    )
+
+    assert again == []  # nothing duplicated
+    after = _follow_ups(course)
+    for kind, months in ((FormKind.FOLLOW_UP_6, 6), (FormKind.FOLLOW_UP_12, 12)):
+        plan = rules.plan_follow_up(corrected, months)
+        order = after[kind]
+        assert order.pk == before[kind].pk
+        assert (order.send_at, order.remind_at, order.expires_at) == (
+            plan.send_at,
+            plan.remind_at,
+            plan.expires_at,
+        )
+        assert order.version == before[kind].version + 1
+    events = AuditEvent.objects.filter(action="nnrr.order.replanned").order_by("id")
+    assert [e.detail for e in events] == [
+        {"kind": FormKind.FOLLOW_UP_6, "visit_date": corrected.isoformat()},
+        {"kind": FormKind.FOLLOW_UP_12, "visit_date": corrected.isoformat()},
+    ]
+    assert {e.patient_id for e in events} == {course.patient_id}
+    assert {e.object_id for e in events} == {str(after[k].pk) for k in after}
+    # the other course's follow-ups were not touched
+    assert all(
+        o.send_at
+        == rules.plan_follow_up(first_visit, 6 if k == FormKind.FOLLOW_UP_6 else 12).send_at
+        for k, o in _follow_ups(other).items()
+    )
+
+
+def test_a_follow_up_already_sent_is_not_re_planned(persona: Any) -> None:
+    from nnrr.scheduling.models import Order, OrderState
+
+    clerk = persona("clerk")
+    course = _consented_course(persona)
+    today = timezone.localdate()
+    now = timezone.now()
+    scheduling.plan_follow_ups(
+        actor=clerk.actor, course=course, visit_date=today - dt.timedelta(days=2), now=now
+    )
+    six = _follow_ups(course)[FormKind.FOLLOW_UP_6]
+    Order.objects.filter(pk=six.pk).update(state=OrderState.SENT)
+    scheduling.plan_follow_ups(
+        actor=clerk.actor, course=course, visit_date=today - dt.timedelta(days=1), now=now
+    )
+    stored = Order.objects.get(pk=six.pk)
+    assert (stored.send_at, stored.state, stored.version) == (
+        six.send_at,
+        OrderState.SENT,
+        six.version,
+    )
+
+
+def test_a_missing_follow_up_is_created_even_when_the_other_exists(persona: Any) -> None:
+    from nnrr.scheduling.models import Order, OrderState
+
+    clerk = persona("clerk")
+    course = _consented_course(persona)
+    visit = timezone.localdate() - dt.timedelta(days=2)
+    now = timezone.now()
+    scheduling.plan_follow_ups(actor=clerk.actor, course=course, visit_date=visit, now=now)
+    Order.objects.filter(course=course, kind=FormKind.FOLLOW_UP_12).update(
+        state=OrderState.CANCELLED
+    )
+    created = scheduling.plan_follow_ups(
+        actor=clerk.actor, course=course, visit_date=visit, now=now
+    )
+    assert [o.kind for o in created] == [FormKind.FOLLOW_UP_12]
+
+
+def test_plan_follow_ups_plans_nothing_for_a_course_without_consent(persona: Any) -> None:
+    course = book(persona("clerk"), make_patient(ST_OLAVS))
+    assert (
+        scheduling.plan_follow_ups(
+            actor=persona("clerk").actor,
+            course=course,
+            visit_date=timezone.localdate(),
+            now=timezone.now(),
+        )
+        == []
+    )
+    assert _follow_ups(course) == {}

@@ -3,6 +3,7 @@ kept sealed (never in plain text) in the database; a new code only by "Bestill p
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Callable
@@ -136,3 +137,35 @@ def test_another_unit_cannot_show_the_code(
     assert response.status_code in (403, 404)
     assert code not in response.content.decode()
     assert not AuditEvent.objects.filter(action="nnrr.order.code_shown_again").exists()
+
+
+# How the order is changed after it was made → should "Vis engangskode" be offered?
+BUTTON_CASES = {
+    "open": ({}, True),
+    "past its deadline": ({"expires_at": timezone.now() - dt.timedelta(hours=1)}, False),
+    "code used": ({"code_used_at": timezone.now()}, False),
+    "code locked": ({"code_locked_at": timezone.now()}, False),
+    "made before sealing": ({"code_sealed": ""}, False),
+    "sent": ({"state": OrderState.SENT}, True),
+    "reminded": ({"state": OrderState.REMINDED}, True),
+    "expired": ({"state": OrderState.EXPIRED}, False),
+    "cancelled": ({"state": OrderState.CANCELLED}, False),
+}
+
+
+@pytest.mark.parametrize("case", BUTTON_CASES)
+def test_the_button_appears_exactly_when_the_service_would_show_the_code(
+    as_persona: Callable[[str], Client], course: Course, patient: Patient, case: str
+) -> None:
+    change, offered = BUTTON_CASES[case]
+    client = as_persona("clinician")
+    order, code = order_with_code(client, course, patient)
+    Order.objects.filter(pk=order.pk).update(**change)
+
+    page = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    button = reverse("scheduling:show_code", args=[order.pk])
+    assert (button in page) is offered
+    assert ("Vis engangskode" in page) is offered
+    # Pressing it (or posting without it) gets the code exactly when the button was there.
+    shown = client.post(button, follow=True).content.decode()
+    assert (code in shown) is offered

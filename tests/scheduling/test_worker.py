@@ -19,6 +19,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
+from django.utils import timezone
 
 from nnrr.audit.context import Actor
 from nnrr.lib.dates import OSLO
@@ -38,7 +39,12 @@ from nnrr.scheduling.models import (
     OrderState,
     WorkerHeartbeat,
 )
-from tests.conftest import ST_OLAVS, Persona, book, make_patient
+from tests.conftest import (
+    ST_OLAVS,
+    Persona,
+    book,
+    make_patient,
+)
 from tests.questionnaires.helpers import complete_answers
 
 
@@ -657,3 +663,132 @@ def test_patient_without_address_is_recorded_as_failed(
     assert message.state == MessageState.FAILED
     assert "engangskode" in message.outcome
     assert channel.sent == []
+
+
+def test_expired_and_missed_orders_are_closed_at_the_pass_with_their_reason(persona: Any) -> None:
+    from nnrr.scheduling import dispatch
+    from nnrr.scheduling.models import Order, OrderState
+
+    clerk = persona("clerk")
+    sent = Order.objects.filter(course=book(clerk, make_patient(ST_OLAVS, name="A Sendt"))).first()
+    planned = Order.objects.filter(
+        course=book(clerk, make_patient(ST_OLAVS, name="B Planlagt"))
+    ).first()
+    assert sent is not None and planned is not None
+    now = timezone.now()
+    Order.objects.filter(pk=sent.pk).update(state=OrderState.SENT, expires_at=now)
+    Order.objects.filter(pk=planned.pk).update(state=OrderState.PLANNED, expires_at=now)
+    versions = {o.pk: o.version for o in Order.objects.filter(pk__in=[sent.pk, planned.pk])}
+
+    assert dispatch.expire_orders(now) == (1, 1)
+
+    sent.refresh_from_db()
+    planned.refresh_from_db()
+    assert (sent.state, sent.closed_at, sent.close_reason) == (
+        OrderState.EXPIRED,
+        now,
+        "Svarfristen gikk ut",
+    )
+    assert (planned.state, planned.closed_at, planned.close_reason) == (
+        OrderState.MISSED,
+        now,
+        "Ikke sendt: svarfristen var passert",
+    )
+    # One step each: a page holding the order's version sees it was changed, once.
+    assert sent.version == versions[sent.pk] + 1
+    assert planned.version == versions[planned.pk] + 1
+
+
+def test_messages_no_longer_wanted_are_skipped_with_the_reason_and_counted(
+    persona: Any, tmp_path: Any
+) -> None:
+    """At the deadline itself nothing goes out; a reminder to an answered order and an invitation
+    to a cancelled one say why; each skip and each failure is counted in the pass's tally."""
+    from nnrr.scheduling import dispatch
+    from nnrr.scheduling.channels import FileChannel, NoneChannel
+    from nnrr.scheduling.models import Message, MessageKind, MessageState, Order, OrderState
+
+    clerk = persona("clerk")
+    now = timezone.now()
+    orders = []
+    for n, state in enumerate([OrderState.SENT, OrderState.ANSWERED, OrderState.CANCELLED]):
+        order = Order.objects.filter(course=book(clerk, make_patient(ST_OLAVS, name=f"P {n}")))[0]
+        order.state = state
+        order.expires_at = now if n == 0 else now + dt.timedelta(days=3)
+        orders.append(order)
+    kinds = [MessageKind.INVITATION, MessageKind.REMINDER, MessageKind.INVITATION]
+    channel = FileChannel(tmp_path / "outbox")
+    result = dispatch.PassResult()
+    outcomes = [
+        dispatch._deliver_claimed(
+            Message(pk=n + 1, order=order, kind=kind, key=f"{order.pk}-{kind}"),
+            now,
+            channel,
+            result,
+        )[1]
+        for n, (order, kind) in enumerate(zip(orders, kinds, strict=True))
+    ]
+    assert outcomes == [
+        {"state": MessageState.SKIPPED, "outcome": "Fristen er passert"},
+        {"state": MessageState.SKIPPED, "outcome": "Ikke sendt: besvart"},
+        {"state": MessageState.SKIPPED, "outcome": "Ikke sendt: kansellert"},
+    ]
+    assert (result.skipped, result.sent, result.failed) == (3, 0, 0)
+    assert not list((tmp_path / "outbox").glob("*.eml"))
+
+    # A channel with no address for the patient: failed, counted once per message.
+    orders[0].expires_at = now + dt.timedelta(days=3)
+    for n in range(2):
+        message = Message(pk=10 + n, order=orders[0], kind=kinds[0], key=f"k{n}")
+        _pk, fields = dispatch._deliver_claimed(message, now, NoneChannel(), result)
+    assert fields == {
+        "state": MessageState.FAILED,
+        "outcome": "Ingen adresse for kanalen none; gi pasienten engangskode "
+        "(Bestill på nytt → Jeg vil varsle mottaker selv)",
+    }
+    assert result.failed == 2
+
+
+def test_reconciled_messages_say_what_became_of_them(persona: Any, tmp_path: Any) -> None:
+    """After a worker stopped mid-send: a message found on file is sent, one not found goes
+    back in the queue unclaimed, one on another channel (no way to ask) is uncertain."""
+    from nnrr.scheduling import dispatch
+    from nnrr.scheduling.channels import FileChannel, OutgoingMessage
+    from nnrr.scheduling.models import Message, MessageKind, MessageState, Order
+
+    clerk = persona("clerk")
+    now = timezone.now()
+    channel = FileChannel(tmp_path / "outbox")
+    rows = []
+    for n, on in enumerate(["file", "file", "email"]):
+        order = Order.objects.filter(course=book(clerk, make_patient(ST_OLAVS, name=f"R {n}")))[0]
+        rows.append(
+            Message.objects.create(
+                order=order,
+                kind=MessageKind.INVITATION,
+                key=f"{order.pk}-invitation",
+                channel=on,
+                state=MessageState.SENDING,
+                claimed_by="stopped-worker",
+                claimed_at=now - dt.timedelta(minutes=5),
+                created_at=now,
+                next_attempt_at=now,
+            )
+        )
+    channel.send(OutgoingMessage(key=rows[0].key, to="a@example.no", subject="s", body="b"))
+
+    assert dispatch.reconcile("live-worker", now, channel, dt.timedelta(seconds=60)) == 3
+
+    sent, again, uncertain = (Message.objects.get(pk=row.pk) for row in rows)
+    assert (sent.state, sent.outcome) == (MessageState.SENT, "Bekreftet sendt etter avbrudd")
+    assert sent.sent_at == rows[0].claimed_at
+    assert (again.state, again.outcome, again.claimed_by, again.next_attempt_at) == (
+        MessageState.PENDING,
+        "Sendes på nytt etter avbrudd",
+        "",
+        now,
+    )
+    assert (uncertain.state, uncertain.outcome) == (
+        MessageState.UNCERTAIN,
+        "Avbrutt under sending; kan ikke bekreftes. Sendes ikke på nytt.",
+    )

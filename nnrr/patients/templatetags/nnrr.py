@@ -9,6 +9,8 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
+from nnrr.lib import national_id as national_ids
+
 register = template.Library()
 
 _FORM_ORDER = {"1b": 0, "1a": 1, "2": 2, "3": 3}
@@ -46,3 +48,10 @@ def expiry_day(expires_at: dt.datetime | None) -> dt.date | None:
     if expires_at is None:
         return None
     return (timezone.localtime(expires_at) - dt.timedelta(minutes=1)).date()
+
+
+@register.filter
+def national_id(value: str) -> str:
+    """A national id as people read it (``Patient.national_id_formatted`` for a row read as
+    values)."""
+    return national_ids.formatted(value or "")

@@ -16,7 +16,6 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from nnrr.accounts.models import Role
 from nnrr.accounts.profiles import Profile, Right
 from nnrr.audit.models import AuditEvent
 
@@ -31,13 +30,9 @@ def require_log_reader(request: HttpRequest) -> Profile:
     return profile
 
 
-def is_national(profile: Profile) -> bool:
-    return profile.role == Role.REGISTERADMINISTRATOR
-
-
 def events_for(profile: Profile) -> QuerySet[AuditEvent]:
     events = AuditEvent.objects.all()
-    if not is_national(profile):
+    if not profile.is_national:
         events = events.filter(unit_id=profile.unit.pk)
     return events
 
@@ -46,7 +41,7 @@ def _patients(profile: Profile) -> QuerySet[Patient]:
     from nnrr.access import patients_of_unit
     from nnrr.patients.models import Patient
 
-    if is_national(profile):
+    if profile.is_national:
         return Patient.objects.all()
     return patients_of_unit(profile)
 

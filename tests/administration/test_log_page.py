@@ -7,6 +7,7 @@ import datetime as dt
 import io
 from typing import Any
 
+import pytest
 from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
@@ -76,7 +77,7 @@ def test_a_long_history_is_counted_up_to_the_cap(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from nnrr.audit import views
+    from nnrr.administration import log_views as views
 
     monkeypatch.setattr(views, "COUNT_CAP", 60)
     actor = persona("clerk").actor
@@ -202,3 +203,22 @@ def test_a_return_reads_with_the_reason_kept_on_the_form(as_persona: Any, person
     assert "Diagnose 2 mangler" not in str(event.detail)  # the reason stays with the form
     rows = as_persona("local_admin").get(reverse("audit:log")).content.decode()
     assert "Returnerte skjema: Diagnose 2 mangler" in rows.split("<tbody>", 1)[1]
+
+
+@pytest.mark.parametrize("events", [2, 50])
+def test_the_logg_takes_the_same_queries_for_two_rows_as_for_fifty(
+    as_persona: Any, persona: Any, django_assert_num_queries: Any, events: int
+) -> None:
+    clinician = persona("clinician")
+    patients = [make_patient(ST_OLAVS, name=f"Pasient {n}") for n in range(events)]
+    for patient in patients:
+        record_event(
+            actor=clinician.actor, action="nnrr.patient.viewed", patient_id=patient.pk, obj=patient
+        )
+    client = as_persona("local_admin")
+    client.get(reverse("patients:front"))  # the session's first request writes more
+    # The session, the user, the profile, the count, the page (with units), its patients, the
+    # "Bruker" choices, the audit row.
+    with django_assert_num_queries(8):
+        response = client.get(reverse("audit:log"))
+    assert response.content.decode().count("Pasient ") >= events

@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
-from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -23,8 +22,6 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -32,14 +29,13 @@ from django.views.decorators.http import require_http_methods
 from nnrr.accounts.decorators import profile_required
 from nnrr.accounts.models import Membership, User
 from nnrr.accounts.profiles import Profile, Right
-from nnrr.audit import access
+from nnrr.administration import log_access as access
 from nnrr.audit.context import Actor
 from nnrr.audit.models import AuditEvent, Outcome
 from nnrr.audit.services import record_event
 from nnrr.audit.wording import ACTION_GROUPS, describe, role_label
 from nnrr.lib.dates import oslo_date, parse_iso_date
 from nnrr.lib.national_id import NationalIdError, parse_national_id
-from nnrr.lib.rows import html_rows
 
 PAGE_SIZE = 50
 # The Logg counts at most this many events: an exact count of a unit's whole history grows with
@@ -188,25 +184,19 @@ def _rows(profile: Profile, events: list[AuditEvent]) -> list[dict[str, Any]]:
     return rows
 
 
-_ALL_USERS = f"SELECT u.id, u.full_name, u.username FROM {User._meta.db_table} u"  # noqa: S608
-_UNIT_USERS = (
-    f"SELECT DISTINCT u.id, u.full_name, u.username FROM {User._meta.db_table} u "  # noqa: S608
-    f"JOIN {Membership._meta.db_table} m ON m.user_id = u.id WHERE m.unit_id = %s"
-)
-
-
 def _users(profile: Profile) -> list[tuple[int, str]]:
     """The "Bruker" filter's choices: (id, name as ``str(user)`` shows it), by name; the unit's
-    members (anyone who ever had a profile there), or everyone for a national administrator.
-    One plain statement: this list is on every view of the Logg."""
-    with connection.cursor() as cursor:
-        if access.is_national(profile):
-            cursor.execute(_ALL_USERS)
-        else:
-            cursor.execute(_UNIT_USERS, [profile.unit.pk])
-        rows = cursor.fetchall()
+    members (anyone who ever had a profile there), or everyone for a national administrator."""
+    users = User.objects.all()
+    if not profile.is_national:
+        users = users.filter(
+            pk__in=Membership.objects.filter(unit_id=profile.unit.pk).values("user_id")
+        )
     return sorted(
-        ((pk, full_name or username) for pk, full_name, username in rows),
+        (
+            (pk, full_name or username)
+            for pk, full_name, username in users.values_list("pk", "full_name", "username")
+        ),
         key=lambda row: (row[1].casefold(), row[0]),
     )
 
@@ -254,7 +244,6 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "rows": rows,
-            "rows_html": _rows_html(rows),
             "users": _users(profile),
             "filter": log_filter,
             "groups": [(key, str(label)) for key, (label, _prefixes) in ACTION_GROUPS.items()],
@@ -262,7 +251,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             "typed": typed,
             "error": error,
             "filter_errors": log_filter.errors,
-            "national": access.is_national(profile),
+            "national": profile.is_national,
             "query_prev": log_filter.query(side=page.previous_page_number())
             if page.has_previous()
             else "",
@@ -289,42 +278,6 @@ class CappedPaginator(Paginator):
     @property
     def capped(self) -> bool:
         return self._counted > COUNT_CAP
-
-
-_LOG_ROW = "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n"
-
-
-def _rows_html(rows: list[dict[str, Any]]) -> SafeString:
-    """The table rows of a Logg page (50): when, who, role and unit, what (with the outcome
-    when it was not carried out) and the patient. Rendered here, not row by row in the
-    template, whose tags cost several times the page's queries."""
-    other_unit = _("pasient ved annen enhet eller slettet")
-
-    def cells(row: dict[str, Any]) -> tuple[Any, ...]:
-        at = row["at"]
-        # Plain text, escaped as a whole by html_rows (the same as escaping each part).
-        role = f"{row['role'] or '–'}, {row['unit']}" if row["unit"] else (row["role"] or "–")
-        what = (
-            format_html(
-                '{} <span class="ds-tag" data-color="danger">{}</span>', row["what"], row["outcome"]
-            )
-            if row["denied"]
-            else row["what"]
-        )
-        if row["patient_name"]:
-            nid = row["patient_nid"]  # as on every page (ddmmåå nnnnn); the CSV has it whole
-            patient: Any = f"{row['patient_name']} ({nid[:6]} {nid[6:]})"
-        else:
-            patient = other_unit if row["has_patient"] else "–"
-        return (
-            f"{at.day:02d}.{at.month:02d}.{at.year} {at.hour:02d}:{at.minute:02d}:{at.second:02d}",
-            row["who"],
-            role,
-            what,
-            patient,
-        )
-
-    return html_rows(_LOG_ROW, (cells(row) for row in rows))
 
 
 def _safe_cell(value: Any) -> str:

@@ -1,7 +1,6 @@
-"""The patient page's hand-written reads (``nnrr.patients.reads`` through
-``access.patient_courses``) give what the ORM gives: the patient's courses at the unit only,
-newest planned first, each with its owner's name, its forms but the deleted ones and its orders
-in order of creation, with the values converted as the ORM converts them."""
+"""The patient page's reads (``nnrr.scheduling.reads`` through ``access.patient_courses``): the
+patient's courses at the unit only, newest planned first, each with its owner, its forms but the
+deleted ones and its orders in order of creation, in three queries however many courses."""
 
 from __future__ import annotations
 
@@ -80,7 +79,7 @@ def test_patient_courses_match_the_orm(persona: Any) -> None:
     for course, orm in zip(got, expected, strict=True):
         assert course.status == orm.status
         assert course.planned_consultation_date == orm.planned_consultation_date
-        assert course.owner_name == str(orm.owner)
+        assert str(course.owner) == str(orm.owner)
         forms = Response.objects.filter(course=orm).exclude(status=FormStatus.SLETTET)
         assert sorted(_values(f, FORM_FIELDS) for f in course.shown_forms) == sorted(
             _values(f, FORM_FIELDS) for f in forms
@@ -98,3 +97,18 @@ def test_another_units_patient_has_no_courses_here(persona: Any) -> None:
     book(persona("haukeland_clinician"), bergen)
     profile = Profile.from_membership(persona("clinician").membership)
     assert access.patient_courses(profile, bergen) == []
+
+
+@pytest.mark.parametrize("courses", [1, 6])
+def test_patient_courses_take_three_queries_however_many_courses(
+    persona: Any, django_assert_num_queries: Any, courses: int
+) -> None:
+    clinician = persona("clinician")
+    patient = make_patient(ST_OLAVS)
+    for days in range(courses):
+        book(clinician, patient, planned_in_days=10 + days)
+    profile = Profile.from_membership(clinician.membership)
+    with django_assert_num_queries(3):
+        got = access.patient_courses(profile, patient)
+        # Reading what the page shows asks nothing more.
+        assert [(str(c.owner), len(c.shown_forms), len(c.shown_orders)) for c in got]

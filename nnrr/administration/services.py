@@ -33,18 +33,14 @@ def _today() -> dt.date:
     return today_oslo(timezone.now())
 
 
-def is_national(profile: Profile) -> bool:
-    return profile.role == Role.REGISTERADMINISTRATOR
-
-
 def grantable_roles(profile: Profile) -> list[str]:
-    if is_national(profile):
+    if profile.is_national:
         return list(Role.values)
     return [str(role) for role in FORM_ROLES]
 
 
 def grantable_units(profile: Profile) -> QuerySet[Unit]:
-    if is_national(profile):
+    if profile.is_national:
         return Unit.objects.filter(is_active=True)
     return Unit.objects.filter(pk=profile.unit.pk)
 
@@ -54,13 +50,13 @@ def grantable_units(profile: Profile) -> QuerySet[Unit]:
 
 def applications_for(profile: Profile) -> QuerySet[AccessApplication]:
     queryset = AccessApplication.objects.select_related("applicant", "unit", "decided_by")
-    if is_national(profile):
+    if profile.is_national:
         return queryset
     return queryset.filter(unit=profile.unit)
 
 
 def users_for(profile: Profile) -> QuerySet[User]:
-    if is_national(profile):
+    if profile.is_national:
         return User.objects.all()
     return User.objects.filter(
         Q(memberships__unit=profile.unit) | Q(applications__unit=profile.unit)
@@ -69,7 +65,7 @@ def users_for(profile: Profile) -> QuerySet[User]:
 
 def memberships_for(profile: Profile) -> QuerySet[Membership]:
     queryset = Membership.objects.select_related("user", "unit")
-    if is_national(profile):
+    if profile.is_national:
         return queryset
     return queryset.filter(unit=profile.unit)
 
@@ -77,7 +73,7 @@ def memberships_for(profile: Profile) -> QuerySet[Membership]:
 def can_manage(profile: Profile, membership: Membership) -> bool:
     if membership.user_id == profile.user.pk:
         return False
-    if is_national(profile):
+    if profile.is_national:
         return True
     return membership.unit_id == profile.unit.pk and membership.role in FORM_ROLES
 
@@ -85,7 +81,7 @@ def can_manage(profile: Profile, membership: Membership) -> bool:
 def can_decide(profile: Profile, application: AccessApplication) -> bool:
     if application.applicant_id == profile.user.pk:
         return False
-    if is_national(profile):
+    if profile.is_national:
         return True
     return application.unit_id == profile.unit.pk and application.only_form_roles
 
@@ -143,7 +139,7 @@ def grant(
         or not grantable_units(profile).filter(pk=unit.pk).exists()
     ):
         raise Refused(_("Du kan ikke gi denne rollen ved denne enheten."))
-    if can_export_identifiable and not is_national(profile):
+    if can_export_identifiable and not profile.is_national:
         raise Refused(_("Bare Registeradministrator kan gi tillatelse til identifiserbar eksport."))
     if valid_until is not None and valid_until < _today():
         raise Refused(_("Sluttdatoen kan ikke ligge i fortiden."))
@@ -188,7 +184,7 @@ def change(
         raise Refused(_("Du kan ikke endre dine egne tilganger."))
     if not can_manage(profile, membership):
         raise Refused(_("Du kan ikke endre denne tilgangen."))
-    if can_export_identifiable is None or not is_national(profile):
+    if can_export_identifiable is None or not profile.is_national:
         can_export_identifiable = membership.can_export_identifiable
     with transaction.atomic():
         locked = Membership.objects.select_for_update().get(pk=membership.pk)
@@ -233,7 +229,7 @@ def save_unit(
     is_active: bool,
     adding: bool = False,
 ) -> Unit:
-    if not is_national(profile):
+    if not profile.is_national:
         raise Refused(_("Bare Registeradministrator kan endre enheter."))
     with transaction.atomic():
         old = None
@@ -353,7 +349,7 @@ def approve(
                 valid_until=valid_until,
                 can_export_identifiable=locked.identifiable_export
                 and role != Role.PASIENTANSVARLIG
-                and is_national(profile),
+                and profile.is_national,
             )
         locked.status = AccessApplication.Status.APPROVED
         locked.decided_at = timezone.now()

@@ -241,8 +241,8 @@ def test_the_last_registry_administrator_cannot_be_removed(as_persona: Any, pers
 
 
 def test_the_last_registry_administrator_is_guarded_in_the_service(persona: Any) -> None:
-    from nnrr.accounts import access_admin
     from nnrr.accounts.profiles import Profile
+    from nnrr.administration import services as access_admin
 
     first = persona("national_admin")
     other_user = User.objects.create(username="reg3", full_name="Rolf Reg")

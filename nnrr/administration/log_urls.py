@@ -1,6 +1,6 @@
 from django.urls import path
 
-from nnrr.audit import views
+from nnrr.administration import log_views as views
 
 app_name = "audit"
 urlpatterns = [

@@ -15,8 +15,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from nnrr.accounts import access_admin as admin
-from nnrr.accounts.admin_forms import (
+from nnrr.accounts.decorators import profile_required
+from nnrr.accounts.models import AccessApplication, Membership, Unit, User
+from nnrr.accounts.profiles import Profile, Right, active_memberships
+from nnrr.administration import services as admin
+from nnrr.administration.forms import (
     ApplicationForm,
     ApproveForm,
     GrantForm,
@@ -25,9 +28,6 @@ from nnrr.accounts.admin_forms import (
     RejectForm,
     UnitForm,
 )
-from nnrr.accounts.decorators import profile_required
-from nnrr.accounts.models import AccessApplication, Membership, Unit, User
-from nnrr.accounts.profiles import Profile, Right, active_memberships
 from nnrr.audit.context import Actor
 from nnrr.audit.services import not_found, record_event
 
@@ -110,7 +110,7 @@ def applications(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/admin/applications.html",
-        {"pending": pending, "decided": decided, "national": admin.is_national(profile)},
+        {"pending": pending, "decided": decided, "national": profile.is_national},
     )
 
 
@@ -182,7 +182,7 @@ def users(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/admin/users.html",
-        {"page": page, "query": query, "national": admin.is_national(profile)},
+        {"page": page, "query": query, "national": profile.is_national},
     )
 
 
@@ -233,7 +233,7 @@ def _user_for_grant(request: HttpRequest, user_id: int) -> User:
     for a person they added or found by fødselsnummer in this session."""
     profile = _profile(request)
     visible = admin.users_for(profile)
-    if not admin.is_national(profile):
+    if not profile.is_national:
         found = [
             pk for pk in request.session.get(FOUND_USERS_SESSION_KEY, []) if isinstance(pk, int)
         ]
@@ -283,7 +283,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
             "working": working,
             "grant_form": grant_form,
             "is_self": person.pk == profile.user.pk,
-            "national": admin.is_national(profile),
+            "national": profile.is_national,
         },
     )
 

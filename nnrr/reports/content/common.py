@@ -1,0 +1,204 @@
+"""What every report under "Rapporter" shares: the choices, the comparison columns, the
+formatting and the page structure (the reports themselves are one module each beside this one).
+
+The reports are aggregates per unit from the database, shown by comparison.
+
+Every figure is a count, share or mean computed by an aggregate query grouped by unit; the
+comparison columns (own unit, rest of the country, each unit, the whole country) are sums of
+those per-unit aggregates. No report shows a person. A count under the small-cell limit is shown
+as "<5" wherever one unit's figures are shown to another unit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import (
+    Q,
+)
+from django.utils.translation import gettext as _
+
+from nnrr.accounts.models import Unit
+from nnrr.reports import charts, frame
+
+# --- Choices and comparison columns -------------------------------------------------------------
+
+OWN_VS_REST = "rest"
+ALL_UNITS = "all"
+OWN_ONLY = "own"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    unit_ids: frozenset[int]
+    masked: bool  # one other unit's figures shown to this viewer: small cells become "<5"
+    own: bool = False
+
+
+def columns(
+    comparison: str, unit: Unit, units: Sequence[Unit], viewer_sees_all: bool
+) -> list[Column]:
+    everyone = frozenset(u.pk for u in units)
+    own = Column(str(unit.pk), unit.short_name, frozenset({unit.pk}), False, own=True)
+    if comparison == OWN_ONLY:
+        return [own]
+    if comparison == OWN_VS_REST:
+        return [own, Column("rest", _("Resten av landet"), everyone - {unit.pk}, False)]
+    result = [own]
+    for other in units:
+        if other.pk != unit.pk:
+            result.append(
+                Column(str(other.pk), other.short_name, frozenset({other.pk}), not viewer_sees_all)
+            )
+    result.append(Column("national", _("Hele landet"), everyone, False))
+    return result
+
+
+def chart_columns(cols: Sequence[Column]) -> list[Column]:
+    """Charts show the own unit against the rest or the whole country (tables show every unit)."""
+    if len(cols) <= 2:
+        return list(cols)
+    return [cols[0], cols[-1]]
+
+
+# --- Formatting ---------------------------------------------------------------------------------
+
+
+def decimal(value: float, places: int = 1) -> str:
+    return f"{value:.{places}f}".replace(".", ",").replace("-", "−")
+
+
+def percent(value: float | None, places: int = 0) -> str:
+    return "–" if value is None else f"{decimal(value * 100, places)} %"
+
+
+def count_text(n: int, masked: bool, small: int) -> str:
+    return _("<%(n)s") % {"n": small} if masked and 0 < n < small else str(n)
+
+
+# --- Page structure -----------------------------------------------------------------------------
+
+
+@dataclass
+class Table:
+    caption: str
+    headers: list[str]
+    rows: list[tuple[str, list[str]]]
+
+
+@dataclass
+class Section:
+    title: str
+    table: Table
+    chart: charts.Chart | None = None
+    text: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    key: str
+    title: str
+    intro: str
+    sections: list[Section]
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Choices:
+    report: str
+    first_year: int
+    last_year: int
+    comparison: str
+    unit: Unit
+    viewer_sees_all: bool
+    # Quarterly reports: visits in these dates (inclusive) instead of the years, where the
+    # report counts by visit date (patient mix, waiting time, pathways, diagnoses, scores).
+    visit_from: dt.date | None = None
+    visit_to: dt.date | None = None
+    adjusted: bool = False  # outcome indicators also adjusted for patient mix
+
+    @property
+    def years(self) -> tuple[int, ...]:
+        return tuple(range(self.first_year, self.last_year + 1))
+
+    def visit_filter(self) -> Q:
+        if self.visit_from and self.visit_to:
+            # ISO dates compare as text in the same order as dates, on every database.
+            return Q(visit_text__gte=self.visit_from.isoformat()) & Q(
+                visit_text__lte=self.visit_to.isoformat()
+            )
+        return frame.visits_in(self.first_year, self.last_year)
+
+
+def active_units() -> list[Unit]:
+    return list(Unit.objects.filter(is_active=True).order_by("short_name"))
+
+
+def sum_counts(per_unit: dict[int, Any], unit_ids: Iterable[int], zero: Any) -> Any:
+    total = zero
+    for unit_id in unit_ids:
+        if unit_id in per_unit:
+            total = total + per_unit[unit_id]
+    return total
+
+
+def distribution_section(
+    title: str,
+    categories: list[str],
+    per_unit: dict[int, dict[str, int]],
+    cols: Sequence[Column],
+    small: int,
+    text: str = "",
+) -> Section:
+    totals = {col.key: 0 for col in cols}
+    cells: dict[str, dict[str, int]] = {}
+    for col in cols:
+        merged: dict[str, int] = defaultdict(int)
+        for unit_id in col.unit_ids:
+            for category, n in per_unit.get(unit_id, {}).items():
+                merged[category] += n
+        cells[col.key] = merged
+        totals[col.key] = sum(merged.values())
+    rows = []
+    for category in categories:
+        row = []
+        for col in cols:
+            n = cells[col.key].get(category, 0)
+            total = totals[col.key]
+            if col.masked and 0 < n < small:
+                row.append(count_text(n, True, small))
+            else:
+                row.append(f"{n} ({percent(n / total if total else None)})")
+        rows.append((category, row))
+    rows.append((_("Totalt"), [str(totals[col.key]) for col in cols]))
+    shown = chart_columns(cols)
+    series = {
+        col.label: [
+            (cells[col.key].get(c, 0) / totals[col.key]) if totals[col.key] else None
+            for c in categories
+        ]
+        for col in shown
+    }
+    alt = f"{title}: " + "; ".join(
+        f"{col.label}: "
+        + ", ".join(f"{c} {percent(v)}" for c, v in zip(categories, series[col.label], strict=True))
+        for col in shown
+    )
+    chart = charts.grouped_bars(title, categories, series, alt)
+    return Section(
+        title,
+        Table(
+            _("%(title)s: antall (andel)") % {"title": title},
+            [_("Kategori"), *[col.label for col in cols]],
+            rows,
+        ),
+        chart,
+        text=text,
+    )

@@ -1,0 +1,187 @@
+"""4. Ventetid fra henvisning til besøk: days from referral to visit."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    Func,
+    IntegerField,
+    Q,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KeyTextTransform
+from django.utils.translation import gettext as _
+
+from nnrr.reports import charts, frame
+from nnrr.reports import config as report_config
+from nnrr.reports.content.common import (
+    Choices,
+    Report,
+    Section,
+    Table,
+    active_units,
+    columns,
+    count_text,
+    decimal,
+    distribution_section,
+    percent,
+)
+from nnrr.reports.frame import CLINICIAN
+from nnrr.reports.stats import Mean, Share
+
+
+class DaysBetween(Func):
+    """Whole days from ``start`` (a date column) to ``end`` (an ISO date text)."""
+
+    output_field = IntegerField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        end, start = self.get_source_expressions()
+        end_sql, end_params = compiler.compile(end)
+        start_sql, start_params = compiler.compile(start)
+        return (
+            f"CAST(julianday({end_sql}) - julianday({start_sql}) AS INTEGER)",
+            (*end_params, *start_params),
+        )
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+        end, start = self.get_source_expressions()
+        end_sql, end_params = compiler.compile(end)
+        start_sql, start_params = compiler.compile(start)
+        return f"(CAST({end_sql} AS date) - {start_sql})", (*end_params, *start_params)
+
+
+WAIT_BINS = (
+    ("0–25", 0, 25),
+    ("26–50", 26, 50),
+    ("51–75", 51, 75),
+    ("76–100", 76, 100),
+    ("101–125", 101, 125),
+    ("126–150", 126, 150),
+    ("> 150", 151, None),
+)
+
+
+def waiting_report(choices: Choices) -> Report:
+    cfg = report_config.load()
+    cols = columns(choices.comparison, choices.unit, active_units(), choices.viewer_sees_all)
+    target = cfg.waiting_days_target
+    base = (
+        frame.courses()
+        .filter(choices.visit_filter())
+        .alias(
+            wait=DaysBetween(
+                KeyTextTransform("S1b_DateOfCompletion", f"{CLINICIAN}__answers"), "referral_date"
+            )
+        )
+    )
+    bins = Case(
+        *[
+            When(
+                Q(wait__gte=low) & (Q(wait__lte=high) if high is not None else Q()),
+                then=Value(label),
+            )
+            for label, low, high in WAIT_BINS
+        ],
+        default=Value(""),
+        output_field=CharField(),
+    )
+    per_unit: dict[int, dict[str, int]] = defaultdict(dict)
+    for row in (
+        base.annotate(bin=bins)
+        .filter(wait__gte=0)
+        .values("unit_id", "bin")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        per_unit[row["unit_id"]][row["bin"]] = row["n"]
+    stats: dict[int, tuple[Share, Mean]] = {}
+    for row in (
+        base.filter(wait__gt=0)
+        .values("unit_id")
+        .annotate(
+            n=Count("pk"),
+            within=Count("pk", filter=Q(wait__lte=target)),
+            total=Sum("wait"),
+            squares=Sum(F("wait") * F("wait")),
+        )
+        .order_by()
+    ):
+        stats[row["unit_id"]] = (
+            Share(row["within"], row["n"]),
+            Mean(row["n"], float(row["total"] or 0), float(row["squares"] or 0)),
+        )
+    labels = [label for label, _low, _high in WAIT_BINS]
+    distribution = distribution_section(
+        _("Ventetid i dager, fordeling"), labels, per_unit, cols, cfg.small_cell
+    )
+    summary_rows = []
+    bars = []
+    for col in cols:
+        share, mean = Share(0, 0), Mean(0, 0.0, 0.0)
+        for unit_id in col.unit_ids:
+            if unit_id in stats:
+                share = share + stats[unit_id][0]
+                mean = mean + stats[unit_id][1]
+        if col.masked and 0 < share.denominator < cfg.small_cell:
+            summary_rows.append(
+                (col.label, [count_text(share.denominator, True, cfg.small_cell), "", ""])
+            )
+            continue
+        interval = share.interval
+        mean_interval = mean.interval
+        summary_rows.append(
+            (
+                col.label,
+                [
+                    str(share.denominator),
+                    f"{percent(share.value)}"
+                    + (f" ({percent(interval[0])}–{percent(interval[1])})" if interval else ""),
+                    ("–" if mean.value is None else decimal(mean.value))
+                    + (
+                        f" ({decimal(mean_interval[0])}–{decimal(mean_interval[1])})"
+                        if mean_interval
+                        else ""
+                    ),
+                ],
+            )
+        )
+        if share.denominator:
+            low, high = interval or (None, None)
+            bars.append(charts.Bar(col.label, share.value, low, high, highlight=col.own))
+    title = _("Andel med ventetid høyst %(days)s dager") % {"days": target}
+    summary = Section(
+        title,
+        Table(
+            title,
+            [
+                _("Gruppe"),
+                _("Antall"),
+                _("Andel ≤ %(days)s dager (95 %% KI)") % {"days": target},
+                _("Gjennomsnitt dager (95 %% KI)"),
+            ],
+            summary_rows,
+        ),
+        charts.indicator_chart(
+            title,
+            bars,
+            None,
+            None,
+            title + ": " + "; ".join(f"{b.label} {percent(b.value)}" for b in bars),
+        ),
+        text=_("Dager fra henvisningsdato til besøksdato, blant forløp med ventetid over 0 dager."),
+    )
+    return Report(
+        "ventetid",
+        _("Ventetid fra henvisning til besøk"),
+        _("Forløp med besøksdato i perioden."),
+        [summary, distribution],
+    )
