@@ -20,8 +20,6 @@ from django.db.models import (
     Count,
     Exists,
     F,
-    Func,
-    IntegerField,
     OuterRef,
     Q,
     Sum,
@@ -40,7 +38,7 @@ from nnrr.questionnaires.models import FormKind
 from nnrr.reports import adjust, charts, frame
 from nnrr.reports import config as report_config
 from nnrr.reports import indicators as ind
-from nnrr.reports.frame import BASELINE, CLINICIAN, SIX, TWELVE, number
+from nnrr.reports.frame import BASELINE, CLINICIAN, SIX, TWELVE, DaysBetween, number
 from nnrr.reports.stats import Mean, Share, clopper_pearson
 from nnrr.scheduling.models import Order
 
@@ -182,14 +180,12 @@ def _sum_counts(per_unit: dict[int, Any], unit_ids: Iterable[int], zero: Any) ->
 def indicator_report(choices: Choices) -> Report:
     cfg = report_config.load()
     units = _units()
-    counted = ind.counted_cached(
-        (*ind.INDICATORS, *ind.OTHER_SHARES), choices.first_year, choices.last_year
-    )
+    counted = ind.counted_cached(ind.report_order(), choices.first_year, choices.last_year)
     coverage = counted[ind.COVERAGE.id]
     cols = columns(choices.comparison, choices.unit, units, choices.viewer_sees_all)
     latest = choices.last_year
     sections = []
-    for indicator in (*ind.INDICATORS, *ind.OTHER_SHARES):
+    for indicator in ind.report_order():
         counts = counted[indicator.id]
         target = cfg.target(indicator.id)
         groups: list[tuple[Column, dict[int, Share], bool]] = []
@@ -614,27 +610,6 @@ def outcome_report(choices: Choices) -> Report:
 
 
 # --- 4. Waiting time ----------------------------------------------------------------------------
-
-
-class DaysBetween(Func):
-    """Whole days from ``start`` (a date column) to ``end`` (an ISO date text)."""
-
-    output_field = IntegerField()
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        end, start = self.get_source_expressions()
-        end_sql, end_params = compiler.compile(end)
-        start_sql, start_params = compiler.compile(start)
-        return (
-            f"CAST(julianday({end_sql}) - julianday({start_sql}) AS INTEGER)",
-            (*end_params, *start_params),
-        )
-
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
-        end, start = self.get_source_expressions()
-        end_sql, end_params = compiler.compile(end)
-        start_sql, start_params = compiler.compile(start)
-        return f"(CAST({end_sql} AS date) - {start_sql})", (*end_params, *start_params)
 
 
 WAIT_BINS = (
