@@ -28,7 +28,9 @@ from nnrr.exports.columns import COURSE_SUFFIXES, FORM_ORDER
 from nnrr.exports.pseudonym import Pseudonymiser
 from nnrr.lib.dates import OSLO, date_of, oslo_date
 from nnrr.patients.models import Course
+from nnrr.questionnaires.definitions import get_definition
 from nnrr.questionnaires.models import PATIENT_FORM_KINDS, FormKind, FormStatus, Response
+from nnrr.questionnaires.validation import visible_items
 
 CHUNK = 2000
 EXPORTABLE_STATUSES = (FormStatus.FERDIGSTILT, FormStatus.KLADD, FormStatus.RETURNERT)
@@ -315,11 +317,22 @@ class RowBuilder:
             "wording": wording or {},
             "course_id": course_id,
             "referral_date": referral,
+            "shown": _shown_items(kind, version, answers or {}),
         }
         if self.identifiable:
             row["national_id"] = national_id
             row["patient_name"] = name
         return row
+
+
+def _shown_items(kind: str, version: str, answers: Mapping[str, Any]) -> frozenset[str]:
+    """The items the form showed with these answers (an unanswered item shown is "Ikke svart"
+    in the registry's coding, one not shown stays empty)."""
+    try:
+        definition = get_definition(kind, str(version))
+    except LookupError:
+        return frozenset()
+    return frozenset(item.id for item in visible_items(definition, answers))
 
 
 def form_rows(

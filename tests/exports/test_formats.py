@@ -170,7 +170,9 @@ def test_codebook_and_readme(persona: Any, st_olavs_data: dict[str, Any], tmp_pa
     back = next(
         r for r in codebook if r["tabell"] == "Behandlerskjema" and r["variabel"] == "BackSurgery"
     )
-    assert back["koder"] == "1 = Ja; 2 = Nei; 3 = Ukjent" and back["skjemaversjon"] == "1.0"
+    # The registry codes a shown, unanswered item "0 = Ikke utfylt" (its codebook).
+    assert back["koder"] == "0 = Ikke utfylt; 1 = Ja; 2 = Nei; 3 = Ukjent"
+    assert back["skjemaversjon"] == "1.0"
     assert back["etikett"] == "Tidligere operert i ryggen?"
     gender = next(r for r in codebook if r["variabel"] == "PatientGender")
     assert gender["koder"] == "1 = Mann; 2 = Kvinne"
@@ -273,7 +275,12 @@ def test_sav_has_variable_and_value_labels(
     assert len(frame) == 3
     labels = dict(zip(meta.column_names, meta.column_labels, strict=True))
     assert labels["BackSurgery"] == "Tidligere operert i ryggen?"
-    assert meta.variable_value_labels["BackSurgery"] == {1.0: "Ja", 2.0: "Nei", 3.0: "Ukjent"}
+    assert meta.variable_value_labels["BackSurgery"] == {
+        0.0: "Ikke utfylt",
+        1.0: "Ja",
+        2.0: "Nei",
+        3.0: "Ukjent",
+    }
     assert meta.variable_value_labels["PatientGender"] == {1.0: "Mann", 2.0: "Kvinne"}
     stored = {str(r.pk): r for r in Response.objects.filter(kind=FormKind.CLINICIAN)}
     for _, row in frame.iterrows():
@@ -298,7 +305,12 @@ def test_dta_has_labels_and_stata_length_names(
     frame, meta = pyreadstat.read_dta(str(path))
     assert len(frame) == 3
     assert all(len(name) <= 32 for name in meta.column_names)
-    assert meta.variable_value_labels["BackSurgery"] == {1: "Ja", 2: "Nei", 3: "Ukjent"}
+    assert meta.variable_value_labels["BackSurgery"] == {
+        0: "Ikke utfylt",
+        1: "Ja",
+        2: "Nei",
+        3: "Ukjent",
+    }
     codebook = read_csv(files["Kodebok.csv"], ",")
     long_name = next(r for r in codebook if len(r["variabel"]) > 32 and r["tabell"] == "Forlop")
     assert long_name["stata_navn"] in meta.column_names
@@ -309,7 +321,12 @@ def test_dta_has_labels_and_stata_length_names(
     assert plain["BackSurgery"].tolist() == frame["BackSurgery"].tolist()
     assert plain["S1b_DateOfCompletion"].dt.date.tolist() == frame["S1b_DateOfCompletion"].tolist()
     with pd.io.stata.StataReader(path) as reader:
-        assert reader.value_labels()["BackSurgery"] == {1: "Ja", 2: "Nei", 3: "Ukjent"}
+        assert reader.value_labels()["BackSurgery"] == {
+            0: "Ikke utfylt",
+            1: "Ja",
+            2: "Nei",
+            3: "Ukjent",
+        }
 
 
 def test_r_format_has_script_and_csv_files(
@@ -319,7 +336,9 @@ def test_r_format_has_script_and_csv_files(
     assert "les_data.R" in files and "Behandlerskjema.csv" in files
     script = files["les_data.R"].decode()
     assert 'Behandlerskjema <- les_tabell("Behandlerskjema.csv"' in script
-    assert '"BackSurgery" = c("1" = "Ja", "2" = "Nei", "3" = "Ukjent")' in script
+    assert (
+        '"BackSurgery" = c("0" = "Ikke utfylt", "1" = "Ja", "2" = "Nei", "3" = "Ukjent")' in script
+    )
     rows = read_csv(files["Behandlerskjema.csv"], ",")
     assert len(rows) == 3
 
@@ -336,7 +355,7 @@ def test_r_script_reads_the_tables_with_labels(
         (folder / name).write_bytes(data)
     check = (
         'source("les_data.R"); stopifnot(nrow(Behandlerskjema) == 3); '
-        'stopifnot(all(levels(Behandlerskjema$BackSurgery) == c("Ja", "Nei", "Ukjent"))); '
+        'stopifnot(all(levels(Behandlerskjema$BackSurgery) == c("Ikke utfylt", "Ja", "Nei", "Ukjent"))); '
         'stopifnot(inherits(Behandlerskjema$S1b_DateOfCompletion, "Date")); '
         "stopifnot(is.numeric(Pasientskjema_foer_behandling$OdiScore)); "
         'stopifnot(nrow(Forlop) == 3); stopifnot(any(is.na(Forlop$OdiScore_post))); cat("ok")'
