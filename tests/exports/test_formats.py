@@ -335,7 +335,8 @@ def test_r_format_has_script_and_csv_files(
     files, _ = run_export(persona, tmp_path, "r")
     assert "les_data.R" in files and "Behandlerskjema.csv" in files
     script = files["les_data.R"].decode()
-    assert 'Behandlerskjema <- les_tabell("Behandlerskjema.csv"' in script
+    assert 'Behandlerskjema = list(\n    fil = "Behandlerskjema.csv",' in script
+    assert 'registernavn = "behandlerskjema_1"' in script
     assert (
         '"BackSurgery" = c("0" = "Ikke utfylt", "1" = "Ja", "2" = "Nei", "3" = "Ukjent")' in script
     )
@@ -355,7 +356,8 @@ def test_r_script_reads_the_tables_with_labels(
         (folder / name).write_bytes(data)
     check = (
         'source("les_data.R"); stopifnot(nrow(Behandlerskjema) == 3); '
-        'stopifnot(all(levels(Behandlerskjema$BackSurgery) == c("Ikke utfylt", "Ja", "Nei", "Ukjent"))); '
+        "stopifnot(all(levels(Behandlerskjema$BackSurgery) == "
+        'c("Ikke utfylt", "Ja", "Nei", "Ukjent"))); '
         'stopifnot(inherits(Behandlerskjema$S1b_DateOfCompletion, "Date")); '
         "stopifnot(is.numeric(Pasientskjema_foer_behandling$OdiScore)); "
         'stopifnot(nrow(Forlop) == 3); stopifnot(any(is.na(Forlop$OdiScore_post))); cat("ok")'
@@ -365,6 +367,97 @@ def test_r_script_reads_the_tables_with_labels(
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.endswith("ok")
+
+
+R_TYPE_CHECK = r"""
+source("les_data.R")
+t <- nnrr_tabeller(faktorer = FALSE)
+stopifnot(identical(sort(names(t)), sort(c(
+  "behandlerskjema_1", "pasientskjema_foer_behandling_2",
+  "pasientskjema_6_maaneder_etter_behandling_3",
+  "pasientskjema_12_maaneder_etter_behandling_8", "forlop", "kodebok"))))
+registernavn <- sapply(nnrr_definisjoner, function(d) d$registernavn)
+forventet <- c(int = "integer", float = "numeric", date = "Date", datetime = "POSIXct",
+               string = "character")
+kb <- t$kodebok
+feil <- character()
+for (i in seq_len(nrow(kb))) {
+  d <- t[[registernavn[[kb$tabell[i]]]]]
+  v <- d[[kb$variabel[i]]]
+  if (is.null(v)) {
+    feil <- c(feil, paste(kb$tabell[i], kb$variabel[i], "mangler"))
+  } else if (!inherits(v, forventet[[kb$type[i]]]) || is.factor(v)) {
+    feil <- c(feil, paste(kb$tabell[i], kb$variabel[i], class(v)[1], "ikke", kb$type[i]))
+  }
+}
+for (navn in names(registernavn)) {
+  ekstra <- setdiff(names(t[[registernavn[[navn]]]]), kb$variabel[kb$tabell == navn])
+  if (length(ekstra)) feil <- c(feil, paste(navn, "uten kodebok:", ekstra))
+}
+if (length(feil)) { cat(feil, sep = "
+"); quit(status = 1) }
+hake <- t$pasientskjema_6_maaneder_etter_behandling_3$S2_Working
+stopifnot(all(hake %in% c(0L, 1L, NA)), sum(!is.na(hake)) > 0)
+med <- nnrr_tabeller(faktorer = TRUE)
+stopifnot(is.factor(med$behandlerskjema_1$BackSurgery))
+stopifnot(is.integer(t$behandlerskjema_1$BackSurgery))
+stopifnot(identical(nrow(med$forlop), nrow(Forlop)))
+cat(nrow(kb), "ok")
+"""
+
+
+def test_r_tables_have_the_database_types_column_by_column(
+    persona: Any, st_olavs_data: dict[str, Any], tmp_path: Path
+) -> None:
+    if shutil.which("Rscript") is None:
+        pytest.skip("Rscript is not installed (make readers): nnrr_tabeller() was not run")
+    files, _ = run_export(persona, tmp_path, "r")
+    folder = tmp_path / "r"
+    folder.mkdir()
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    result = subprocess.run(
+        ["Rscript", "-e", R_TYPE_CHECK], cwd=folder, capture_output=True, text=True, timeout=180
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    checked = int(result.stdout.split()[-2])
+    assert checked > 800  # every column of the five tables
+
+
+def test_r_load_reg_data_answers_the_registry_queries(
+    persona: Any, st_olavs_data: dict[str, Any], tmp_path: Path
+) -> None:
+    if shutil.which("Rscript") is None:
+        pytest.skip("Rscript is not installed (make readers): nnrr_loadRegData() was not run")
+    files, _ = run_export(persona, tmp_path, "r")
+    folder = tmp_path / "r"
+    folder.mkdir()
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    visits = sorted(
+        c.responses.get(kind=FormKind.CLINICIAN).answers["S1b_DateOfCompletion"]
+        for c in st_olavs_data["courses"]
+    )
+    # The registry's own query text (nnrrHentRegData), with a line break inside it; the first
+    # date is the second visit, passed as an argument.
+    check = (
+        'source("les_data.R"); '
+        'alle <- nnrr_loadRegData("data", "SELECT * FROM behandlerskjema_1"); '
+        "fra <- commandArgs(trailingOnly = TRUE)[1]; "
+        'sporring <- paste0("SELECT * FROM pasientskjema_foer_behandling_2 WHERE\n '
+        "S1b_DateOfCompletion >= '\", fra, \"' AND S1b_DateOfCompletion <= '2099-01-01' \"); "
+        'utvalg <- nnrr_loadRegData("data", sporring); '
+        "cat(nrow(alle), nrow(utvalg), class(utvalg$S1b_DateOfCompletion))"
+    )
+    result = subprocess.run(
+        ["Rscript", "-e", check, visits[1]],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["3", "2", "Date"]
 
 
 def test_archive_opens_with_the_password_only(
