@@ -413,6 +413,8 @@ def codes_text(codes: tuple[tuple[int, str], ...]) -> str:
 
 
 CODEBOOK_COLUMNS = ("tabell", "variabel", "etikett", "type", "koder", "skjemaversjon")
+CODEBOOK_LONG_TABLE = "Kodebok_lang"
+CODEBOOK_LONG_COLUMNS = ("tabell", "variabel", "etikett", "felttype", "kode", "kodetekst")
 
 
 def codebook_rows(tables: list[Table]) -> list[list[str]]:
@@ -429,4 +431,22 @@ def codebook_rows(tables: list[Table]) -> list[list[str]]:
                     column.versions,
                 ]
             )
+    return rows
+
+
+def codebook_long_rows(tables: list[Table]) -> list[list[str]]:
+    """The codebook in the registry's own long form: one row per variable and code (one row
+    with no code for a variable without codes), with the registry's field types (Avkrysning,
+    Enkeltvalg, Numerisk, Dato, Tekst)."""
+    rows = []
+    for table in tables:
+        for column in table.columns:
+            label = column.label
+            if column.versions == registry.NOT_ASKED:
+                label = f"{label} ({registry.NOT_ASKED})"
+            head = [table.name, column.name, label, column.field_type]
+            if not column.codes:
+                rows.append([*head, "", ""])
+            for code, text in column.codes:
+                rows.append([*head, str(code), text])
     return rows

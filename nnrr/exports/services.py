@@ -40,9 +40,12 @@ from nnrr.audit.models import Outcome
 from nnrr.audit.services import record_event
 from nnrr.exports.columns import (
     CODEBOOK_COLUMNS,
+    CODEBOOK_LONG_COLUMNS,
+    CODEBOOK_LONG_TABLE,
     CODEBOOK_TABLE,
     FORM_ORDER,
     Table,
+    codebook_long_rows,
     codebook_rows,
     course_table,
     form_table,
@@ -407,12 +410,18 @@ def build_archive(
             header.append("stata_navn")
             for entry in codebook:
                 entry.append(writer.renamed.get(entry[0], {}).get(entry[1], entry[1]))
+        codebook_long = codebook_long_rows(tables)
         if fmt == ExportFormat.XLSX:
             writer.add_sheet(CODEBOOK_TABLE, header, codebook)
+            writer.add_sheet(CODEBOOK_LONG_TABLE, list(CODEBOOK_LONG_COLUMNS), codebook_long)
         writer.finish()
         delimiter = options.delimiter if fmt == ExportFormat.CSV else ","
         if fmt in (ExportFormat.CSV, ExportFormat.R, ExportFormat.SAV, ExportFormat.DTA):
             archive.writestr(f"{CODEBOOK_TABLE}.csv", codebook_csv(header, codebook, delimiter))
+            archive.writestr(
+                f"{CODEBOOK_LONG_TABLE}.csv",
+                codebook_csv(list(CODEBOOK_LONG_COLUMNS), codebook_long, delimiter),
+            )
         if fmt == ExportFormat.R:
             archive.writestr("les_data.R", r_script(tables).encode("utf-8"))
         readme = _readme(

@@ -44,9 +44,15 @@ RISKY_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 EXCEL_MAX_ROWS = 1_048_576
 
 
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+")
+
+
 def neutralise(text: str) -> str:
-    """A text cell made inert in spreadsheets: a leading apostrophe, as Excel itself does."""
-    return "'" + text if text.startswith(RISKY_PREFIXES) else text
+    """A text cell made inert in spreadsheets: a leading apostrophe, as Excel itself does.
+    A plain whole number (a code such as -1) is no formula and stays as it is."""
+    if text.startswith(RISKY_PREFIXES) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 class Writer(Protocol):

@@ -63,7 +63,9 @@ def test_csv_tables_have_the_registry_columns_and_link_up(
     persona: Any, st_olavs_data: dict[str, Any], tmp_path: Path
 ) -> None:
     files, _ = run_export(persona, tmp_path, "csv")
-    assert {f"{t}.csv" for t in TABLES} | {"Kodebok.csv", "README.txt"} == set(files)
+    assert {f"{t}.csv" for t in TABLES} | {"Kodebok.csv", "Kodebok_lang.csv", "README.txt"} == set(
+        files
+    )
     main = read_csv(files["Behandlerskjema.csv"])
     pre = read_csv(files["Pasientskjema_foer_behandling.csv"])
     six = read_csv(files["Pasientskjema_6_maaneder.csv"])
@@ -247,7 +249,7 @@ def test_xlsx_sheets_dates_frozen_header_and_inert_text(
     files, _ = run_export(persona, tmp_path, "xlsx", identifiable=True)
     assert set(files) == {"nnrr-eksport.xlsx", "README.txt"}
     book = openpyxl.load_workbook(io.BytesIO(files["nnrr-eksport.xlsx"]))
-    assert book.sheetnames == [*TABLES, "Kodebok"]
+    assert book.sheetnames == [*TABLES, "Kodebok", "Kodebok_lang"]
     sheet = book["Behandlerskjema"]
     assert sheet.freeze_panes == "A2"
     header = [c.value for c in sheet[1]]
@@ -268,7 +270,9 @@ def test_sav_has_variable_and_value_labels(
     persona: Any, st_olavs_data: dict[str, Any], tmp_path: Path
 ) -> None:
     files, _ = run_export(persona, tmp_path, "sav")
-    assert {f"{t}.sav" for t in TABLES} | {"Kodebok.csv", "README.txt"} == set(files)
+    assert {f"{t}.sav" for t in TABLES} | {"Kodebok.csv", "Kodebok_lang.csv", "README.txt"} == set(
+        files
+    )
     path = tmp_path / "main.sav"
     path.write_bytes(files["Behandlerskjema.sav"])
     frame, meta = pyreadstat.read_sav(str(path))
