@@ -317,7 +317,12 @@ def _readme(
         "Pasientskjema_6_maaneder, Pasientskjema_12_maaneder), koblet på HovedskjemaGUID",
         "(= SkjemaGUID til forløpets Behandlerskjema). Forlop har én rad per forløp: ",
         "Behandlerskjemaets kolonner uten endelse, og pasientskjemaenes med _pre (før",
-        "behandling), _post (6 måneder) og _post2 (12 måneder). Kodebok beskriver hver variabel.",
+        "behandling), _post (6 måneder) og _post2 (12 måneder). Kodebok beskriver hver variabel,",
+        "Kodebok_lang gir én rad per variabel og kode med registerets felttyper. Kolonner",
+        "registerets kode leser men som skjemaene våre ikke spør om, er med og tomme",
+        '("ikke i dette skjemaet" i kodeboken). Et spørsmål som ble vist og ikke besvart i et',
+        'ferdigstilt skjema har registerets kode for "Ikke svart"/"Ikke utfylt"; et spørsmål som',
+        "ikke ble vist, er tomt.",
         "Manglende svar er tomme celler (CSV/Excel), NA (R) og system-missing (SPSS/Stata).",
         "",
         "Slik åpner du filene:",
@@ -345,6 +350,10 @@ def _readme(
         lines += [
             "  Pakk ut alle filene i én mappe, sett den som arbeidsmappe i R og kjør",
             '  source("les_data.R"): hver tabell blir en data.frame med datoer og faktorer.',
+            "  nnrr_tabeller(faktorer = FALSE) gir tabellene med registerdatabasens navn",
+            "  (behandlerskjema_1, pasientskjema_foer_behandling_2, ..., forlop, kodebok) og",
+            "  typer (heltallskoder, datoer, tall, 0/1); nnrr_loadRegData() svarer på registerets",
+            "  egne spørringer, så registerets R-pakke kan kjøres på eksporten.",
         ]
     return "\n".join(lines) + "\n"
 
