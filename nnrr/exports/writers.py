@@ -472,17 +472,22 @@ nnrr_les_tabell <- function(fil, typer, faktorer) {
   d
 }
 
+nnrr_les_definisjon <- function(def, faktorer, mappe) {
+  typer <- def$typer
+  tid <- names(typer)[typer == "POSIXct"]
+  typer[tid] <- "character"
+  d <- nnrr_les_tabell(file.path(mappe, def$fil), typer,
+                       if (isTRUE(faktorer)) def$faktorer else list())
+  for (v in tid) d[[v]] <- as.POSIXct(d[[v]], tz = "Europe/Oslo", format = "%Y-%m-%d %H:%M:%S")
+  d
+}
+
 nnrr_tabeller <- function(faktorer = TRUE, mappe = ".") {
   ut <- list()
   for (def in nnrr_definisjoner) {
-    fil <- file.path(mappe, def$fil)
-    if (!file.exists(fil)) next
-    typer <- def$typer
-    tid <- names(typer)[typer == "POSIXct"]
-    typer[tid] <- "character"
-    d <- nnrr_les_tabell(fil, typer, if (isTRUE(faktorer)) def$faktorer else list())
-    for (v in tid) d[[v]] <- as.POSIXct(d[[v]], tz = "Europe/Oslo", format = "%Y-%m-%d %H:%M:%S")
-    ut[[def$registernavn]] <- d
+    if (file.exists(file.path(mappe, def$fil))) {
+      ut[[def$registernavn]] <- nnrr_les_definisjon(def, faktorer, mappe)
+    }
   }
   ut[["kodebok"]] <- utils::read.csv(file.path(mappe, "Kodebok.csv"), fileEncoding = "UTF-8-BOM",
                                      colClasses = "character", check.names = FALSE)
@@ -491,9 +496,9 @@ nnrr_tabeller <- function(faktorer = TRUE, mappe = ".") {
 
 nnrr_loadRegData <- function(registryName, query, dbType = NULL, ...) {
   tabell <- sub("(?is).*\\bFROM\\s+`?([A-Za-z0-9_]+)`?.*", "\\1", query, perl = TRUE)
-  tabeller <- nnrr_tabeller(faktorer = FALSE)
-  if (!tabell %in% names(tabeller)) stop("Tabellen ", tabell, " er ikke i eksporten.")
-  d <- tabeller[[tabell]]
+  def <- Filter(function(d) identical(d$registernavn, tabell), nnrr_definisjoner)
+  if (!length(def) || !file.exists(def[[1]]$fil)) stop("Tabellen ", tabell, " er ikke i eksporten.")
+  d <- nnrr_les_definisjon(def[[1]], faktorer = FALSE, mappe = ".")
   grens <- function(op) {
     m <- regexpr(paste0("(?i)S1b_DateOfCompletion\\s*", op, "\\s*'[0-9-]+'"), query, perl = TRUE)
     regmatches(query, m)
