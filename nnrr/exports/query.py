@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +29,7 @@ from nnrr.exports.columns import COURSE_SUFFIXES, FORM_ORDER
 from nnrr.exports.pseudonym import Pseudonymiser
 from nnrr.lib.dates import OSLO, date_of, oslo_date
 from nnrr.patients.models import Course
-from nnrr.questionnaires.definitions import get_definition
+from nnrr.questionnaires.definitions import Group, get_definition
 from nnrr.questionnaires.models import PATIENT_FORM_KINDS, FormKind, FormStatus, Response
 from nnrr.questionnaires.validation import visible_items
 
@@ -350,11 +351,39 @@ class RowBuilder:
 
 def _shown_items(kind: str, version: str, answers: Mapping[str, Any]) -> frozenset[str]:
     """The items the form showed with these answers (an unanswered item shown is "Ikke svart"
-    in the registry's coding, one not shown stays empty)."""
+    in the registry's coding, one not shown stays empty). Only the answers the form's conditions
+    read decide it, so forms answered alike share one computation."""
     try:
-        definition = get_definition(kind, str(version))
+        keys = _condition_keys(kind, str(version))
     except LookupError:
         return frozenset()
+    values = tuple((key, answers.get(key)) for key in keys)
+    if any(isinstance(value, list | dict) for _key, value in values):
+        definition = get_definition(kind, str(version))
+        return frozenset(item.id for item in visible_items(definition, answers))
+    return _shown_for(kind, str(version), values)
+
+
+@functools.cache
+def _condition_keys(kind: str, version: str) -> tuple[str, ...]:
+    definition = get_definition(kind, version)
+    keys: set[str] = set()
+    for section in definition.sections:
+        conditions = [section.show_if]
+        for element in section.elements:
+            conditions.append(element.show_if)
+            if isinstance(element, Group):
+                conditions += [item.show_if for item in element.items]
+        for condition in conditions:
+            if condition is not None:
+                keys.update((condition.item, condition.baseline_key))
+    return tuple(sorted(keys))
+
+
+@functools.lru_cache(maxsize=4096)
+def _shown_for(kind: str, version: str, values: tuple[tuple[str, Any], ...]) -> frozenset[str]:
+    definition = get_definition(kind, version)
+    answers = {key: value for key, value in values if value is not None}
     return frozenset(item.id for item in visible_items(definition, answers))
 
 
