@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,9 +28,8 @@ from nnrr.exports.columns import COURSE_SUFFIXES, FORM_ORDER
 from nnrr.exports.pseudonym import Pseudonymiser
 from nnrr.lib.dates import OSLO, date_of, oslo_date
 from nnrr.patients.models import Course
-from nnrr.questionnaires.definitions import Group, get_definition
 from nnrr.questionnaires.models import PATIENT_FORM_KINDS, FormKind, FormStatus, Response
-from nnrr.questionnaires.validation import visible_items
+from nnrr.questionnaires.validation import shown_items
 
 CHUNK = 2000
 EXPORTABLE_STATUSES = (FormStatus.FERDIGSTILT, FormStatus.KLADD, FormStatus.RETURNERT)
@@ -341,50 +339,12 @@ class RowBuilder:
             "wording": wording or {},
             "course_id": course_id,
             "referral_date": referral,
-            "shown": _shown_items(kind, version, answers or {}),
+            "shown": shown_items(kind, str(version), answers or {}),
         }
         if self.identifiable:
             row["national_id"] = national_id
             row["patient_name"] = name
         return row
-
-
-def _shown_items(kind: str, version: str, answers: Mapping[str, Any]) -> frozenset[str]:
-    """The items the form showed with these answers (an unanswered item shown is "Ikke svart"
-    in the registry's coding, one not shown stays empty). Only the answers the form's conditions
-    read decide it, so forms answered alike share one computation."""
-    try:
-        keys = _condition_keys(kind, str(version))
-    except LookupError:
-        return frozenset()
-    values = tuple((key, answers.get(key)) for key in keys)
-    if any(isinstance(value, list | dict) for _key, value in values):
-        definition = get_definition(kind, str(version))
-        return frozenset(item.id for item in visible_items(definition, answers))
-    return _shown_for(kind, str(version), values)
-
-
-@functools.cache
-def _condition_keys(kind: str, version: str) -> tuple[str, ...]:
-    definition = get_definition(kind, version)
-    keys: set[str] = set()
-    for section in definition.sections:
-        conditions = [section.show_if]
-        for element in section.elements:
-            conditions.append(element.show_if)
-            if isinstance(element, Group):
-                conditions += [item.show_if for item in element.items]
-        for condition in conditions:
-            if condition is not None:
-                keys.update((condition.item, condition.baseline_key))
-    return tuple(sorted(keys))
-
-
-@functools.lru_cache(maxsize=4096)
-def _shown_for(kind: str, version: str, values: tuple[tuple[str, Any], ...]) -> frozenset[str]:
-    definition = get_definition(kind, version)
-    answers = {key: value for key, value in values if value is not None}
-    return frozenset(item.id for item in visible_items(definition, answers))
 
 
 def form_rows(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +34,7 @@ from nnrr.patients.models import Course
 from nnrr.questionnaires import diagnoses
 from nnrr.questionnaires.definitions import Definition, get_definition
 from nnrr.questionnaires.models import FormKind, FormStatus, Response
-from nnrr.questionnaires.validation import visible_items
+from nnrr.questionnaires.validation import shown_items
 
 FORM_ORDER = (
     FormKind.CLINICIAN,
@@ -175,14 +175,6 @@ def courses_in_year(unit_ids: Iterable[int], year: int) -> Any:
     )
 
 
-def _shown(kind: str, version: str, answers: Mapping[str, Any]) -> set[str]:
-    try:
-        definition = get_definition(kind, version)
-    except LookupError:
-        definition = get_definition(kind)
-    return {item.id for item in visible_items(definition, answers)}
-
-
 def assess(*, units: list[Unit], year: int) -> list[UnitQuality]:
     """The data quality of each unit's courses in ``year``."""
     results = {unit.pk: UnitQuality(unit, year) for unit in units}
@@ -278,7 +270,9 @@ def _course(result: UnitQuality, rows: list[tuple[Any, ...]]) -> None:
 def _count_items(result: UnitQuality, kind: str, row: tuple[Any, ...]) -> None:
     result.forms[kind] += 1
     answers = row[6] or {}
-    shown = _shown(kind, str(row[5]), answers)
+    shown = shown_items(kind, str(row[5]), answers) or shown_items(
+        kind, get_definition(kind).version, answers
+    )
     for item in result.items[kind]:
         item.forms += 1
         if item.item_id not in shown:
