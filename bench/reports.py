@@ -252,6 +252,16 @@ def _tick(alias: str, key: str) -> str:
     return f"coalesce({alias}.answers -> '{key}' = 'true'::jsonb, false)"
 
 
+_WAIT = f"(CAST({_VISIT_TEXT} AS date) - c.referral_date)"
+
+
+def _relative(key: str, field: str = "answers") -> str:
+    """(baseline − 6 m) ÷ baseline in double precision, NULL for a baseline of 0."""
+    return (
+        f"({_num('a', key, field)} - {_num('f', key, field)}) / NULLIF({_num('a', key, field)}, 0)"
+    )
+
+
 PROCESS_SQL = f"""
 SELECT c.unit_id, {_VISIT} AS year,
   count(*) AS nnrr_tverrfaglig_behandling_d,
@@ -261,7 +271,9 @@ SELECT c.unit_id, {_VISIT} AS year,
   count(*) FILTER (WHERE {_num("b", "TreatmentMasteryOrientedConversation")} IN (1, 2))
     AS nnrr_mestringsorientert_samtale_d,
   count(*) FILTER (WHERE {_num("b", "TreatmentMasteryOrientedConversation")} = 1)
-    AS nnrr_mestringsorientert_samtale_n
+    AS nnrr_mestringsorientert_samtale_n,
+  count(*) FILTER (WHERE {_WAIT} >= 0) AS nnrr_tid_henvisning_besok_50_d,
+  count(*) FILTER (WHERE {_WAIT} >= 0 AND {_WAIT} <= 50) AS nnrr_tid_henvisning_besok_50_n
 {_BASE.format(join6="")}
   AND {_VISIT} BETWEEN %s AND %s
   AND {_VISIT_TEXT} >= %s AND {_VISIT_TEXT} < %s
@@ -289,27 +301,25 @@ _JOIN6 = "JOIN questionnaires_response f ON f.course_id = c.id AND f.kind = '2' 
 OUTCOME_SQL = f"""
 SELECT c.unit_id, {_FOLLOW_UP} AS year,
   count(*) FILTER (WHERE {_ODI}) AS nnrr_bedret_funksjon_d,
-  count(*) FILTER (WHERE {_ODI} AND {_num("a", "OdiScore", "scores")}
-                   - {_num("f", "OdiScore", "scores")} >= 10 - 1e-6) AS nnrr_bedret_funksjon_n,
+  count(*) FILTER (WHERE {_ODI} AND {_relative("OdiScore", "scores")} >= 0.3)
+    AS nnrr_bedret_funksjon_n,
   count(*) FILTER (WHERE {_ODI}) AS nnrr_funksjons_nedsettelse_d,
-  count(*) FILTER (WHERE {_ODI} AND {_num("f", "OdiScore", "scores")} <= 23 + 1e-6)
+  count(*) FILTER (WHERE {_ODI} AND {_num("f", "OdiScore", "scores")} <= 23)
     AS nnrr_funksjons_nedsettelse_n,
   count(*) FILTER (WHERE {_pain_d("PainExperiencesNoActivity")}) AS nnrr_bedring_smerte_hvile_d,
   count(*) FILTER (WHERE {_pain_d("PainExperiencesNoActivity")}
-                   AND {_num("a", "PainExperiencesNoActivity")}
-                   - {_num("f", "PainExperiencesNoActivity")} >= 2 - 1e-6)
+                   AND {_relative("PainExperiencesNoActivity")} >= 0.3)
     AS nnrr_bedring_smerte_hvile_n,
   count(*) FILTER (WHERE {_pain_d("PainExperiencesActivity")}) AS nnrr_bedring_smerte_aktiv_d,
   count(*) FILTER (WHERE {_pain_d("PainExperiencesActivity")}
-                   AND {_num("a", "PainExperiencesActivity")}
-                   - {_num("f", "PainExperiencesActivity")} >= 2 - 1e-6)
+                   AND {_relative("PainExperiencesActivity")} >= 0.3)
     AS nnrr_bedring_smerte_aktiv_n,
-  count(*) FILTER (WHERE {_JOB_D}) AS nnrr_jobb_d,
-  count(*) FILTER (WHERE {_JOB_D} AND {_JOB_N}) AS nnrr_jobb_n,
-  count(*) FILTER (WHERE {_JOB_D}) AS nnrr_jobb_v2_d,
+  count(*) FILTER (WHERE {_JOB_D}) AS nnrr_jobb_ny_v1_d,
+  count(*) FILTER (WHERE {_JOB_D} AND {_JOB_N}) AS nnrr_jobb_ny_v1_n,
+  count(*) FILTER (WHERE {_JOB_D}) AS nnrr_jobb_ny_v2_d,
   count(*) FILTER (WHERE {_JOB_D} AND ({_JOB_N} OR (
       {_num("f", "S2_SickLeave_Percent")} < {_num("a", "S2_SickLeave_Percent")})))
-    AS nnrr_jobb_v2_n,
+    AS nnrr_jobb_ny_v2_n,
   count(*) FILTER (WHERE {_num("f", "UseOfTreatment")} BETWEEN 1 AND 7)
     AS nnrr_bedring_av_behandling_d,
   count(*) FILTER (WHERE {_num("f", "UseOfTreatment")} BETWEEN 1 AND 3)

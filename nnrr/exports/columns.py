@@ -13,11 +13,13 @@ analysis code does: the Behandlerskjema's columns unsuffixed, the pre-treatment 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from nnrr.exports import registry
 from nnrr.questionnaires.definitions import Item, all_definitions
 from nnrr.questionnaires.models import FormKind, FormStatus
 
@@ -105,16 +107,20 @@ class Column:
     codes: tuple[tuple[int, str], ...] = ()
     versions: str = ""
     free_text: bool = False  # patient-written or clinician-written text: identifiable exports only
+    checkbox: bool = False  # the registry's field type "Avkrysning" (0/1)
 
     def renamed(self, suffix: str, getter: Getter) -> Column:
-        return Column(
-            name=self.name + suffix,
-            label=self.label,
-            type=self.type,
-            get=getter,
-            codes=self.codes,
-            versions=self.versions,
-            free_text=self.free_text,
+        return dataclasses.replace(self, name=self.name + suffix, get=getter)
+
+    @property
+    def field_type(self) -> str:
+        """The registry's field type (its codebooks' "Felttype")."""
+        if self.checkbox:
+            return "Avkrysning"
+        if self.codes:
+            return "Enkeltvalg"
+        return {INT: "Numerisk", FLOAT: "Numerisk", DATE: "Dato", DATETIME: "Dato"}.get(
+            self.type, "Tekst"
         )
 
 
@@ -136,7 +142,9 @@ def _key(name: str) -> Getter:
     return lambda row: row.get(name)
 
 
-def _answer(item_id: str, item_type: str) -> Getter:
+def _answer(item_id: str, item_type: str, not_answered: int | None = None) -> Getter:
+    """An item's answer; ``not_answered``: the registry's code for an item that was shown in a
+    completed form and left unanswered (an item not shown stays empty)."""
     if item_type == "boolean":
 
         def get_bool(row: Mapping[str, Any]) -> Any:
@@ -147,9 +155,17 @@ def _answer(item_id: str, item_type: str) -> Getter:
 
     def get(row: Mapping[str, Any]) -> Any:
         value = row["answers"].get(item_id)
-        return None if value in (None, "") else value
+        if value in (None, ""):
+            if not_answered is not None and _shown_unanswered(row, item_id):
+                return not_answered
+            return None
+        return value
 
     return get
+
+
+def _shown_unanswered(row: Mapping[str, Any], item_id: str) -> bool:
+    return row.get("status") == FormStatus.FERDIGSTILT and item_id in row.get("shown", ())
 
 
 def _score(name: str) -> Getter:
@@ -198,15 +214,23 @@ def item_columns(kind: str) -> tuple[Column, ...]:
             group = next((g for d in definitions for g in d.groups() if g.id == item.group), None)
             if group is not None:
                 label = f"{group.label.nb}: {label}"
+        codes = _item_codes(item)
+        missing = None
+        if item.type == "choice":
+            missing = registry.not_answered_code(kind, item_id, dict(codes))
+        if missing is not None:
+            label_missing = registry.NOT_ANSWERED[kind][item_id][1]
+            codes = ((missing, label_missing), *codes)
         columns.append(
             Column(
                 name=item_id,
                 label=label,
                 type=_item_type(item),
-                get=_answer(item_id, item.type),
-                codes=_item_codes(item),
+                get=_answer(item_id, item.type, missing),
+                codes=codes,
                 versions=versions,
                 free_text=item.type == "text",
+                checkbox=item.type == "boolean",
             )
         )
         if item.type == "diagnosis":
@@ -243,7 +267,13 @@ def _linkage(kind: str, identifiable: bool) -> list[Column]:
         ),
         Column("UnitId", "Enhetens reshID", INT, _key("unit_id")),
         Column("SykehusNavn", "Enhetens navn", STRING, _key("unit_name")),
-        Column("FormTypeId", "Skjematype (1b, 1a, 2, 3)", STRING, _key("kind")),
+        Column(
+            "FormTypeId",
+            "Skjematype (registerets id: 1 = 1b, 2 = 1a, 3 = 6 mnd., 8 = 12 mnd.)",
+            INT,
+            lambda row: registry.FORM_TYPE_IDS.get(row["kind"]),
+            codes=registry.FORM_TYPE_CODES,
+        ),
         Column("MajorVersion", "Skjemaversjon, hoveddel", INT, _key("major")),
         Column("MinorVersion", "Skjemaversjon, underdel", INT, _key("minor")),
         Column("FormStatus", "Skjemastatus", INT, _key("status"), codes=STATUS_CODES),
@@ -298,8 +328,45 @@ def wording_columns(kind: str) -> list[Column]:
     ]
 
 
+def _registry_getter(kind: str, spec: Mapping[str, Any]) -> Getter:
+    source = spec.get("source")
+    if source:
+        coded = spec["kind"] == "code" and (0, registry.IKKE_SVART) in spec["codes"]
+        return _answer(source, "integer", 0 if coded else None)
+    if spec.get("derived") == "waiting_days":
+
+        def waiting(row: Mapping[str, Any]) -> Any:
+            visit, referral = row.get("visit_date"), row.get("referral_date")
+            return (visit - referral).days if visit and referral else None
+
+        return waiting
+    return lambda row: None
+
+
+@functools.cache
+def registry_columns(kind: str) -> tuple[Column, ...]:
+    """Columns the registry's database has and its analysis code reads, not items of ours
+    (:mod:`nnrr.exports.registry`); filled from an item of ours where one measures the same."""
+    columns = []
+    for spec in registry.extra_columns(kind):
+        asked = "source" in spec or "derived" in spec
+        checkbox = spec["kind"] == "tick"
+        columns.append(
+            Column(
+                name=spec["name"],
+                label=spec["label"],
+                type=FLOAT if spec["kind"] == "float" else INT,
+                get=_registry_getter(kind, spec),
+                codes=YES_NO_TICK if checkbox else spec.get("codes", ()),
+                versions="" if asked else registry.NOT_ASKED,
+                checkbox=checkbox,
+            )
+        )
+    return tuple(columns)
+
+
 def form_table(kind: str, *, identifiable: bool) -> Table:
-    columns = _linkage(kind, identifiable) + list(item_columns(kind))
+    columns = _linkage(kind, identifiable) + list(item_columns(kind)) + list(registry_columns(kind))
     for name in SCORES_BY_FORM[kind]:
         col_type, label = SCORE_LABELS[name]
         columns.append(Column(name, label, col_type, _score(name)))
@@ -323,15 +390,8 @@ def course_table(*, identifiable: bool) -> Table:
         c.renamed("", _from_part(FormKind.CLINICIAN, c.get))
         for c in form_table(FormKind.CLINICIAN, identifiable=identifiable).columns
     ]
-    columns += [
-        Column("Henvisningsdato", "Henvisningsdato", DATE, _key("referral_date")),
-        Column(
-            "VentetidFraHenvisningTilBesok",
-            "Dager fra henvisning til besøk",
-            INT,
-            _key("waiting_days"),
-        ),
-    ]
+    # (VentetidFraHenvisningTilBesok is a Behandlerskjema column, as in the registry.)
+    columns.append(Column("Henvisningsdato", "Henvisningsdato", DATE, _key("referral_date")))
     for kind, suffix in COURSE_SUFFIXES.items():
         columns.append(
             Column(
@@ -353,6 +413,8 @@ def codes_text(codes: tuple[tuple[int, str], ...]) -> str:
 
 
 CODEBOOK_COLUMNS = ("tabell", "variabel", "etikett", "type", "koder", "skjemaversjon")
+CODEBOOK_LONG_TABLE = "Kodebok_lang"
+CODEBOOK_LONG_COLUMNS = ("tabell", "variabel", "etikett", "felttype", "kode", "kodetekst")
 
 
 def codebook_rows(tables: list[Table]) -> list[list[str]]:
@@ -369,4 +431,22 @@ def codebook_rows(tables: list[Table]) -> list[list[str]]:
                     column.versions,
                 ]
             )
+    return rows
+
+
+def codebook_long_rows(tables: list[Table]) -> list[list[str]]:
+    """The codebook in the registry's own long form: one row per variable and code (one row
+    with no code for a variable without codes), with the registry's field types (Avkrysning,
+    Enkeltvalg, Numerisk, Dato, Tekst)."""
+    rows = []
+    for table in tables:
+        for column in table.columns:
+            label = column.label
+            if column.versions == registry.NOT_ASKED:
+                label = f"{label} ({registry.NOT_ASKED})"
+            head = [table.name, column.name, label, column.field_type]
+            if not column.codes:
+                rows.append([*head, "", ""])
+            for code, text in column.codes:
+                rows.append([*head, str(code), text])
     return rows

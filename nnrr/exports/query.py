@@ -19,7 +19,7 @@ from typing import Any
 
 from django.db.models import CharField, F, FilteredRelation, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce
 from django.utils.translation import gettext as _
 
 from nnrr.accounts.models import Unit
@@ -35,10 +35,27 @@ from nnrr.questionnaires.models import (
     Response,
     consent_exists,
 )
+from nnrr.questionnaires.validation import shown_items
 
 CHUNK = 2000
 EXPORTABLE_STATUSES = (FormStatus.FERDIGSTILT, FormStatus.KLADD, FormStatus.RETURNERT)
 FORM_CODES = {kind.value: kind for kind in FORM_ORDER}
+
+
+# How each table is placed in a period (README.txt).
+PERIOD_RULES = {
+    "visit": [
+        "  Behandlerskjema: besøksdatoen i perioden; et skjema uten besøksdato ennå: skjemadatoen.",
+        "  Pasientskjemaene: forløpets besøksdato (fra behandlerskjemaet) i perioden; der",
+        "    behandlerskjemaet ennå ikke har besøksdato, skjemaets egen dato (ingen skjema faller",
+        "    bort fordi besøksdatoen mangler).",
+        "  Forlop: som Behandlerskjema; pasientskjemaene hentes for de samme forløpene.",
+    ],
+    "form": [
+        "  Hver tabell: skjemaets egen dato (skjemadato) i perioden.",
+        "  Forlop: behandlerskjemaets skjemadato; pasientskjemaene hentes for de samme forløpene.",
+    ],
+}
 
 
 class ExportRefused(Exception):
@@ -111,6 +128,8 @@ class ExportFilters:
         basis = "besøksdato" if self.period_by == "visit" else "skjemadato"
         if self.date_from or self.date_to:
             lines.append(f"Periode ({basis}): {self.date_from or '…'} – {self.date_to or '…'}")
+            if not short:
+                lines += PERIOD_RULES[self.period_by]
         if self.own_only:
             lines.append("Bare egne skjema")
         if self.units:
@@ -176,10 +195,15 @@ def exports_scope(profile: Profile, filters: ExportFilters) -> QuerySet[Response
         start = dt.datetime.combine(filters.changed_since, dt.time(), tzinfo=OSLO)
         queryset = queryset.filter(last_update__gte=start)
     if filters.period_by == "visit":
+        # A form whose course has no Besøksdato yet (its Behandlerskjema not filled in) is placed
+        # by its own form date, never left out.
+        queryset = queryset.alias(
+            placed=Coalesce(F("visit"), Cast("form_date", output_field=CharField()))
+        )
         if filters.date_from:
-            queryset = queryset.filter(visit__gte=filters.date_from.isoformat())  # type: ignore[misc]
+            queryset = queryset.filter(placed__gte=filters.date_from.isoformat())
         if filters.date_to:
-            queryset = queryset.filter(visit__lte=filters.date_to.isoformat())  # type: ignore[misc]
+            queryset = queryset.filter(placed__lte=filters.date_to.isoformat())
     else:
         if filters.date_from:
             queryset = queryset.filter(form_date__gte=filters.date_from)
@@ -306,6 +330,7 @@ class RowBuilder:
             "wording": wording or {},
             "course_id": course_id,
             "referral_date": referral,
+            "shown": shown_items(kind, str(version), answers or {}),
         }
         if self.identifiable:
             row["national_id"] = national_id

@@ -40,9 +40,12 @@ from nnrr.audit.models import Outcome
 from nnrr.audit.services import record_event
 from nnrr.exports.columns import (
     CODEBOOK_COLUMNS,
+    CODEBOOK_LONG_COLUMNS,
+    CODEBOOK_LONG_TABLE,
     CODEBOOK_TABLE,
     FORM_ORDER,
     Table,
+    codebook_long_rows,
     codebook_rows,
     course_table,
     form_table,
@@ -314,7 +317,12 @@ def _readme(
         "Pasientskjema_6_maaneder, Pasientskjema_12_maaneder), koblet på HovedskjemaGUID",
         "(= SkjemaGUID til forløpets Behandlerskjema). Forlop har én rad per forløp: ",
         "Behandlerskjemaets kolonner uten endelse, og pasientskjemaenes med _pre (før",
-        "behandling), _post (6 måneder) og _post2 (12 måneder). Kodebok beskriver hver variabel.",
+        "behandling), _post (6 måneder) og _post2 (12 måneder). Kodebok beskriver hver variabel,",
+        "Kodebok_lang gir én rad per variabel og kode med registerets felttyper. Kolonner",
+        "registerets kode leser men som skjemaene våre ikke spør om, er med og tomme",
+        '("ikke i dette skjemaet" i kodeboken). Et spørsmål som ble vist og ikke besvart i et',
+        'ferdigstilt skjema har registerets kode for "Ikke svart"/"Ikke utfylt"; et spørsmål som',
+        "ikke ble vist, er tomt.",
         "Manglende svar er tomme celler (CSV/Excel), NA (R) og system-missing (SPSS/Stata).",
         "",
         "Slik åpner du filene:",
@@ -342,6 +350,10 @@ def _readme(
         lines += [
             "  Pakk ut alle filene i én mappe, sett den som arbeidsmappe i R og kjør",
             '  source("les_data.R"): hver tabell blir en data.frame med datoer og faktorer.',
+            "  nnrr_tabeller(faktorer = FALSE) gir tabellene med registerdatabasens navn",
+            "  (behandlerskjema_1, pasientskjema_foer_behandling_2, ..., forlop, kodebok) og",
+            "  typer (heltallskoder, datoer, tall, 0/1); nnrr_loadRegData() svarer på registerets",
+            "  egne spørringer, så registerets R-pakke kan kjøres på eksporten.",
         ]
     return "\n".join(lines) + "\n"
 
@@ -407,12 +419,18 @@ def build_archive(
             header.append("stata_navn")
             for entry in codebook:
                 entry.append(writer.renamed.get(entry[0], {}).get(entry[1], entry[1]))
+        codebook_long = codebook_long_rows(tables)
         if fmt == ExportFormat.XLSX:
             writer.add_sheet(CODEBOOK_TABLE, header, codebook)
+            writer.add_sheet(CODEBOOK_LONG_TABLE, list(CODEBOOK_LONG_COLUMNS), codebook_long)
         writer.finish()
         delimiter = options.delimiter if fmt == ExportFormat.CSV else ","
         if fmt in (ExportFormat.CSV, ExportFormat.R, ExportFormat.SAV, ExportFormat.DTA):
             archive.writestr(f"{CODEBOOK_TABLE}.csv", codebook_csv(header, codebook, delimiter))
+            archive.writestr(
+                f"{CODEBOOK_LONG_TABLE}.csv",
+                codebook_csv(list(CODEBOOK_LONG_COLUMNS), codebook_long, delimiter),
+            )
         if fmt == ExportFormat.R:
             archive.writestr("les_data.R", r_script(tables).encode("utf-8"))
         readme = _readme(

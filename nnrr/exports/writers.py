@@ -26,24 +26,33 @@ from django.utils import timezone
 
 from nnrr.exports import statfiles
 from nnrr.exports.columns import (
+    COURSE_TABLE,
     DATE,
     DATETIME,
     FLOAT,
     INT,
     STRING,
+    TABLE_NAMES,
     Column,
     Table,
     codes_text,
 )
+from nnrr.exports.registry import REGISTRY_TABLES
 
 # A text cell that a spreadsheet could take for a formula (or a DDE command).
 RISKY_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 EXCEL_MAX_ROWS = 1_048_576
 
 
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+")
+
+
 def neutralise(text: str) -> str:
-    """A text cell made inert in spreadsheets: a leading apostrophe, as Excel itself does."""
-    return "'" + text if text.startswith(RISKY_PREFIXES) else text
+    """A text cell made inert in spreadsheets: a leading apostrophe, as Excel itself does.
+    A plain whole number (a code such as -1) is no formula and stays as it is."""
+    if text.startswith(RISKY_PREFIXES) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 class Writer(Protocol):
@@ -428,36 +437,90 @@ def _r_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def r_script(tables: list[Table]) -> str:
-    """``les_data.R``: reads the CSV files with the right types and applies the value labels."""
-    lines = [
-        "# Leser NNRR-eksporten: én data.frame per tabell, med riktige typer og faktoretiketter",
-        '# fra kodeboken. Kjør i mappen med CSV-filene: source("les_data.R")',
-        "",
-        "les_tabell <- function(fil, typer, faktorer) {",
-        '  d <- utils::read.csv(fil, fileEncoding = "UTF-8-BOM", sep = ",", dec = ".",',
-        '                       na.strings = "", colClasses = typer, check.names = FALSE)',
-        "  for (v in names(typer)) {",
-        '    if (typer[[v]] == "character") d[[v]] <- sub("^\'([-=+@\\t\\r])", "\\\\1", d[[v]])',
-        "  }",
-        "  for (v in names(faktorer)) {",
-        "    koder <- faktorer[[v]]",
-        "    d[[v]] <- factor(d[[v]], levels = as.integer(names(koder)), labels = unname(koder))",
-        "  }",
-        "  d",
-        "}",
-        "",
-    ]
-    r_types = {
-        INT: "integer",
-        FLOAT: "numeric",
-        DATE: "Date",
-        DATETIME: "character",
-        STRING: "character",
+R_TYPES = {INT: "integer", FLOAT: "numeric", DATE: "Date", DATETIME: "POSIXct", STRING: "character"}
+# The registry database's table names (the registry's R code reads them with SELECT * FROM …).
+R_LIST_NAMES = {
+    **{TABLE_NAMES[kind]: name for kind, name in REGISTRY_TABLES.items()},
+    COURSE_TABLE: "forlop",
+}
+
+R_HELPERS = r"""# Leser NNRR-eksporten. Kjør i mappen med CSV-filene: source("les_data.R")
+#
+# Når skriptet kjøres, leses hver tabell inn som en data.frame med riktige typer og faktorer
+# (Behandlerskjema, Pasientskjema_foer_behandling, ..., Forlop, Kodebok).
+#
+# nnrr_tabeller(faktorer = TRUE) gir de samme tabellene som en navngitt liste med registerets
+# tabellnavn (behandlerskjema_1, pasientskjema_foer_behandling_2,
+# pasientskjema_6_maaneder_etter_behandling_3, pasientskjema_12_maaneder_etter_behandling_8),
+# pluss forlop og kodebok. Med faktorer = FALSE har hver kolonne typen registerets database gir:
+# heltallskoder, Date-datoer, numeriske skårer og 0/1 for avkrysninger.
+#
+# nnrr_loadRegData(registryName, query) svarer som rapbase::loadRegData på registerets egne
+# spørringer ("SELECT * FROM <tabell> WHERE S1b_DateOfCompletion >= '...' AND ... <= '...'"),
+# så registerets R-kode kan kjøres på eksporten uten database.
+
+nnrr_les_tabell <- function(fil, typer, faktorer) {
+  d <- utils::read.csv(fil, fileEncoding = "UTF-8-BOM", sep = ",", dec = ".",
+                       na.strings = "", colClasses = typer, check.names = FALSE)
+  for (v in names(typer)) {
+    if (typer[[v]] == "character") d[[v]] <- sub("^'([-=+@\t\r])", "\\1", d[[v]])
+  }
+  for (v in names(faktorer)) {
+    koder <- faktorer[[v]]
+    d[[v]] <- factor(d[[v]], levels = as.integer(names(koder)), labels = unname(koder))
+  }
+  d
+}
+
+nnrr_les_definisjon <- function(def, faktorer, mappe) {
+  typer <- def$typer
+  tid <- names(typer)[typer == "POSIXct"]
+  typer[tid] <- "character"
+  d <- nnrr_les_tabell(file.path(mappe, def$fil), typer,
+                       if (isTRUE(faktorer)) def$faktorer else list())
+  for (v in tid) d[[v]] <- as.POSIXct(d[[v]], tz = "Europe/Oslo", format = "%Y-%m-%d %H:%M:%S")
+  d
+}
+
+nnrr_tabeller <- function(faktorer = TRUE, mappe = ".") {
+  ut <- list()
+  for (def in nnrr_definisjoner) {
+    if (file.exists(file.path(mappe, def$fil))) {
+      ut[[def$registernavn]] <- nnrr_les_definisjon(def, faktorer, mappe)
     }
+  }
+  ut[["kodebok"]] <- utils::read.csv(file.path(mappe, "Kodebok.csv"), fileEncoding = "UTF-8-BOM",
+                                     colClasses = "character", check.names = FALSE)
+  ut
+}
+
+nnrr_loadRegData <- function(registryName, query, dbType = NULL, ...) {
+  tabell <- sub("(?is).*\\bFROM\\s+`?([A-Za-z0-9_]+)`?.*", "\\1", query, perl = TRUE)
+  def <- Filter(function(d) identical(d$registernavn, tabell), nnrr_definisjoner)
+  if (!length(def) || !file.exists(def[[1]]$fil)) stop("Tabellen ", tabell, " er ikke i eksporten.")
+  d <- nnrr_les_definisjon(def[[1]], faktorer = FALSE, mappe = ".")
+  grens <- function(op) {
+    m <- regexpr(paste0("(?i)S1b_DateOfCompletion\\s*", op, "\\s*'[0-9-]+'"), query, perl = TRUE)
+    regmatches(query, m)
+  }
+  fra <- grens(">=")
+  til <- grens("<=")
+  dato <- function(x) as.Date(sub(".*'([0-9-]+)'", "\\1", x))
+  if (length(fra)) d <- d[!is.na(d$S1b_DateOfCompletion) & d$S1b_DateOfCompletion >= dato(fra), ]
+  if (length(til)) d <- d[!is.na(d$S1b_DateOfCompletion) & d$S1b_DateOfCompletion <= dato(til), ]
+  d
+}
+"""
+
+
+def r_script(tables: list[Table]) -> str:
+    """``les_data.R``: the tables with the right types and value labels, as data frames when
+    sourced and as the registry's named list from ``nnrr_tabeller()``."""
+    lines = [R_HELPERS, "nnrr_definisjoner <- list("]
+    entries = []
     for table in tables:
         types = ", ".join(
-            f"{_r_string(c.name)} = {_r_string(r_types[c.type])}" for c in table.columns
+            f"{_r_string(c.name)} = {_r_string(R_TYPES[c.type])}" for c in table.columns
         )
         factors = []
         for c in table.columns:
@@ -466,20 +529,28 @@ def r_script(tables: list[Table]) -> str:
                     f"{_r_string(str(code))} = {_r_string(text)}" for code, text in c.codes
                 )
                 factors.append(f"{_r_string(c.name)} = c({codes})")
-        lines.append(f"{table.name} <- les_tabell({_r_string(table.name + '.csv')},")
-        lines.append(f"  typer = c({types}),")
-        lines.append(f"  faktorer = list({', '.join(factors)}))")
-        datetimes = [c.name for c in table.columns if c.type == DATETIME]
-        for name in datetimes:
-            cell = f"{table.name}[[{_r_string(name)}]]"
-            lines.append(
-                f'{cell} <- as.POSIXct({cell}, tz = "Europe/Oslo", format = "%Y-%m-%d %H:%M:%S")'
+        entries.append(
+            "\n".join(
+                [
+                    f"  {table.name} = list(",
+                    f"    fil = {_r_string(table.name + '.csv')},",
+                    f"    registernavn = {_r_string(R_LIST_NAMES.get(table.name, table.name))},",
+                    f"    typer = c({types}),",
+                    f"    faktorer = list({', '.join(factors)}))",
+                ]
             )
-        lines.append("")
-    lines.append(
-        'Kodebok <- utils::read.csv("Kodebok.csv", fileEncoding = "UTF-8-BOM", '
-        'colClasses = "character", check.names = FALSE)'
-    )
+        )
+    lines.append(",\n".join(entries))
+    lines.append(")")
+    lines.append("")
+    lines.append("local({")
+    lines.append("  tabeller <- nnrr_tabeller(faktorer = TRUE)")
+    lines.append("  for (navn in names(nnrr_definisjoner)) {")
+    lines.append("    d <- tabeller[[nnrr_definisjoner[[navn]]$registernavn]]")
+    lines.append("    if (!is.null(d)) assign(navn, d, envir = globalenv())")
+    lines.append("  }")
+    lines.append('  assign("Kodebok", tabeller[["kodebok"]], envir = globalenv())')
+    lines.append("})")
     return "\n".join(lines) + "\n"
 
 

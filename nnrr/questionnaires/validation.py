@@ -8,6 +8,7 @@ group) are checked separately so a draft can always be saved.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,7 +19,14 @@ from django.utils.translation import gettext as _
 
 from nnrr.lib.dates import in_supported_range, parse_iso_date
 from nnrr.questionnaires import diagnoses
-from nnrr.questionnaires.definitions import Condition, Definition, Group, Item, Section
+from nnrr.questionnaires.definitions import (
+    Condition,
+    Definition,
+    Group,
+    Item,
+    Section,
+    get_definition,
+)
 
 TRUE_VALUES = {"on", "1", "true", "yes", "ja"}
 
@@ -512,3 +520,44 @@ def check_completion(
             "Diagnose 1 mangler: legg inn en nakke- eller ryggrelatert diagnose først."
         )
     return check
+
+
+# --- Which items a stored form showed ---------------------------------------------------------
+
+
+def shown_items(kind: str, version: str, answers: Mapping[str, Any]) -> frozenset[str]:
+    """The ids of the items form ``kind`` at ``version`` showed with these answers (empty for an
+    unknown version). Only the answers the form's conditions read decide it, so forms answered
+    alike share one computation (exports and Datakvalitet ask this for every stored form)."""
+    try:
+        keys = _condition_keys(kind, str(version))
+    except LookupError:
+        return frozenset()
+    values = tuple((key, answers.get(key)) for key in keys)
+    if any(isinstance(value, list | dict) for _key, value in values):
+        definition = get_definition(kind, str(version))
+        return frozenset(item.id for item in visible_items(definition, answers))
+    return _shown_for(kind, str(version), values)
+
+
+@functools.cache
+def _condition_keys(kind: str, version: str) -> tuple[str, ...]:
+    definition = get_definition(kind, version)
+    keys: set[str] = set()
+    for section in definition.sections:
+        conditions = [section.show_if]
+        for element in section.elements:
+            conditions.append(element.show_if)
+            if isinstance(element, Group):
+                conditions += [item.show_if for item in element.items]
+        for condition in conditions:
+            if condition is not None:
+                keys.update((condition.item, condition.baseline_key))
+    return tuple(sorted(keys))
+
+
+@functools.lru_cache(maxsize=4096)
+def _shown_for(kind: str, version: str, values: tuple[tuple[str, Any], ...]) -> frozenset[str]:
+    definition = get_definition(kind, version)
+    answers = {key: value for key, value in values if value is not None}
+    return frozenset(item.id for item in visible_items(definition, answers))

@@ -16,6 +16,9 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 DEFAULTS = Path(__file__).parent / "data" / "indicators.toml"
+# Ids of earlier versions of indicators.md: a configuration file that still names one sets the
+# target of the indicator under its new id (the registry's production ids, nnrrBeregnIndikator).
+RENAMED_IDS = {"nnrr_jobb": "nnrr_jobb_ny_v1", "nnrr_jobb_v2": "nnrr_jobb_ny_v2"}
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,8 @@ def load() -> ReportConfig:
     if override_path:
         override = _read(Path(override_path))
         data["presentation"].update(override.get("presentation", {}))
-        data["goals"].update(override.get("goals", {}))
+        for ind_id, values in override.get("goals", {}).items():
+            data["goals"][RENAMED_IDS.get(ind_id, ind_id)] = values
     p = data["presentation"]
     targets = {
         ind_id: Target(

@@ -40,10 +40,6 @@ BASELINE = "f1a"
 SIX = "f6"
 TWELVE = "f12"
 
-# Scores carry one decimal (ODI) or two (HSCL-10): a difference like 30.2 − 20.2 comes out of
-# floating point as 9.999…; comparisons against a cut-off allow for that.
-EPSILON = 1e-6
-
 
 class JsonNumber(Func):
     """A JSON value as a float when it is a JSON number; NULL otherwise (missing, null, text).
@@ -79,6 +75,27 @@ class JsonNumber(Func):
             f"THEN JSON_EXTRACT({lhs}, %s) END)",
             (*params, path, *params, path),
         )
+
+
+class DaysBetween(Func):
+    """Whole days from ``start`` (a date column) to ``end`` (an ISO date text)."""
+
+    output_field = IntegerField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        end, start = self.get_source_expressions()
+        end_sql, end_params = compiler.compile(end)
+        start_sql, start_params = compiler.compile(start)
+        return (
+            f"CAST(julianday({end_sql}) - julianday({start_sql}) AS INTEGER)",
+            (*end_params, *start_params),
+        )
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+        end, start = self.get_source_expressions()
+        end_sql, end_params = compiler.compile(end)
+        start_sql, start_params = compiler.compile(start)
+        return f"(CAST({end_sql} AS date) - {start_sql})", (*end_params, *start_params)
 
 
 def number(alias: str, key: str, field: str = "answers") -> JsonNumber:

@@ -1,10 +1,12 @@
 """The registry's quality indicators: one definition each, computed by the database.
 
-Definitions follow indicators.md to the letter (the published 2025 set). Targets and the
-presentation thresholds are configuration (:mod:`nnrr.reports.config`). Each indicator is a
-denominator and a numerator condition over the columns of the unit-of-analysis frame
-(:mod:`nnrr.reports.frame`); all indicators of one year rule are counted in a single aggregate
-query grouped by unit and year.
+Definitions follow indicators.md to the letter, which follows the registry's production
+indicator function (``nnrrBeregnIndikator`` of the R package ``nnrr``): same ids, same
+conditions, and the relative changes computed in double precision as written there
+((baseline − 6 m) ÷ baseline ≥ 0.30, so 10 → 7 is in). Targets and the presentation thresholds
+are configuration (:mod:`nnrr.reports.config`). Each indicator is a denominator and a numerator
+condition over the columns of the unit-of-analysis frame (:mod:`nnrr.reports.frame`); all
+indicators of one year rule are counted in a single aggregate query grouped by unit and year.
 """
 
 from __future__ import annotations
@@ -14,18 +16,36 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, ExpressionWrapper, F, FloatField, Q, QuerySet, Value
+from django.db.models.functions import Cast, NullIf
 
 from nnrr.accounts.models import Unit
 from nnrr.reports import config as report_config
 from nnrr.reports import frame
-from nnrr.reports.frame import BASELINE, CLINICIAN, EPSILON, SIX, number, ticked
+from nnrr.reports.frame import BASELINE, CLINICIAN, SIX, number, ticked
 from nnrr.reports.models import CoverageEntry
 from nnrr.reports.stats import Share
 
 VISIT = "visit"
 FOLLOW_UP = "followup"
 REGISTRATION = "registration"
+
+# The relative improvement the registry counts as clinically important (indicators.md).
+RELATIVE_CHANGE = 0.30
+
+
+def relative_drop(baseline: str, after: str) -> ExpressionWrapper:
+    """(baseline − after) ÷ baseline in double precision; NULL when the baseline is 0 or missing.
+
+    Both sides are cast to floating point first: a JSON integer would otherwise divide as an
+    integer on SQLite (3 ÷ 10 = 0).
+    """
+    base = Cast(F(baseline), FloatField())
+    return ExpressionWrapper(
+        (base - Cast(F(after), FloatField())) / NullIf(base, Value(0.0)),
+        output_field=FloatField(),
+    )
+
 
 # Columns of the frame the indicators use (``alias``ed: computed in the query, never selected).
 PROCESS_COLUMNS: dict[str, Any] = {
@@ -35,6 +55,10 @@ PROCESS_COLUMNS: dict[str, Any] = {
     "counselling": number(CLINICIAN, "TreatmentCouncellingLifeStyleAndMedication"),
     "work_mapped": number(CLINICIAN, "TreatmentAbilityToWorkFunctionLevel"),
     "employed_at_baseline": number(BASELINE, "IsEmployed"),
+}
+# VentetidFraHenvisningTilBesok: whole days from Henvisningsdato to Besøksdato.
+WAITING_COLUMNS: dict[str, Any] = {
+    "waiting_days": frame.DaysBetween(F("visit_text"), "referral_date")
 }
 OUTCOME_COLUMNS: dict[str, Any] = {
     "odi0": number(BASELINE, "OdiScore", "scores"),
@@ -58,6 +82,9 @@ OUTCOME_DERIVED: dict[str, Any] = {
     "odi_gain": F("odi0") - F("odi6"),
     "rest_gain": F("rest0") - F("rest6"),
     "active_gain": F("active0") - F("active6"),
+    "odi_rel": relative_drop("odi0", "odi6"),
+    "rest_rel": relative_drop("rest0", "rest6"),
+    "active_rel": relative_drop("active0", "active6"),
 }
 
 
@@ -71,6 +98,9 @@ class Indicator:
     numerator: Q
     description_nb: str
     description_en: str = ""
+    # For a share shown beside an indicator in the reports (never in the national file): the
+    # indicator's id; the report places it right after that indicator.
+    beside: str = ""
 
     @property
     def is_outcome(self) -> bool:
@@ -115,15 +145,28 @@ INDICATORS: tuple[Indicator, ...] = (
         "Share of courses with a coping-oriented conversation, among those answered.",
     ),
     Indicator(
+        "nnrr_tid_henvisning_besok_50",
+        "Ventetid fra henvisning til besøk høyst 50 dager",
+        "Waiting time from referral to visit at most 50 days",
+        VISIT,
+        Q(waiting_days__isnull=False, waiting_days__gte=0),
+        Q(waiting_days__lte=50),
+        "Andel forløp med høyst 50 dager fra henvisningsdato til besøksdato, av forløp med "
+        "kjent ventetid (negativ ventetid regnes som ukjent). År: besøksdato.",
+        "Share of courses seen within 50 days of the referral, among those with a known "
+        "waiting time (a negative waiting time counts as unknown).",
+    ),
+    Indicator(
         "nnrr_bedret_funksjon",
         "Klinisk viktig bedring i funksjon (ODI)",
         "Clinically important improvement in function (ODI)",
         FOLLOW_UP,
         _ODI_BOTH,
-        Q(odi_gain__gte=10 - EPSILON),
-        "Andel med bedring i ODI på minst 10 poeng fra før behandling til 6 måneder, av forløp "
-        "med ODI både før og etter 6 måneder. År: besøksdato + 6 måneder.",
-        "Share with an ODI improvement of at least 10 points at 6 months.",
+        Q(odi_rel__gte=RELATIVE_CHANGE),
+        "Andel med minst 30 % lavere ODI etter 6 måneder enn før behandling ((før − 6 mnd.) ÷ "
+        "før ≥ 0,30), av forløp med ODI både før og etter 6 måneder. ODI 0 før behandling "
+        "teller i nevneren, aldri i telleren. År: besøksdato + 6 måneder.",
+        "Share with an ODI at least 30 % lower at 6 months than at baseline.",
     ),
     Indicator(
         "nnrr_funksjons_nedsettelse",
@@ -131,7 +174,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "Minimal disability at 6 months (ODI ≤ 23)",
         FOLLOW_UP,
         _ODI_BOTH,
-        Q(odi6__lte=23 + EPSILON),
+        Q(odi6__lte=23),
         "Andel med ODI høyst 23 etter 6 måneder, av forløp med ODI både før og etter 6 måneder. "
         "År: besøksdato + 6 måneder.",
         "Share with ODI at most 23 at 6 months.",
@@ -142,10 +185,11 @@ INDICATORS: tuple[Indicator, ...] = (
         "Improvement of pain at rest",
         FOLLOW_UP,
         _pain("rest"),
-        Q(rest_gain__gte=2 - EPSILON),
-        "Andel med minst 2 poeng lavere smerte i hvile (NRS) etter 6 måneder, av forløp med "
-        "svar både før og etter og smerte før behandling ulik 0. År: besøksdato + 6 måneder.",
-        "Share with pain at rest at least 2 points lower at 6 months.",
+        Q(rest_rel__gte=RELATIVE_CHANGE),
+        "Andel med minst 30 % lavere smerte i hvile (NRS) etter 6 måneder enn før behandling, "
+        "av forløp med svar både før og etter og smerte før behandling ulik 0. "
+        "År: besøksdato + 6 måneder.",
+        "Share with pain at rest at least 30 % lower at 6 months than at baseline.",
     ),
     Indicator(
         "nnrr_bedring_smerte_aktiv",
@@ -153,13 +197,14 @@ INDICATORS: tuple[Indicator, ...] = (
         "Improvement of pain in activity",
         FOLLOW_UP,
         _pain("active"),
-        Q(active_gain__gte=2 - EPSILON),
-        "Andel med minst 2 poeng lavere smerte i aktivitet (NRS) etter 6 måneder, av forløp "
-        "med svar både før og etter og smerte før behandling ulik 0. År: besøksdato + 6 måneder.",
-        "Share with pain in activity at least 2 points lower at 6 months.",
+        Q(active_rel__gte=RELATIVE_CHANGE),
+        "Andel med minst 30 % lavere smerte i aktivitet (NRS) etter 6 måneder enn før "
+        "behandling, av forløp med svar både før og etter og smerte før behandling ulik 0. "
+        "År: besøksdato + 6 måneder.",
+        "Share with pain in activity at least 30 % lower at 6 months than at baseline.",
     ),
     Indicator(
-        "nnrr_jobb",
+        "nnrr_jobb_ny_v1",
         "Tilbake i arbeid",
         "Back in work",
         FOLLOW_UP,
@@ -172,7 +217,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "sick-listed at baseline.",
     ),
     Indicator(
-        "nnrr_jobb_v2",
+        "nnrr_jobb_ny_v2",
         "Tilbake i arbeid eller lavere sykmeldingsgrad",
         "Back in work or lower sick-leave percentage",
         FOLLOW_UP,
@@ -219,6 +264,47 @@ INDICATORS: tuple[Indicator, ...] = (
 )
 # Other shares the reports show, without a target and outside the national file.
 OTHER_SHARES: tuple[Indicator, ...] = (
+    # Klinisk viktig endring (poeng): the registry's report variables odi_klinisk_viktig_6mnd,
+    # bedring_smerte_hvile_6mnd_v2 and bedring_smerte_aktiv_6mnd_v2, shown beside the indicator
+    # with the same denominator. Differences in double precision as the registry computes them
+    # (30.2 − 20.2 is 9.999… there too, and not counted).
+    Indicator(
+        "odi_klinisk_viktig_6mnd",
+        "Klinisk viktig endring (poeng): ODI minst 10 poeng lavere",
+        "Clinically important change (points): ODI at least 10 points lower",
+        FOLLOW_UP,
+        _ODI_BOTH,
+        Q(odi_gain__gte=10),
+        "Andel med minst 10 poeng lavere ODI etter 6 måneder enn før behandling, med samme "
+        "nevner som «Klinisk viktig bedring i funksjon». Uten mål; ikke i den nasjonale filen. "
+        "År: besøksdato + 6 måneder.",
+        "Share with an ODI at least 10 points lower at 6 months; no target.",
+        beside="nnrr_bedret_funksjon",
+    ),
+    Indicator(
+        "bedring_smerte_hvile_6mnd_v2",
+        "Klinisk viktig endring (poeng): smerte i hvile minst 2 poeng lavere",
+        "Clinically important change (points): pain at rest at least 2 points lower",
+        FOLLOW_UP,
+        _pain("rest"),
+        Q(rest_gain__gte=2),
+        "Andel med minst 2 poeng lavere smerte i hvile (NRS) etter 6 måneder, med samme nevner "
+        "som «Bedring av smerte i hvile». Uten mål; ikke i den nasjonale filen.",
+        "Share with pain at rest at least 2 points lower at 6 months; no target.",
+        beside="nnrr_bedring_smerte_hvile",
+    ),
+    Indicator(
+        "bedring_smerte_aktiv_6mnd_v2",
+        "Klinisk viktig endring (poeng): smerte i aktivitet minst 2 poeng lavere",
+        "Clinically important change (points): pain in activity at least 2 points lower",
+        FOLLOW_UP,
+        _pain("active"),
+        Q(active_gain__gte=2),
+        "Andel med minst 2 poeng lavere smerte i aktivitet (NRS) etter 6 måneder, med samme "
+        "nevner som «Bedring av smerte i aktivitet». Uten mål; ikke i den nasjonale filen.",
+        "Share with pain in activity at least 2 points lower at 6 months; no target.",
+        beside="nnrr_bedring_smerte_aktiv",
+    ),
     Indicator(
         "nnrr_livsstilsraad",
         "Individuell rådgivning om livsstil og/eller medikamenter",
@@ -240,12 +326,24 @@ OTHER_SHARES: tuple[Indicator, ...] = (
         "pasienter i arbeidsforhold (svar før behandling). Uten mål. År: besøksdato.",
     ),
 )
+
+
+def report_order() -> tuple[Indicator, ...]:
+    """The indicators, each followed by the shares shown beside it, then the other shares."""
+    ordered: list[Indicator] = []
+    for indicator in INDICATORS:
+        ordered.append(indicator)
+        ordered += [share for share in OTHER_SHARES if share.beside == indicator.id]
+    ordered += [share for share in OTHER_SHARES if not share.beside]
+    return tuple(ordered)
+
+
 BY_ID = {indicator.id: indicator for indicator in (*INDICATORS, *OTHER_SHARES)}
 COVERAGE = BY_ID["nnrr_dg"]
 
 
 def process_frame() -> QuerySet:
-    return frame.courses().alias(**PROCESS_COLUMNS)
+    return frame.courses().alias(**PROCESS_COLUMNS).alias(**WAITING_COLUMNS)
 
 
 def outcome_frame() -> QuerySet:

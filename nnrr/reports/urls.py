@@ -9,6 +9,7 @@ urlpatterns = [
     path("graf/<str:token>/", views.chart_image, name="chart"),
     path("nasjonal-indikatorfil/", views.national_file_view, name="national_file"),
     path("dekningsgrad/", views.coverage_view, name="coverage"),
+    path("datakvalitet/", views.quality_view, name="quality"),
     path("abonnement/", views.subscriptions_view, name="subscriptions"),
     path(
         "abonnement/<uuid:subscription_id>/",

@@ -24,7 +24,17 @@ from nnrr.accounts.profiles import Profile, Right
 from nnrr.audit.context import Actor
 from nnrr.audit.services import not_found, record_event
 from nnrr.lib.dates import oslo_date
-from nnrr.reports import charts, content, coverage, documents, forms, national_file, notices, tasks
+from nnrr.reports import (
+    charts,
+    content,
+    coverage,
+    documents,
+    forms,
+    national_file,
+    notices,
+    quality,
+    tasks,
+)
 from nnrr.reports import config as report_config
 from nnrr.reports.forms import (
     CoverageForm,
@@ -311,6 +321,80 @@ def coverage_view(request: HttpRequest) -> HttpResponse:
             "history": CoverageEntry.objects.filter(unit=unit).order_by("-entered_at", "-pk")[:50],
         },
         status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- Datakvalitet -------------------------------------------------------------------------------
+
+
+@profile_required(Right.REPORTS)
+def quality_view(request: HttpRequest) -> HttpResponse:
+    """ "Datakvalitet": completeness and consistency of the registrations per unit and year, for
+    the Lokal registeransvarlig (own unit) and the Registeradministrator (any or all units)."""
+    profile = access.require_right(request, Right.REPORTS)
+    if not coverage.may_enter(profile):
+        raise PermissionDenied(_("Din rolle gir ikke tilgang til denne funksjonen."))
+    everyone = profile.is_national
+    all_units = list(Unit.objects.filter(is_active=True).order_by("short_name"))
+    latest = oslo_date(timezone.now()).year
+    errors = []
+    raw_year = request.GET.get("aar", "").strip()
+    year = latest
+    if raw_year:
+        if raw_year.isdigit() and forms.FIRST_YEAR <= int(raw_year) <= latest:
+            year = int(raw_year)
+        else:
+            errors.append(
+                _("Velg et år mellom %(first)s og %(last)s.")
+                % {"first": forms.FIRST_YEAR, "last": latest}
+            )
+    chosen = request.GET.get("enhet", "").strip()
+    units = [profile.unit]
+    if everyone:
+        if chosen == "alle":
+            units = all_units
+        elif chosen:
+            match = [u for u in all_units if str(u.pk) == chosen]
+            if match:
+                units = match
+            else:
+                errors.append(_("Ukjent enhet."))
+    if errors:
+        results: list[quality.UnitQuality] = []
+    else:
+        results = quality.assess(units=units, year=year)
+        record_event(
+            actor=Actor.from_request(request),
+            action="nnrr.report.data_quality",
+            object_type="report",
+            object_id="datakvalitet",
+            detail={
+                "year": year,
+                "units": [u.pk for u in units],
+                "format": request.GET.get("format", "html"),
+            },
+        )
+    if not errors and request.GET.get("format") == "csv":
+        response = HttpResponse(quality.csv_text(results), content_type="text/csv; charset=utf-8")
+        scope = "alle" if len(units) > 1 else str(units[0].pk)
+        name = f"nnrr-datakvalitet-{scope}-{year}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+    query = urlencode({"aar": year, **({"enhet": chosen} if everyone and chosen else {})})
+    return render(
+        request,
+        "reports/quality.html",
+        {
+            "results": results,
+            "year": year,
+            "errors": errors,
+            "units": all_units if everyone else [],
+            "chosen": chosen,
+            "csv_url": f"{reverse('reports:quality')}?{query}&format=csv",
+            "form_order": quality.FORM_ORDER,
+            "late_days": quality.LATE_DAYS,
+        },
+        status=400 if errors else 200,
     )
 
 

@@ -120,3 +120,31 @@ def test_report_charts_arrive_as_images_under_the_content_security_policy(
         page.wait_for_function(
             "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
         )
+
+
+def test_data_quality_page_is_accessible_and_downloads(new_page: NewPage) -> None:
+    from nnrr.demo.loader import ensure_users
+
+    siri = ensure_users()["Siri Sekretariat"]
+    subject = siri.identities.get().subject
+    seed(scale=200, now=timezone.now(), out=io.StringIO())
+    page = new_page("desktop", bypass_csp=True)
+    login(
+        page,
+        national_id=subject,
+        profile="Registeradministrator ved Universitetssykehuset Nord-Norge HF, Tromsø",
+    )
+    page.get_by_role("link", name="Rapporter", exact=True).first.click()
+    page.get_by_role("link", name="Datakvalitet", exact=True).click()
+    page.get_by_label("År").fill(str(timezone.now().year - 1))
+    page.get_by_label("Enhet").select_option(label="Alle enheter")
+    page.get_by_role("button", name="Vis datakvalitet").click()
+    expect(page.get_by_role("heading", name=f"St. Olavs {timezone.now().year - 1}")).to_be_visible()
+    page.get_by_text("Pasientskjema før behandling (").first.click()
+    expect(page.get_by_role("columnheader", name="Ikke vist").first).to_be_visible()
+    violations = axe(page)
+    assert not violations, describe_violations(violations)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Last ned som CSV").click()
+    text = download.value.path().read_text(encoding="utf-8-sig")
+    assert text.startswith("enhet_resh;enhet;aar;del;skjema;variabel")

@@ -63,7 +63,9 @@ def test_csv_tables_have_the_registry_columns_and_link_up(
     persona: Any, st_olavs_data: dict[str, Any], tmp_path: Path
 ) -> None:
     files, _ = run_export(persona, tmp_path, "csv")
-    assert {f"{t}.csv" for t in TABLES} | {"Kodebok.csv", "README.txt"} == set(files)
+    assert {f"{t}.csv" for t in TABLES} | {"Kodebok.csv", "Kodebok_lang.csv", "README.txt"} == set(
+        files
+    )
     main = read_csv(files["Behandlerskjema.csv"])
     pre = read_csv(files["Pasientskjema_foer_behandling.csv"])
     six = read_csv(files["Pasientskjema_6_maaneder.csv"])
@@ -170,7 +172,9 @@ def test_codebook_and_readme(persona: Any, st_olavs_data: dict[str, Any], tmp_pa
     back = next(
         r for r in codebook if r["tabell"] == "Behandlerskjema" and r["variabel"] == "BackSurgery"
     )
-    assert back["koder"] == "1 = Ja; 2 = Nei; 3 = Ukjent" and back["skjemaversjon"] == "1.0"
+    # The registry codes a shown, unanswered item "0 = Ikke utfylt" (its codebook).
+    assert back["koder"] == "0 = Ikke utfylt; 1 = Ja; 2 = Nei; 3 = Ukjent"
+    assert back["skjemaversjon"] == "1.0"
     assert back["etikett"] == "Tidligere operert i ryggen?"
     gender = next(r for r in codebook if r["variabel"] == "PatientGender")
     assert gender["koder"] == "1 = Mann; 2 = Kvinne"
@@ -245,7 +249,7 @@ def test_xlsx_sheets_dates_frozen_header_and_inert_text(
     files, _ = run_export(persona, tmp_path, "xlsx", identifiable=True)
     assert set(files) == {"nnrr-eksport.xlsx", "README.txt"}
     book = openpyxl.load_workbook(io.BytesIO(files["nnrr-eksport.xlsx"]))
-    assert book.sheetnames == [*TABLES, "Kodebok"]
+    assert book.sheetnames == [*TABLES, "Kodebok", "Kodebok_lang"]
     sheet = book["Behandlerskjema"]
     assert sheet.freeze_panes == "A2"
     header = [c.value for c in sheet[1]]
@@ -266,14 +270,21 @@ def test_sav_has_variable_and_value_labels(
     persona: Any, st_olavs_data: dict[str, Any], tmp_path: Path
 ) -> None:
     files, _ = run_export(persona, tmp_path, "sav")
-    assert {f"{t}.sav" for t in TABLES} | {"Kodebok.csv", "README.txt"} == set(files)
+    assert {f"{t}.sav" for t in TABLES} | {"Kodebok.csv", "Kodebok_lang.csv", "README.txt"} == set(
+        files
+    )
     path = tmp_path / "main.sav"
     path.write_bytes(files["Behandlerskjema.sav"])
     frame, meta = pyreadstat.read_sav(str(path))
     assert len(frame) == 3
     labels = dict(zip(meta.column_names, meta.column_labels, strict=True))
     assert labels["BackSurgery"] == "Tidligere operert i ryggen?"
-    assert meta.variable_value_labels["BackSurgery"] == {1.0: "Ja", 2.0: "Nei", 3.0: "Ukjent"}
+    assert meta.variable_value_labels["BackSurgery"] == {
+        0.0: "Ikke utfylt",
+        1.0: "Ja",
+        2.0: "Nei",
+        3.0: "Ukjent",
+    }
     assert meta.variable_value_labels["PatientGender"] == {1.0: "Mann", 2.0: "Kvinne"}
     stored = {str(r.pk): r for r in Response.objects.filter(kind=FormKind.CLINICIAN)}
     for _, row in frame.iterrows():
@@ -298,7 +309,12 @@ def test_dta_has_labels_and_stata_length_names(
     frame, meta = pyreadstat.read_dta(str(path))
     assert len(frame) == 3
     assert all(len(name) <= 32 for name in meta.column_names)
-    assert meta.variable_value_labels["BackSurgery"] == {1: "Ja", 2: "Nei", 3: "Ukjent"}
+    assert meta.variable_value_labels["BackSurgery"] == {
+        0: "Ikke utfylt",
+        1: "Ja",
+        2: "Nei",
+        3: "Ukjent",
+    }
     codebook = read_csv(files["Kodebok.csv"], ",")
     long_name = next(r for r in codebook if len(r["variabel"]) > 32 and r["tabell"] == "Forlop")
     assert long_name["stata_navn"] in meta.column_names
@@ -309,7 +325,12 @@ def test_dta_has_labels_and_stata_length_names(
     assert plain["BackSurgery"].tolist() == frame["BackSurgery"].tolist()
     assert plain["S1b_DateOfCompletion"].dt.date.tolist() == frame["S1b_DateOfCompletion"].tolist()
     with pd.io.stata.StataReader(path) as reader:
-        assert reader.value_labels()["BackSurgery"] == {1: "Ja", 2: "Nei", 3: "Ukjent"}
+        assert reader.value_labels()["BackSurgery"] == {
+            0: "Ikke utfylt",
+            1: "Ja",
+            2: "Nei",
+            3: "Ukjent",
+        }
 
 
 def test_r_format_has_script_and_csv_files(
@@ -318,8 +339,11 @@ def test_r_format_has_script_and_csv_files(
     files, _ = run_export(persona, tmp_path, "r")
     assert "les_data.R" in files and "Behandlerskjema.csv" in files
     script = files["les_data.R"].decode()
-    assert 'Behandlerskjema <- les_tabell("Behandlerskjema.csv"' in script
-    assert '"BackSurgery" = c("1" = "Ja", "2" = "Nei", "3" = "Ukjent")' in script
+    assert 'Behandlerskjema = list(\n    fil = "Behandlerskjema.csv",' in script
+    assert 'registernavn = "behandlerskjema_1"' in script
+    assert (
+        '"BackSurgery" = c("0" = "Ikke utfylt", "1" = "Ja", "2" = "Nei", "3" = "Ukjent")' in script
+    )
     rows = read_csv(files["Behandlerskjema.csv"], ",")
     assert len(rows) == 3
 
@@ -337,7 +361,8 @@ def test_r_script_reads_the_tables_with_labels(
         (folder / name).write_bytes(data)
     check = (
         'source("les_data.R"); stopifnot(nrow(Behandlerskjema) == 3); '
-        'stopifnot(all(levels(Behandlerskjema$BackSurgery) == c("Ja", "Nei", "Ukjent"))); '
+        "stopifnot(all(levels(Behandlerskjema$BackSurgery) == "
+        'c("Ikke utfylt", "Ja", "Nei", "Ukjent"))); '
         'stopifnot(inherits(Behandlerskjema$S1b_DateOfCompletion, "Date")); '
         "stopifnot(is.numeric(Pasientskjema_foer_behandling$OdiScore)); "
         'stopifnot(nrow(Forlop) == 3); stopifnot(any(is.na(Forlop$OdiScore_post))); cat("ok")'
@@ -347,6 +372,100 @@ def test_r_script_reads_the_tables_with_labels(
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.endswith("ok")
+
+
+R_TYPE_CHECK = r"""
+source("les_data.R")
+t <- nnrr_tabeller(faktorer = FALSE)
+stopifnot(identical(sort(names(t)), sort(c(
+  "behandlerskjema_1", "pasientskjema_foer_behandling_2",
+  "pasientskjema_6_maaneder_etter_behandling_3",
+  "pasientskjema_12_maaneder_etter_behandling_8", "forlop", "kodebok"))))
+registernavn <- sapply(nnrr_definisjoner, function(d) d$registernavn)
+forventet <- c(int = "integer", float = "numeric", date = "Date", datetime = "POSIXct",
+               string = "character")
+kb <- t$kodebok
+feil <- character()
+for (i in seq_len(nrow(kb))) {
+  d <- t[[registernavn[[kb$tabell[i]]]]]
+  v <- d[[kb$variabel[i]]]
+  if (is.null(v)) {
+    feil <- c(feil, paste(kb$tabell[i], kb$variabel[i], "mangler"))
+  } else if (!inherits(v, forventet[[kb$type[i]]]) || is.factor(v)) {
+    feil <- c(feil, paste(kb$tabell[i], kb$variabel[i], class(v)[1], "ikke", kb$type[i]))
+  }
+}
+for (navn in names(registernavn)) {
+  ekstra <- setdiff(names(t[[registernavn[[navn]]]]), kb$variabel[kb$tabell == navn])
+  if (length(ekstra)) feil <- c(feil, paste(navn, "uten kodebok:", ekstra))
+}
+if (length(feil)) { cat(feil, sep = "
+"); quit(status = 1) }
+hake <- t$pasientskjema_6_maaneder_etter_behandling_3$S2_Working
+stopifnot(all(hake %in% c(0L, 1L, NA)), sum(!is.na(hake)) > 0)
+med <- nnrr_tabeller(faktorer = TRUE)
+stopifnot(is.factor(med$behandlerskjema_1$BackSurgery))
+stopifnot(is.integer(t$behandlerskjema_1$BackSurgery))
+stopifnot(identical(nrow(med$forlop), nrow(Forlop)))
+cat(nrow(kb), "ok")
+"""
+
+
+def test_r_tables_have_the_database_types_column_by_column(
+    persona: Any, st_olavs_data: dict[str, Any], tmp_path: Path
+) -> None:
+    if shutil.which("Rscript") is None:
+        pytest.skip("Rscript is not installed (make readers): nnrr_tabeller() was not run")
+    files, _ = run_export(persona, tmp_path, "r")
+    folder = tmp_path / "r"
+    folder.mkdir()
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    result = subprocess.run(
+        ["Rscript", "-e", R_TYPE_CHECK], cwd=folder, capture_output=True, text=True, timeout=180
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    checked = int(result.stdout.split()[-2])
+    assert checked > 800  # every column of the five tables
+
+
+def test_r_load_reg_data_answers_the_registry_queries(
+    persona: Any, st_olavs_data: dict[str, Any], tmp_path: Path
+) -> None:
+    if shutil.which("Rscript") is None:
+        pytest.skip("Rscript is not installed (make readers): nnrr_loadRegData() was not run")
+    files, _ = run_export(persona, tmp_path, "r")
+    folder = tmp_path / "r"
+    folder.mkdir()
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    visits = sorted(
+        c.responses.get(kind=FormKind.CLINICIAN).answers["S1b_DateOfCompletion"]
+        for c in st_olavs_data["courses"]
+    )
+    # The registry's own query text (nnrrHentRegData), with a line break inside it; the first
+    # date is the second visit, passed as an argument.
+    check = (
+        'source("les_data.R"); '
+        'alle <- nnrr_loadRegData("data", "SELECT * FROM behandlerskjema_1"); '
+        "fra <- commandArgs(trailingOnly = TRUE)[1]; "
+        'sporring <- paste0("SELECT * FROM pasientskjema_foer_behandling_2 WHERE\n '
+        "S1b_DateOfCompletion >= '\", fra, \"' AND S1b_DateOfCompletion <= '2099-01-01' \"); "
+        'utvalg <- nnrr_loadRegData("data", sporring); '
+        "cat(nrow(alle), nrow(utvalg), class(utvalg$S1b_DateOfCompletion)); "
+        'tryCatch(nnrr_loadRegData("data", "SELECT * FROM finnes_ikke"), '
+        'error = function(e) cat("", conditionMessage(e)))'
+    )
+    result = subprocess.run(
+        ["Rscript", "-e", check, visits[1]],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[:3] == ["3", "2", "Date"]
+    assert "Tabellen finnes_ikke er ikke i eksporten." in result.stdout
 
 
 def test_archive_opens_with_the_password_only(

@@ -166,3 +166,23 @@ def test_arbitrary_junk_never_raises() -> None:
     parsed = parse_submission(DEFINITION, junk)
     assert set(parsed.errors) == {"Visit", "Surgery", "Children"}
     assert parsed.answers["Note"] == "<script>"
+
+
+def test_shown_items_of_a_stored_form_follow_its_conditions() -> None:
+    from nnrr.questionnaires.definitions import get_definition
+    from nnrr.questionnaires.models import FormKind
+    from nnrr.questionnaires.validation import shown_items, visible_items
+
+    version = get_definition(FormKind.PRE_TREATMENT).version
+    neck = shown_items(FormKind.PRE_TREATMENT, version, {"IsNeckPainMainProblem": 1})
+    back = shown_items(FormKind.PRE_TREATMENT, version, {"IsNeckPainMainProblem": 2, "OdiPain": 3})
+    assert "NdiIntensity" in neck and "NdiIntensity" not in back
+    assert "OdiPain" in neck and "OdiPain" in back
+    sick = {"S2_SickLeave": True, "IsNeckPainMainProblem": 2}
+    definition = get_definition(FormKind.PRE_TREATMENT)
+    assert shown_items(FormKind.PRE_TREATMENT, version, sick) == frozenset(
+        item.id for item in visible_items(definition, sick)
+    )
+    assert "S2_SickLeave_Percent" in shown_items(FormKind.PRE_TREATMENT, version, sick)
+    assert "S2_SickLeave_Percent" not in back
+    assert shown_items(FormKind.PRE_TREATMENT, "9.9", sick) == frozenset()  # unknown version

@@ -17,12 +17,14 @@ from tests.conftest import HAUKELAND, ST_OLAVS
 EXPECTED_ST_OLAVS_2024 = {
     "nnrr_tverrfaglig_behandling": (2, 8),  # A, B of A, B, C, O2, O3, O4, O5, O9
     "nnrr_mestringsorientert_samtale": (1, 2),  # A of A, B
-    "nnrr_bedret_funksjon": (2, 3),  # O1 (exactly 10), O9 (10 in floating point) of O1, O2, O9
+    "nnrr_tid_henvisning_besok_50": (8, 8),  # every course referred 30 days before its visit
+    # Relative changes, (baseline − 6 m) ÷ baseline ≥ 0.30:
+    "nnrr_bedret_funksjon": (1, 3),  # O9 (10 ÷ 32.3) of O1 (10 ÷ 40), O2 (7.2 ÷ 30.2), O9
     "nnrr_funksjons_nedsettelse": (2, 3),  # O2 (exactly 23), O9 of O1, O2, O9
-    "nnrr_bedring_smerte_hvile": (1, 2),  # O1 of O1, O2 (O9 baseline 0, O4 unanswered)
-    "nnrr_bedring_smerte_aktiv": (2, 3),  # O2, O4 of O2, O4, O9 (O1 baseline 0)
-    "nnrr_jobb": (1, 3),  # O1 of O1, O2, O9 (O4 not employed)
-    "nnrr_jobb_v2": (2, 3),  # O1, O2 (lower sick-leave %) of O1, O2, O9
+    "nnrr_bedring_smerte_hvile": (1, 2),  # O1 (2 ÷ 6) of O1, O2 (1 ÷ 5); O9 baseline 0
+    "nnrr_bedring_smerte_aktiv": (2, 3),  # O4 (2 ÷ 4), O9 (1 ÷ 3) of O2 (2 ÷ 7), O4, O9
+    "nnrr_jobb_ny_v1": (1, 3),  # O1 of O1, O2, O9 (O4 not employed)
+    "nnrr_jobb_ny_v2": (2, 3),  # O1, O2 (lower sick-leave %) of O1, O2, O9
     "nnrr_bedring_av_behandling": (2, 3),  # O1, O9 of O1, O2, O9
     "nnrr_misfornoeyd": (1, 3),  # O1 of O1, O2, O4
 }
@@ -38,7 +40,9 @@ def test_every_indicator_against_the_hand_computed_fixture(fixture: None) -> Non
 
 
 def test_other_unit_and_national_figures(fixture: None) -> None:
-    counts = ind.counted(list(ind.INDICATORS[:3]), 2023, 2024)
+    counts = ind.counted(
+        [ind.BY_ID["nnrr_tverrfaglig_behandling"], ind.BY_ID["nnrr_bedret_funksjon"]], 2023, 2024
+    )
     tverr = counts["nnrr_tverrfaglig_behandling"]
     assert (tverr.unit(HAUKELAND, 2024).numerator, tverr.unit(HAUKELAND, 2024).denominator) == (
         1,
@@ -48,8 +52,9 @@ def test_other_unit_and_national_figures(fixture: None) -> None:
     assert tverr.rest(ST_OLAVS, 2024).denominator == 2
     assert (tverr.unit(ST_OLAVS, 2023).numerator, tverr.unit(ST_OLAVS, 2023).denominator) == (1, 3)
     odi = counts["nnrr_bedret_funksjon"]
+    # O8: 50 → 20 in 2023; 2024 nationally: O9 and O6 (50 → 20) of O1, O2, O9, O6.
     assert (odi.unit(ST_OLAVS, 2023).numerator, odi.unit(ST_OLAVS, 2023).denominator) == (1, 1)
-    assert (odi.national(2024).numerator, odi.national(2024).denominator) == (3, 4)
+    assert (odi.national(2024).numerator, odi.national(2024).denominator) == (2, 4)
 
 
 def test_coverage_uses_the_newest_entry_of_each_half_year(fixture: None) -> None:
@@ -73,10 +78,10 @@ def test_targets_come_from_configuration(tmp_path: Any, settings: Any, fixture: 
     override = tmp_path / "targets.toml"
     override.write_text(
         "[presentation]\nmin_denominator = 2\n"
-        "[goals]\nnnrr_jobb = { goal = 0.55, minimum = 0.45 }\n"
+        "[goals]\nnnrr_jobb_ny_v1 = { goal = 0.55, minimum = 0.45 }\n"
     )
     settings.REPORTS_CONFIG = str(override)
-    counts = ind.counted([ind.BY_ID["nnrr_jobb"]], 2024, 2024)["nnrr_jobb"]
+    counts = ind.counted([ind.BY_ID["nnrr_jobb_ny_v1"]], 2024, 2024)["nnrr_jobb_ny_v1"]
     units = Unit.objects.filter(pk__in=[ST_OLAVS, HAUKELAND])
     table = ind.table(counts, units, None)
     assert (table.goal, table.minimum) == (0.55, 0.45)
@@ -131,3 +136,38 @@ def test_cached_counts_follow_the_data(fixture: None, settings: Any) -> None:
     course(ST_OLAVS, "2024-06-06", clinician={}, baseline={})  # one more course: not stale
     again = ind.counted_cached([ind.BY_ID["nnrr_tverrfaglig_behandling"]], 2024, 2024)
     assert again["nnrr_tverrfaglig_behandling"].unit(ST_OLAVS, 2024).denominator == 9
+
+
+def test_a_configuration_naming_an_earlier_id_sets_the_renamed_indicator(
+    tmp_path: Any, settings: Any
+) -> None:
+    from nnrr.reports import config
+
+    override = tmp_path / "targets.toml"
+    override.write_text("[goals]\nnnrr_jobb_v2 = { goal = 0.5, minimum = 0.4 }\n")
+    settings.REPORTS_CONFIG = str(override)
+    cfg = config.load()
+    assert cfg.target("nnrr_jobb_ny_v2") == config.Target(0.5, 0.4)
+    assert cfg.target("nnrr_jobb_ny_v1") == config.Target(0.30, 0.25)
+
+
+def test_point_change_shares_are_shown_beside_their_indicator() -> None:
+    order = [i.id for i in ind.report_order()]
+    assert order.index("odi_klinisk_viktig_6mnd") == order.index("nnrr_bedret_funksjon") + 1
+    assert (
+        order.index("bedring_smerte_aktiv_6mnd_v2") == order.index("nnrr_bedring_smerte_aktiv") + 1
+    )
+    assert [i.id for i in ind.INDICATORS] == [
+        "nnrr_tverrfaglig_behandling",
+        "nnrr_mestringsorientert_samtale",
+        "nnrr_tid_henvisning_besok_50",
+        "nnrr_bedret_funksjon",
+        "nnrr_funksjons_nedsettelse",
+        "nnrr_bedring_smerte_hvile",
+        "nnrr_bedring_smerte_aktiv",
+        "nnrr_jobb_ny_v1",
+        "nnrr_jobb_ny_v2",
+        "nnrr_bedring_av_behandling",
+        "nnrr_misfornoeyd",
+        "nnrr_dg",
+    ]

@@ -106,3 +106,185 @@ def test_missing_directory_is_a_clear_error(db: Any, tmp_path: Path) -> None:
             "--out",
             str(tmp_path / "no/x.csv"),
         )
+
+
+# --- A fixed registry, every row counted by hand (indicators.md) ------------------------------
+
+CLIN_YES = {
+    "Treatment_InvidualInterdisciplinary": 1,
+    "Treatment_GroupInterdisciplinary2018": 0,
+    "TreatmentMasteryOrientedConversation": 1,
+}
+CLIN_NO = {
+    "Treatment_InvidualInterdisciplinary": 0,
+    "Treatment_GroupInterdisciplinary2018": 0,
+    "TreatmentMasteryOrientedConversation": 2,
+}
+SICK = {"IsEmployed": 1, "S2_SickLeave": True, "S2_SickLeave_Percent": 100}
+
+
+@pytest.fixture
+def boundary_registry(db: Any) -> None:
+    import datetime as dt
+
+    from nnrr.questionnaires.models import FormKind, FormStatus
+    from tests.reports.builders import course
+
+    # K1: 10 → 7 in ODI and pain at rest is exactly 30 % (in); referral 31 days before.
+    course(
+        ST_OLAVS,
+        "2024-02-01",
+        referral=dt.date(2024, 1, 1),
+        clinician=CLIN_YES,
+        baseline={**SICK, "PainExperiencesNoActivity": 10, "PainExperiencesActivity": 0},
+        baseline_scores={"OdiScore": 10},
+        six={
+            "PainExperiencesNoActivity": 7,
+            "PainExperiencesActivity": 0,
+            "S2_Working": True,
+            "S2_SickLeave": False,
+            "S2_NAV": False,
+            "UseOfTreatment": 3,
+            "TreatmentSatisfaction": 3,
+        },
+        six_scores={"OdiScore": 7},
+    )
+    # K2: referral after the visit (negative waiting time: not counted); ODI and rest pain 0 at
+    # baseline; still sick-listed, at a lower percentage.
+    k2 = course(
+        ST_OLAVS,
+        "2024-03-10",
+        referral=dt.date(2024, 3, 10),
+        clinician=CLIN_NO,
+        baseline={**SICK, "PainExperiencesNoActivity": 0, "PainExperiencesActivity": 5},
+        baseline_scores={"OdiScore": 0},
+        six={
+            "PainExperiencesNoActivity": 2,
+            "PainExperiencesActivity": 4,
+            "S2_Working": True,
+            "S2_SickLeave": True,
+            "S2_SickLeave_Percent": 50,
+            "UseOfTreatment": 5,
+            "TreatmentSatisfaction": 4,
+        },
+        six_scores={"OdiScore": 4},
+    )
+    # (The visit was registered as 1 March, before the referral: a date the form refuses today.)
+    k2.responses.filter(kind=FormKind.CLINICIAN).update(
+        answers={**CLIN_NO, "S1b_DateOfCompletion": "2024-03-01"}
+    )
+    # K3: exactly 50 days; coping conversation unanswered; a 6-month form with most items missing.
+    course(
+        ST_OLAVS,
+        "2024-04-15",
+        referral=dt.date(2024, 2, 25),
+        clinician={
+            "Treatment_InvidualInterdisciplinary": 0,
+            "Treatment_GroupInterdisciplinary2018": 2,
+        },
+        baseline={**SICK, "PainExperiencesNoActivity": 6, "PainExperiencesActivity": 6},
+        baseline_scores={"OdiScore": 40},
+        six={"TreatmentSatisfaction": 2},
+        six_scores={"OdiScore": None},
+    )
+    # K4: 51 days; no 6-month form.
+    course(
+        ST_OLAVS,
+        "2024-05-01",
+        referral=dt.date(2024, 3, 11),
+        clinician={**CLIN_NO, "TreatmentMasteryOrientedConversation": 1},
+        baseline=SICK,
+        baseline_scores={"OdiScore": 30},
+    )
+    # K5: visit in July 2024: process year 2024, follow-up year 2025 (outside the file's years).
+    course(
+        ST_OLAVS,
+        "2024-07-01",
+        referral=dt.date(2024, 6, 1),
+        clinician={**CLIN_YES, "Treatment_InvidualInterdisciplinary": 2},
+        baseline={**SICK, "PainExperiencesNoActivity": 8},
+        baseline_scores={"OdiScore": 50},
+        six={"PainExperiencesNoActivity": 1, "UseOfTreatment": 1, "TreatmentSatisfaction": 1},
+        six_scores={"OdiScore": 10},
+    )
+    # K6: visit September 2023: follow-up year 2024, process year 2023 (outside the file).
+    course(
+        ST_OLAVS,
+        "2023-09-30",
+        clinician=CLIN_YES,
+        baseline={"IsEmployed": 0, "PainExperiencesNoActivity": 5, "PainExperiencesActivity": 10},
+        baseline_scores={"OdiScore": 30},
+        six={"PainExperiencesNoActivity": 4, "PainExperiencesActivity": 7, "UseOfTreatment": 2},
+        six_scores={"OdiScore": 25},
+    )
+    # K7 (no consent) and K8 (Behandlerskjema a draft) count nowhere.
+    improved = {"PainExperiencesNoActivity": 1, "UseOfTreatment": 1, "TreatmentSatisfaction": 1}
+    course(
+        ST_OLAVS,
+        "2024-02-02",
+        clinician=CLIN_YES,
+        baseline={**SICK, "PainExperiencesNoActivity": 9},
+        baseline_scores={"OdiScore": 60},
+        six=improved,
+        six_scores={"OdiScore": 0},
+        consent=False,
+    )
+    course(
+        ST_OLAVS,
+        "2024-02-03",
+        clinician=CLIN_YES,
+        clinician_status=FormStatus.KLADD,
+        baseline={**SICK, "PainExperiencesNoActivity": 9},
+        baseline_scores={"OdiScore": 60},
+        six=improved,
+        six_scores={"OdiScore": 0},
+    )
+
+
+# ind_id: the var of each row in the file for 2024 (one row per course in the denominator).
+BOUNDARY_2024 = {
+    "nnrr_tverrfaglig_behandling": sorted([1, 0, 1, 0, 1]),  # K1, K2, K3, K4, K5
+    "nnrr_mestringsorientert_samtale": sorted([1, 0, 1, 1]),  # K1, K2, K4, K5 (K3 unanswered)
+    "nnrr_tid_henvisning_besok_50": sorted([1, 1, 0, 1]),  # K1 31, K3 50, K4 51, K5 30 days
+    "nnrr_bedret_funksjon": sorted([1, 0, 0]),  # K1 3 ÷ 10, K2 baseline 0, K6 5 ÷ 30
+    "nnrr_funksjons_nedsettelse": sorted([1, 1, 0]),  # K1 7, K2 4, K6 25
+    "nnrr_bedring_smerte_hvile": sorted([1, 0]),  # K1 3 ÷ 10, K6 1 ÷ 5 (K2 baseline 0)
+    "nnrr_bedring_smerte_aktiv": sorted([0, 1]),  # K2 1 ÷ 5, K6 3 ÷ 10 (K1 baseline 0)
+    "nnrr_jobb_ny_v1": sorted([1, 0, 0]),  # K1 working; K2 still sick-listed; K3 unanswered
+    "nnrr_jobb_ny_v2": sorted([1, 1, 0]),  # K2: 100 % → 50 %
+    "nnrr_bedring_av_behandling": sorted([1, 0, 1]),  # K1 3, K2 5, K6 2 (K3 unanswered)
+    "nnrr_misfornoeyd": sorted([1, 0, 1]),  # K1 3, K2 4, K3 2 (K6 unanswered)
+}
+
+
+def test_national_file_on_a_fixed_registry_counted_by_hand(boundary_registry: None) -> None:
+    out = io.StringIO()
+    national_file.write(out, 2024, 2024)
+    rows = _rows(out.getvalue())
+    got: dict[str, list[int]] = {}
+    for row in rows:
+        assert (row["context"], row["orgnr"], row["year"], row["denominator"]) == (
+            "caregiver",
+            ST_OLAVS_ORGNR,
+            "2024",
+            "1",
+        )
+        got.setdefault(row["ind_id"], []).append(int(row["var"]))
+    assert {k: sorted(v) for k, v in got.items()} == BOUNDARY_2024
+    # The point-change variants are shown in the reports only.
+    assert not {"odi_klinisk_viktig_6mnd", "bedring_smerte_hvile_6mnd_v2"} & set(got)
+
+
+def test_point_change_shares_keep_the_indicator_denominator(boundary_registry: None) -> None:
+    from nnrr.reports import indicators as ind
+
+    counts = ind.counted(
+        [ind.BY_ID["odi_klinisk_viktig_6mnd"], ind.BY_ID["bedring_smerte_hvile_6mnd_v2"]],
+        2024,
+        2024,
+    )
+    odi = counts["odi_klinisk_viktig_6mnd"].unit(ST_OLAVS, 2024)
+    rest = counts["bedring_smerte_hvile_6mnd_v2"].unit(ST_OLAVS, 2024)
+    # ODI: K1 3, K2 −4, K6 5 points: none ≥ 10. Rest pain: K1 3, K6 1 point: K1 ≥ 2.
+    assert (odi.numerator, odi.denominator) == (0, 3)
+    assert (rest.numerator, rest.denominator) == (1, 2)

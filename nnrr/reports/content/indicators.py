@@ -26,14 +26,12 @@ from nnrr.reports.stats import Share, clopper_pearson
 def indicator_report(choices: Choices) -> Report:
     cfg = report_config.load()
     units = active_units()
-    counted = ind.counted_cached(
-        (*ind.INDICATORS, *ind.OTHER_SHARES), choices.first_year, choices.last_year
-    )
+    counted = ind.counted_cached(ind.report_order(), choices.first_year, choices.last_year)
     coverage = counted[ind.COVERAGE.id]
     cols = columns(choices.comparison, choices.unit, units, choices.viewer_sees_all)
     latest = choices.last_year
     sections = []
-    for indicator in (*ind.INDICATORS, *ind.OTHER_SHARES):
+    for indicator in ind.report_order():
         counts = counted[indicator.id]
         target = cfg.target(indicator.id)
         groups: list[tuple[Column, dict[int, Share], bool]] = []

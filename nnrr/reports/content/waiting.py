@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 from django.db.models import (
     Case,
     CharField,
     Count,
     F,
-    Func,
-    IntegerField,
     Q,
     Sum,
     Value,
@@ -34,30 +31,8 @@ from nnrr.reports.content.common import (
     distribution_section,
     percent,
 )
-from nnrr.reports.frame import CLINICIAN
+from nnrr.reports.frame import CLINICIAN, DaysBetween
 from nnrr.reports.stats import Mean, Share
-
-
-class DaysBetween(Func):
-    """Whole days from ``start`` (a date column) to ``end`` (an ISO date text)."""
-
-    output_field = IntegerField()
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        end, start = self.get_source_expressions()
-        end_sql, end_params = compiler.compile(end)
-        start_sql, start_params = compiler.compile(start)
-        return (
-            f"CAST(julianday({end_sql}) - julianday({start_sql}) AS INTEGER)",
-            (*end_params, *start_params),
-        )
-
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
-        end, start = self.get_source_expressions()
-        end_sql, end_params = compiler.compile(end)
-        start_sql, start_params = compiler.compile(start)
-        return f"(CAST({end_sql} AS date) - {start_sql})", (*end_params, *start_params)
-
 
 WAIT_BINS = (
     ("0–25", 0, 25),
