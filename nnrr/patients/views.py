@@ -215,14 +215,14 @@ def course_dates(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
             expected = form.cleaned_data.get("version")
             if expected is None:
                 raise ConflictError
-            effect = scheduling.change_planned_date(
+            effect = scheduling.move_course(
                 actor=Actor.from_request(request),
                 course=course,
                 referral_date=referral,
                 planned_date=planned,
                 expected_version=expected,
                 now=timezone.now(),
-            )
+            ).effect
         except ValidationError as exc:
             _add_errors(form, exc)
         except ConflictError:
@@ -268,15 +268,21 @@ def course_recreate(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
         messages.error(request, _("Datoene er ugyldige. Prøv igjen."))
         return redirect("patients:course_dates", course_id=course.pk)
     try:
-        scheduling.recreate_course(
+        # The same rule as "Endre dato", now with the user's confirmation to re-create.
+        scheduling.move_course(
             actor=Actor.from_request(request),
             course=course,
             referral_date=form.cleaned_data["referral_date"],
             planned_date=form.cleaned_data["planned_consultation_date"],
+            expected_version=form.cleaned_data.get("version"),
+            recreate=True,
             now=timezone.now(),
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
+        return redirect("patients:course_dates", course_id=course.pk)
+    except ConflictError:
+        messages.error(request, _("Forløpet er allerede endret eller slettet."))
         return redirect("patients:course_dates", course_id=course.pk)
     messages.success(
         request, _("Det gamle forløpet er slettet og et nytt er opprettet med ny dato.")
