@@ -235,14 +235,10 @@ def read(text: str) -> Parsed:
         return _failed(base, gettext_noop("MSH-7 (meldingstid) mangler."), "AE", ERR_REQUIRED)
     appointment_id = _value(sch, 2) or _value(sch, 1)
     if not appointment_id:
-        return _failed(
-            base, gettext_noop("SCH-2 (time-id) mangler."), "AE", ERR_REQUIRED
-        )
+        return _failed(base, gettext_noop("SCH-2 (time-id) mangler."), "AE", ERR_REQUIRED)
     national_id = _national_id(pid)
     if not national_id:
-        return _failed(
-            base, gettext_noop("PID-3 har ikke noe fødselsnummer."), "AE", ERR_REQUIRED
-        )
+        return _failed(base, gettext_noop("PID-3 har ikke noe fødselsnummer."), "AE", ERR_REQUIRED)
     try:
         parse_national_id(national_id)
     except NationalIdError as exc:
@@ -282,8 +278,7 @@ def _event(
     aips = _all(message, "AIP")
     resources = tuple(
         r
-        for r in [_value(seg, 3) for seg in _all(message, "AIG")]
-        + [_value(seg, 3) for seg in aips]
+        for r in [_value(seg, 3) for seg in _all(message, "AIG")] + [_value(seg, 3) for seg in aips]
         if r
     )
     return AppointmentEvent(

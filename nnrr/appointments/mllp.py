@@ -97,7 +97,9 @@ async def serve(
                 except (asyncio.IncompleteReadError, ConnectionError):
                     break  # the sender closed the connection
                 except (InvalidBlockError, ValueError) as exc:
-                    log.warning("MLLP framing error from %s: %s", writer.get_extra_info("peername"), exc)
+                    log.warning(
+                        "MLLP framing error from %s: %s", writer.get_extra_info("peername"), exc
+                    )
                     break
                 reply = await asyncio.to_thread(receive, block, now=timezone.now())
                 writer.writeblock(reply)  # type: ignore[attr-defined]

@@ -192,8 +192,10 @@ def _apply_locked(
     referral_date_given: dt.date | None,
 ) -> Outcome:
     last = appointment.last_message_at
-    if last is not None and event.message_time == last and event.message_id == (
-        appointment.last_message_id
+    if (
+        last is not None
+        and event.message_time == last
+        and event.message_id == (appointment.last_message_id)
     ):
         return Outcome(MessageState.IGNORED, gettext_noop("Samme melding er behandlet før."))
     if last is not None and event.message_time < last:
@@ -208,8 +210,8 @@ def _apply_locked(
         )
     course = appointment.course
     if course is not None:
-        course = Course.objects.select_for_update().select_related("patient", "unit").get(
-            pk=course.pk
+        course = (
+            Course.objects.select_for_update().select_related("patient", "unit").get(pk=course.pk)
         )
     if event.kind in (EventKind.CANCEL, EventKind.NO_SHOW):
         return _cancel(actor=actor, course=course, event=event, now=now)
@@ -528,9 +530,9 @@ def reprocess(
 def mark_handled(*, actor: Actor, message: InboundMessage, now: dt.datetime) -> None:
     """The Lokal registeransvarlig has dealt with a message by hand ("Merk som håndtert")."""
     with transaction.atomic():
-        updated = InboundMessage.objects.filter(
-            pk=message.pk, state__in=WAITING_STATES
-        ).update(state=MessageState.HANDLED, handled_by=actor.user, processed_at=now)
+        updated = InboundMessage.objects.filter(pk=message.pk, state__in=WAITING_STATES).update(
+            state=MessageState.HANDLED, handled_by=actor.user, processed_at=now
+        )
         if not updated:
             raise ValidationError(gettext_noop("Meldingen er allerede behandlet."))
         record_event(

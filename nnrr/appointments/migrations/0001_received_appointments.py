@@ -6,81 +6,215 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0005_access_application'),
-        ('patients', '0004_one_patient_record_per_unit'),
+        ("accounts", "0005_access_application"),
+        ("patients", "0004_one_patient_record_per_unit"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='FeedSettings',
+            name="FeedSettings",
             fields=[
-                ('unit', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='accounts.unit')),
-                ('appointment_types', models.JSONField(blank=True, default=list, help_text='Koder fra SCH-7 eller SCH-8 (FHIR: appointmentType). Tom: alle timer.', verbose_name='timetyper')),
-                ('resources', models.JSONField(blank=True, default=list, help_text='Ressurs-id fra AIG-3 eller AIP-3 (FHIR: deltaker). Tom: alle ressurser.', verbose_name='ressurser')),
+                (
+                    "unit",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="+",
+                        serialize=False,
+                        to="accounts.unit",
+                    ),
+                ),
+                (
+                    "appointment_types",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="Koder fra SCH-7 eller SCH-8 (FHIR: appointmentType). Tom: alle timer.",
+                        verbose_name="timetyper",
+                    ),
+                ),
+                (
+                    "resources",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="Ressurs-id fra AIG-3 eller AIP-3 (FHIR: deltaker). Tom: alle ressurser.",
+                        verbose_name="ressurser",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'innstilling for timebokstrøm',
-                'verbose_name_plural': 'innstillinger for timebokstrøm',
+                "verbose_name": "innstilling for timebokstrøm",
+                "verbose_name_plural": "innstillinger for timebokstrøm",
             },
         ),
         migrations.CreateModel(
-            name='Appointment',
+            name="Appointment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(max_length=100, verbose_name='kildesystem')),
-                ('appointment_id', models.CharField(max_length=100, verbose_name='time-id')),
-                ('status', models.CharField(choices=[('booked', 'Booket'), ('cancelled', 'Avbestilt'), ('noshow', 'Ikke møtt')], default='booked', max_length=10)),
-                ('start_date', models.DateField(blank=True, null=True)),
-                ('referral_date', models.DateField(blank=True, null=True)),
-                ('last_message_at', models.DateTimeField(blank=True, null=True)),
-                ('last_message_id', models.CharField(blank=True, max_length=100)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('course', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='patients.course')),
-                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.unit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("source", models.CharField(max_length=100, verbose_name="kildesystem")),
+                ("appointment_id", models.CharField(max_length=100, verbose_name="time-id")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("booked", "Booket"),
+                            ("cancelled", "Avbestilt"),
+                            ("noshow", "Ikke møtt"),
+                        ],
+                        default="booked",
+                        max_length=10,
+                    ),
+                ),
+                ("start_date", models.DateField(blank=True, null=True)),
+                ("referral_date", models.DateField(blank=True, null=True)),
+                ("last_message_at", models.DateTimeField(blank=True, null=True)),
+                ("last_message_id", models.CharField(blank=True, max_length=100)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "course",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="patients.course",
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.unit",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'avtale',
-                'verbose_name_plural': 'avtaler',
-                'constraints': [models.UniqueConstraint(fields=('unit', 'source', 'appointment_id'), name='appointment_one_per_source_id')],
+                "verbose_name": "avtale",
+                "verbose_name_plural": "avtaler",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("unit", "source", "appointment_id"),
+                        name="appointment_one_per_source_id",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='InboundMessage',
+            name="InboundMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('received_at', models.DateTimeField(verbose_name='mottatt')),
-                ('transport', models.CharField(choices=[('mllp', 'HL7 v2 (MLLP)'), ('fhir', 'FHIR')], max_length=4)),
-                ('source', models.CharField(blank=True, max_length=100, verbose_name='kilde')),
-                ('unit_code', models.CharField(blank=True, max_length=60)),
-                ('message_id', models.CharField(blank=True, max_length=100, verbose_name='meldings-id')),
-                ('message_type', models.CharField(blank=True, max_length=20)),
-                ('message_time', models.DateTimeField(blank=True, null=True)),
-                ('raw', models.TextField()),
-                ('kind', models.CharField(blank=True, choices=[('book', 'Ny time'), ('move', 'Flyttet time'), ('cancel', 'Avbestilt time'), ('no_show', 'Ikke møtt')], max_length=8)),
-                ('appointment_id', models.CharField(blank=True, max_length=100, verbose_name='time-id')),
-                ('appointment_date', models.DateField(blank=True, null=True)),
-                ('patient_masked', models.CharField(blank=True, max_length=12)),
-                ('state', models.CharField(choices=[('received', 'Mottatt, venter på behandling'), ('applied', 'Behandlet'), ('ignored', 'Ingen endring'), ('waiting', 'Mangler henvisningsdato'), ('failed', 'Kunne ikke behandles'), ('attention', 'Til vurdering'), ('handled', 'Håndtert av enheten')], default='received', max_length=10)),
-                ('outcome', models.CharField(blank=True, max_length=300, verbose_name='resultat')),
-                ('ack_code', models.CharField(blank=True, max_length=2)),
-                ('referral_date_given', models.DateField(blank=True, null=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('processed_by', models.CharField(blank=True, max_length=64)),
-                ('course', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='patients.course')),
-                ('handled_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('unit', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.unit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("received_at", models.DateTimeField(verbose_name="mottatt")),
+                (
+                    "transport",
+                    models.CharField(
+                        choices=[("mllp", "HL7 v2 (MLLP)"), ("fhir", "FHIR")], max_length=4
+                    ),
+                ),
+                ("source", models.CharField(blank=True, max_length=100, verbose_name="kilde")),
+                ("unit_code", models.CharField(blank=True, max_length=60)),
+                (
+                    "message_id",
+                    models.CharField(blank=True, max_length=100, verbose_name="meldings-id"),
+                ),
+                ("message_type", models.CharField(blank=True, max_length=20)),
+                ("message_time", models.DateTimeField(blank=True, null=True)),
+                ("raw", models.TextField()),
+                (
+                    "kind",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("book", "Ny time"),
+                            ("move", "Flyttet time"),
+                            ("cancel", "Avbestilt time"),
+                            ("no_show", "Ikke møtt"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "appointment_id",
+                    models.CharField(blank=True, max_length=100, verbose_name="time-id"),
+                ),
+                ("appointment_date", models.DateField(blank=True, null=True)),
+                ("patient_masked", models.CharField(blank=True, max_length=12)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("received", "Mottatt, venter på behandling"),
+                            ("applied", "Behandlet"),
+                            ("ignored", "Ingen endring"),
+                            ("waiting", "Mangler henvisningsdato"),
+                            ("failed", "Kunne ikke behandles"),
+                            ("attention", "Til vurdering"),
+                            ("handled", "Håndtert av enheten"),
+                        ],
+                        default="received",
+                        max_length=10,
+                    ),
+                ),
+                ("outcome", models.CharField(blank=True, max_length=300, verbose_name="resultat")),
+                ("ack_code", models.CharField(blank=True, max_length=2)),
+                ("referral_date_given", models.DateField(blank=True, null=True)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                ("processed_by", models.CharField(blank=True, max_length=64)),
+                (
+                    "course",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="patients.course",
+                    ),
+                ),
+                (
+                    "handled_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.unit",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'mottatt melding',
-                'verbose_name_plural': 'mottatte avtaler',
-                'ordering': ['-received_at', '-id'],
-                'indexes': [models.Index(fields=['state', 'id'], name='inbound_state'), models.Index(fields=['unit', '-received_at'], name='inbound_unit_received')],
+                "verbose_name": "mottatt melding",
+                "verbose_name_plural": "mottatte avtaler",
+                "ordering": ["-received_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["state", "id"], name="inbound_state"),
+                    models.Index(fields=["unit", "-received_at"], name="inbound_unit_received"),
+                ],
             },
         ),
     ]
