@@ -274,7 +274,7 @@ def _event(
     start: dt.datetime | None,
     referral: dt.datetime | None,
 ) -> AppointmentEvent:
-    kind = STATUSES.get(_value(sch, 25).upper().replace("-", "").replace(" ", ""), None)
+    kind = STATUSES.get(_value(sch, 25).upper().replace("-", "").replace(" ", ""))
     aips = _all(message, "AIP")
     resources = tuple(
         r

@@ -156,10 +156,11 @@ def apply_event(
         if outcome.state in (MessageState.APPLIED, MessageState.ATTENTION):
             appointment.last_message_at = event.message_time
             appointment.last_message_id = event.message_id
-            appointment.status = {
+            statuses: dict[str, str] = {
                 EventKind.CANCEL: Appointment.Status.CANCELLED,
                 EventKind.NO_SHOW: Appointment.Status.NO_SHOW,
-            }.get(event.kind, Appointment.Status.BOOKED)
+            }
+            appointment.status = statuses.get(event.kind, Appointment.Status.BOOKED)
             if event.start is not None:
                 appointment.start_date = event.start
             if outcome.course is not None:
@@ -453,16 +454,9 @@ def _process_one(*, message: InboundMessage, worker_id: str, now: dt.datetime) -
 
     try:
         with transaction.atomic():
-            parsed = hl7feed.read(message.raw) if message.transport == "mllp" else None
-            if message.transport == "fhir":
-                from nnrr.appointments import fhirfeed
-
-                parsed = fhirfeed.read_stored(message.raw)
-            if parsed is None or parsed.failure:
-                outcome = Outcome(
-                    MessageState.FAILED,
-                    parsed.failure if parsed else gettext_noop("Ukjent meldingstype."),
-                )
+            parsed = hl7feed.read(message.raw)
+            if parsed.failure:
+                outcome = Outcome(MessageState.FAILED, parsed.failure)
             elif parsed.unit is None:
                 outcome = Outcome(MessageState.FAILED, hl7feed.unknown_unit(parsed.unit_code))
             else:
