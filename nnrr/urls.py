@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("nnrr.questionnaires.urls")),
     path("", include("nnrr.scheduling.urls")),
     path("", include("nnrr.worklists.urls")),
+    path("mottatte-avtaler/", include("nnrr.appointments.urls")),
     path("eksport/", include("nnrr.exports.urls")),
     path("rapporter/", include("nnrr.reports.urls")),
     path("eprom/", include("nnrr.portal.urls")),

@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from nnrr.accounts.models import AccessApplication
+from nnrr.appointments.models import InboundMessage, MessageState
 from nnrr.audit.models import AuditEvent
 from nnrr.exports.models import ExportJob
 from nnrr.questionnaires.models import FormKind, Response
@@ -85,7 +86,20 @@ def st_olavs_objects(persona: Any) -> dict[str, Any]:
         end_date=course.planned_consultation_date,
         next_due=course.planned_consultation_date,
     )
+    # A message from St. Olavs' booking system that waits (every action on it is open).
+    received = InboundMessage.objects.create(
+        received_at=timezone.now(),
+        transport=InboundMessage.Transport.MLLP,
+        source="DIPS",
+        unit_code=str(ST_OLAVS),
+        unit_id=ST_OLAVS,
+        message_id="X1",
+        raw="MSH|^~\\&|DIPS|104293",
+        state=MessageState.WAITING,
+        course=course,
+    )
     return {
+        "message_id": received.pk,
         "patient_id": patient.pk,
         "course_id": course.pk,
         "response_id": response.pk,
@@ -110,6 +124,7 @@ def test_url_walk_finds_the_id_taking_views() -> None:
     # A sanity floor: if the walk silently finds nothing, the real test would pass vacuously.
     assert {"patients:detail", "questionnaires:fill", "scheduling:reorder"} <= names
     assert {"exports:job", "exports:status", "exports:download"} <= names
+    assert {"appointments:detail", "appointments:retry", "appointments:handled"} <= names
 
 
 @pytest.mark.parametrize(("name", "kwargs"), id_patterns(), ids=[n for n, _ in id_patterns()])

@@ -268,21 +268,16 @@ def course_recreate(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
         messages.error(request, _("Datoene er ugyldige. Prøv igjen."))
         return redirect("patients:course_dates", course_id=course.pk)
     try:
-        # The same rule as "Endre dato", now with the user's confirmation to re-create.
-        scheduling.move_course(
+        # The user confirmed what "Endre dato" (scheduling.move_course) offered.
+        scheduling.recreate_course(
             actor=Actor.from_request(request),
             course=course,
             referral_date=form.cleaned_data["referral_date"],
             planned_date=form.cleaned_data["planned_consultation_date"],
-            expected_version=form.cleaned_data.get("version"),
-            recreate=True,
             now=timezone.now(),
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-        return redirect("patients:course_dates", course_id=course.pk)
-    except ConflictError:
-        messages.error(request, _("Forløpet er allerede endret eller slettet."))
         return redirect("patients:course_dates", course_id=course.pk)
     messages.success(
         request, _("Det gamle forløpet er slettet og et nytt er opprettet med ny dato.")
