@@ -8,8 +8,9 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.utils import timezone
 from hl7.mllp import start_hl7_server
 from hl7.mllp.exceptions import InvalidBlockError
@@ -28,7 +29,6 @@ def receive(block: bytes, *, now: dt.datetime) -> bytes:
     text = hl7feed.decode(block)
     parsed = hl7feed.read(text)
     try:
-        close_old_connections()
         services.store_message(
             transport="mllp",
             raw=text,
@@ -53,6 +53,12 @@ def receive(block: bytes, *, now: dt.datetime) -> bytes:
     return hl7feed.ack(parsed).encode("utf-8")
 
 
+def _receive_on_thread(block: bytes) -> bytes:
+    # A thread of the pool keeps its database connection between messages: drop a broken one.
+    close_old_connections()
+    return receive(block, now=timezone.now())
+
+
 class Processor(threading.Thread):
     """Applies stored messages soon after they arrive (woken by each one), and every ``poll``
     seconds in any case (messages left by a stopped process, "Behandle på nytt")."""
@@ -73,6 +79,7 @@ class Processor(threading.Thread):
                 services.process_pending(worker_id=self.worker_id, now=timezone.now())
             except Exception:
                 log.exception("processing received appointments failed; retrying")
+        connections.close_all()
 
     def stop(self) -> None:
         self.stopping.set()
@@ -101,17 +108,24 @@ async def serve(
                         "MLLP framing error from %s: %s", writer.get_extra_info("peername"), exc
                     )
                     break
-                reply = await asyncio.to_thread(receive, block, now=timezone.now())
+                reply = await loop.run_in_executor(database, _receive_on_thread, block)
                 writer.writeblock(reply)  # type: ignore[attr-defined]
                 await writer.drain()
                 on_stored()
         finally:
             writer.close()
 
+    # One thread stores every message, in the order received, on its own connection.
+    database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nnrr-mllp-db")
+    loop = asyncio.get_running_loop()
     server = await start_hl7_server(client, host, port, limit=MAX_MESSAGE_BYTES)
     ready(server)
-    async with server:
-        if stop is None:
-            await server.serve_forever()
-        else:
-            await stop.wait()
+    try:
+        async with server:
+            if stop is None:
+                await server.serve_forever()
+            else:
+                await stop.wait()
+    finally:
+        await loop.run_in_executor(database, connections.close_all)
+        database.shutdown()

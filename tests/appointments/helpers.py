@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import itertools
 import random
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,3 +59,54 @@ def send(text: str, *, now: dt.datetime, process: bool = True) -> Reply:
     stored = InboundMessage.objects.order_by("-id").first()
     assert stored is not None
     return Reply(ack=hl7.parse(raw.decode("utf-8")), message=stored)
+
+
+PORT = 2576
+
+
+class Listener:
+    """The MLLP listener on a thread of the test process; with ``processing`` its processor
+    thread applies what arrives, as in ``nnrr mllp``."""
+
+    def __init__(self, *, processing: bool = False) -> None:
+        self.processor = mllp.Processor(poll=0.2, worker_id="test-listener") if processing else None
+        self.loop = asyncio.new_event_loop()
+        self.stop: asyncio.Event | None = None
+        self.started = threading.Event()
+        self.stored = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+
+        async def main() -> None:
+            self.stop = asyncio.Event()
+            await mllp.serve(
+                host="127.0.0.1",
+                port=PORT,
+                on_stored=self._count,
+                ready=lambda server: self.started.set(),
+                stop=self.stop,
+            )
+
+        self.loop.run_until_complete(main())
+
+    def _count(self) -> None:
+        self.stored += 1
+        if self.processor is not None:
+            self.processor.wake.set()
+
+    def __enter__(self) -> Listener:
+        if self.processor is not None:
+            self.processor.start()
+        self.thread.start()
+        assert self.started.wait(10), "the listener did not start"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.stop is not None
+        self.loop.call_soon_threadsafe(self.stop.set)
+        self.thread.join(10)
+        if self.processor is not None:
+            self.processor.stop()
+            self.processor.join(10)

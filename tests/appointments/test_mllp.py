@@ -4,9 +4,7 @@ middle of a batch losing and repeating nothing."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import threading
 from collections.abc import Iterator
 
 import hl7
@@ -17,49 +15,10 @@ from nnrr.appointments import mllp, services
 from nnrr.appointments.models import InboundMessage, MessageState
 from nnrr.lib.dates import oslo_date
 from nnrr.patients.models import Course
-from tests.appointments.helpers import new_national_id, oslo, siu
+from tests.appointments.helpers import PORT, Listener, new_national_id, oslo, siu
 from tests.conftest import ST_OLAVS
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-PORT = 2576
-
-
-class Listener:
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.stop: asyncio.Event | None = None
-        self.started = threading.Event()
-        self.stored = 0
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-
-        async def main() -> None:
-            self.stop = asyncio.Event()
-            await mllp.serve(
-                host="127.0.0.1",
-                port=PORT,
-                on_stored=self._count,
-                ready=lambda server: self.started.set(),
-                stop=self.stop,
-            )
-
-        self.loop.run_until_complete(main())
-
-    def _count(self) -> None:
-        self.stored += 1
-
-    def __enter__(self) -> Listener:
-        self.thread.start()
-        assert self.started.wait(10), "the listener did not start"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self.stop is not None
-        self.loop.call_soon_threadsafe(self.stop.set)
-        self.thread.join(10)
 
 
 @pytest.fixture

@@ -118,7 +118,9 @@ def test_a_missing_or_bad_henvisningsdato_is_refused_with_a_message(
     reply = waiting_without_referral(new_national_id())
 
     page = as_persona("local_admin").post(
-        reverse("appointments:retry", args=[reply.message.pk]), {"referral_date": value}, follow=True
+        reverse("appointments:retry", args=[reply.message.pk]),
+        {"referral_date": value},
+        follow=True,
     )
 
     assert page.status_code == 200
@@ -158,7 +160,5 @@ def test_the_secretariat_sees_the_messages_naming_no_known_unit_without_the_raw_
     assert nid not in detail.content.decode()  # the raw message is not shown
     assert reverse("appointments:detail", args=[unknown.message.pk]) in listing
     assert reverse("appointments:detail", args=[known.message.pk]) not in listing
-    assert (
-        client.get(reverse("appointments:detail", args=[known.message.pk])).status_code == 404
-    )
+    assert client.get(reverse("appointments:detail", args=[known.message.pk])).status_code == 404
     assert InboundMessage.objects.get(pk=unknown.message.pk).unit is None
