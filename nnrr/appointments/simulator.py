@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import hl7
 from hl7.client import MLLPClient
@@ -65,7 +66,7 @@ def steps(*, unit: int, count: int, now: dt.datetime, seed: int = 2026) -> Itera
         first = first.replace(hour=rng.choice((8, 9, 10, 12, 13)), minute=0, second=0)
         if scenario == "moved_months_after_sending":
             first = now + dt.timedelta(days=10)
-        base = {
+        base: dict[str, Any] = {
             "unit": unit,
             "appointment_id": appointment,
             "national_id": nid,
