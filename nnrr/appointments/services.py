@@ -141,7 +141,8 @@ def apply_event(
     the same appointment is recorded and ignored. The outcome says what was done (or why
     nothing was), in the registry's language; it is stored with the message."""
     actor = feed_actor(event.source, unit.pk)
-    with transaction.atomic():
+    # No savepoint of its own: the caller's (the processor's one per message) undoes a failure.
+    with transaction.atomic(savepoint=False):
         appointment, _created = Appointment.objects.select_for_update().get_or_create(
             unit=unit, source=event.source, appointment_id=event.appointment_id
         )
@@ -292,23 +293,21 @@ def _book_or_move(
     except NationalIdError as exc:
         return Outcome(MessageState.FAILED, " ".join(exc.messages)[:300])
     try:
-        with transaction.atomic():
-            patient = register_patient(
-                actor=actor,
-                unit=unit,
-                national_id=nid.value,
-                name=event.patient_name or nid.formatted,
-            )
-            new = scheduling.book_course(
-                actor=actor,
-                patient=patient,
-                unit=unit,
-                referral_date=referral,
-                planned_date=event.start,
-                now=now,
-            )
+        # The dates first, so a refused booking leaves no patient record behind.
+        scheduling.validate_booking_dates(referral, event.start, today=oslo_date(now))
     except ValidationError as exc:
         return Outcome(MessageState.FAILED, " ".join(exc.messages)[:300])
+    patient = register_patient(
+        actor=actor, unit=unit, national_id=nid.value, name=event.patient_name or nid.formatted
+    )
+    new = scheduling.book_course(
+        actor=actor,
+        patient=patient,
+        unit=unit,
+        referral_date=referral,
+        planned_date=event.start,
+        now=now,
+    )
     owner = _owner(unit, event.clinician, oslo_date(now))
     if owner is not None:
         Course.objects.filter(pk=new.pk).update(owner=owner)

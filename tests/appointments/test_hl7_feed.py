@@ -543,3 +543,14 @@ def test_messages_are_processed_oldest_first_across_batches(nid: str) -> None:
     assert the_course(nid).planned_consultation_date == dt.date(2026, 4, 1) + dt.timedelta(
         days=59 % 5
     )
+
+
+def test_a_referral_date_after_the_appointment_is_refused_and_leaves_no_patient_record(
+    new: Callable[..., Reply], nid: str
+) -> None:
+    reply = new(referral_date=dt.date(2026, 4, 5))
+
+    reply.message.refresh_from_db()
+    assert reply.message.state == MessageState.FAILED
+    assert "før henvisningsdato" in reply.message.outcome
+    assert not Patient.objects.filter(national_id=nid).exists()
