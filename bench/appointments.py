@@ -161,7 +161,7 @@ def main() -> int:
         listener.wait(30)
     courses = Course.objects.count()
     expected = DAY + args.messages
-    print(f"\nSIU^S12 through MLLP to a stored course, PostgreSQL, one connection")
+    print("\nSIU^S12 through MLLP to a stored course, PostgreSQL, one connection")
     for name, result in (("a day (100)", day), (f"ceiling ({args.messages})", ceiling)):
         print(
             f"{name:18} acknowledged {result['acknowledged_s']:.2f} s "
