@@ -121,6 +121,11 @@ NO_PATIENT_DATA: dict[str, str] = {
         "filters, counts and job state only; the archive is encrypted, and every export writes "
         "nnrr.export.completed and every download nnrr.export.downloaded (tests/exports)"
     ),
+    "appointments_fhir:": (
+        "machine clients of the booking systems (no user session): every stored message writes "
+        "nnrr.appointment.message_received and every applied event nnrr.appointment.<event> "
+        "(tests/appointments/test_fhir.py)"
+    ),
     "admin:": "Django's admin is not mounted in production (docs/decisions/0012-django-admin.md)",
 }
 

@@ -453,7 +453,18 @@ def _process_one(*, message: InboundMessage, worker_id: str, now: dt.datetime) -
 
     try:
         with transaction.atomic():
-            parsed = hl7feed.read(message.raw)
+            if message.transport == InboundMessage.Transport.FHIR:
+                from nnrr.appointments import fhirfeed
+
+                parsed = fhirfeed.read(
+                    message.raw,
+                    unit=message.unit,
+                    source=message.source,
+                    message_id=message.message_id,
+                    received_at=message.received_at,
+                )
+            else:
+                parsed = hl7feed.read(message.raw)
             if parsed.failure:
                 outcome = Outcome(MessageState.FAILED, parsed.failure)
             elif parsed.unit is None:
@@ -483,6 +494,19 @@ def _process_one(*, message: InboundMessage, worker_id: str, now: dt.datetime) -
         attempts=message.attempts + 1,
     )
     return outcome
+
+
+def process_now(*, message: InboundMessage, worker_id: str, now: dt.datetime) -> Outcome:
+    """Apply one stored message at once (the FHIR endpoint answers with what it did), under the
+    same claim as :func:`process_pending`; a message another worker took first is left to it."""
+    with transaction.atomic():
+        locked = _lock_pending(
+            InboundMessage.objects.filter(pk=message.pk, state=MessageState.RECEIVED)
+        ).first()
+        if locked is None:
+            current = InboundMessage.objects.get(pk=message.pk)
+            return Outcome(current.state, current.outcome, current.course)
+        return _process_one(message=locked, worker_id=worker_id, now=now)
 
 
 def reprocess(
