@@ -14,6 +14,7 @@ import datetime as dt
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -421,6 +422,10 @@ def _lock_pending(queryset: QuerySet[InboundMessage]) -> QuerySet[InboundMessage
 
 BATCH = 50
 
+# Called after each message is applied, before its batch commits (the crash tests kill the
+# process here).
+after_apply_hook: Callable[[InboundMessage], None] | None = None
+
 
 def process_pending(*, worker_id: str, now: dt.datetime, limit: int = 1000) -> int:
     """Apply received messages, oldest first, each exactly once.
@@ -444,6 +449,8 @@ def process_pending(*, worker_id: str, now: dt.datetime, limit: int = 1000) -> i
                 break
             for message in batch:
                 _process_one(message=message, worker_id=worker_id, now=now)
+                if after_apply_hook is not None:
+                    after_apply_hook(message)
         done += len(batch)
     return done
 
