@@ -241,6 +241,12 @@ def _book_or_move(
 ) -> Outcome:
     if event.start is None:
         return Outcome(MessageState.FAILED, gettext_noop("Meldingen mangler dato for timen."))
+    if (
+        course is not None
+        and not course.is_active
+        and appointment.status != Appointment.Status.BOOKED
+    ):
+        course = None  # booked again after the feed's own cancellation: a new course
     if course is not None and not course.is_active:
         return Outcome(
             MessageState.ATTENTION,

@@ -21,6 +21,7 @@ from nnrr.audit.models import AuditEvent
 from nnrr.patients.models import Course, Patient
 from nnrr.questionnaires.models import FormKind, FormStatus, Response
 from nnrr.scheduling import dispatch
+from nnrr.scheduling import services as scheduling
 from nnrr.scheduling.channels import FileChannel
 from nnrr.scheduling.models import Order, OrderState
 from tests.appointments.helpers import Reply, new_national_id, oslo, send, siu
@@ -554,3 +555,37 @@ def test_a_referral_date_after_the_appointment_is_refused_and_leaves_no_patient_
     assert reply.message.state == MessageState.FAILED
     assert "før henvisningsdato" in reply.message.outcome
     assert not Patient.objects.filter(national_id=nid).exists()
+
+
+def test_an_appointment_booked_again_after_its_cancellation_gets_a_new_course(
+    new: Callable[..., Reply], nid: str
+) -> None:
+    new()
+    cancelled = the_course(nid)
+    new("S15", now=oslo(2026, 3, 3))
+
+    again = new("S14", now=oslo(2026, 3, 4), start=oslo(2026, 4, 15, 9, 0))
+
+    again.message.refresh_from_db()
+    assert again.message.state == MessageState.APPLIED
+    course = the_course(nid)
+    assert course.pk != cancelled.pk
+    assert course.planned_consultation_date == dt.date(2026, 4, 15)
+
+
+def test_a_move_of_a_course_staff_deleted_waits_for_the_local_registrar(
+    new: Callable[..., Reply], nid: str, persona: Callable[[str], Persona]
+) -> None:
+    new()
+    scheduling.delete_course(
+        actor=persona("clinician").actor,
+        course=the_course(nid),
+        reason="Vil ikke delta",
+        now=BOOKED_AT,
+    )
+
+    moved = new("S13", now=oslo(2026, 3, 4), start=oslo(2026, 4, 15, 9, 0))
+
+    moved.message.refresh_from_db()
+    assert moved.message.state == MessageState.ATTENTION
+    assert not Course.objects.filter(patient__national_id=nid, status=Course.Status.ACTIVE).exists()
