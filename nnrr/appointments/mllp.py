@@ -27,7 +27,16 @@ def receive(block: bytes, *, now: dt.datetime) -> bytes:
     """One framed message in, its ACK out. The message is committed to the database before the
     ACK is written; if it cannot be stored the answer is AE, so the sender keeps it and resends."""
     text = hl7feed.decode(block)
-    parsed = hl7feed.read(text)
+    try:
+        parsed = hl7feed.read(text)
+    except Exception:  # the unit's look-up needs the database; answer AE, never drop it
+        log.exception("an HL7 message could not be read")
+        parsed = hl7feed.Parsed(
+            message=None,
+            failure="NNRR kunne ikke lese meldingen nå; send den på nytt.",
+            ack="AE",
+            error=hl7feed.ERR_INTERNAL,
+        )
     try:
         services.store_message(
             transport="mllp",

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from nnrr.appointments import services
+from nnrr.appointments import mllp, services
 from nnrr.appointments.models import Appointment, FeedSettings, InboundMessage, MessageState
 from nnrr.audit.context import Actor
 from nnrr.audit.models import AuditEvent
@@ -589,3 +589,23 @@ def test_a_move_of_a_course_staff_deleted_waits_for_the_local_registrar(
     moved.message.refresh_from_db()
     assert moved.message.state == MessageState.ATTENTION
     assert not Course.objects.filter(patient__national_id=nid, status=Course.Status.ACTIVE).exists()
+
+
+def test_a_message_in_iso_8859_1_keeps_the_norwegian_letters(nid: str) -> None:
+    text = siu(
+        trigger="S12",
+        unit=ST_OLAVS,
+        sent_at=BOOKED_AT,
+        appointment_id="A-1",
+        national_id=nid,
+        start=START,
+        referral_date=REFERRAL,
+        family_name="Ødegård",
+        given_name="Åse",
+    ).replace("UNICODE UTF-8", "8859/1")
+
+    raw = mllp.receive(text.encode("latin-1"), now=BOOKED_AT)
+    services.process_pending(worker_id="test", now=BOOKED_AT)
+
+    assert b"MSA|AA|" in raw
+    assert the_course(nid).patient.name == "Åse Ødegård"

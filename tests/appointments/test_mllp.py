@@ -154,3 +154,26 @@ def test_a_processor_killed_mid_batch_loses_no_message_and_applies_none_twice(
     for nid in people:
         assert Course.objects.filter(patient__national_id=nid).count() == 1
     assert not InboundMessage.objects.exclude(state=MessageState.APPLIED).exists()
+
+
+def test_a_message_that_cannot_be_stored_is_answered_ae_so_the_sender_keeps_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def database_down(**kwargs: object) -> None:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(services, "store_message", database_down)
+    text = siu(
+        trigger="S12",
+        unit=ST_OLAVS,
+        sent_at=oslo(2026, 3, 2, 14, 0),
+        appointment_id="DOWN-1",
+        national_id=new_national_id(),
+        start=oslo(2026, 4, 1, 9, 0),
+        message_id="DOWN-MSG",
+    )
+
+    reply = mllp.receive(text.encode(), now=oslo(2026, 3, 2, 14, 0)).decode()
+
+    assert "MSA|AE|DOWN-MSG|" in reply
+    assert "207^Application internal error" in reply
