@@ -553,7 +553,21 @@ def reprocess(
                 "referral_date_given": referral_date is not None,
             },
         )
-        outcome = _process_one(message=locked, worker_id=f"bruker:{actor.name}", now=now)
+        worker_id = f"bruker:{actor.name}"
+        outcome = _process_one(message=locked, worker_id=worker_id, now=now)
+        if outcome.state == MessageState.APPLIED and locked.appointment_id:
+            # Later messages of the same appointment that waited for the same date follow now,
+            # oldest first (the course now carries the Henvisningsdato).
+            later = InboundMessage.objects.select_for_update().filter(
+                unit=locked.unit,
+                source=locked.source,
+                appointment_id=locked.appointment_id,
+                state=MessageState.WAITING,
+            )
+            for waiting in later.order_by("message_time", "id"):
+                InboundMessage.objects.filter(pk=waiting.pk).update(state=MessageState.RECEIVED)
+                waiting.state = MessageState.RECEIVED
+                _process_one(message=waiting, worker_id=worker_id, now=now)
     return outcome
 
 

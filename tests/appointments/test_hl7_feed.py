@@ -609,3 +609,28 @@ def test_a_message_in_iso_8859_1_keeps_the_norwegian_letters(nid: str) -> None:
 
     assert b"MSA|AA|" in raw
     assert the_course(nid).patient.name == "Åse Ødegård"
+
+
+def test_a_move_that_waited_with_its_booking_follows_once_the_henvisningsdato_is_given(
+    new: Callable[..., Reply], nid: str
+) -> None:
+    booking = new(referral_date=None)
+    moved = new("S14", now=oslo(2026, 3, 3), start=oslo(2026, 4, 8, 9, 0), referral_date=None)
+    moved.message.refresh_from_db()
+    assert moved.message.state == MessageState.WAITING
+
+    services.reprocess(
+        actor=Actor.system("test"),
+        message=booking.message,
+        now=oslo(2026, 3, 4),
+        referral_date=REFERRAL,
+    )
+
+    moved.message.refresh_from_db()
+    assert moved.message.state == MessageState.APPLIED
+    course = the_course(nid)
+    assert (course.referral_date, course.planned_consultation_date) == (
+        REFERRAL,
+        dt.date(2026, 4, 8),
+    )
+    assert Course.objects.filter(patient__national_id=nid).count() == 1
