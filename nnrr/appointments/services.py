@@ -445,19 +445,20 @@ def process_pending(*, worker_id: str, now: dt.datetime, limit: int = 1000) -> i
     commit (docs/decisions/0020-appointment-feeds.md)."""
     done = 0
     while done < limit:
+        size = min(BATCH, limit - done)
         with transaction.atomic():
             batch = list(
                 _lock_pending(
                     InboundMessage.objects.filter(state=MessageState.RECEIVED).order_by("id")
-                )[: min(BATCH, limit - done)]
+                )[:size]
             )
-            if not batch:
-                break
             for message in batch:
                 _process_one(message=message, worker_id=worker_id, now=now)
                 if after_apply_hook is not None:
                     after_apply_hook(message)
         done += len(batch)
+        if len(batch) < size:
+            break  # all there was (a message arriving now wakes the processor again)
     return done
 
 
