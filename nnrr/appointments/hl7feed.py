@@ -19,7 +19,7 @@ from django.utils.translation import gettext_noop
 from hl7.datatypes import parse_datetime
 
 from nnrr.accounts.models import Unit
-from nnrr.appointments.models import EventKind
+from nnrr.appointments.models import MAPPABLE_FIELDS, EventKind, FeedSettings
 from nnrr.appointments.services import AppointmentEvent
 from nnrr.lib.dates import OSLO, oslo_date
 from nnrr.lib.national_id import NationalIdError, parse_national_id
@@ -163,6 +163,27 @@ def _name(pid: hl7.Segment | None) -> str:
     return " ".join(part for part in (given, middle, family) if part)
 
 
+def _mapped(message: hl7.Message, accessor: str) -> str:
+    """A field by a python-hl7 accessor ("RF1.F9", "SCH.F1.R1.C1"); "" when the message lacks
+    it. ValueError for an accessor that is not one."""
+    if not re.fullmatch(r"[A-Z][A-Z0-9]{2}(\.F\d+)(\.R\d+)?(\.C\d+)?(\.S\d+)?", accessor):
+        raise ValueError(accessor)
+    try:
+        return str(message[accessor]).strip()
+    except (KeyError, IndexError):
+        return ""
+
+
+def _with_mapped(event: AppointmentEvent, mapped: dict[str, str]) -> AppointmentEvent:
+    """The event with the unit's mapped fields (the dates are read before)."""
+    return replace(
+        event,
+        appointment_id=mapped.get("appointment_id", event.appointment_id),
+        clinician=mapped.get("clinician", event.clinician),
+        national_id=mapped.get("national_id", event.national_id),
+    )
+
+
 def unknown_unit(unit_code: str) -> str:
     return gettext_noop("Ukjent enhet i MSH-4: %(code)s") % {"code": unit_code or "–"}
 
@@ -223,27 +244,45 @@ def read(text: str) -> Parsed:
     if base.unit is None:
         return _failed(base, unknown_unit(base.unit_code), "AE", ERR_UNKNOWN_KEY)
     sch, pid = _first(message, "SCH"), _first(message, "PID")
+    settings_row = FeedSettings.objects.filter(unit=base.unit).first()
+    field_map = (settings_row.field_map if settings_row else None) or {}
+    try:
+        mapped = {
+            name: _mapped(message, str(field_map[name]))
+            for name in MAPPABLE_FIELDS
+            if name in field_map
+        }
+    except ValueError:
+        return _failed(
+            base,
+            gettext_noop("Enhetens feltoppsett for timebokstrømmen kan ikke brukes."),
+            "AE",
+            ERR_INTERNAL,
+        )
     try:
         sent_at = _moment(_value(msh, 7))
-        start = _moment(_value(_first(message, "AIS"), 4)) or _moment(_value(sch, 11, 1, 4))
-        referral = _moment(_value(_first(message, "RF1"), 7))
+        if "start" in mapped:
+            start = _moment(mapped["start"])
+        else:
+            start = _moment(_value(_first(message, "AIS"), 4)) or _moment(_value(sch, 11, 1, 4))
+        referral = _moment(mapped.get("referral_date", _value(_first(message, "RF1"), 7)))
     except ValueError:
         return _failed(
             base, gettext_noop("En dato i meldingen kan ikke leses."), "AE", ERR_DATA_TYPE
         )
     if sent_at is None:
         return _failed(base, gettext_noop("MSH-7 (meldingstid) mangler."), "AE", ERR_REQUIRED)
-    appointment_id = _value(sch, 2) or _value(sch, 1)
+    appointment_id = mapped.get("appointment_id", _value(sch, 2) or _value(sch, 1))
     if not appointment_id:
         return _failed(base, gettext_noop("SCH-2 (time-id) mangler."), "AE", ERR_REQUIRED)
-    national_id = _national_id(pid)
+    national_id = mapped.get("national_id", _national_id(pid))
     if not national_id:
         return _failed(base, gettext_noop("PID-3 har ikke noe fødselsnummer."), "AE", ERR_REQUIRED)
     try:
         parse_national_id(national_id)
     except NationalIdError as exc:
         event = _event(base, trigger, sch, message, national_id, pid, sent_at, start, referral)
-        base = replace(base, event=event)
+        base = replace(base, event=_with_mapped(event, mapped))
         return _failed(
             base,
             gettext_noop("Ugyldig fødselsnummer i PID-3: %(reason)s")
@@ -252,6 +291,7 @@ def read(text: str) -> Parsed:
             ERR_DATA_TYPE,
         )
     event = _event(base, trigger, sch, message, national_id, pid, sent_at, start, referral)
+    event = _with_mapped(event, mapped)
     base = replace(base, event=event)
     if event.kind in (EventKind.BOOK, EventKind.MOVE) and start is None:
         return _failed(

@@ -20,6 +20,10 @@ class EventKind(models.TextChoices):
     NO_SHOW = "no_show", _("Ikke møtt")
 
 
+# The default profile's fields a unit may read from elsewhere (FeedSettings.field_map).
+MAPPABLE_FIELDS = ("national_id", "appointment_id", "start", "referral_date", "clinician")
+
+
 class FeedSettings(models.Model):
     """How a unit's feed is read. Without a row (or with empty lists) every appointment in the
     unit's feed counts; a unit may restrict it to some appointment types or resources."""
@@ -38,6 +42,19 @@ class FeedSettings(models.Model):
         default=list,
         blank=True,
         help_text=_("Ressurs-id fra AIG-3 eller AIP-3 (FHIR: deltaker). Tom: alle ressurser."),
+    )
+
+    # Another message profile: a field of the default profile read from elsewhere, as
+    # python-hl7 accessors ("SEG.Fn[.Rn[.Cn]]"), e.g. {"referral_date": "RF1.F9"}. Keys:
+    # MAPPABLE_FIELDS.
+    field_map = models.JSONField(
+        _("feltoppsett"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "Felt som leses fra et annet sted enn standardprofilen, f.eks. "
+            '{"referral_date": "RF1.F9", "appointment_id": "SCH.F1"}. Tom: standardprofilen.'
+        ),
     )
 
     class Meta:

@@ -634,3 +634,42 @@ def test_a_move_that_waited_with_its_booking_follows_once_the_henvisningsdato_is
         dt.date(2026, 4, 8),
     )
     assert Course.objects.filter(patient__national_id=nid).count() == 1
+
+
+# --- Another message profile -----------------------------------------------------------------
+
+
+def test_a_unit_may_read_the_referral_date_and_appointment_id_from_other_fields(
+    nid: str,
+) -> None:
+    FeedSettings.objects.create(
+        unit_id=ST_OLAVS, field_map={"referral_date": "RF1.F9", "appointment_id": "SCH.F1"}
+    )
+    text = siu(
+        trigger="S12",
+        unit=ST_OLAVS,
+        sent_at=BOOKED_AT,
+        appointment_id="FILLER-9",
+        national_id=nid,
+        start=START,
+    )
+    # This system sends the placer's id in SCH-1 and the referral's date in RF1-9.
+    text = text.replace("SCH||FILLER-9^DIPS|", "SCH|PLACER-7^DIPS|FILLER-9^DIPS|")
+    text = text.replace("RGS|1|A", "RF1|A|||||REF-1||20260101|20260215\rRGS|1|A")
+
+    reply = send(text, now=BOOKED_AT)
+
+    assert reply.code == "AA"
+    assert the_course(nid).referral_date == dt.date(2026, 2, 15)
+    assert Appointment.objects.get().appointment_id == "PLACER-7"
+
+
+def test_a_units_field_map_that_is_not_an_accessor_is_answered_ae_with_the_reason(
+    new: Callable[..., Reply],
+) -> None:
+    FeedSettings.objects.create(unit_id=ST_OLAVS, field_map={"referral_date": "the RF1 date"})
+
+    reply = new()
+
+    assert reply.code == "AE"
+    assert "feltoppsett" in reply.text
