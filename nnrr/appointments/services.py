@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_noop
 
@@ -427,6 +427,8 @@ def _lock_pending(queryset: QuerySet[InboundMessage]) -> QuerySet[InboundMessage
 
 
 BATCH = 50
+# A message that meets a concurrent write this often is given up (FAILED, for staff).
+MAX_ATTEMPTS = 5
 
 # Called after each message is applied, before its batch commits (the crash tests kill the
 # process here).
@@ -493,6 +495,19 @@ def _process_one(*, message: InboundMessage, worker_id: str, now: dt.datetime) -
                     referral_date_given=message.referral_date_given,
                     transport=message.transport,
                 )
+    except (IntegrityError, OperationalError) as exc:
+        # Another worker wrote the same row at the same moment (two messages registering one new
+        # patient): nothing of this message was kept; it stays RECEIVED for the next pass.
+        if message.attempts + 1 < MAX_ATTEMPTS:
+            InboundMessage.objects.filter(pk=message.pk, state=MessageState.RECEIVED).update(
+                attempts=message.attempts + 1
+            )
+            message.attempts += 1
+            return Outcome(MessageState.RECEIVED, "")
+        outcome = Outcome(
+            MessageState.FAILED,
+            gettext_noop("Intern feil under behandling: %(error)s") % {"error": type(exc).__name__},
+        )
     except Exception as exc:  # one bad message never stops the feed; it waits for staff
         outcome = Outcome(
             MessageState.FAILED,

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import hl7
 import pytest
+from django.db import IntegrityError
 from hl7.client import MLLPClient
 
 from nnrr.appointments import mllp, services
@@ -177,3 +178,67 @@ def test_a_message_that_cannot_be_stored_is_answered_ae_so_the_sender_keeps_it(
 
     assert "MSA|AE|DOWN-MSG|" in reply
     assert "207^Application internal error" in reply
+
+
+def test_a_message_meeting_a_concurrent_write_stays_received_and_is_applied_next_pass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = oslo(2026, 3, 2, 14, 0)
+    nid = new_national_id()
+    mllp.receive(
+        siu(
+            trigger="S12",
+            unit=ST_OLAVS,
+            sent_at=now,
+            appointment_id="RACE-1",
+            national_id=nid,
+            start=oslo(2026, 4, 1, 9, 0),
+            referral_date=dt.date(2026, 2, 20),
+        ).encode(),
+        now=now,
+    )
+    real_apply = services.apply_event
+
+    def another_worker_registered_the_patient(**kwargs: object) -> services.Outcome:
+        raise IntegrityError("duplicate key value violates patient_one_record_per_unit")
+
+    monkeypatch.setattr(services, "apply_event", another_worker_registered_the_patient)
+    services.process_pending(worker_id="first", now=now)
+    message = InboundMessage.objects.get(appointment_id="RACE-1")
+    assert (message.state, message.attempts) == (MessageState.RECEIVED, 1)
+
+    monkeypatch.setattr(services, "apply_event", real_apply)
+    services.process_pending(worker_id="second", now=now)
+
+    message.refresh_from_db()
+    assert message.state == MessageState.APPLIED
+    assert Course.objects.filter(patient__national_id=nid).count() == 1
+
+
+def test_a_message_that_keeps_meeting_write_conflicts_is_given_up_for_staff(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = oslo(2026, 3, 2, 14, 0)
+    mllp.receive(
+        siu(
+            trigger="S12",
+            unit=ST_OLAVS,
+            sent_at=now,
+            appointment_id="RACE-2",
+            national_id=new_national_id(),
+            start=oslo(2026, 4, 1, 9, 0),
+            referral_date=dt.date(2026, 2, 20),
+        ).encode(),
+        now=now,
+    )
+
+    def always_conflicts(**kwargs: object) -> services.Outcome:
+        raise IntegrityError("conflict")
+
+    monkeypatch.setattr(services, "apply_event", always_conflicts)
+    for _pass in range(services.MAX_ATTEMPTS):
+        services.process_pending(worker_id="w", now=now)
+
+    message = InboundMessage.objects.get(appointment_id="RACE-2")
+    assert message.state == MessageState.FAILED
+    assert "IntegrityError" in message.outcome

@@ -101,7 +101,8 @@ def test_a_processor_killed_mid_batch_loses_and_repeats_nothing() -> None:
     _out, err = final.communicate(timeout=300)
     assert final.returncode == 0, err
 
-    assert not InboundMessage.objects.exclude(state=MessageState.APPLIED).exists()
+    left = InboundMessage.objects.exclude(state=MessageState.APPLIED)
+    assert not left.exists(), list(left.values_list("state", "outcome"))
     assert Course.objects.count() == MESSAGES
     # One course per appointment, none twice.
     courses = Counter(Appointment.objects.values_list("course_id", flat=True))
