@@ -149,3 +149,64 @@ def test_other_units_data_answers_404(
     assert AuditEvent.objects.filter(
         outcome="denied", object_id__in=[str(v) for v in values.values()]
     ).exists()
+
+
+def test_the_fhir_appointment_endpoint_keeps_to_the_clients_own_unit(
+    st_olavs_objects: dict[str, Any], as_persona: Any
+) -> None:
+    """The machine endpoints take no id of another unit: the unit is the client's. Another unit's
+    client using St. Olavs' appointment id makes its own appointment; a user's session is no
+    client at all."""
+    import json
+
+    from django.test import Client
+
+    from nnrr.accounts.models import Unit
+    from nnrr.appointments.clients import issue_client
+    from nnrr.appointments.models import Appointment
+    from nnrr.audit.context import Actor
+    from nnrr.patients.models import Course
+    from tests.conftest import HAUKELAND
+
+    course = Course.objects.get(pk=st_olavs_objects["course_id"])
+    Appointment.objects.create(
+        unit_id=ST_OLAVS, source="fhir:dips-haukeland", appointment_id="A-1", course=course
+    )
+    token = issue_client(
+        actor=Actor.system("test"),
+        unit=Unit.objects.get(pk=HAUKELAND),
+        client_id="dips-haukeland",
+        now=timezone.now(),
+    )
+    cancel = {
+        "resourceType": "Appointment",
+        "id": "A-1",
+        "status": "cancelled",
+        "participant": [
+            {
+                "actor": {
+                    "reference": "Patient/x",
+                    "identifier": {
+                        "system": "urn:oid:2.16.578.1.12.4.1.4.1",
+                        "value": course.patient.national_id,
+                    },
+                }
+            }
+        ],
+    }
+
+    by_session = as_persona("haukeland_local_admin").put(
+        "/fhir/Appointment/A-1", data=json.dumps(cancel), content_type="application/fhir+json"
+    )
+    by_client = Client().put(
+        "/fhir/Appointment/A-1",
+        data=json.dumps(cancel),
+        content_type="application/fhir+json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+    assert by_session.status_code == 401
+    assert by_client.status_code == 200
+    course.refresh_from_db()
+    assert course.status == Course.Status.ACTIVE
+    assert Appointment.objects.filter(unit_id=HAUKELAND, appointment_id="A-1").exists()
