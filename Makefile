@@ -10,6 +10,7 @@ STAMP_NPM := node_modules/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/nnrr
 HOST ?= 127.0.0.1
 PORT ?= 8000
+MLLP_PORT ?= 2575
 
 .PHONY: help venv venv-dev lock node demo serve test test-fast test-sqlite test-postgres test-browser chromium readers \
         lint fmt check bench messages clean mutation icd10-names
@@ -65,7 +66,10 @@ demo: venv node ## Migrate, load the demo data and serve on http://127.0.0.1:800
 	NNRR_DEMO=1 $(PY) manage.py load_demo
 	NNRR_DEMO=1 $(PY) manage.py seed --scale 6000 --once  # several years for the reports
 	@echo "NNRR demo: http://$(HOST):$(PORT)/  (log in with Test IDP as EGIL LARSEN; Ctrl-C stops)"
-	@NNRR_DEMO=1 bin/serve $(HOST) $(PORT)
+	@echo "St. Olavs' booking system sends appointments to MLLP port $(MLLP_PORT) (see Mottatte avtaler)"
+	@(sleep 15; NNRR_DEMO=1 $(PY) manage.py demo appointments --unit 104293 --count 20 \
+	  --port $(MLLP_PORT) >/dev/null || true) &
+	@NNRR_DEMO=1 NNRR_MLLP_PORT=$(MLLP_PORT) bin/serve $(HOST) $(PORT)
 
 serve: venv node ## Serve without loading demo data (uses the environment's settings)
 	$(PY) manage.py migrate --noinput

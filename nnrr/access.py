@@ -19,6 +19,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from nnrr.accounts.profiles import Profile, Right
+from nnrr.appointments.models import InboundMessage
 from nnrr.audit.context import Actor
 from nnrr.audit.services import not_found, record_event
 from nnrr.patients.models import Course, Patient
@@ -149,6 +150,14 @@ def orders_of_unit(profile: Profile) -> QuerySet[Order]:
     return Order.objects.filter(course__unit=profile.unit)
 
 
+def received_messages(profile: Profile) -> QuerySet[InboundMessage]:
+    """ "Mottatte avtaler": the unit's messages from its booking system; for the national
+    secretariat, the messages that name no known unit (no unit's staff can see those)."""
+    if profile.has(Right.ADMINISTER):
+        return InboundMessage.objects.filter(unit__isnull=True)
+    return InboundMessage.objects.filter(unit=profile.unit)
+
+
 # --- Single objects --------------------------------------------------------------------------
 
 
@@ -225,6 +234,15 @@ def access_response(request: HttpRequest, response_id: uuid.UUID) -> Response:
         .select_related("course", "course__patient", "course__owner", "course__unit")
     )
     return _get(request, queryset, "response", response_id)  # type: ignore[return-value]
+
+
+def access_received_message(request: HttpRequest, message_id: int) -> InboundMessage:
+    profile = require_right(request, Right.RECEIVED_APPOINTMENTS)
+    message = received_messages(profile).select_related("course", "unit").filter(pk=message_id)
+    found = message.first()
+    if found is None:
+        raise not_found(request, "inbound_message", message_id)
+    return found
 
 
 def access_order(request: HttpRequest, order_id: uuid.UUID) -> Order:

@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "nnrr.patients",
     "nnrr.questionnaires",
     "nnrr.scheduling",
+    "nnrr.appointments",
     "nnrr.portal",
     "nnrr.worklists",
     "nnrr.exports",
@@ -327,6 +328,11 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 WORKER_POLL_SECONDS = _env_int("NNRR_WORKER_POLL_SECONDS", 10)
 # A message claimed by a worker that stopped heart-beating this long ago is reconciled.
 WORKER_LEASE_SECONDS = _env_int("NNRR_WORKER_LEASE_SECONDS", 120)
+
+# --- Appointment feeds (HL7 v2 SIU over MLLP) -------------------------------------------------
+# `nnrr mllp` listens here; bin/serve starts it when NNRR_MLLP_PORT is set.
+MLLP_HOST = os.environ.get("NNRR_MLLP_HOST", "127.0.0.1")
+MLLP_PORT = _env_int("NNRR_MLLP_PORT", 2575)
 
 # --- Scoring ---------------------------------------------------------------------------------
 EQ5D_VALUE_SET = os.environ.get("NNRR_EQ5D_VALUE_SET", "norway_2024")

@@ -19,6 +19,9 @@ urlpatterns = [
     path("", include("nnrr.questionnaires.urls")),
     path("", include("nnrr.scheduling.urls")),
     path("", include("nnrr.worklists.urls")),
+    path("mottatte-avtaler/", include("nnrr.appointments.urls")),
+    # The FHIR API's appointment endpoints (machine clients): docs/integration.md
+    path("fhir/", include("nnrr.appointments.fhir_urls")),
     path("eksport/", include("nnrr.exports.urls")),
     path("rapporter/", include("nnrr.reports.urls")),
     path("eprom/", include("nnrr.portal.urls")),

@@ -20,6 +20,10 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from nnrr.appointments import mllp
+from nnrr.appointments import services as appointment_services
+from nnrr.appointments.models import InboundMessage
+from nnrr.appointments.siu import build_siu
 from nnrr.audit.context import Actor
 from nnrr.audit.models import AuditEvent
 from nnrr.demo.people import synthetic_id
@@ -58,6 +62,8 @@ SHOWS_PATIENT_DATA: dict[str, str] = {
     "worklists:unit": "nnrr.worklist.unit.viewed",
     "worklists:consent": "nnrr.worklist.consent.viewed",
     "audit:log": "nnrr.audit.viewed",
+    "appointments:index": "nnrr.appointment.list_opened",
+    "appointments:detail": "nnrr.appointment.message_opened",
 }
 
 # URL name -> the action a valid POST writes (exactly one event of that action).
@@ -80,6 +86,8 @@ CHANGES_PATIENT_DATA: dict[str, str] = {
     "scheduling:order": "nnrr.order.created",
     "scheduling:reorder": "nnrr.order.created",
     "scheduling:show_code": "nnrr.order.code_shown_again",
+    "appointments:retry": "nnrr.appointment.reprocessed",
+    "appointments:handled": "nnrr.appointment.handled",
 }
 
 # URL name (or namespace prefix ending in ":") -> why it is not a staff patient-data view.
@@ -113,6 +121,11 @@ NO_PATIENT_DATA: dict[str, str] = {
     "exports:": (
         "filters, counts and job state only; the archive is encrypted, and every export writes "
         "nnrr.export.completed and every download nnrr.export.downloaded (tests/exports)"
+    ),
+    "appointments_fhir:": (
+        "machine clients of the booking systems (no user session): every stored message writes "
+        "nnrr.appointment.message_received and every applied event nnrr.appointment.<event> "
+        "(tests/appointments/test_fhir.py)"
     ),
     "admin:": "Django's admin is not mounted in production (docs/decisions/0012-django-admin.md)",
 }
@@ -168,6 +181,7 @@ class World:
     completed_clinician: Response
     pre_treatment: Response
     order: Order
+    received: InboundMessage  # a booking from the hospital's system waiting for its referral date
 
     def kwargs(self, name: str) -> dict[str, Any]:
         by_response = {
@@ -185,6 +199,7 @@ class World:
                 "order_id": self.order.pk,
                 "kind": FormKind.PRE_TREATMENT.value,
                 "response_id": by_response.get(name, self.draft).pk,
+                "message_id": self.received.pk,
             }[key]
         return values
 
@@ -216,7 +231,21 @@ def world(persona: Any) -> World:
         expected_version=clinician_form.version,
         now=now,
     )
+    mllp.receive(
+        build_siu(
+            trigger="S12",
+            unit=ST_OLAVS,
+            message_id="WORLD-1",
+            sent_at=now,
+            appointment_id="WORLD-1",
+            national_id=patient.national_id,
+            start=now + dt.timedelta(days=50),
+        ).encode(),
+        now=now,
+    )
+    appointment_services.process_pending(worker_id="world", now=now)
     return World(
+        received=InboundMessage.objects.get(message_id="WORLD-1"),
         admin=admin,
         national=persona("national_admin"),
         patient=patient,
@@ -300,6 +329,8 @@ def _post_data(name: str, world: World) -> dict[str, str]:
         },
         "scheduling:reorder": {"notify_self": "on", "confirm": "on"},
         "scheduling:show_code": {},
+        "appointments:retry": {"referral_date": referral.isoformat()},
+        "appointments:handled": {},
     }[name]
 
 

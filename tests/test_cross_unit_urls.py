@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from nnrr.accounts.models import AccessApplication
+from nnrr.appointments.models import InboundMessage, MessageState
 from nnrr.audit.models import AuditEvent
 from nnrr.exports.models import ExportJob
 from nnrr.questionnaires.models import FormKind, Response
@@ -85,7 +86,20 @@ def st_olavs_objects(persona: Any) -> dict[str, Any]:
         end_date=course.planned_consultation_date,
         next_due=course.planned_consultation_date,
     )
+    # A message from St. Olavs' booking system that waits (every action on it is open).
+    received = InboundMessage.objects.create(
+        received_at=timezone.now(),
+        transport=InboundMessage.Transport.MLLP,
+        source="DIPS",
+        unit_code=str(ST_OLAVS),
+        unit_id=ST_OLAVS,
+        message_id="X1",
+        raw="MSH|^~\\&|DIPS|104293",
+        state=MessageState.WAITING,
+        course=course,
+    )
     return {
+        "message_id": received.pk,
         "patient_id": patient.pk,
         "course_id": course.pk,
         "response_id": response.pk,
@@ -110,6 +124,7 @@ def test_url_walk_finds_the_id_taking_views() -> None:
     # A sanity floor: if the walk silently finds nothing, the real test would pass vacuously.
     assert {"patients:detail", "questionnaires:fill", "scheduling:reorder"} <= names
     assert {"exports:job", "exports:status", "exports:download"} <= names
+    assert {"appointments:detail", "appointments:retry", "appointments:handled"} <= names
 
 
 @pytest.mark.parametrize(("name", "kwargs"), id_patterns(), ids=[n for n, _ in id_patterns()])
@@ -134,3 +149,64 @@ def test_other_units_data_answers_404(
     assert AuditEvent.objects.filter(
         outcome="denied", object_id__in=[str(v) for v in values.values()]
     ).exists()
+
+
+def test_the_fhir_appointment_endpoint_keeps_to_the_clients_own_unit(
+    st_olavs_objects: dict[str, Any], as_persona: Any
+) -> None:
+    """The machine endpoints take no id of another unit: the unit is the client's. Another unit's
+    client using St. Olavs' appointment id makes its own appointment; a user's session is no
+    client at all."""
+    import json
+
+    from django.test import Client
+
+    from nnrr.accounts.models import Unit
+    from nnrr.appointments.clients import issue_client
+    from nnrr.appointments.models import Appointment
+    from nnrr.audit.context import Actor
+    from nnrr.patients.models import Course
+    from tests.conftest import HAUKELAND
+
+    course = Course.objects.get(pk=st_olavs_objects["course_id"])
+    Appointment.objects.create(
+        unit_id=ST_OLAVS, source="fhir:dips-haukeland", appointment_id="A-1", course=course
+    )
+    token = issue_client(
+        actor=Actor.system("test"),
+        unit=Unit.objects.get(pk=HAUKELAND),
+        client_id="dips-haukeland",
+        now=timezone.now(),
+    )
+    cancel = {
+        "resourceType": "Appointment",
+        "id": "A-1",
+        "status": "cancelled",
+        "participant": [
+            {
+                "actor": {
+                    "reference": "Patient/x",
+                    "identifier": {
+                        "system": "urn:oid:2.16.578.1.12.4.1.4.1",
+                        "value": course.patient.national_id,
+                    },
+                }
+            }
+        ],
+    }
+
+    by_session = as_persona("haukeland_local_admin").put(
+        "/fhir/Appointment/A-1", data=json.dumps(cancel), content_type="application/fhir+json"
+    )
+    by_client = Client().put(
+        "/fhir/Appointment/A-1",
+        data=json.dumps(cancel),
+        content_type="application/fhir+json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+    assert by_session.status_code == 401
+    assert by_client.status_code == 200
+    course.refresh_from_db()
+    assert course.status == Course.Status.ACTIVE
+    assert Appointment.objects.filter(unit_id=HAUKELAND, appointment_id="A-1").exists()

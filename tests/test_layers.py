@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("patients",),
     ("questionnaires",),
     ("scheduling",),
-    ("portal", "worklists", "exports", "reports"),
+    ("portal", "worklists", "exports", "reports", "appointments"),
     ("access",),  # nnrr/access.py: the one way in to patient data, for every page
     ("administration",),  # the Logg, innsyn and the administration pages
     ("demo",),

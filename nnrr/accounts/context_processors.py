@@ -25,6 +25,7 @@ NAV_VIEWS = (
     "reports:index",
     "audit:log",
     "audit:innsyn",
+    "appointments:index",
     "scheduling:demo_outbox",
     "set_language",
 )

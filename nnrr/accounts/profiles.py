@@ -26,6 +26,9 @@ class Right(StrEnum):
     REPORTS = "reports"  # reports and indicators
     ADMINISTER = "administer"  # units, users, access applications (national secretariat)
     MANAGE_ACCESS = "manage_access"  # applications and memberships (own unit's form roles, or all)
+    # "Mottatte avtaler": the unit's messages from its booking system (the national secretariat:
+    # those naming no known unit)
+    RECEIVED_APPOINTMENTS = "received_appointments"
 
 
 ROLE_RIGHTS: dict[str, frozenset[Right]] = {
@@ -38,12 +41,20 @@ ROLE_RIGHTS: dict[str, frozenset[Right]] = {
             Right.EXPORT,
             Right.REPORTS,
             Right.MANAGE_ACCESS,
+            Right.RECEIVED_APPOINTMENTS,
         }
     ),
     Role.DATADUMPRAPPORTLESER: frozenset({Right.EXPORT}),
     Role.RAPPORTLESER: frozenset({Right.REPORTS}),
     Role.REGISTERADMINISTRATOR: frozenset(
-        {Right.AUDIT_LOG, Right.EXPORT, Right.REPORTS, Right.ADMINISTER, Right.MANAGE_ACCESS}
+        {
+            Right.AUDIT_LOG,
+            Right.EXPORT,
+            Right.REPORTS,
+            Right.ADMINISTER,
+            Right.MANAGE_ACCESS,
+            Right.RECEIVED_APPOINTMENTS,
+        }
     ),
 }
 

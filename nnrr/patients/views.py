@@ -222,14 +222,14 @@ def course_dates(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
             expected = form.cleaned_data.get("version")
             if expected is None:
                 raise ConflictError
-            effect = scheduling.change_planned_date(
+            effect = scheduling.move_course(
                 actor=Actor.from_request(request),
                 course=course,
                 referral_date=referral,
                 planned_date=planned,
                 expected_version=expected,
                 now=timezone.now(),
-            )
+            ).effect
         except ValidationError as exc:
             _add_errors(form, exc)
         except ConflictError:
@@ -275,6 +275,7 @@ def course_recreate(request: HttpRequest, course_id: uuid.UUID) -> HttpResponse:
         messages.error(request, _("Datoene er ugyldige. Prøv igjen."))
         return redirect("patients:course_dates", course_id=course.pk)
     try:
+        # The user confirmed what "Endre dato" (scheduling.move_course) offered.
         scheduling.recreate_course(
             actor=Actor.from_request(request),
             course=course,

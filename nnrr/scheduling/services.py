@@ -393,6 +393,68 @@ def recreate_course(
     return new
 
 
+@dataclass(frozen=True)
+class Move:
+    effect: Rebooking
+    course: Course  # the course that now holds the appointment (a new one after re-creation)
+
+
+def move_course(
+    *,
+    actor: Actor,
+    course: Course,
+    referral_date: dt.date,
+    planned_date: dt.date,
+    now: dt.datetime,
+    expected_version: int | None = None,
+    recreate: bool = False,
+) -> Move:
+    """The manual's rule for a moved appointment ("Dersom timen flyttes"), the one place it is
+    applied, by "Endre dato" and by the booking systems' feeds alike: not yet sent → re-planned;
+    sent and moved ≤ 30 days → the order stays, reminder and expiry follow; sent and moved
+    further → the old course is deleted and a new one created in one step when ``recreate`` is
+    set (the feed; staff confirm first), else ``NEEDS_NEW_COURSE`` is returned and nothing
+    changes. ``expected_version`` None means the caller holds the course locked."""
+    with transaction.atomic():
+        effect = rebooking_effect(course, planned_date)
+        if effect == Rebooking.NEEDS_NEW_COURSE:
+            if not recreate:
+                return Move(effect, course)
+            new = recreate_course(
+                actor=actor,
+                course=course,
+                referral_date=referral_date,
+                planned_date=planned_date,
+                now=now,
+            )
+            return Move(effect, new)
+        change_planned_date(
+            actor=actor,
+            course=course,
+            referral_date=referral_date,
+            planned_date=planned_date,
+            expected_version=course.version if expected_version is None else expected_version,
+            now=now,
+        )
+    return Move(effect, course)
+
+
+def cancel_open_orders(*, actor: Actor, course: Course, reason: str, now: dt.datetime) -> int:
+    """Cancel the course's pending questionnaire orders (their codes die); the course stays."""
+    with transaction.atomic():
+        orders = list(Order.objects.filter(course=course, state__in=OPEN_STATES))
+        for order in orders:
+            _close_order(order, state=OrderState.CANCELLED, reason=reason, now=now)
+            record_event(
+                actor=actor,
+                action="nnrr.order.cancelled",
+                patient_id=course.patient_id,
+                obj=order,
+                detail={"kind": order.kind},
+            )
+    return len(orders)
+
+
 # --- Deletion, withdrawal, purge -------------------------------------------------------------
 
 

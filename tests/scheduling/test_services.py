@@ -930,3 +930,38 @@ def test_plan_follow_ups_plans_nothing_for_a_course_without_consent(persona: Any
         == []
     )
     assert _follow_ups(course) == {}
+
+def test_move_course_is_the_one_rebooking_rule_and_recreates_only_when_told(
+    clinician: Persona, patient: Patient, tmp_path: Path
+) -> None:
+    course = scheduling.book_course(
+        actor=clinician.actor,
+        patient=patient,
+        unit=clinician.unit,
+        referral_date=REFERRAL,
+        planned_date=PLANNED,
+        now=BOOKED_AT,
+    )
+    dispatch.run_pass(worker_id="w-test", now=SEND_AT, channel=FileChannel(tmp_path / "outbox"))
+    far = PLANNED + dt.timedelta(days=45)
+
+    asked = scheduling.move_course(
+        actor=clinician.actor, course=course, referral_date=REFERRAL, planned_date=far, now=SEND_AT
+    )
+    assert asked.effect == scheduling.Rebooking.NEEDS_NEW_COURSE
+    assert asked.course == course
+    course.refresh_from_db()
+    assert (course.status, course.planned_consultation_date) == (Course.Status.ACTIVE, PLANNED)
+
+    done = scheduling.move_course(
+        actor=clinician.actor,
+        course=course,
+        referral_date=REFERRAL,
+        planned_date=far,
+        now=SEND_AT,
+        recreate=True,
+    )
+    course.refresh_from_db()
+    assert course.status == Course.Status.DELETED
+    assert done.course.replaces_id == course.pk
+    assert done.course.planned_consultation_date == far

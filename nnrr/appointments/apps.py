@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AppointmentsConfig(AppConfig):
+    name = "nnrr.appointments"
+    verbose_name = "Mottatte avtaler"

@@ -1,0 +1,603 @@
+"""The one service for appointment events from the hospitals' booking systems.
+
+Both feeds (HL7 v2 SIU over MLLP, FHIR ``Appointment``) turn a message into an
+:class:`AppointmentEvent` and store it as an :class:`InboundMessage`; :func:`process_pending`
+applies stored messages exactly once, each through :func:`apply_event`, which follows the
+manual's rules ("Dersom timen flyttes eller avbestilles") through the scheduling services that
+"Endre dato" and "Slett skjema" use. Keyword-only functions; time is passed in; every applied
+event is audited with its source and message id in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_noop
+
+from nnrr.accounts.models import Membership, Role, Unit, User
+from nnrr.appointments.models import (
+    WAITING_STATES,
+    Appointment,
+    EventKind,
+    FeedSettings,
+    InboundMessage,
+    MessageState,
+)
+from nnrr.audit.context import Actor
+from nnrr.audit.services import record_event
+from nnrr.lib.dates import oslo_date
+from nnrr.lib.national_id import NationalIdError, parse_national_id
+from nnrr.patients.models import Course
+from nnrr.patients.services import register_patient
+from nnrr.questionnaires.models import FormKind, FormStatus, Response
+from nnrr.scheduling import services as scheduling
+
+# Roles whose holders may own a Behandlerskjema (the clinician named in the message).
+OWNER_ROLES = (Role.PASIENTANSVARLIG, Role.LOKAL_REGISTERANSVARLIG)
+
+
+@dataclass(frozen=True)
+class AppointmentEvent:
+    """One appointment event as both feeds read it (the default message profile)."""
+
+    kind: str  # EventKind
+    source: str  # the booking system (MSH-3; the FHIR client)
+    appointment_id: str
+    message_id: str
+    message_time: dt.datetime
+    national_id: str
+    patient_name: str = ""
+    start: dt.date | None = None
+    referral_date: dt.date | None = None
+    clinician: str = ""  # AIP-3 / the practitioner participant: a username or fødselsnummer
+    appointment_types: tuple[str, ...] = ()  # SCH-7, SCH-8
+    resources: tuple[str, ...] = field(default=())  # AIG-3, AIP-3
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "appointment_id": self.appointment_id,
+            "start": self.start.isoformat() if self.start else None,
+            "referral_date": self.referral_date.isoformat() if self.referral_date else None,
+            "clinician": self.clinician,
+            "appointment_types": list(self.appointment_types),
+            "resources": list(self.resources),
+        }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: str  # MessageState
+    text: str
+    course: Course | None = None
+
+
+def mask_national_id(national_id: str) -> str:
+    """ddmmåå *****: the birth date part only."""
+    digits = "".join(ch for ch in national_id if ch.isdigit())
+    return f"{digits[:6]} *****" if len(digits) >= 6 else ""
+
+
+def feed_actor(source: str, unit_id: int | None) -> Actor:
+    return Actor.system(f"timebok:{source}"[:200], unit_id=unit_id)
+
+
+# --- Applying one event ----------------------------------------------------------------------
+
+
+def _in_filter(unit: Unit, event: AppointmentEvent) -> bool:
+    settings_row = FeedSettings.objects.filter(unit=unit).first()
+    if settings_row is None:
+        return True
+    types = {str(t) for t in settings_row.appointment_types or []}
+    resources = {str(r) for r in settings_row.resources or []}
+    if types and not types.intersection(event.appointment_types):
+        return False
+    return not (resources and not resources.intersection(event.resources))
+
+
+def _owner(unit: Unit, clinician: str, today: dt.date) -> User | None:
+    """The clinician named in the message, when that person has a form role at the unit."""
+    if not clinician:
+        return None
+    membership = (
+        Membership.objects.select_related("user")
+        .filter(unit=unit, role__in=OWNER_ROLES, user__is_active=True)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+        .filter(Q(user__username=clinician) | Q(user__national_id=clinician))
+        .first()
+    )
+    return membership.user if membership else None
+
+
+def _has_completed_form(course: Course) -> bool:
+    return Response.objects.filter(course=course, status=FormStatus.FERDIGSTILT).exists()
+
+
+def _clinician_form_completed(course: Course) -> bool:
+    return Response.objects.filter(
+        course=course, kind=FormKind.CLINICIAN, status=FormStatus.FERDIGSTILT
+    ).exists()
+
+
+def apply_event(
+    *,
+    unit: Unit,
+    event: AppointmentEvent,
+    now: dt.datetime,
+    referral_date_given: dt.date | None = None,
+    transport: str = "",
+) -> Outcome:
+    """Apply one appointment event for ``unit``; idempotent and order-safe.
+
+    The same message twice changes nothing, and a message older than the newest one applied to
+    the same appointment is recorded and ignored. The outcome says what was done (or why
+    nothing was), in the registry's language; it is stored with the message."""
+    actor = feed_actor(event.source, unit.pk)
+    # No savepoint of its own: the caller's (the processor's one per message) undoes a failure.
+    with transaction.atomic(savepoint=False):
+        appointment, _created = Appointment.objects.select_for_update().get_or_create(
+            unit=unit, source=event.source, appointment_id=event.appointment_id
+        )
+        outcome = _apply_locked(
+            actor=actor,
+            unit=unit,
+            appointment=appointment,
+            event=event,
+            now=now,
+            referral_date_given=referral_date_given,
+        )
+        if outcome.state in (MessageState.APPLIED, MessageState.ATTENTION):
+            appointment.last_message_at = event.message_time
+            appointment.last_message_id = event.message_id
+            statuses: dict[str, str] = {
+                EventKind.CANCEL: Appointment.Status.CANCELLED,
+                EventKind.NO_SHOW: Appointment.Status.NO_SHOW,
+            }
+            appointment.status = statuses.get(event.kind, Appointment.Status.BOOKED)
+            if event.start is not None:
+                appointment.start_date = event.start
+            if outcome.course is not None:
+                appointment.course = outcome.course
+            appointment.save()
+        record_event(
+            actor=actor,
+            action=f"nnrr.appointment.{event.kind}",
+            patient_id=outcome.course.patient_id if outcome.course is not None else None,
+            obj=appointment,
+            outcome="ok" if outcome.state != MessageState.FAILED else "failed",
+            detail={
+                "source": event.source,
+                "message_id": event.message_id,
+                "appointment_id": event.appointment_id,
+                "transport": transport,
+                "result": outcome.state,
+            },
+        )
+    return outcome
+
+
+def _apply_locked(
+    *,
+    actor: Actor,
+    unit: Unit,
+    appointment: Appointment,
+    event: AppointmentEvent,
+    now: dt.datetime,
+    referral_date_given: dt.date | None,
+) -> Outcome:
+    last = appointment.last_message_at
+    if (
+        last is not None
+        and event.message_time == last
+        and event.message_id == (appointment.last_message_id)
+    ):
+        return Outcome(MessageState.IGNORED, gettext_noop("Samme melding er behandlet før."))
+    if last is not None and event.message_time < last:
+        return Outcome(
+            MessageState.IGNORED,
+            gettext_noop("Eldre enn en melding som alt er behandlet for timen; ignorert."),
+        )
+    if not _in_filter(unit, event):
+        return Outcome(
+            MessageState.IGNORED,
+            gettext_noop("Timetypen eller ressursen er ikke med i enhetens utvalg."),
+        )
+    course = appointment.course
+    if course is not None:
+        course = (
+            Course.objects.select_for_update().select_related("patient", "unit").get(pk=course.pk)
+        )
+    if event.kind in (EventKind.CANCEL, EventKind.NO_SHOW):
+        return _cancel(actor=actor, course=course, event=event, now=now)
+    return _book_or_move(
+        actor=actor,
+        unit=unit,
+        appointment=appointment,
+        course=course,
+        event=event,
+        now=now,
+        referral_date_given=referral_date_given,
+    )
+
+
+def _book_or_move(
+    *,
+    actor: Actor,
+    unit: Unit,
+    appointment: Appointment,
+    course: Course | None,
+    event: AppointmentEvent,
+    now: dt.datetime,
+    referral_date_given: dt.date | None,
+) -> Outcome:
+    if event.start is None:
+        return Outcome(MessageState.FAILED, gettext_noop("Meldingen mangler dato for timen."))
+    if (
+        course is not None
+        and not course.is_active
+        and appointment.status != Appointment.Status.BOOKED
+    ):
+        course = None  # booked again after the feed's own cancellation: a new course
+    if course is not None and not course.is_active:
+        return Outcome(
+            MessageState.ATTENTION,
+            gettext_noop("Forløpet er slettet i NNRR; det opprettes ikke på nytt av seg selv."),
+            course,
+        )
+    if course is not None:
+        if _clinician_form_completed(course):
+            return Outcome(
+                MessageState.FAILED,
+                gettext_noop("Behandlerskjemaet er allerede ferdigstilt; timen er ikke flyttet."),
+                course,
+            )
+        if course.planned_consultation_date == event.start:
+            return Outcome(MessageState.APPLIED, gettext_noop("Ingen endring i datoen."), course)
+        try:
+            move = scheduling.move_course(
+                actor=actor,
+                course=course,
+                referral_date=event.referral_date or course.referral_date,
+                planned_date=event.start,
+                recreate=True,
+                now=now,
+            )
+        except ValidationError as exc:
+            return Outcome(MessageState.FAILED, " ".join(exc.messages)[:300], course)
+        if move.course.pk != course.pk and course.owner_id is not None:
+            # The new course stays with whoever owned the old one.
+            Course.objects.filter(pk=move.course.pk).update(owner_id=course.owner_id)
+        text = {
+            scheduling.Rebooking.REPLANNED: gettext_noop(
+                "Flyttet: utsendingen av pasientskjema er tilpasset den nye timen."
+            ),
+            scheduling.Rebooking.KEPT: gettext_noop(
+                "Flyttet: skjemaet er sendt og gjelder fortsatt; frist og påminnelse følger."
+            ),
+            scheduling.Rebooking.UNCHANGED: gettext_noop("Flyttet."),
+            scheduling.Rebooking.NEEDS_NEW_COURSE: gettext_noop(
+                "Flyttet mer enn 30 dager etter utsending: gammelt forløp slettet, nytt opprettet."
+            ),
+        }[move.effect]
+        return Outcome(MessageState.APPLIED, text, move.course)
+    referral = event.referral_date or appointment.referral_date or referral_date_given
+    if referral is None:
+        return Outcome(
+            MessageState.WAITING,
+            gettext_noop("Meldingen har ingen henvisningsdato: oppgi den for å opprette forløpet."),
+        )
+    try:
+        nid = parse_national_id(event.national_id)
+    except NationalIdError as exc:
+        return Outcome(MessageState.FAILED, " ".join(exc.messages)[:300])
+    try:
+        # The dates first, so a refused booking leaves no patient record behind.
+        scheduling.validate_booking_dates(referral, event.start, today=oslo_date(now))
+    except ValidationError as exc:
+        return Outcome(MessageState.FAILED, " ".join(exc.messages)[:300])
+    patient = register_patient(
+        actor=actor, unit=unit, national_id=nid.value, name=event.patient_name or nid.formatted
+    )
+    new = scheduling.book_course(
+        actor=actor,
+        patient=patient,
+        unit=unit,
+        referral_date=referral,
+        planned_date=event.start,
+        now=now,
+    )
+    owner = _owner(unit, event.clinician, oslo_date(now))
+    if owner is not None:
+        Course.objects.filter(pk=new.pk).update(owner=owner)
+        new.owner = owner
+    appointment.referral_date = referral
+    return Outcome(
+        MessageState.APPLIED,
+        gettext_noop("Forløp opprettet; pasientskjema planlagt."),
+        new,
+    )
+
+
+def _cancel(
+    *, actor: Actor, course: Course | None, event: AppointmentEvent, now: dt.datetime
+) -> Outcome:
+    if course is None:
+        return Outcome(MessageState.APPLIED, gettext_noop("Ingen forløp å avbestille."))
+    if not course.is_active:
+        return Outcome(MessageState.IGNORED, gettext_noop("Forløpet er allerede slettet."), course)
+    reason = (
+        gettext_noop("Timen er avbestilt i timeboksystemet")
+        if event.kind == EventKind.CANCEL
+        else gettext_noop("Pasienten møtte ikke til timen")
+    )
+    if _has_completed_form(course):
+        scheduling.cancel_open_orders(actor=actor, course=course, reason=reason, now=now)
+        return Outcome(
+            MessageState.ATTENTION,
+            gettext_noop(
+                "Ventende bestillinger kansellert. Forløpet har et ferdigstilt skjema og er "
+                "ikke slettet: vurder det."
+            ),
+            course,
+        )
+    scheduling.delete_course(actor=actor, course=course, reason=reason, now=now)
+    return Outcome(
+        MessageState.APPLIED,
+        gettext_noop("Forløpet er slettet og ventende bestillinger kansellert."),
+        course,
+    )
+
+
+# --- Storing and processing messages ---------------------------------------------------------
+
+
+def store_message(
+    *,
+    transport: str,
+    raw: str,
+    now: dt.datetime,
+    source: str = "",
+    unit_code: str = "",
+    unit: Unit | None = None,
+    message_id: str = "",
+    message_type: str = "",
+    event: AppointmentEvent | None = None,
+    failure: str = "",
+    ack_code: str = "",
+) -> InboundMessage:
+    """Store a received message before it is acknowledged. A message that cannot be read (or
+    names no known unit) is stored as failed with ``failure``; any other waits for the
+    processor."""
+    message = InboundMessage(
+        received_at=now,
+        transport=transport,
+        raw=raw,
+        source=source[:100],
+        unit_code=unit_code[:60],
+        unit=unit,
+        message_id=message_id[:100],
+        message_type=message_type[:20],
+        ack_code=ack_code,
+    )
+    if event is not None:
+        message.message_time = event.message_time
+        message.kind = event.kind
+        message.appointment_id = event.appointment_id[:100]
+        message.appointment_date = event.start
+        message.patient_masked = mask_national_id(event.national_id)
+    if failure:
+        message.state = MessageState.FAILED
+        message.outcome = failure[:300]
+        message.processed_at = now
+    with transaction.atomic():
+        message.save()
+        record_event(
+            actor=feed_actor(source or "ukjent", unit.pk if unit else None),
+            action="nnrr.appointment.message_received",
+            obj=message,
+            outcome="ok" if not failure else "failed",
+            detail={
+                "source": source[:100],
+                "message_id": message_id[:100],
+                "transport": transport,
+                "ack": ack_code,
+            },
+            at=now,
+        )
+    return message
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _lock_pending(queryset: QuerySet[InboundMessage]) -> QuerySet[InboundMessage]:
+    if connection.features.has_select_for_update_skip_locked:
+        return queryset.select_for_update(skip_locked=True)
+    return queryset.select_for_update()
+
+
+BATCH = 50
+# A message that meets a concurrent write this often is given up (FAILED, for staff).
+MAX_ATTEMPTS = 5
+
+# Called after each message is applied, before its batch commits (the crash tests kill the
+# process here).
+after_apply_hook: Callable[[InboundMessage], None] | None = None
+
+
+def process_pending(*, worker_id: str, now: dt.datetime, limit: int = 1000) -> int:
+    """Apply received messages, oldest first, each exactly once.
+
+    Claiming a message and applying it share one transaction: the rows are locked
+    (``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, so workers never wait on each other),
+    each message is applied in a savepoint and its state written conditionally on it still
+    being RECEIVED, and everything commits together. A worker killed mid-batch commits
+    nothing of that batch: the messages are still RECEIVED and the next worker applies them;
+    nothing is applied twice because the course changes and the message's new state are one
+    commit (docs/decisions/0022-appointment-feeds.md)."""
+    done = 0
+    while done < limit:
+        size = min(BATCH, limit - done)
+        with transaction.atomic():
+            batch = list(
+                _lock_pending(
+                    InboundMessage.objects.filter(state=MessageState.RECEIVED).order_by("id")
+                )[:size]
+            )
+            for message in batch:
+                _process_one(message=message, worker_id=worker_id, now=now)
+                if after_apply_hook is not None:
+                    after_apply_hook(message)
+        done += len(batch)
+        if len(batch) < size:
+            break  # all there was (a message arriving now wakes the processor again)
+    return done
+
+
+def _process_one(*, message: InboundMessage, worker_id: str, now: dt.datetime) -> Outcome:
+    from nnrr.appointments import hl7feed
+
+    try:
+        with transaction.atomic():
+            if message.transport == InboundMessage.Transport.FHIR:
+                from nnrr.appointments import fhirfeed
+
+                parsed = fhirfeed.read(
+                    message.raw,
+                    unit=message.unit,
+                    source=message.source,
+                    message_id=message.message_id,
+                    received_at=message.received_at,
+                )
+            else:
+                parsed = hl7feed.read(message.raw)
+            if parsed.failure:
+                outcome = Outcome(MessageState.FAILED, parsed.failure)
+            elif parsed.unit is None:
+                outcome = Outcome(MessageState.FAILED, hl7feed.unknown_unit(parsed.unit_code))
+            else:
+                assert parsed.event is not None
+                message.unit = parsed.unit
+                outcome = apply_event(
+                    unit=parsed.unit,
+                    event=parsed.event,
+                    now=now,
+                    referral_date_given=message.referral_date_given,
+                    transport=message.transport,
+                )
+    except (IntegrityError, OperationalError) as exc:
+        # Another worker wrote the same row at the same moment (two messages registering one new
+        # patient): nothing of this message was kept; it stays RECEIVED for the next pass.
+        if message.attempts + 1 < MAX_ATTEMPTS:
+            InboundMessage.objects.filter(pk=message.pk, state=MessageState.RECEIVED).update(
+                attempts=message.attempts + 1
+            )
+            message.attempts += 1
+            return Outcome(MessageState.RECEIVED, "")
+        outcome = Outcome(
+            MessageState.FAILED,
+            gettext_noop("Intern feil under behandling: %(error)s") % {"error": type(exc).__name__},
+        )
+    except Exception as exc:  # one bad message never stops the feed; it waits for staff
+        outcome = Outcome(
+            MessageState.FAILED,
+            gettext_noop("Intern feil under behandling: %(error)s") % {"error": type(exc).__name__},
+        )
+    InboundMessage.objects.filter(pk=message.pk, state=MessageState.RECEIVED).update(
+        state=outcome.state,
+        outcome=outcome.text[:300],
+        course=outcome.course,
+        unit=message.unit,
+        processed_at=now,
+        processed_by=worker_id[:64],
+        attempts=message.attempts + 1,
+    )
+    return outcome
+
+
+def process_now(*, message: InboundMessage, worker_id: str, now: dt.datetime) -> Outcome:
+    """Apply one stored message at once (the FHIR endpoint answers with what it did), under the
+    same claim as :func:`process_pending`; a message another worker took first is left to it."""
+    with transaction.atomic():
+        locked = _lock_pending(
+            InboundMessage.objects.filter(pk=message.pk, state=MessageState.RECEIVED)
+        ).first()
+        if locked is None:
+            current = InboundMessage.objects.get(pk=message.pk)
+            return Outcome(current.state, current.outcome, current.course)
+        return _process_one(message=locked, worker_id=worker_id, now=now)
+
+
+def reprocess(
+    *,
+    actor: Actor,
+    message: InboundMessage,
+    now: dt.datetime,
+    referral_date: dt.date | None = None,
+) -> Outcome:
+    """ "Behandle på nytt": a message that could not be applied is read again (with the
+    Henvisningsdato staff give, when it lacked one) and applied now."""
+    with transaction.atomic():
+        locked = InboundMessage.objects.select_for_update().get(pk=message.pk)
+        if locked.state not in WAITING_STATES:
+            raise ValidationError(gettext_noop("Meldingen er allerede behandlet."))
+        if referral_date is not None:
+            if referral_date > oslo_date(now):
+                raise ValidationError(gettext_noop("Henvisningsdato kan ikke være i fremtiden."))
+            locked.referral_date_given = referral_date
+        InboundMessage.objects.filter(pk=locked.pk).update(
+            state=MessageState.RECEIVED, referral_date_given=locked.referral_date_given
+        )
+        locked.state = MessageState.RECEIVED
+        record_event(
+            actor=actor,
+            action="nnrr.appointment.reprocessed",
+            obj=locked,
+            detail={
+                "source": locked.source,
+                "message_id": locked.message_id,
+                "referral_date_given": referral_date is not None,
+            },
+        )
+        worker_id = f"bruker:{actor.name}"
+        outcome = _process_one(message=locked, worker_id=worker_id, now=now)
+        if outcome.state == MessageState.APPLIED and locked.appointment_id:
+            # Later messages of the same appointment that waited for the same date follow now,
+            # oldest first (the course now carries the Henvisningsdato).
+            later = InboundMessage.objects.select_for_update().filter(
+                unit=locked.unit,
+                source=locked.source,
+                appointment_id=locked.appointment_id,
+                state=MessageState.WAITING,
+            )
+            for waiting in later.order_by("message_time", "id"):
+                InboundMessage.objects.filter(pk=waiting.pk).update(state=MessageState.RECEIVED)
+                waiting.state = MessageState.RECEIVED
+                _process_one(message=waiting, worker_id=worker_id, now=now)
+    return outcome
+
+
+def mark_handled(*, actor: Actor, message: InboundMessage, now: dt.datetime) -> None:
+    """The Lokal registeransvarlig has dealt with a message by hand ("Merk som håndtert")."""
+    with transaction.atomic():
+        updated = InboundMessage.objects.filter(pk=message.pk, state__in=WAITING_STATES).update(
+            state=MessageState.HANDLED, handled_by=actor.user, processed_at=now
+        )
+        if not updated:
+            raise ValidationError(gettext_noop("Meldingen er allerede behandlet."))
+        record_event(
+            actor=actor,
+            action="nnrr.appointment.handled",
+            obj=message,
+            detail={"source": message.source, "message_id": message.message_id},
+        )
