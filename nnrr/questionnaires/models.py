@@ -37,6 +37,7 @@ class Source(models.TextChoices):
     STAFF = "staff", _("registrert av behandler")
     PAPER = "paper", _("papirskjema punchet av personalet")
     PORTAL = "portal", _("utfylt av pasienten")
+    HELSENORGE = "helsenorge", _("utfylt av pasienten på Helsenorge")
 
 
 class ImmutableFormError(RuntimeError):
