@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from nnrr.api.questionnaire import CONSENT_LINK_ID, code_system
 
@@ -28,12 +29,12 @@ ANSWER_KEYS = {
     "choice": ("valueCoding",),
 }
 TYPE_NAMES = {
-    "boolean": "ja/nei (valueBoolean)",
-    "integer": "heltall (valueInteger)",
-    "decimal": "tall (valueDecimal)",
-    "date": "dato (valueDate)",
-    "string": "tekst (valueString)",
-    "choice": "kode (valueCoding)",
+    "boolean": gettext_noop("ja/nei (valueBoolean)"),
+    "integer": gettext_noop("heltall (valueInteger)"),
+    "decimal": gettext_noop("tall (valueDecimal)"),
+    "date": gettext_noop("dato (valueDate)"),
+    "string": gettext_noop("tekst (valueString)"),
+    "choice": gettext_noop("kode (valueCoding)"),
 }
 DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -150,7 +151,7 @@ def read_items(questionnaire: Mapping[str, Any], items: Any, *, boxes: set[str])
                 read.problems.append(
                     Problem(
                         _("Svaret på «%(link)s» har feil type: ventet %(type)s.")
-                        % {"link": link_id, "type": TYPE_NAMES[question.type]},
+                        % {"link": link_id, "type": _(TYPE_NAMES[question.type])},
                         link_id,
                     )
                 )

@@ -124,7 +124,7 @@ def _refused(request: HttpRequest, reason: str) -> FhirError:
             role="maskinklient",
             client_address=client_address(request) or None,
         ),
-        action="nnrr.api.token_refused",
+        action="nnrr.fhir.token_refused",
         outcome=Outcome.DENIED,
         detail={"reason": reason, "path": request.path[:200]},
     )

@@ -284,7 +284,7 @@ def record_refusal(*, actor: Actor, data: Any, error: FhirError) -> None:
     order = Order.objects.filter(pk=order_id).select_related("course").first() if order_id else None
     record_event(
         actor=actor,
-        action="nnrr.api.response_refused",
+        action="nnrr.fhir.response_refused",
         patient_id=order.course.patient_id if order else None,
         obj=order,
         outcome=Outcome.DENIED,

@@ -68,7 +68,7 @@ def _not_found(request: HttpRequest, resource: str, object_id: object) -> JsonRe
     if identity is not None:
         record_event(
             actor=identity.actor(request),
-            action=f"nnrr.api.{NOT_FOUND_KINDS.get(resource, 'resource')}.access_denied",
+            action=f"nnrr.fhir.{NOT_FOUND_KINDS.get(resource, 'resource')}.access_denied",
             object_type=resource,
             object_id=str(object_id),
             outcome=Outcome.DENIED,
@@ -294,7 +294,7 @@ def _search_responses(request: HttpRequest) -> JsonResponse:
     cache = QuestionnaireCache()
     _audit_reads(
         request,
-        "nnrr.api.response_read",
+        "nnrr.fhir.response_read",
         [(r.course.patient_id, "QuestionnaireResponse", str(r.pk)) for r in rows],
     )
     return _json(
@@ -339,7 +339,7 @@ def questionnaire_response_read(request: HttpRequest, response_id: uuid.UUID) ->
         return _not_found(request, "QuestionnaireResponse", response_id)
     _audit_reads(
         request,
-        "nnrr.api.response_read",
+        "nnrr.fhir.response_read",
         [(found.course.patient_id, "QuestionnaireResponse", str(found.pk))],
     )
     return _json(response_resource(found, QuestionnaireCache()))
@@ -364,7 +364,7 @@ def patient_search(request: HttpRequest) -> JsonResponse:
             )
         )
     rows = list(_patients(_machine(request)).filter(national_id__in=values)[:MAX_PAGE])
-    _audit_reads(request, "nnrr.api.patient_read", [(p.pk, "Patient", str(p.pk)) for p in rows])
+    _audit_reads(request, "nnrr.fhir.patient_read", [(p.pk, "Patient", str(p.pk)) for p in rows])
     return _json(
         bundle(
             [patient_resource(p) for p in rows],
@@ -380,7 +380,7 @@ def patient_read(request: HttpRequest, patient_id: uuid.UUID) -> JsonResponse:
     found = _patients(_machine(request)).filter(pk=patient_id).first()
     if found is None:
         return _not_found(request, "Patient", patient_id)
-    _audit_reads(request, "nnrr.api.patient_read", [(found.pk, "Patient", str(found.pk))])
+    _audit_reads(request, "nnrr.fhir.patient_read", [(found.pk, "Patient", str(found.pk))])
     return _json(patient_resource(found))
 
 
