@@ -40,6 +40,9 @@ class TokenProvider:
     url: str = ""
     clients: dict[str, RegisteredClient] = field(default_factory=dict)
     issued: int = 0
+    # What a test can make the issuer do wrong: tokens that expired, or of another type.
+    lifetime: int = 600
+    token_type: str = "at+jwt"
 
     def register(self, client_id: str, scopes: set[str]) -> RegisteredClient:
         client = RegisteredClient(RSAKey.generate_key(2048, parameters={"kid": client_id}), scopes)
@@ -102,15 +105,15 @@ def _build_app(provider: TokenProvider) -> flask.Flask:
         now = int(time.time())
         key = _provider_key()
         access_token = jwt.encode(
-            {"alg": "RS256", "typ": "at+jwt", "kid": key.kid},
+            {"alg": "RS256", "typ": provider.token_type, "kid": key.kid},
             {
                 "iss": provider.url,
                 "aud": form.get("audience", AUDIENCE),
                 "client_id": client_id,
                 "sub": client_id,
                 "scope": " ".join(sorted(asked)),
-                "iat": now,
-                "exp": now + 600,
+                "iat": min(now, now + provider.lifetime - 60),
+                "exp": now + provider.lifetime,
                 "jti": str(uuid.uuid4()),
             },
             key,
