@@ -163,7 +163,9 @@ def test_other_units_data_answers_404(
 
 
 def test_url_walk_finds_the_fhir_views_with_ids() -> None:
-    assert {"fhir:response", "fhir:patient"} <= {name for name, _ in id_patterns(fhir=True)}
+    assert {"fhir:response", "fhir:patient", "fhir:document_reference", "fhir:binary"} <= {
+        name for name, _ in id_patterns(fhir=True)
+    }
 
 
 @pytest.mark.parametrize(
@@ -176,7 +178,13 @@ def test_another_units_machine_client_gets_404_under_fhir(
     api: Any,  # noqa: F811 - the fixture imported above
 ) -> None:
     # The FHIR API serves completed forms only: its response id is the completed form's.
-    objects = {**st_olavs_objects, "response_id": st_olavs_objects["completed_response_id"]}
+    completed = st_olavs_objects["completed_response_id"]
+    objects = {
+        **st_olavs_objects,
+        "response_id": completed,
+        "document_id": completed,
+        "binary_id": f"journalnotat-{completed}",
+    }
     missing = [k for k in kwargs if k not in objects]
     assert not missing, f"give the cross-unit test an object for {missing} ({name})"
     values = {k: objects[k] for k in kwargs}

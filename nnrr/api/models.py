@@ -8,7 +8,6 @@ from django.utils.translation import gettext_lazy as _
 # One scope per resource type, as the token's ``scope`` claim names them (SMART's system scopes).
 SCOPES = {
     "Patient": "system/Patient.read",
-    "Questionnaire": "system/Questionnaire.read",
     "QuestionnaireResponse": "system/QuestionnaireResponse.read",
     "DocumentReference": "system/DocumentReference.read",
 }

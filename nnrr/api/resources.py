@@ -19,7 +19,7 @@ from nnrr.patients.models import Patient
 from nnrr.questionnaires.definitions import Definition, get_definition
 from nnrr.questionnaires.models import Response
 
-GENDER = {Patient.Sex.MALE: "male", Patient.Sex.FEMALE: "female"}
+GENDER: dict[str, str] = {Patient.Sex.MALE.value: "male", Patient.Sex.FEMALE.value: "female"}
 
 
 def national_id_system(patient: Patient) -> str:
@@ -163,6 +163,16 @@ def capability_statement(base: str) -> dict[str, Any]:
                     },
                     responses,
                     read_search("Patient", [("identifier", "token")]),
+                    read_search(
+                        "DocumentReference",
+                        [
+                            ("patient.identifier", "token"),
+                            ("subject", "reference"),
+                            ("date", "date"),
+                            ("questionnaire", "reference"),
+                        ],
+                    ),
+                    {"type": "Binary", "interaction": [{"code": "read"}]},
                 ],
             }
         ],

@@ -23,7 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from nnrr import access
-from nnrr.api import services
+from nnrr.api import journal, services
 from nnrr.api.auth import MachineIdentity, machine_client
 from nnrr.api.models import SCOPES, WRITE_RESPONSES
 from nnrr.api.outcome import FHIR_JSON, FhirError, issue
@@ -44,11 +44,16 @@ from nnrr.audit.services import record_event
 from nnrr.lib.dates import OSLO
 from nnrr.patients.models import Patient
 from nnrr.questionnaires.definitions import all_definitions, get_definition
-from nnrr.questionnaires.models import Response
+from nnrr.questionnaires.models import PATIENT_FORM_KINDS, Response
 
 MAX_PAGE = 100
 # Answered like a missing id, for an id of another unit too.
-NOT_FOUND_KINDS = {"Patient": "patient", "QuestionnaireResponse": "response"}
+NOT_FOUND_KINDS = {
+    "Patient": "patient",
+    "QuestionnaireResponse": "response",
+    "DocumentReference": "journal_note",
+    "Binary": "journal_note",
+}
 
 
 def _json(data: dict[str, Any], status: int = 200) -> JsonResponse:
@@ -60,7 +65,7 @@ def _base(request: HttpRequest) -> str:
 
 
 def _machine(request: HttpRequest) -> MachineIdentity:
-    return request.machine  # type: ignore[attr-defined,no-any-return]
+    return request.machine  # type: ignore[attr-defined]
 
 
 def _not_found(request: HttpRequest, resource: str, object_id: object) -> JsonResponse:
@@ -172,6 +177,7 @@ SEARCH_PARAMS = {
     "subject",
     "patient",
     "authored",
+    "date",
     "questionnaire",
     "_count",
     "_cursor",
@@ -203,7 +209,8 @@ def _filter_responses(request: HttpRequest, queryset: QuerySet[Response]) -> Que
                 [issue(lambda: _("subject må være Patient/<id>."), "invalid")],
             ) from None
         queryset = queryset.filter(course__patient_id=patient_id)
-    for raw in request.GET.getlist("authored"):
+    # ``authored`` on QuestionnaireResponse, ``date`` on DocumentReference: the form's date.
+    for raw in request.GET.getlist("authored") + request.GET.getlist("date"):
         bound = _date_bound(raw)
         if bound is None:
             raise FhirError(
@@ -245,7 +252,9 @@ def _filter_responses(request: HttpRequest, queryset: QuerySet[Response]) -> Que
     return queryset
 
 
-def _page(request: HttpRequest, queryset: QuerySet[Response]) -> tuple[list[Response], str]:
+def _page(
+    request: HttpRequest, queryset: QuerySet[Response], resource: str = "QuestionnaireResponse"
+) -> tuple[list[Response], str]:
     """One page in (completed_at, id) order from the cursor on, and the next page's URL."""
     try:
         count = min(MAX_PAGE, max(1, int(request.GET.get("_count") or settings.FHIR_PAGE_SIZE)))
@@ -272,7 +281,7 @@ def _page(request: HttpRequest, queryset: QuerySet[Response]) -> tuple[list[Resp
         assert last.completed_at is not None
         params = [(k, v) for k, values in request.GET.lists() if k != "_cursor" for v in values]
         params.append(("_cursor", f"{last.completed_at.isoformat()}_{last.pk}"))
-        next_url = f"{_base(request)}/QuestionnaireResponse?{urlencode(params)}"
+        next_url = f"{_base(request)}/{resource}?{urlencode(params)}"
     return rows, next_url
 
 
@@ -343,6 +352,72 @@ def questionnaire_response_read(request: HttpRequest, response_id: uuid.UUID) ->
         [(found.course.patient_id, "QuestionnaireResponse", str(found.pk))],
     )
     return _json(response_resource(found, QuestionnaireCache()))
+
+
+# --- DocumentReference: the journal note ------------------------------------------------------
+
+
+def _notes(identity: MachineIdentity) -> QuerySet[Response]:
+    return _visible_responses(identity).filter(kind__in=PATIENT_FORM_KINDS)
+
+
+@require_GET
+@machine_client(SCOPES["DocumentReference"])
+def document_search(request: HttpRequest) -> JsonResponse:
+    try:
+        queryset = _filter_responses(request, _notes(_machine(request)))
+        rows, next_url = _page(request, queryset, "DocumentReference")
+    except FhirError as exc:
+        return exc.response()
+    _audit_reads(
+        request,
+        "nnrr.fhir.journal_note_read",
+        [(r.course.patient_id, "DocumentReference", str(r.pk)) for r in rows],
+    )
+    base = _base(request)
+    return _json(
+        bundle(
+            [journal.document_reference(r, base) for r in rows],
+            base=base,
+            self_url=request.build_absolute_uri(),
+            next_url=next_url,
+        )
+    )
+
+
+@require_GET
+@machine_client(SCOPES["DocumentReference"])
+def document_read(request: HttpRequest, document_id: uuid.UUID) -> JsonResponse:
+    found = _notes(_machine(request)).filter(pk=document_id).first()
+    if found is None:
+        return _not_found(request, "DocumentReference", document_id)
+    _audit_reads(
+        request,
+        "nnrr.fhir.journal_note_read",
+        [(found.course.patient_id, "DocumentReference", str(found.pk))],
+    )
+    return _json(journal.document_reference(found, _base(request)))
+
+
+@require_GET
+@machine_client(SCOPES["DocumentReference"])
+def binary_read(request: HttpRequest, binary_id: str) -> HttpResponse:
+    """The journal note as PDF (``Binary/journalnotat-<form id>``)."""
+    try:
+        document_id = uuid.UUID(binary_id.removeprefix(journal.BINARY_PREFIX))
+    except ValueError:
+        return _not_found(request, "Binary", binary_id)
+    found = _notes(_machine(request)).filter(pk=document_id).first()
+    if found is None or not binary_id.startswith(journal.BINARY_PREFIX):
+        return _not_found(request, "Binary", binary_id)
+    _audit_reads(
+        request,
+        "nnrr.fhir.journal_pdf_read",
+        [(found.course.patient_id, "DocumentReference", str(found.pk))],
+    )
+    response = HttpResponse(journal.note_pdf(found), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{binary_id}.pdf"'
+    return response
 
 
 # --- Patient --------------------------------------------------------------------------------

@@ -3,16 +3,23 @@ are registered with it and with NNRR."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from nnrr.accounts import oidc
 from nnrr.api.models import ALL_SCOPES, MachineClient
+from nnrr.audit.context import Actor
+from nnrr.patients.models import Course, Patient
+from nnrr.questionnaires.models import FormKind, Response, Source
+from nnrr.scheduling import services as scheduling
 from tests.api.token_provider import TokenProvider, start_token_provider
-from tests.conftest import HAUKELAND, ST_OLAVS
+from tests.conftest import HAUKELAND, ST_OLAVS, book, make_patient
 
 ST_OLAVS_CLIENT = "st-olavs-dips"
 HAUKELAND_CLIENT = "haukeland-dips"
@@ -62,3 +69,43 @@ def api(issuer: TokenProvider, machine_clients: Any) -> Callable[..., Client]:
         return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
 
     return make
+
+
+@dataclass
+class Records:
+    patient: Patient
+    course: Course
+    pre: Response
+    follow_up: Response
+    unconsented: Patient
+
+
+def submit(course: Course, kind: str, answers: dict[str, Any], at: dt.datetime) -> Response:
+    return scheduling.submit_patient_form(
+        actor=Actor.system("test"),
+        course=course,
+        kind=kind,
+        answers=answers,
+        consent=True if kind == FormKind.PRE_TREATMENT else None,
+        source=Source.PORTAL,
+        now=at,
+    )
+
+
+@pytest.fixture
+def records(persona: Any) -> Records:
+    clinician = persona("clinician")
+    patient = make_patient(ST_OLAVS, name="Rita Rekord")
+    course = book(clinician, patient)
+    now = timezone.now()
+    pre = submit(
+        course,
+        FormKind.PRE_TREATMENT,
+        {"FamilyStatus": 2, "IsNeckPainMainProblem": 1, "IsPainLowBack": True},
+        now - dt.timedelta(days=200),
+    )
+    follow_up = submit(course, FormKind.FOLLOW_UP_6, {"OdiPain": 2}, now - dt.timedelta(days=10))
+    # A patient booked but without a consented form: nothing of theirs is served.
+    unconsented = make_patient(ST_OLAVS, name="Uno Samtykke")
+    book(clinician, unconsented)
+    return Records(patient, course, pre, follow_up, unconsented)
