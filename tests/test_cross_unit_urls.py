@@ -23,14 +23,7 @@ from nnrr.questionnaires.models import FormKind, Response, Source
 from nnrr.reports.models import ReportDocument, Subscription
 from nnrr.scheduling import services as scheduling
 from nnrr.scheduling.models import Order
-from tests.api.conftest import (  # noqa: F401 - fixtures of the FHIR machine clients
-    HAUKELAND_CLIENT,
-    api,
-    issuer,
-    machine_clients,
-    token_provider,
-)
-from tests.conftest import ST_OLAVS, book, make_patient
+from tests.conftest import HAUKELAND_CLIENT, ST_OLAVS, book, make_patient
 
 # FHIR resources that belong to no unit (the forms themselves): nothing to hide.
 UNIT_FREE_FHIR = {"fhir:questionnaire"}
@@ -175,7 +168,7 @@ def test_another_units_machine_client_gets_404_under_fhir(
     name: str,
     kwargs: list[str],
     st_olavs_objects: dict[str, Any],
-    api: Any,  # noqa: F811 - the fixture imported above
+    api: Any,
 ) -> None:
     # The FHIR API serves completed forms only: its response id is the completed form's.
     completed = st_olavs_objects["completed_response_id"]
