@@ -20,8 +20,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
-from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
-from pydantic import ValidationError as ModelError
 
 from nnrr.api.answers import read_items
 from nnrr.api.outcome import FhirError, Issue, issue
@@ -66,6 +64,10 @@ def _structure(data: Any) -> None:
         raise _error(
             400, lambda: _("Innholdet er ikke en FHIR QuestionnaireResponse."), "structure"
         )
+    # Imported here: the R4B models take a while to build, and only a posted response needs them.
+    from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+    from pydantic import ValidationError as ModelError
+
     try:
         QuestionnaireResponse.model_validate(dict(data))
     except ModelError as exc:
