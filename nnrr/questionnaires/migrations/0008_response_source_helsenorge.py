@@ -4,15 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('questionnaires', '0007_response_visit_date'),
+        ("questionnaires", "0007_response_visit_date"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='response',
-            name='source',
-            field=models.CharField(choices=[('staff', 'registrert av behandler'), ('paper', 'papirskjema punchet av personalet'), ('portal', 'utfylt av pasienten'), ('helsenorge', 'utfylt av pasienten på Helsenorge')], default='staff', max_length=10),
+            model_name="response",
+            name="source",
+            field=models.CharField(
+                choices=[
+                    ("staff", "registrert av behandler"),
+                    ("paper", "papirskjema punchet av personalet"),
+                    ("portal", "utfylt av pasienten"),
+                    ("helsenorge", "utfylt av pasienten på Helsenorge"),
+                ],
+                default="staff",
+                max_length=10,
+            ),
         ),
     ]

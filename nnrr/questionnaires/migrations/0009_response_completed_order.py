@@ -5,16 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0004_one_patient_record_per_unit'),
-        ('questionnaires', '0008_response_source_helsenorge'),
+        ("patients", "0004_one_patient_record_per_unit"),
+        ("questionnaires", "0008_response_source_helsenorge"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='response',
-            index=models.Index(condition=models.Q(('status', 2)), fields=['completed_at', 'id'], name='response_completed_order'),
+            model_name="response",
+            index=models.Index(
+                condition=models.Q(("status", 2)),
+                fields=["completed_at", "id"],
+                name="response_completed_order",
+            ),
         ),
     ]
