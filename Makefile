@@ -142,12 +142,13 @@ check: venv-dev node lint ## Django system checks, missing migrations, lint
 	NNRR_DEMO=1 $(PY) manage.py check
 	NNRR_DEMO=1 $(PY) manage.py makemigrations --check --dry-run
 
-bench: venv-dev node ## Benchmarks (not part of test): pages, dispatch, export, reports, load test; fails on a missed target
+bench: venv-dev node ## Benchmarks (not part of test): pages, dispatch, export, reports, FHIR search, load test; fails on a missed target
 	@status=0; \
 	$(PY) bench/pages.py || status=1; \
 	$(PY) bench/dispatch.py || status=1; \
 	$(PY) bench/export.py || status=1; \
 	$(PY) bench/reports.py || status=1; \
+	$(PY) bench/fhir_search.py || status=1; \
 	$(PY) bench/load.py || status=1; \
 	exit $$status
 
