@@ -152,3 +152,19 @@ def test_refero_without_the_consent_tick_stores_nothing(
     page.get_by_text("Sjekk at følgende er riktig utfylt").first.wait_for()
     assert page.locator("#result[data-status]").count() == 0
     assert not Response.objects.filter(course=order.course, kind=FormKind.PRE_TREATMENT).exists()
+
+
+@pytest.mark.parametrize("form", ["1a", "1b", "2", "3"])
+def test_refero_renders_every_questionnaire_with_its_sections_and_questions(
+    form: str, new_page: Callable[..., Page], db: Any
+) -> None:
+    definition = get_definition(form)
+    page = new_page()
+    serve_test_page(page)
+    page.goto(f"/refero-test/index.html?questionnaire=nnrr-{form}-{definition.version}")
+    page.get_by_role("button", name="Send inn").wait_for(timeout=60_000)
+    for section in definition.sections:
+        if section.show_if is None:
+            assert page.locator(f"#item_section-{section.id}").count() == 1, section.id
+    first = next(i for i in definition.sections[0].items() if i.show_if is None)
+    assert page.locator(f'[name^="{first.id}"], [name^="{first.group or first.id}"]').count() > 0
