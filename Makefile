@@ -12,7 +12,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 MLLP_PORT ?= 2575
 
-.PHONY: help venv venv-dev lock node demo serve test test-fast test-sqlite test-postgres test-browser chromium readers \
+.PHONY: help venv venv-dev lock node refero-test demo serve test test-fast test-sqlite test-postgres test-browser chromium readers \
         lint fmt check bench messages clean mutation icd10-names
 
 help: ## List the targets
@@ -61,6 +61,14 @@ $(STAMP_NPM): package.json package-lock.json
 
 node: $(STAMP_NPM) ## Install the locked npm packages (Designsystemet, htmx, axe-core)
 
+# The test page that renders our FHIR Questionnaires with Helsenorge's form filler
+# (@helsenorge/refero), bundled by esbuild into var/refero-test/ (tests/browser/test_refero.py).
+REFERO_TEST := var/refero-test/main.js
+$(REFERO_TEST): $(STAMP_NPM) $(wildcard frontend/refero-test/*)
+	node frontend/refero-test/build.mjs
+
+refero-test: $(REFERO_TEST) ## Build the Helsenorge form-filler test page (esbuild)
+
 demo: venv node ## Migrate, load the demo data and serve on http://127.0.0.1:8000 with the worker
 	NNRR_DEMO=1 $(PY) manage.py migrate --noinput
 	NNRR_DEMO=1 $(PY) manage.py load_demo
@@ -105,7 +113,7 @@ test-postgres: venv-dev node
 	  DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not browser" -q -n 2; \
 	else echo "== PostgreSQL does not answer at 127.0.0.1:5432; skipping the PostgreSQL run =="; fi
 
-test-browser: venv-dev node chromium
+test-browser: venv-dev node chromium refero-test
 	@echo "== Browser tests (Chromium) =="
 	$(PY) -m pytest -m browser -q
 
@@ -138,12 +146,13 @@ check: venv-dev node lint ## Django system checks, missing migrations, lint
 	NNRR_DEMO=1 $(PY) manage.py check
 	NNRR_DEMO=1 $(PY) manage.py makemigrations --check --dry-run
 
-bench: venv-dev node ## Benchmarks (not part of test): pages, dispatch, export, reports, load test; fails on a missed target
+bench: venv-dev node ## Benchmarks (not part of test): pages, dispatch, export, reports, FHIR search, load test; fails on a missed target
 	@status=0; \
 	$(PY) bench/pages.py || status=1; \
 	$(PY) bench/dispatch.py || status=1; \
 	$(PY) bench/export.py || status=1; \
 	$(PY) bench/reports.py || status=1; \
+	$(PY) bench/fhir_search.py || status=1; \
 	$(PY) bench/load.py || status=1; \
 	exit $$status
 

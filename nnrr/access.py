@@ -13,7 +13,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
@@ -249,3 +249,27 @@ def access_order(request: HttpRequest, order_id: uuid.UUID) -> Order:
     profile = require_right(request, Right.FORMS)
     queryset = orders_of_unit(profile).select_related("course", "course__patient")
     return _get(request, queryset, "order", order_id)  # type: ignore[return-value]
+
+
+# --- Machine clients of the FHIR API (nnrr/api) --------------------------------------------
+# A record system's client is bound to one unit (nnrr.api.auth); it has no profile, so these
+# take the client's unit. It reads completed forms of courses with consent, never drafts.
+
+
+def patients_for_machine_client(unit_id: int) -> QuerySet[Patient]:
+    return Patient.objects.filter(unit_id=unit_id)
+
+
+def responses_for_machine_client(unit_id: int) -> QuerySet[Response]:
+    """The unit's completed forms of active courses whose pre-treatment form carries consent."""
+    consented = Response.objects.filter(
+        course=OuterRef("course"),
+        kind=FormKind.PRE_TREATMENT,
+        status=FormStatus.FERDIGSTILT,
+        consent=True,
+    )
+    return Response.objects.filter(
+        course__unit_id=unit_id,
+        course__status=Course.Status.ACTIVE,
+        status=FormStatus.FERDIGSTILT,
+    ).filter(Exists(consented))

@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "nnrr.worklists",
     "nnrr.exports",
     "nnrr.reports",
+    "nnrr.api",
     "nnrr.demo",
     "django_tasks",
     "django_tasks_db",
@@ -347,6 +348,19 @@ REPORTS_CACHE_SECONDS = _env_int("NNRR_REPORTS_CACHE_SECONDS", 600)
 
 # --- Portal ----------------------------------------------------------------------------------
 PORTAL_MAX_FAILURES = _env_int("NNRR_PORTAL_MAX_FAILURES", 5)
+
+# --- FHIR API (docs/fhir.md) -------------------------------------------------------------------
+# NNRR_FHIR_CANONICAL_BASE: the base of our Questionnaires' canonical URLs (an identifier that
+# stays the same wherever the registry runs). NNRR_FHIR_TOKEN_ISSUER: the OAuth 2.0 server whose
+# signed access tokens machine clients present (HelseID in production; NNRR_HELSEID_ISSUER when
+# unset); NNRR_FHIR_AUDIENCE: the audience those tokens must name (the API's resource name).
+FHIR_CANONICAL_BASE = os.environ.get("NNRR_FHIR_CANONICAL_BASE", "https://nakkeryggreg.no/fhir")
+FHIR_TOKEN_ISSUER = (
+    os.environ.get("NNRR_FHIR_TOKEN_ISSUER", "") or os.environ.get("NNRR_HELSEID_ISSUER", "")
+).rstrip("/")
+FHIR_AUDIENCE = os.environ.get("NNRR_FHIR_AUDIENCE", "nnrr:fhir")
+# Entries per page of a search Bundle (a client may ask for fewer with _count).
+FHIR_PAGE_SIZE = _env_int("NNRR_FHIR_PAGE_SIZE", 50)
 
 LOGGING = {
     "version": 1,

@@ -25,6 +25,7 @@ urlpatterns = [
     path("eksport/", include("nnrr.exports.urls")),
     path("rapporter/", include("nnrr.reports.urls")),
     path("eprom/", include("nnrr.portal.urls")),
+    path("fhir/", include("nnrr.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 

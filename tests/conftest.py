@@ -17,7 +17,7 @@ import datetime as dt
 import itertools
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,15 +26,18 @@ from django.test import Client
 from django.utils import timezone
 from hypothesis import settings as hypothesis_settings
 
+from nnrr.accounts import oidc
 from nnrr.accounts.middleware import LOGIN_TIME_SESSION_KEY
 from nnrr.accounts.models import Identity, Membership, Role, Unit, User
 from nnrr.accounts.profiles import PROFILE_SESSION_KEY
+from nnrr.api.models import ALL_SCOPES, MachineClient
 from nnrr.audit.context import Actor
 from nnrr.demo.people import synthetic_id
 from nnrr.lib.dates import oslo_date
 from nnrr.patients.models import Course, Patient
 from nnrr.patients.services import register_patient
 from nnrr.scheduling import services as scheduling
+from tests.api.token_provider import TokenProvider, start_token_provider
 
 # Property tests check behaviour, never speed (speed is for bench/): no per-example deadline, which
 # a busy CI machine would otherwise turn into a failure of a correct test.
@@ -209,3 +212,57 @@ def complete_pre_treatment(course: Course) -> Any:
         source=Source.PORTAL,
         now=timezone.now(),
     )
+
+
+# --- FHIR machine clients (nnrr/api) -------------------------------------------------------------
+# The token issuer (tests/api/token_provider.py) runs once per module; St. Olavs' and Haukeland's
+# record systems are registered with it and with NNRR.
+
+ST_OLAVS_CLIENT = "st-olavs-dips"
+HAUKELAND_CLIENT = "haukeland-dips"
+
+
+@pytest.fixture(scope="module")
+def token_provider() -> Iterator[TokenProvider]:
+    yield from start_token_provider()
+
+
+@pytest.fixture
+def issuer(token_provider: TokenProvider, settings: Any) -> TokenProvider:
+    settings.FHIR_TOKEN_ISSUER = token_provider.url
+    settings.FHIR_AUDIENCE = "nnrr:fhir"
+    oidc.clear_cache()
+    token_provider.lifetime, token_provider.token_type = 600, "at+jwt"
+    for client_id in (ST_OLAVS_CLIENT, HAUKELAND_CLIENT):
+        if client_id not in token_provider.clients:
+            token_provider.register(client_id, set(ALL_SCOPES))
+    return token_provider
+
+
+@pytest.fixture
+def machine_clients(db: Any, issuer: TokenProvider) -> dict[str, MachineClient]:
+    return {
+        ST_OLAVS_CLIENT: MachineClient.objects.create(
+            client_id=ST_OLAVS_CLIENT,
+            name="DIPS St. Olavs",
+            unit_id=ST_OLAVS,
+            scopes=list(ALL_SCOPES),
+        ),
+        HAUKELAND_CLIENT: MachineClient.objects.create(
+            client_id=HAUKELAND_CLIENT,
+            name="DIPS Haukeland",
+            unit_id=HAUKELAND,
+            scopes=list(ALL_SCOPES),
+        ),
+    }
+
+
+@pytest.fixture
+def api(issuer: TokenProvider, machine_clients: Any) -> Callable[..., Client]:
+    """``api("st-olavs-dips")`` → a test client sending that client's bearer token."""
+
+    def make(client_id: str = ST_OLAVS_CLIENT, scopes: str = " ".join(ALL_SCOPES)) -> Client:
+        token = issuer.token(client_id, scopes)
+        return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    return make

@@ -128,6 +128,11 @@ NO_PATIENT_DATA: dict[str, str] = {
         "(tests/appointments/test_fhir.py)"
     ),
     "admin:": "Django's admin is not mounted in production (docs/decisions/0012-django-admin.md)",
+    "fhir:": (
+        "the FHIR API for machine clients with bearer tokens, not staff pages: every record it "
+        "serves writes nnrr.fhir.response_read / nnrr.fhir.patient_read as the client, every "
+        "refusal nnrr.fhir.* (tests/api/test_read_api.py, tests/api/test_responses_in.py)"
+    ),
 }
 
 

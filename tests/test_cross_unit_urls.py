@@ -1,7 +1,8 @@
 """Every URL that takes an id answers 404 to a user of another unit, exactly like a missing id.
 
 The test walks the whole URL configuration, so a new view with an id parameter is covered (or
-the test fails until it is given an object here).
+the test fails until it is given an object here). The FHIR API under /fhir/ is walked with the
+other unit's machine client and its bearer token instead of a staff login.
 """
 
 from __future__ import annotations
@@ -16,12 +17,17 @@ from django.utils import timezone
 
 from nnrr.accounts.models import AccessApplication
 from nnrr.appointments.models import InboundMessage, MessageState
+from nnrr.audit.context import Actor
 from nnrr.audit.models import AuditEvent
 from nnrr.exports.models import ExportJob
-from nnrr.questionnaires.models import FormKind, Response
+from nnrr.questionnaires.models import FormKind, Response, Source
 from nnrr.reports.models import ReportDocument, Subscription
+from nnrr.scheduling import services as scheduling
 from nnrr.scheduling.models import Order
-from tests.conftest import ST_OLAVS, book, make_patient
+from tests.conftest import HAUKELAND_CLIENT, ST_OLAVS, book, make_patient
+
+# FHIR resources that belong to no unit (the forms themselves): nothing to hide.
+UNIT_FREE_FHIR = {"fhir:questionnaire"}
 
 
 def _patterns(resolver: URLResolver, prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
@@ -33,12 +39,14 @@ def _patterns(resolver: URLResolver, prefix: str = "") -> Iterator[tuple[str, UR
             yield prefix + entry.name, entry
 
 
-def id_patterns() -> list[tuple[str, list[str]]]:
+def id_patterns(*, fhir: bool = False) -> list[tuple[str, list[str]]]:
     found = []
     for name, pattern in _patterns(get_resolver()):
         converters = pattern.pattern.converters
         id_kwargs = [k for k in converters if k.endswith("_id")]
-        if id_kwargs and not name.startswith("admin:"):
+        if not id_kwargs or name.startswith("admin:") or name in UNIT_FREE_FHIR:
+            continue
+        if name.startswith("fhir:") == fhir:
             found.append((name, sorted(converters)))
     return found
 
@@ -98,11 +106,22 @@ def st_olavs_objects(persona: Any) -> dict[str, Any]:
         state=MessageState.WAITING,
         course=course,
     )
+    # A completed, consented form: what the FHIR API serves to St. Olavs' own client.
+    completed = scheduling.submit_patient_form(
+        actor=Actor.system("test"),
+        course=course,
+        kind=FormKind.PRE_TREATMENT,
+        answers={"FamilyStatus": 1},
+        consent=True,
+        source=Source.PORTAL,
+        now=timezone.now(),
+    )
     return {
         "message_id": received.pk,
         "patient_id": patient.pk,
         "course_id": course.pk,
         "response_id": response.pk,
+        "completed_response_id": completed.pk,
         "order_id": order.pk,
         "document_id": document.pk,
         "subscription_id": subscription.pk,
@@ -210,3 +229,42 @@ def test_the_fhir_appointment_endpoint_keeps_to_the_clients_own_unit(
     course.refresh_from_db()
     assert course.status == Course.Status.ACTIVE
     assert Appointment.objects.filter(unit_id=HAUKELAND, appointment_id="A-1").exists()
+
+
+def test_url_walk_finds_the_fhir_views_with_ids() -> None:
+    assert {"fhir:response", "fhir:patient", "fhir:document_reference", "fhir:binary"} <= {
+        name for name, _ in id_patterns(fhir=True)
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"), id_patterns(fhir=True), ids=[n for n, _ in id_patterns(fhir=True)]
+)
+def test_another_units_machine_client_gets_404_under_fhir(
+    name: str,
+    kwargs: list[str],
+    st_olavs_objects: dict[str, Any],
+    api: Any,
+) -> None:
+    # The FHIR API serves completed forms only: its response id is the completed form's.
+    completed = st_olavs_objects["completed_response_id"]
+    objects = {
+        **st_olavs_objects,
+        "response_id": completed,
+        "document_id": completed,
+        "binary_id": f"journalnotat-{completed}",
+    }
+    missing = [k for k in kwargs if k not in objects]
+    assert not missing, f"give the cross-unit test an object for {missing} ({name})"
+    values = {k: objects[k] for k in kwargs}
+    random_ids = {k: (_absent_id(v) if k.endswith("_id") else v) for k, v in values.items()}
+    own = api().get(reverse(name, kwargs=values))
+    assert own.status_code == 200, f"{name}: St. Olavs' own client must see it ({own.status_code})"
+    client = api(HAUKELAND_CLIENT)
+    other = client.get(reverse(name, kwargs=values))
+    absent = client.get(reverse(name, kwargs=random_ids))
+    assert other.status_code == absent.status_code == 404, f"{name}: {other.status_code}"
+    assert other.json()["issue"][0]["code"] == absent.json()["issue"][0]["code"] == "not-found"
+    assert AuditEvent.objects.filter(
+        outcome="denied", role="maskinklient", object_id__in=[str(v) for v in values.values()]
+    ).exists()

@@ -83,8 +83,10 @@ def _register_address_failure(address: str, now: dt.datetime) -> None:
         throttle.save()
 
 
-def _order_state(order: Order, now: dt.datetime) -> Entry:
-    if order.code_locked_at is not None:
+def order_state(order: Order, now: dt.datetime, *, ignore_code_lock: bool = False) -> Entry:
+    """Whether the order can be answered now (the code's lockout counts unless ignored: a form
+    arriving from Helsenorge was filled by a patient logged in with eID, not with the code)."""
+    if order.code_locked_at is not None and not ignore_code_lock:
         return Entry.LOCKED
     if order.state == OrderState.ANSWERED or order.code_used_at is not None:
         return Entry.USED
@@ -152,7 +154,7 @@ def enter(
             return EntryResult(Entry.SLOWED, wait_minutes=wait)
         return EntryResult(Entry.WRONG)
     assert order is not None
-    state = _order_state(order, now)
+    state = order_state(order, now)
     record_event(
         actor=actor,
         action="nnrr.portal.entry",
@@ -234,10 +236,16 @@ def save_section(
 
 
 def submit(
-    *, actor: Actor, order: Order, answers: dict[str, Any], now: dt.datetime
+    *,
+    actor: Actor,
+    order: Order,
+    answers: dict[str, Any],
+    now: dt.datetime,
+    source: str = Source.PORTAL,
 ) -> Response | None:
     """ "Send inn": store the completed form once. None when the order was already answered (a
-    second click or a reload); ValidationError when the answers cannot be stored."""
+    second click or a reload); ValidationError when the answers cannot be stored. ``source`` is
+    Helsenorge for a form filled in Helsenorge's form filler (nnrr.api.services)."""
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
         if locked.state == OrderState.ANSWERED:
@@ -248,7 +256,7 @@ def submit(
             kind=order.kind,
             answers=answers,
             consent=True if order.kind == FormKind.PRE_TREATMENT else None,
-            source=Source.PORTAL,
+            source=source,
             now=now,
             order=locked,
         )

@@ -89,6 +89,7 @@ class Source(models.TextChoices):
     STAFF = "staff", _("registrert av behandler")
     PAPER = "paper", _("papirskjema punchet av personalet")
     PORTAL = "portal", _("utfylt av pasienten")
+    HELSENORGE = "helsenorge", _("utfylt av pasienten på Helsenorge")
 
 
 class ImmutableFormError(RuntimeError):
@@ -165,6 +166,14 @@ class Response(models.Model):
             # The reports count courses by the Besøksdato of their completed Behandlerskjema,
             # which lives in the answers: this index on that date (as ISO text) lets a report of
             # a few years read only those years' forms, however long the registry's history.
+            # The FHIR API lists a unit's completed forms in the order they were completed, a page
+            # at a time from a (completed_at, id) cursor: walking this index in order finds the
+            # next page's rows without sorting every completed form of the registry.
+            models.Index(
+                fields=["completed_at", "id"],
+                condition=models.Q(status=FormStatus.FERDIGSTILT),
+                name="response_completed_order",
+            ),
             models.Index(
                 Substr(KeyTextTransform("S1b_DateOfCompletion", "answers"), 1, 10),
                 "course",
