@@ -23,7 +23,7 @@ from nnrr.appointments.models import InboundMessage
 from nnrr.audit.context import Actor
 from nnrr.audit.services import not_found, record_event
 from nnrr.patients.models import Course, Patient
-from nnrr.questionnaires.models import FormStatus, Response, course_unfinished
+from nnrr.questionnaires.models import FormKind, FormStatus, Response, course_unfinished
 from nnrr.scheduling import reads as patient_reads
 from nnrr.scheduling.models import Order
 from nnrr.worklists import reads as worklist_reads

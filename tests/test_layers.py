@@ -26,7 +26,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("scheduling",),
     ("portal", "worklists", "exports", "reports", "appointments"),
     ("access",),  # nnrr/access.py: the one way in to patient data, for every page
-    ("administration",),  # the Logg, innsyn and the administration pages
+    ("administration", "api"),  # the Logg, innsyn and the administration pages; the FHIR API
     ("demo",),
 ]
 LAYER = {app: level for level, apps in enumerate(LAYERS) for app in apps}

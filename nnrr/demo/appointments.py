@@ -49,7 +49,7 @@ class Step:
 
 
 def steps(*, unit: int, count: int, now: dt.datetime, seed: int = 2026) -> Iterator[Step]:
-    rng = random.Random(seed + int(now.timestamp()))  # noqa: S311 - synthetic test data
+    rng = random.Random(seed + int(now.timestamp()))
     serial = 0
 
     def message_id() -> str:

@@ -11,9 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from nnrr.accounts.models import Unit
-from nnrr.demo import appointments as simulator
 from nnrr.appointments.models import Appointment
 from nnrr.audit.context import Actor
+from nnrr.demo import appointments as simulator
 from nnrr.patients.models import Course
 from nnrr.questionnaires.models import FormKind
 from nnrr.scheduling import services as scheduling
