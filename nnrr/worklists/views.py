@@ -36,6 +36,13 @@ LISTS = {
     "consent": _("Pasienter uten informasjon om samtykke"),
 }
 
+# The audit event of opening each list (the consent list writes "nnrr.worklist.consent.viewed").
+LIST_EVENTS = {
+    "mine": "nnrr.worklist.mine.viewed",
+    "overdue": "nnrr.worklist.overdue.viewed",
+    "unit": "nnrr.worklist.unit.viewed",
+}
+
 
 class ListPages:
     """A worklist for the Paginator: counted with ``count()`` and read a page at a time with
@@ -196,7 +203,7 @@ def _course_list(request: HttpRequest, key: str, courses: ListPages) -> HttpResp
     page = Paginator(cast(Any, courses), 50).get_page(request.GET.get("page"))
     record_event(
         actor=Actor.from_request(request),
-        action=f"nnrr.worklist.{key}.viewed",
+        action=LIST_EVENTS[key],
         detail={"rows": len(page.object_list)},
     )
     return render(
