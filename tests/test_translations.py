@@ -30,7 +30,7 @@ PAGES = {
         "Log in to the Norwegian Neck and Back Registry",
         "Logg inn i Norsk nakke- og ryggregister",
     ),
-    "portal:start": ("ePROM filling portal", "ePROM utfyllingsportal"),
+    "portal:start": ("Answer a questionnaire", "Svar på spørreskjema"),
 }
 
 

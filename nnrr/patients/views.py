@@ -27,6 +27,7 @@ from nnrr.patients.course_html import course_sections
 from nnrr.patients.forms import BookingForm, ContactForm, PatientSearchForm, RegisterPatientForm
 from nnrr.patients.models import Course
 from nnrr.patients.services import change_owner, register_patient, update_contact
+from nnrr.questionnaires import wording as questionnaire_wording
 from nnrr.scheduling import services as scheduling
 from nnrr.worklists.views import unfinished_counts
 
@@ -41,6 +42,8 @@ def front_page(request: HttpRequest) -> HttpResponse:
         context["counts"] = unfinished_counts(profile)
         # The red dot is "mine" > 0: no second query for it (see worklists.context_processors).
         context["worklist_waiting"] = context["counts"]["mine"] > 0
+        # Staff are told which instruments of the blank paper forms carry placeholder wording.
+        context["placeholder_wording"] = questionnaire_wording.placeholders_of_patient_forms()
     return render(request, "patients/front.html", context)
 
 

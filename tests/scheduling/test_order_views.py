@@ -241,7 +241,7 @@ def test_demo_outbox_lists_the_written_messages(
 
     html = page.content.decode()
     assert page.status_code == 200
-    assert "Spørreskjema fra sykehuset" in html
+    assert "Spørreskjema fra St. Olavs hospital HF" in html
     assert html.count("/eprom/lenke/") >= 1
     assert patient.email in html
     assert "not a message" not in html
