@@ -85,6 +85,14 @@ def _remember_code(request: HttpRequest, new: services.NewOrder) -> None:
         )
 
 
+def portal_base_url(request: HttpRequest) -> str:
+    """The portal's address as staff see it: the configured one (NNRR_PORTAL_BASE_URL), or else
+    the address this page was served from (a demo on any host and port)."""
+    if settings.PORTAL_BASE_URL_SET:
+        return settings.PORTAL_BASE_URL
+    return f"{request.scheme}://{request.get_host()}"
+
+
 @profile_required(Right.FORMS)
 @require_http_methods(["GET", "POST"])
 def order_eprom(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
@@ -178,7 +186,7 @@ def order_detail(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
             "order": order,
             "patient": order.course.patient,
             "code": code,
-            "portal_url": settings.PORTAL_BASE_URL + reverse("portal:start"),
+            "portal_url": portal_base_url(request) + reverse("portal:start"),
             "messages_list": list(order.messages.all()),
         },
     )
@@ -205,7 +213,7 @@ def show_code(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
             "patient": order.course.patient,
             "code": code,
             "shown_again": True,
-            "portal_url": settings.PORTAL_BASE_URL + reverse("portal:start"),
+            "portal_url": portal_base_url(request) + reverse("portal:start"),
             "messages_list": list(order.messages.all()),
         },
     )
