@@ -150,6 +150,8 @@ OBJECT_NAMES = {
     "export": gettext_lazy("en eksport"),
     "report_document": gettext_lazy("en rapport"),
     "report_subscription": gettext_lazy("et abonnement på rapport"),
+    "membership": gettext_lazy("en rolle"),
+    "access_application": gettext_lazy("en søknad om tilgang"),
 }
 
 # The action filter of the Logg: a plain-language group and the action prefixes it covers.

@@ -15,8 +15,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from nnrr import access
+from nnrr.accounts import access_admin
 from nnrr.accounts.decorators import profile_required
-from nnrr.accounts.models import Role, User
+from nnrr.accounts.models import AccessApplication, Role, User
 from nnrr.accounts.profiles import Right
 from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
@@ -44,6 +45,16 @@ def front_page(request: HttpRequest) -> HttpResponse:
         context["worklist_waiting"] = context["counts"]["mine"] > 0
         # Staff are told which instruments of the blank paper forms carry placeholder wording.
         context["placeholder_wording"] = questionnaire_wording.placeholders_of_patient_forms()
+    if profile.has(Right.MANAGE_ACCESS):
+        # Whoever approves access sees the applications waiting for them first thing.
+        waiting = access_admin.applications_for(profile).filter(
+            status=AccessApplication.Status.PENDING
+        )
+        context["waiting_applications"] = [
+            application
+            for application in waiting.order_by("created_at")[:20]
+            if access_admin.can_decide(profile, application)
+        ]
     return render(request, "patients/front.html", context)
 
 
