@@ -30,10 +30,12 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, ExtractYear
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from nnrr.accounts.models import Unit
+from nnrr.lib.dates import oslo_date
 from nnrr.questionnaires import diagnoses
 from nnrr.questionnaires.definitions import get_definition
 from nnrr.questionnaires.models import FormKind
@@ -127,6 +129,7 @@ class Report:
     intro: str
     sections: list[Section]
     notes: list[str] = field(default_factory=list)
+    period: str = ""  # what period its numbers cover, as the document's cover names it
 
 
 @dataclass(frozen=True)
@@ -142,10 +145,23 @@ class Choices:
     visit_from: dt.date | None = None
     visit_to: dt.date | None = None
     adjusted: bool = False  # outcome indicators also adjusted for patient mix
+    # The data are read up to this day (a document's period end; None: today). A year that
+    # has not ended by then is marked "ufullstendig år" wherever it is named.
+    as_of: dt.date | None = None
 
     @property
     def years(self) -> tuple[int, ...]:
         return tuple(range(self.first_year, self.last_year + 1))
+
+    def is_complete(self, year: int) -> bool:
+        as_of = self.as_of or oslo_date(timezone.now())
+        return dt.date(year, 12, 31) < as_of  # read on 31 December, the day is not over
+
+    def year_label(self, year: int) -> str:
+        """ "2025", or "2026 (ufullstendig år)" for a year not over when the data were read."""
+        if self.is_complete(year):
+            return str(year)
+        return _("%(year)s (ufullstendig år)") % {"year": year}
 
     def visit_filter(self) -> Q:
         if self.visit_from and self.visit_to:
@@ -160,8 +176,14 @@ class Choices:
         if self.visit_from and self.visit_to:
             return f"{self.visit_from:%d.%m.%Y}–{self.visit_to:%d.%m.%Y}"
         if self.first_year == self.last_year:
-            return str(self.first_year)
-        return f"{self.first_year}–{self.last_year}"
+            return self.year_label(self.first_year)
+        return f"{self.first_year}–{self.year_label(self.last_year)}"
+
+
+def band_labels() -> tuple[str, str, str, str]:
+    """The legend of an indicator chart's bands, in the reader's language: below the minimum,
+    between minimum and goal, below the goal (no minimum set), at or above the goal."""
+    return (_("Under min."), _("Min."), _("Under mål"), _("Mål"))
 
 
 def _units() -> list[Unit]:
@@ -261,13 +283,18 @@ def indicator_report(choices: Choices) -> Report:
             goal_text += ", " + _("min.: %(min)s") % {"min": percent(target.minimum)}
         alt = _("%(title)s %(year)s, andel med 95 %% konfidensintervall per gruppe. %(goal)s. ") % {
             "title": title,
-            "year": latest,
+            "year": choices.year_label(latest),
             "goal": goal_text,
         } + "; ".join(
             f"{bar.label}: {'N<30' if bar.value is None else percent(bar.value)}" for bar in bars
         )
         chart = charts.indicator_chart(
-            f"{title} ({latest})", bars, target.goal, target.minimum, alt
+            f"{title}, {choices.year_label(latest)}",
+            bars,
+            target.goal,
+            target.minimum,
+            alt,
+            band_labels=band_labels(),
         )
         notes = []
         if choices.adjusted and indicator.is_outcome:
@@ -290,7 +317,7 @@ def indicator_report(choices: Choices) -> Report:
                     % {"title": title},
                     [
                         _("Enhet"),
-                        *[str(y) for y in choices.years],
+                        *[choices.year_label(y) for y in choices.years],
                         *(
                             [_("%(year)s justert for pasientsammensetning") % {"year": latest}]
                             if adjusted_shares is not None
@@ -833,15 +860,16 @@ def response_report(choices: Choices) -> Report:
                 title,
                 Table(
                     title + " " + _("(besvarte av sendte, etter oppfølgingsår)"),
-                    [_("Gruppe"), *[str(y) for y in choices.years]],
+                    [_("Gruppe"), *[choices.year_label(y) for y in choices.years]],
                     table_rows,
                 ),
                 charts.indicator_chart(
-                    f"{title} ({choices.last_year})",
+                    f"{title}, {choices.year_label(choices.last_year)}",
                     bars,
                     None,
                     None,
                     title + ": " + "; ".join(f"{b.label} {percent(b.value)}" for b in bars),
+                    band_labels=band_labels(),
                 ),
             )
         )
