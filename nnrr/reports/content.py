@@ -31,7 +31,7 @@ from django.db.models import (
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, ExtractYear
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 
 from nnrr.accounts.models import Unit
@@ -183,7 +183,7 @@ class Choices:
 def band_labels() -> tuple[str, str, str, str]:
     """The legend of an indicator chart's bands, in the reader's language: below the minimum,
     between minimum and goal, below the goal (no minimum set), at or above the goal."""
-    return (_("Under min."), _("Min."), _("Under mål"), _("Mål"))
+    return (_("Under min."), _("Min."), _("Under mål"), pgettext("indikatorens mål", "Mål"))
 
 
 def _units() -> list[Unit]:
