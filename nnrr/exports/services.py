@@ -46,6 +46,7 @@ from nnrr.exports.columns import (
     codebook_rows,
     course_table,
     form_table,
+    table_label,
 )
 from nnrr.exports.models import ExportFormat, ExportJob
 from nnrr.exports.pseudonym import (
@@ -308,7 +309,7 @@ def _readme(
         "behandling med samtykke).",
         "",
         "Antall rader:",
-        *[f"  {name}: {count}" for name, count in row_counts.items()],
+        *[f"  {table_label(name)} ({name}): {count}" for name, count in row_counts.items()],
         "",
         "Tabeller: én per skjematype (Behandlerskjema, Pasientskjema_foer_behandling,",
         "Pasientskjema_6_maaneder, Pasientskjema_12_maaneder), koblet på HovedskjemaGUID",
