@@ -275,6 +275,13 @@ def total_rows(profile: Profile, filters: ExportFilters) -> int:
     return total
 
 
+def _table_and_file(name: str) -> str:
+    """ "Pasientskjema før behandling (Pasientskjema_foer_behandling)": the table in words and
+    the name of its file, once when they are the same."""
+    label = table_label(name)
+    return name if label == name else f"{label} ({name})"
+
+
 def _readme(
     *,
     who: str,
@@ -309,7 +316,7 @@ def _readme(
         "behandling med samtykke).",
         "",
         "Antall rader:",
-        *[f"  {table_label(name)} ({name}): {count}" for name, count in row_counts.items()],
+        *[f"  {_table_and_file(name)}: {count}" for name, count in row_counts.items()],
         "",
         "Tabeller: én per skjematype (Behandlerskjema, Pasientskjema_foer_behandling,",
         "Pasientskjema_6_maaneder, Pasientskjema_12_maaneder), koblet på HovedskjemaGUID",
