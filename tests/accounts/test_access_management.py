@@ -85,8 +85,9 @@ def test_application_approval_makes_the_profile_appear_at_the_next_page_load(
     )
     assert [m.to for m in mail.outbox] == [["nina@stolav.no"]]
     assert "godkjent" in mail.outbox[0].subject
-    html = client.get(reverse("accounts:choose_profile")).content.decode()
-    assert "Pasientansvarlig ved St. Olavs hospital HF" in html
+    # Her one profile is taken at once: «Velg profil» has nothing to offer a choice between.
+    html = client.get(reverse("accounts:choose_profile"), follow=True).content.decode()
+    assert '<h1 class="ds-heading" data-size="lg">St. Olavs hospital HF</h1>' in html
     event = AuditEvent.objects.get(action="nnrr.membership.granted")
     assert event.detail["old"] is None
     assert event.detail["new"]["valid_until"] == until.isoformat()
@@ -336,8 +337,9 @@ def test_demo_person_without_roles_applies_and_the_demo_administrator_approves(
     admin.post(reverse("accounts:choose_profile"), {"membership": membership.pk})
     with django_capture_on_commit_callbacks(execute=True):
         admin.post(reverse("accounts:application", args=[application.pk]), {"decision": "approve"})
-    html = client.get(reverse("accounts:choose_profile")).content.decode()
-    assert "Pasientansvarlig ved St. Olavs hospital HF" in html
+    # Her one profile is taken at once: «Velg profil» has nothing to offer a choice between.
+    html = client.get(reverse("accounts:choose_profile"), follow=True).content.decode()
+    assert '<h1 class="ds-heading" data-size="lg">St. Olavs hospital HF</h1>' in html
 
 
 def test_the_local_lead_adds_a_person_by_national_id_and_grants_a_form_role(
@@ -475,3 +477,17 @@ def test_the_approvers_front_page_shows_the_waiting_applications(
     assert "Nina Ny" in as_persona("local_admin").get(reverse("patients:front")).content.decode()
     clinician_front = as_persona("clinician").get(reverse("patients:front")).content.decode()
     assert "Søknader om tilgang som venter" not in clinician_front
+
+
+def test_velg_profil_is_skipped_for_a_person_with_exactly_one_profile(persona: Any) -> None:
+    clinician = persona("clinician")
+    client = logged_in_without_profile(clinician.user)
+    response = client.get(reverse("accounts:choose_profile"))
+    assert response.status_code == 302 and response["Location"] == "/"
+    chosen = AuditEvent.objects.get(action="nnrr.profile.chosen")
+    assert chosen.actor == clinician.user and chosen.detail["unit"] == ST_OLAVS
+    assert client.get("/").status_code == 200
+    # Two profiles: the page asks.
+    Membership.objects.create(user=clinician.user, unit_id=HAUKELAND, role=Role.PASIENTANSVARLIG)
+    two = logged_in_without_profile(clinician.user).get(reverse("accounts:choose_profile"))
+    assert two.status_code == 200 and "Velg profil" in two.content.decode()
