@@ -273,6 +273,11 @@ TRUSTED_PROXY_COUNT = _env_int("NNRR_TRUSTED_PROXY_COUNT", 0)
 LANGUAGE_CODE = "nb"
 LANGUAGES = [("nb", _("Norsk bokmål")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "nnrr" / "locale"]
+# The chosen language is kept across logins and browser restarts: a year-long cookie (logging
+# out ends the session, not the choice of language).
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = PRODUCTION
 USE_I18N = True
 TIME_ZONE = "Europe/Oslo"
 USE_TZ = True
