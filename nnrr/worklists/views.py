@@ -9,7 +9,7 @@ from urllib.parse import quote
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -111,9 +111,13 @@ def unfinished_counts(profile: Profile) -> dict[str, int]:
 
 @profile_required(Right.FORMS)
 def index(request: HttpRequest) -> HttpResponse:
+    """ «Arbeidsliste»: straight to the first list with rows (Mine uferdige skjema, Utgått
+    planlagt konsultasjonsdato, Avdelingens uferdige skjemaer), or to "Mine" when all are
+    empty; each list page links to the others."""
     profile = access.require_right(request, Right.FORMS)
     counts = unfinished_counts(profile)
-    return render(request, "worklists/index.html", {"lists": LISTS, "counts": counts})
+    first = next((key for key in ("mine", "overdue", "unit") if counts[key]), "mine")
+    return redirect(f"worklists:{first}")
 
 
 _COURSE_ROW = (

@@ -188,7 +188,7 @@ def test_the_local_lead_grants_form_roles_of_their_own_unit_only(
 def test_an_ended_role_stops_working_at_the_next_request(as_persona: Any, persona: Any) -> None:
     clinician_client = as_persona("clinician")
     clinician = persona("clinician")
-    assert clinician_client.get(reverse("worklists:index")).status_code == 200
+    assert clinician_client.get(reverse("worklists:mine")).status_code == 200
     as_persona("local_admin").post(
         reverse("accounts:membership", args=[clinician.membership.pk]), {"action": "end"}
     )
@@ -404,7 +404,7 @@ def test_today_as_end_date_is_allowed_and_the_role_works_through_it(
     )
     clinician.membership.refresh_from_db()
     assert clinician.membership.valid_until == _today()
-    assert as_persona("clinician").get(reverse("worklists:index")).status_code == 200
+    assert as_persona("clinician").get(reverse("worklists:mine")).status_code == 200
 
 
 def test_an_ended_roles_past_date_may_be_sent_back_unchanged(persona: Any) -> None:
