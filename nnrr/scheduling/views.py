@@ -85,6 +85,13 @@ def _remember_code(request: HttpRequest, new: services.NewOrder) -> None:
         )
 
 
+def _delivery(order: Order) -> dict[str, Any]:
+    """The order's messages, the first one delivered (its time ends "prosesseres"), and now."""
+    messages_list = list(order.messages.all())
+    delivered = next((m for m in messages_list if m.state == MessageState.SENT and m.sent_at), None)
+    return {"messages_list": messages_list, "delivered": delivered, "now": timezone.now()}
+
+
 def portal_base_url(request: HttpRequest) -> str:
     """The portal's address as staff see it: the configured one (NNRR_PORTAL_BASE_URL), or else
     the address this page was served from (a demo on any host and port)."""
@@ -187,7 +194,7 @@ def order_detail(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
             "patient": order.course.patient,
             "code": code,
             "portal_url": portal_base_url(request) + reverse("portal:start"),
-            "messages_list": list(order.messages.all()),
+            **_delivery(order),
         },
     )
 
@@ -214,7 +221,7 @@ def show_code(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
             "code": code,
             "shown_again": True,
             "portal_url": portal_base_url(request) + reverse("portal:start"),
-            "messages_list": list(order.messages.all()),
+            **_delivery(order),
         },
     )
 

@@ -137,6 +137,10 @@ def test_bestill_eprom_without_notify_self_is_queued_for_sending_now(
     order.refresh_from_db()
     assert order.state == OrderState.SENT
     assert channel.path_for(f"{order.pk}-invitation").exists()
+    # Once «Sendt», the order page says it was sent, not that it is being processed.
+    sent = client.get(response["Location"]).content.decode()
+    assert "Sendt" in sent and "prosesseres" not in sent
+    assert "Skjemaet ble sendt til pasienten" in sent
 
 
 def test_bestill_eprom_for_a_patient_without_course_sends_staff_to_create_one(
