@@ -14,6 +14,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -237,15 +238,21 @@ def demo_outbox(request: HttpRequest) -> HttpResponse:
         raise Http404
     profile = access.require_right(request, Right.FORMS)
     channel = FileChannel(Path(settings.OUTBOX_DIR))
-    rows = (
-        Message.objects.filter(
-            order__in=access.orders_of_unit(profile), channel=channel.name, state=MessageState.SENT
-        )
-        .order_by("-sent_at", "-created_at")
-        .values_list("key", flat=True)[:100]
+    messages_sent = Message.objects.filter(
+        order__in=access.orders_of_unit(profile), channel=channel.name, state=MessageState.SENT
     )
+    # "Pasient": the messages of one patient, found by name or e-mail address.
+    wanted = request.GET.get("pasient", "").replace("\x00", "").strip()[:100]
+    if wanted:
+        messages_sent = messages_sent.filter(
+            Q(order__course__patient__name__icontains=wanted)
+            | Q(order__course__patient__email__icontains=wanted)
+        )
+    rows = messages_sent.order_by("-sent_at", "-created_at").values_list(
+        "key", "order__course__patient__name"
+    )[:100]
     mails: list[dict[str, Any]] = []
-    for key in rows:
+    for key, patient_name in rows:
         path = channel.path_for(key)
         try:
             raw = path.read_bytes()
@@ -256,6 +263,7 @@ def demo_outbox(request: HttpRequest) -> HttpResponse:
         body = body_part.get_content() if body_part is not None else ""
         mails.append(
             {
+                "patient": patient_name,
                 "to": parsed["To"],
                 "subject": parsed["Subject"],
                 "date": parsed["Date"],
@@ -266,9 +274,9 @@ def demo_outbox(request: HttpRequest) -> HttpResponse:
     record_event(
         actor=Actor.from_request(request),
         action="nnrr.demo.outbox_viewed",
-        detail={"rows": len(mails)},
+        detail={"rows": len(mails), "filtered": bool(wanted)},
     )
-    return render(request, "scheduling/demo_outbox.html", {"mails": mails})
+    return render(request, "scheduling/demo_outbox.html", {"mails": mails, "wanted": wanted})
 
 
 @profile_required(Right.FORMS)

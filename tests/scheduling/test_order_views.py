@@ -289,3 +289,31 @@ def test_report_reader_is_refused_every_order_page(
     )
     assert Order.objects.filter(course=course).count() == 1
     assert open_order(course).state == OrderState.PLANNED
+
+
+def test_demo_outbox_can_be_filtered_by_patient(
+    as_persona: Callable[[str], Client],
+    persona: Callable[[str], Persona],
+    course: Course,
+    patient: Patient,
+    tmp_path: Path,
+) -> None:
+    client = as_persona("clinician")
+    other = make_patient(ST_OLAVS, name="Annen Mottaker", email="annen@example.no")
+    other_course = book(persona("clinician"), other)
+    for who, their_course in ((patient, course), (other, other_course)):
+        client.post(
+            reverse("scheduling:order", args=[who.pk]), order_post(their_course, confirm="on")
+        )
+    dispatch.run_pass(worker_id="w-test", now=timezone.now(), channel=FileChannel(tmp_path))
+
+    with override_settings(OUTBOX_DIR=tmp_path, DEMO=True):
+        everyone = client.get(reverse("scheduling:demo_outbox")).content.decode()
+        one = client.get(reverse("scheduling:demo_outbox"), {"pasient": "annen mott"})
+        nobody = client.get(reverse("scheduling:demo_outbox"), {"pasient": "Ingen Slik"})
+
+    assert patient.email in everyone and "annen@example.no" in everyone
+    html = one.content.decode()
+    assert "annen@example.no" in html and patient.email not in html
+    assert "Pasient: Annen Mottaker" in html
+    assert "Ingen meldinger til en pasient som passer «Ingen Slik»." in nobody.content.decode()
