@@ -286,3 +286,17 @@ def test_the_picker_finds_a_neoplasm_by_its_norwegian_name(as_persona: Any) -> N
         reverse("questionnaires:diagnosis_search"), {"q": "T36.0", "target": "DiagnosticNumber4"}
     ).content.decode()
     assert "Poisoning: Penicillins" in english and "engelsk navn" in english
+
+
+def test_help_bubbles_only_where_there_is_help_to_give(as_persona: Any, draft: Response) -> None:
+    """A checkbox option whose help would only say its own name again ("Lege deltok i
+    utredningen") has no "?" button; one whose help explains something keeps it."""
+    html = as_persona("clinician").get(fill_url(draft)).content.decode()
+    bubbles = html.count('<details class="app-help">')
+    definition = get_definition("1b")
+    with_help = sum(bool(i.help) for i in definition.items()) + sum(
+        bool(g.help) for g in definition.groups()
+    )
+    assert bubbles == with_help
+    assert "Vis hjelp for Lege<" not in html and "Vis hjelp for Skiveprolaps<" not in html
+    assert "Vis hjelp for A-preparater" in html  # says what an A-preparat is
