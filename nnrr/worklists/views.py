@@ -111,7 +111,7 @@ def unfinished_counts(profile: Profile) -> dict[str, int]:
 
 @profile_required(Right.FORMS)
 def index(request: HttpRequest) -> HttpResponse:
-    """ «Arbeidsliste»: straight to the first list with rows (Mine uferdige skjema, Utgått
+    """«Arbeidsliste»: straight to the first list with rows (Mine uferdige skjema, Utgått
     planlagt konsultasjonsdato, Avdelingens uferdige skjemaer), or to "Mine" when all are
     empty; each list page links to the others."""
     profile = access.require_right(request, Right.FORMS)
