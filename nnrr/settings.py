@@ -275,6 +275,11 @@ TRUSTED_PROXY_COUNT = _env_int("NNRR_TRUSTED_PROXY_COUNT", 0)
 LANGUAGE_CODE = "nb"
 LANGUAGES = [("nb", _("Norsk bokmål")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "nnrr" / "locale"]
+# The chosen language is kept across logins and browser restarts: a year-long cookie (logging
+# out ends the session, not the choice of language).
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = PRODUCTION
 USE_I18N = True
 TIME_ZONE = "Europe/Oslo"
 USE_TZ = True
@@ -312,7 +317,15 @@ CHANNEL = os.environ.get("NNRR_CHANNEL") or ("file" if (DEMO or DEBUG) else "ema
 if CHANNEL not in {"file", "email", "none"}:
     raise ImproperlyConfigured(f"NNRR_CHANNEL must be file, email or none, not {CHANNEL!r}")
 OUTBOX_DIR = Path(os.environ.get("NNRR_OUTBOX_DIR") or DATA_DIR / "outbox")
-PORTAL_BASE_URL = os.environ.get("NNRR_PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The patient portal's public address in links. Production names it (NNRR_PORTAL_BASE_URL, which
+# always wins). Otherwise it is where this system is served: bin/serve (`make demo PORT=8102`)
+# exports the host and port it binds as NNRR_SERVE_ADDRESS, for the worker's messages; a staff
+# page uses the address its own request came to (nnrr.scheduling.views.portal_base_url).
+PORTAL_BASE_URL_SET = bool(os.environ.get("NNRR_PORTAL_BASE_URL"))
+PORTAL_BASE_URL = (
+    os.environ.get("NNRR_PORTAL_BASE_URL")
+    or f"http://{os.environ.get('NNRR_SERVE_ADDRESS') or '127.0.0.1:8000'}"
+).rstrip("/")
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = os.environ.get("NNRR_EMAIL_HOST", "localhost")
 EMAIL_PORT = _env_int("NNRR_EMAIL_PORT", 25)

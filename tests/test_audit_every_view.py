@@ -101,7 +101,7 @@ NO_PATIENT_DATA: dict[str, str] = {
         "a GET shows the empty look-up form; the POST writes nnrr.audit.innsyn for each of the "
         "person's records (tests/audit/test_log_page.py)"
     ),
-    "worklists:index": "counts of the unit's worklists only",
+    "worklists:index": "redirects to the first worklist with rows (each list is audited)",
     "questionnaires:diagnosis_search": "the ICD-10 code list",
     "questionnaires:diagnosis_check": "the name, group and warning of an ICD-10 code",
     "questionnaires:paper_blank": "a blank paper form for the clinic's stock: no patient data",

@@ -30,7 +30,7 @@ PAGES = {
         "Log in to the Norwegian Neck and Back Registry",
         "Logg inn i Norsk nakke- og ryggregister",
     ),
-    "portal:start": ("ePROM filling portal", "ePROM utfyllingsportal"),
+    "portal:start": ("Answer a questionnaire", "Svar på spørreskjema"),
 }
 
 
@@ -73,6 +73,19 @@ def test_page_is_norwegian_without_the_language_cookie(client: Client, url_name:
     assert '<html lang="nb"' in html
     assert norwegian in html
     assert english not in html
+
+
+@pytest.mark.django_db
+def test_the_chosen_language_is_kept_across_logins_and_browser_restarts(as_persona: Any) -> None:
+    client = as_persona("clinician")
+    chosen = client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    cookie = chosen.cookies["django_language"]
+    assert cookie.value == "en"
+    assert int(cookie["max-age"]) >= 300 * 24 * 3600  # not gone when the browser closes
+    client.post(reverse("accounts:logout"))
+    login = client.get(reverse("accounts:login"))
+    assert login["Content-Language"] == "en"
+    assert "Log in to the Norwegian Neck and Back Registry" in login.content.decode()
 
 
 # --- The catalogue -------------------------------------------------------------------------

@@ -126,22 +126,25 @@ def choose_profile(request: HttpRequest) -> HttpResponse:
         .filter(user_id=request.user.pk)
         .order_by("unit__name", "role")
     )
-    if request.method == "POST":
+    chosen = None
+    if request.method == "GET" and len(memberships) == 1:
+        # Nothing to choose between: the one profile is taken, and «Velg profil» is skipped.
+        chosen = memberships[0]
+    elif request.method == "POST":
         form = ChooseProfileForm(request.POST)
-        chosen = None
         if form.is_valid():
             chosen = next((m for m in memberships if m.pk == form.cleaned_data["membership"]), None)
         if chosen is None:
             messages.error(request, _("Velg en av profilene i listen."))
-        else:
-            request.session[PROFILE_SESSION_KEY] = chosen.pk
-            request.profile = Profile.from_membership(chosen)  # type: ignore[attr-defined]
-            record_event(
-                actor=Actor.from_request(request),
-                action="nnrr.profile.chosen",
-                detail={"role": chosen.role, "unit": chosen.unit_id},
-            )
-            return redirect(_safe_next(request, "/"))
+    if chosen is not None:
+        request.session[PROFILE_SESSION_KEY] = chosen.pk
+        request.profile = Profile.from_membership(chosen)  # type: ignore[attr-defined]
+        record_event(
+            actor=Actor.from_request(request),
+            action="nnrr.profile.chosen",
+            detail={"role": chosen.role, "unit": chosen.unit_id},
+        )
+        return redirect(_safe_next(request, "/"))
     if len(memberships) == 0:
         messages.warning(request, _("Du har ingen tilganger i registeret ennå."))
     return render(

@@ -118,8 +118,14 @@ class RejectForm(forms.Form):
 
 
 class GrantForm(forms.Form):
+    # No unit is chosen beforehand: a role given at the administrator's own unit by mistake
+    # gives access to that unit's patients.
     unit = forms.ModelChoiceField(
-        label=_("Enhet"), queryset=Unit.objects.none(), widget=forms.Select(attrs=TEXT)
+        label=_("Enhet"),
+        queryset=Unit.objects.none(),
+        empty_label=_("Velg enhet"),
+        error_messages={"required": _("Velg enheten rollen gjelder.")},
+        widget=forms.Select(attrs=TEXT),
     )
     role = forms.ChoiceField(label=_("Rolle"), choices=(), widget=forms.Select(attrs=TEXT))
     valid_until = NorwegianDateField(label=_("Gyldig til og med (valgfritt)"), required=False)

@@ -166,14 +166,18 @@ def _rows(profile: Profile, events: list[AuditEvent]) -> list[dict[str, Any]]:
         patient = patients.get(event.patient_id) if event.patient_id else None
         if event.role not in roles:
             roles[event.role] = role_label(event.role)
+        own_actor = event.actor_id is None and event.role in ("pasient", "system")
         rows.append(
             {
                 "event": event,
                 "at": timezone.localtime(event.at),
-                "who": event.actor_name or "–",
-                "role": roles[event.role],
+                # The patient in the portal and the system itself are named by what they are.
+                "who": roles[event.role] if own_actor else (event.actor_name or "–"),
+                "role": "" if own_actor else roles[event.role],
                 "unit": event.unit.short_name if event.unit_id and event.unit else "",
-                "what": describe(event.action, event.detail, reasons.get(event.pk, "")),
+                "what": describe(
+                    event.action, event.detail, reasons.get(event.pk, ""), event.outcome
+                ),
                 "outcome": outcomes.get(event.outcome, event.outcome),
                 "denied": event.outcome != Outcome.OK,
                 "patient_name": patient.name if patient else "",

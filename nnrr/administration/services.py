@@ -179,7 +179,11 @@ def change(
     *,
     valid_until: dt.date | None,
     can_export_identifiable: bool | None = None,
+    ending_now: bool = False,
 ) -> Membership:
+    """A role's last valid day (and the national administrator's export permission). A new last
+    day in the past is refused: it would end the role at once without a word; that is
+    «Avslutt nå» (:func:`end_now`), which asks first. A past day already stored may stay."""
     if membership.user_id == profile.user.pk:
         raise Refused(_("Du kan ikke endre dine egne tilganger."))
     if not can_manage(profile, membership):
@@ -188,6 +192,7 @@ def change(
         can_export_identifiable = membership.can_export_identifiable
     with transaction.atomic():
         locked = Membership.objects.select_for_update().get(pk=membership.pk)
+        _refuse_past_end(locked, valid_until, ending_now=ending_now)
         _guard_last_administrator(locked, valid_until)
         old = _membership_values(locked)
         locked.valid_until = valid_until
@@ -205,13 +210,30 @@ def change(
 
 
 def end_now(profile: Profile, actor: Actor, membership: Membership) -> Membership:
-    """The role stops working at once: its last valid day becomes yesterday."""
+    """«Avslutt nå», confirmed: the role stops working at once (its last valid day becomes
+    yesterday)."""
     return change(
         profile,
         actor,
         membership,
         valid_until=_today() - dt.timedelta(days=1),
         can_export_identifiable=membership.can_export_identifiable,
+        ending_now=True,
+    )
+
+
+def _refuse_past_end(
+    membership: Membership, valid_until: dt.date | None, *, ending_now: bool
+) -> None:
+    if ending_now or valid_until is None or valid_until >= _today():
+        return
+    if valid_until == membership.valid_until:
+        return  # an ended role's date, sent back unchanged with another change
+    raise Refused(
+        _(
+            "Sluttdatoen kan ikke ligge i fortiden. Velg i dag eller en senere dato, eller "
+            "bruk «Avslutt nå» for å avslutte rollen med en gang."
+        )
     )
 
 

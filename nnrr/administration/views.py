@@ -250,7 +250,6 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
         request.POST or None,
         units=admin.grantable_units(profile),
         roles=admin.grantable_roles(profile),
-        initial={"unit": profile.unit.pk},
     )
     if request.method == "POST" and grant_form.is_valid():
         data = grant_form.cleaned_data

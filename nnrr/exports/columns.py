@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from nnrr.exports import registry
 from nnrr.questionnaires.definitions import Item, all_definitions
 from nnrr.questionnaires.models import FormKind, FormStatus
@@ -34,6 +36,17 @@ TABLE_NAMES: dict[str, str] = {
 }
 COURSE_TABLE = "Forlop"
 CODEBOOK_TABLE = "Kodebok"
+
+
+def table_label(name: str) -> str:
+    """A table of the archive in the user's words ("Pasientskjema før behandling" for the file
+    Pasientskjema_foer_behandling); the file names themselves stay as they are."""
+    for kind, table in TABLE_NAMES.items():
+        if table == name:
+            return str(FormKind(kind).label)
+    return {COURSE_TABLE: str(_("Forløp")), CODEBOOK_TABLE: str(_("Kodebok"))}.get(name, name)
+
+
 FORM_ORDER = (
     FormKind.CLINICIAN,
     FormKind.PRE_TREATMENT,

@@ -39,7 +39,11 @@ class FilterForm(dj.Form):
         widget=dj.CheckboxSelectMultiple,
         error_messages={"required": _("Velg minst én skjemastatus.")},
     )
-    own_only = dj.BooleanField(label=_("Bare egne skjema"), required=False)
+    own_only = dj.BooleanField(
+        label=_("Bare egne skjema"),
+        required=False,
+        help_text=_("Bare skjema du selv eier (har opprettet eller fått overført)."),
+    )
     # "Vis avanserte valg"
     units = dj.TypedMultipleChoiceField(
         label=_("Enheter (tomt = alle)"),

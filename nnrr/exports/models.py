@@ -14,6 +14,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -84,6 +85,20 @@ class ExportJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.state in (self.State.READY, self.State.FAILED, self.State.EXPIRED)
+
+    @property
+    def named_row_counts(self) -> list[tuple[str, int]]:
+        """Rows per table, the tables named in the user's words (the files keep their names)."""
+        from nnrr.exports.columns import table_label
+
+        return [(table_label(name), count) for name, count in (self.row_counts or {}).items()]
+
+    @property
+    def archive_name(self) -> str:
+        """The downloaded file's name: the format and the time to the second, so two exports
+        never get the same name."""
+        stamp = timezone.localtime(self.created_at).strftime("%Y%m%d-%H%M%S")
+        return f"nnrr-eksport-{self.format}-{stamp}.zip"
 
     @property
     def progress_percent(self) -> int:

@@ -121,13 +121,16 @@ class ExportFilters:
             raise ExportRefused(_("Laveste alder er over høyeste alder."))
 
     def describe(self, *, short: bool = False) -> list[str]:
-        """The filters in words, for README.txt (``short``: form codes, for the export log)."""
-        kinds = ", ".join(f if short else str(FORM_CODES[f].label) for f in self.forms)
+        """The filters in words, for the summary, README.txt and the export log: form names as
+        users know them, dates as dd.mm.åååå (``short``: without how each table was filtered)."""
+        kinds = ", ".join(str(FORM_CODES[f].label) for f in self.forms if f in FORM_CODES)
         statuses = ", ".join(str(FormStatus(s).label) for s in self.statuses)
         lines = [f"Skjematyper: {kinds}", f"Status: {statuses}"]
         basis = "besøksdato" if self.period_by == "visit" else "skjemadato"
         if self.date_from or self.date_to:
-            lines.append(f"Periode ({basis}): {self.date_from or '…'} – {self.date_to or '…'}")
+            lines.append(
+                f"Periode ({basis}): {_norwegian(self.date_from)} – {_norwegian(self.date_to)}"
+            )
             if not short:
                 lines += PERIOD_RULES[self.period_by]
         if self.own_only:
@@ -139,8 +142,13 @@ class ExportFilters:
         if self.age_min is not None or self.age_max is not None:
             lines.append(f"Alder på besøksdatoen: {self.age_min or 0}–{self.age_max or '…'} år")
         if self.changed_since:
-            lines.append(f"Endret siden: {self.changed_since}")
+            lines.append(f"Endret siden: {_norwegian(self.changed_since)}")
         return lines
+
+
+def _norwegian(day: dt.date | None) -> str:
+    """A date as users read it (dd.mm.åååå); "…" for an open end."""
+    return f"{day:%d.%m.%Y}" if day else "…"
 
 
 def export_units(profile: Profile, filters: ExportFilters) -> list[int]:

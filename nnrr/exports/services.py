@@ -49,6 +49,7 @@ from nnrr.exports.columns import (
     codebook_rows,
     course_table,
     form_table,
+    table_label,
 )
 from nnrr.exports.models import ExportFormat, ExportJob
 from nnrr.exports.pseudonym import (
@@ -277,6 +278,13 @@ def total_rows(profile: Profile, filters: ExportFilters) -> int:
     return total
 
 
+def _table_and_file(name: str) -> str:
+    """ "Pasientskjema før behandling (Pasientskjema_foer_behandling)": the table in words and
+    the name of its file, once when they are the same."""
+    label = table_label(name)
+    return name if label == name else f"{label} ({name})"
+
+
 def _readme(
     *,
     who: str,
@@ -311,7 +319,7 @@ def _readme(
         "behandling med samtykke).",
         "",
         "Antall rader:",
-        *[f"  {name}: {count}" for name, count in row_counts.items()],
+        *[f"  {_table_and_file(name)}: {count}" for name, count in row_counts.items()],
         "",
         "Tabeller: én per skjematype (Behandlerskjema, Pasientskjema_foer_behandling,",
         "Pasientskjema_6_maaneder, Pasientskjema_12_maaneder), koblet på HovedskjemaGUID",

@@ -24,7 +24,7 @@ from nnrr.accounts.profiles import Profile, Right
 from nnrr.audit.context import Actor
 from nnrr.audit.models import AuditEvent
 from nnrr.audit.services import not_found, record_event
-from nnrr.exports.columns import TABLE_NAMES
+from nnrr.exports.columns import TABLE_NAMES, table_label
 from nnrr.exports.forms import DeliveryForm, FilterForm
 from nnrr.exports.models import ExportFormat, ExportJob
 from nnrr.exports.query import ExportFilters, ExportRefused, count_forms
@@ -55,7 +55,9 @@ def _my_jobs(request: HttpRequest) -> list[ExportJob]:
 
 def _counts(profile: Profile, filters: ExportFilters) -> tuple[dict[str, int], int]:
     counts = count_forms(profile, filters)
-    ordered = {TABLE_NAMES[k]: counts.get(k, 0) for k in TABLE_NAMES if k in filters.forms}
+    ordered = {
+        table_label(TABLE_NAMES[k]): counts.get(k, 0) for k in TABLE_NAMES if k in filters.forms
+    }
     return ordered, sum(ordered.values())
 
 
@@ -225,11 +227,10 @@ def download(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
         object_id=str(job.pk),
         detail={"job": str(job.pk), "sha256": job.sha256},
     )
-    stamp = timezone.localtime(job.created_at).strftime("%Y%m%d-%H%M")
     response: HttpResponse = FileResponse(  # type: ignore[assignment]
         job.archive_path.open("rb"),
         as_attachment=True,
-        filename=f"nnrr-eksport-{stamp}.zip",
+        filename=job.archive_name,
         content_type="application/zip",
     )
     response["Cache-Control"] = "no-store"
@@ -260,12 +261,12 @@ def export_log(request: HttpRequest) -> HttpResponse:
                 "format": dict(ExportFormat.choices).get(detail.get("format", ""), ""),
                 "identifiable": detail.get("identifiable"),
                 "rows": sum(counts.values()) if counts else None,
-                "counts": counts,
+                "counts": {table_label(name): n for name, n in counts.items()},
                 "sha256": detail.get("sha256", ""),
                 "source": detail.get("source", ""),
                 "error": detail.get("error", ""),
                 "role": dict(Role.choices).get(event.role, event.role),
-                "filters": ExportFilters.from_json(detail["filters"]).describe(short=True)
+                "filters": ExportFilters.from_json(detail["filters"]).describe()
                 if detail.get("filters")
                 else [],
             }

@@ -17,8 +17,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from nnrr import access
 from nnrr.accounts.decorators import profile_required
-from nnrr.accounts.models import Role, User
+from nnrr.accounts.models import AccessApplication, Role, User
 from nnrr.accounts.profiles import Right
+from nnrr.administration import services as access_admin
 from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
 from nnrr.lib.dates import oslo_date
@@ -28,6 +29,7 @@ from nnrr.lib.redirects import next_from, safe_path
 from nnrr.patients.forms import BookingForm, ContactForm, PatientSearchForm, RegisterPatientForm
 from nnrr.patients.models import Course
 from nnrr.patients.services import change_owner, register_patient, update_contact
+from nnrr.questionnaires import wording as questionnaire_wording
 from nnrr.questionnaires.models import FormKind
 from nnrr.scheduling import services as scheduling
 
@@ -42,6 +44,18 @@ def front_page(request: HttpRequest) -> HttpResponse:
         context["counts"] = access.worklist_counts(profile, today=oslo_date(timezone.now()))
         # The red dot is "mine" > 0: no second query for it (see worklists.context_processors).
         context["worklist_waiting"] = context["counts"]["mine"] > 0
+        # Staff are told which instruments of the blank paper forms carry placeholder wording.
+        context["placeholder_wording"] = questionnaire_wording.placeholders_of_patient_forms()
+    if profile.has(Right.MANAGE_ACCESS):
+        # Whoever approves access sees the applications waiting for them first thing.
+        waiting = access_admin.applications_for(profile).filter(
+            status=AccessApplication.Status.PENDING
+        )
+        context["waiting_applications"] = [
+            application
+            for application in waiting.order_by("created_at")[:20]
+            if access_admin.can_decide(profile, application)
+        ]
     return render(request, "patients/front.html", context)
 
 

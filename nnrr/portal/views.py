@@ -136,7 +136,9 @@ def _entry_result_page(request: HttpRequest, result: portal.EntryResult) -> Http
     template = pages.get(result.outcome)
     if template is None:
         return None
-    return render(request, template, {"outcome": result.outcome.value}, status=403)
+    # The date of birth was right for a used or expired form: its page may name the hospital.
+    order = result.order if result.outcome != portal.Entry.LOCKED else None
+    return render(request, template, {"outcome": result.outcome.value, "order": order}, status=403)
 
 
 def _entry(
@@ -400,6 +402,7 @@ def _submit(request: HttpRequest, order: Order, answers: dict[str, Any]) -> Http
             "%d.%m.%Y %H:%M"
         ),
         "title": str(get_definition(order.kind).title),
+        "hospital": order.course.unit.name,
     }
     request.session.pop(SESSION_CONSENT, None)
     return redirect("portal:receipt")

@@ -174,6 +174,7 @@ class Summary:
     changes: list[Change] = field(default_factory=list)
     value_set: str = ""
     wording: list[str] = field(default_factory=list)
+    placeholders: list[str] = field(default_factory=list)
 
 
 def _label(definition: Definition, item_id: str, answers: Mapping[str, Any]) -> Line | None:
@@ -289,6 +290,7 @@ def build_summary(response: Response, definition: Definition) -> Summary:
         changes=changes,
         value_set=value_set,
         wording=wording.describe(response.wording),
+        placeholders=wording.placeholder_names(response.wording),
     )
 
 

@@ -137,3 +137,20 @@ def describe(stored: Mapping[str, Any] | None) -> list[str]:
         else:
             lines.append(f"{name}: {value.get('id')} ({value.get('version')})")
     return lines
+
+
+def placeholder_names(stored: Mapping[str, Any] | None) -> list[str]:
+    """Names of the instruments a response was answered under placeholder wording ("ODI")."""
+    return [
+        NAMES.get(instrument, instrument)
+        for instrument, value in sorted((stored or {}).items())
+        if isinstance(value, Mapping) and value.get("id") == PLACEHOLDER_ID
+    ]
+
+
+def placeholders_of_patient_forms() -> list[str]:
+    """Names of the instruments the patient forms currently show with placeholder wording."""
+    wordings = active()
+    return [
+        wordings[i].name for i in LICENSED_INSTRUMENTS if i in wordings and not wordings[i].licensed
+    ]

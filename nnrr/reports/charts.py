@@ -17,6 +17,7 @@ import functools
 import hashlib
 import inspect
 import io
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -139,6 +140,21 @@ class Bar:
     highlight: bool = False
 
 
+def wrapped(title: str, width_inches: float) -> str:
+    """The title broken into lines that fit the figure (about 11 characters an inch at the
+    title's 10 pt), so a long indicator name never runs into the legend or off the edge."""
+    return textwrap.fill(title, width=max(30, int(width_inches * 11)), break_long_words=False)
+
+
+def _title_and_legend(figure: Figure, axis: Any, title: str, width: float, legend: bool) -> None:
+    """The title at the top left, wrapped; the legend (if any) below the chart, where it can
+    never overlap the title."""
+    axis.set_title(wrapped(title, width), loc="left", fontsize=10, color=NEUTRAL)
+    if legend:
+        handles, labels = axis.get_legend_handles_labels()
+        figure.legend(handles, labels, loc="outside lower left", fontsize=7, frameon=False, ncols=4)
+
+
 @chart
 def indicator_chart(
     title: str,
@@ -147,20 +163,24 @@ def indicator_chart(
     minimum: float | None,
     alt: str,
     higher_is_better: bool = True,
+    band_labels: tuple[str, str, str, str] = ("Under min.", "Min.", "Under mål", "Mål"),
 ) -> Figure:
-    """Horizontal bars with 95 % intervals over the goal/minimum bands ("Mål", "Min.")."""
-    height = 1.2 + 0.32 * max(len(bars), 1)
-    figure = Figure(figsize=(7.0, height))
+    """Horizontal bars with 95 % intervals over the goal/minimum bands (``band_labels``: below
+    the minimum, between minimum and goal, below the goal when no minimum is set, the goal)."""
+    height = 1.5 + 0.32 * max(len(bars), 1)
+    width = 7.0
+    figure = Figure(figsize=(width, height), layout="constrained")
     axis = figure.add_subplot()
     top = 100.0
+    under_min, between, under_goal, at_goal = band_labels
     if minimum is not None:
-        axis.axvspan(0, minimum * 100, color=DANGER_SURFACE, zorder=0, label="Under min.")
+        axis.axvspan(0, minimum * 100, color=DANGER_SURFACE, zorder=0, label=under_min)
     if goal is not None:
         start = (minimum * 100) if minimum is not None else 0
         # Between the minimum and the goal; with no minimum set, simply below the goal.
-        middle = "Min." if minimum is not None else "Under mål"
+        middle = between if minimum is not None else under_goal
         axis.axvspan(start, goal * 100, color=WARNING_SURFACE, zorder=0, label=middle)
-        axis.axvspan(goal * 100, top, color=SUCCESS_SURFACE, zorder=0, label="Mål")
+        axis.axvspan(goal * 100, top, color=SUCCESS_SURFACE, zorder=0, label=at_goal)
     labels = [bar.label for bar in reversed(bars)]
     # One call per kind of mark (not one per bar): drawing time is per artist.
     shown = [(p, bar) for p, bar in enumerate(reversed(bars)) if bar.value is not None]
@@ -199,11 +219,7 @@ def indicator_chart(
     axis.set_xlim(0, top)
     axis.set_ylim(-0.6, len(labels) - 0.4)
     _percent_axis(axis)
-    axis.set_title(title, loc="left", fontsize=10, color=NEUTRAL)
-    if goal is not None:
-        axis.legend(
-            loc="lower right", fontsize=7, frameon=False, ncols=3, bbox_to_anchor=(1.0, 1.0)
-        )
+    _title_and_legend(figure, axis, title, width, legend=goal is not None)
     return figure
 
 
@@ -218,7 +234,7 @@ def grouped_bars(
 ) -> Figure:
     """Vertical bars per category, one colour per series (unit or comparison group)."""
     width = max(5.0, min(10.0, 0.55 * len(categories) * max(1, len(series)) + 2))
-    figure = Figure(figsize=(width, 3.4))
+    figure = Figure(figsize=(width, 3.6), layout="constrained")
     axis = figure.add_subplot()
     count = max(len(series), 1)
     bar_width = 0.8 / count
@@ -236,16 +252,8 @@ def grouped_bars(
         _percent_axis(axis, horizontal=False)
     if ylabel:
         axis.set_ylabel(ylabel)
-    axis.set_title(title, loc="left", fontsize=10, color=NEUTRAL)
-    if len(series) > 1:
-        axis.legend(fontsize=7, frameon=False)
+    _title_and_legend(figure, axis, title, width, legend=len(series) > 1)
     return figure
-
-
-def _legend(axis: object) -> None:
-    handles, _labels = axis.get_legend_handles_labels()  # type: ignore[attr-defined]
-    if len(handles) > 1:
-        axis.legend(fontsize=7, frameon=False)  # type: ignore[attr-defined]
 
 
 @chart
@@ -257,7 +265,8 @@ def means_chart(
     ylabel: str = "",
 ) -> Figure:
     """Means with 95 % intervals at each time point, one line per group."""
-    figure = Figure(figsize=(5.5, 3.2))
+    width = 5.5
+    figure = Figure(figsize=(width, 3.4), layout="constrained")
     axis = figure.add_subplot()
     for index, (name, points) in enumerate(series.items()):
         xs = [i + index * 0.06 for i, p in enumerate(points) if p is not None]
@@ -282,6 +291,6 @@ def means_chart(
     )
     if ylabel:
         axis.set_ylabel(ylabel)
-    axis.set_title(title, loc="left", fontsize=10, color=NEUTRAL)
-    _legend(axis)
+    handles, _labels = axis.get_legend_handles_labels()
+    _title_and_legend(figure, axis, title, width, legend=len(handles) > 1)
     return figure

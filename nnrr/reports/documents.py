@@ -7,6 +7,7 @@ and records progress on the :class:`ReportDocument` so the page can show it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -52,10 +53,17 @@ QUARTERLY_PARTS: tuple[Part, ...] = (
 ANNUAL_PARTS: tuple[Part, ...] = (("indikatorer", content.indicator_report),)
 
 
-def _choices(document: ReportDocument, key: str) -> content.Choices:
+# The parts of a quarterly report that count by visit date take its four quarters; the others
+# count by calendar year (indicators by visit or follow-up year), and a year not over when the
+# document is made is marked "ufullstendig år" in their headings, tables and chart titles.
+BY_VISIT_DATE = {"pasientsammensetning", "ventetid"}
+
+
+def _choices(document: ReportDocument, key: str, made: dt.date) -> content.Choices:
     end = document.period_end
     if document.kind == ReportDocument.Kind.QUARTERLY:
         start, stop = four_quarters(end)
+        dated = key in BY_VISIT_DATE
         return content.Choices(
             report=key,
             first_year=end.year - 2,
@@ -63,8 +71,9 @@ def _choices(document: ReportDocument, key: str) -> content.Choices:
             comparison=content.OWN_VS_REST,
             unit=document.unit,
             viewer_sees_all=document.national,
-            visit_from=start,
-            visit_to=stop,
+            visit_from=start if dated else None,
+            visit_to=stop if dated else None,
+            as_of=made,
         )
     return content.Choices(
         report=key,
@@ -73,6 +82,7 @@ def _choices(document: ReportDocument, key: str) -> content.Choices:
         comparison=content.ALL_UNITS,
         unit=document.unit,
         viewer_sees_all=document.national,
+        as_of=made,
     )
 
 
@@ -86,10 +96,13 @@ def render(document: ReportDocument, progress: Callable[[int, str], None]) -> by
     import weasyprint
 
     parts = QUARTERLY_PARTS if document.kind == ReportDocument.Kind.QUARTERLY else ANNUAL_PARTS
+    made = oslo_date(timezone.now())
     reports = []
-    for index, (key, build) in enumerate(parts):
-        progress(5 + int(80 * index / len(parts)), content.REPORTS[key][0])
-        reports.append(build(_choices(document, key)))
+    with translation.override("nb"):
+        for index, (key, build) in enumerate(parts):
+            progress(5 + int(80 * index / len(parts)), content.REPORTS[key][0])
+            choices = _choices(document, key, made)
+            reports.append(dataclasses.replace(build(choices), period=choices.period_label))
     progress(88, "PDF")
     start, stop = (
         four_quarters(document.period_end)
@@ -104,7 +117,7 @@ def render(document: ReportDocument, progress: Callable[[int, str], None]) -> by
                 "title": title(document),
                 "reports": reports,
                 "period": f"{start:%d.%m.%Y}–{stop:%d.%m.%Y}",
-                "made": oslo_date(timezone.now()),
+                "made": made,
             },
         )
     return weasyprint.HTML(string=html).write_pdf()

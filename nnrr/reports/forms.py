@@ -66,11 +66,13 @@ class ReportForm(forms.Form):
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
+        # The three last complete years: the current year is not over, and its numbers would
+        # be read as a whole year's.
         year = current_year()
         return {
             "rapport": "indikatorer",
-            "fra": year - 2,
-            "til": year,
+            "fra": year - 3,
+            "til": year - 1,
             "sammenligning": content.OWN_VS_REST,
         }
 

@@ -314,6 +314,8 @@ OTHER_SHARES: tuple[Indicator, ...] = (
         Q(counselling=1),
         "Andel forløp der det ble gitt individuell rådgivning om livsstil og/eller medikamenter, "
         "av forløp der spørsmålet er besvart. Uten mål. År: besøksdato.",
+        "Share of courses with individual advice on lifestyle and/or medication, among those "
+        "answered. No target. Year: visit date.",
     ),
     Indicator(
         "nnrr_arbeidsfunksjon_kartlagt",
@@ -324,6 +326,8 @@ OTHER_SHARES: tuple[Indicator, ...] = (
         Q(work_mapped=1),
         "Andel forløp der funksjonsevne knyttet til arbeid og utdanning ble kartlagt, blant "
         "pasienter i arbeidsforhold (svar før behandling). Uten mål. År: besøksdato.",
+        "Share of courses where function related to work and education was mapped, among "
+        "patients in employment (answers before treatment). No target. Year: visit date.",
     ),
 )
 

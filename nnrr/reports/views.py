@@ -464,6 +464,13 @@ def subscriptions_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+# The audit event of each change a subscription's page offers.
+SUBSCRIPTION_EVENTS = {
+    "avslutt": "nnrr.report.subscription_avslutt",
+    "forny": "nnrr.report.subscription_forny",
+}
+
+
 @profile_required(Right.REPORTS)
 def subscription_change(request: HttpRequest, subscription_id: uuid.UUID) -> HttpResponse:
     """ "Avslutt" or "Forny" (three more years from today) one subscription."""
@@ -495,9 +502,10 @@ def subscription_change(request: HttpRequest, subscription_id: uuid.UUID) -> Htt
         )
     else:
         messages.error(request, _("Ukjent handling."))
+        return redirect("reports:subscriptions")
     record_event(
         actor=Actor.from_request(request),
-        action=f"nnrr.report.subscription_{action}"[:60],
+        action=SUBSCRIPTION_EVENTS[action],
         obj=subscription,
     )
     return redirect("reports:subscriptions")

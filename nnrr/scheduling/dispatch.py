@@ -237,24 +237,50 @@ def portal_link(order: Order) -> str:
     return settings.PORTAL_BASE_URL + reverse("portal:link", args=[token])
 
 
+# Why the hospital asks, by the form's time point: the one sentence that opens the message.
+INVITATION_REASONS = {
+    "1a": gettext_noop(
+        "%(hospital)s ber deg svare på et spørreskjema før timen din ved poliklinikken."
+    ),
+    "2": gettext_noop(
+        "%(hospital)s ber deg svare på et spørreskjema nå som det har gått 6 måneder siden "
+        "du var på poliklinikken."
+    ),
+    "3": gettext_noop(
+        "%(hospital)s ber deg svare på et spørreskjema nå som det har gått 12 måneder siden "
+        "du var på poliklinikken."
+    ),
+}
+ENGLISH_REASONS = {
+    "1a": "%(hospital)s asks you to answer a questionnaire before your appointment at the clinic.",
+    "2": "%(hospital)s asks you to answer a questionnaire now that 6 months have passed since "
+    "you were at the clinic.",
+    "3": "%(hospital)s asks you to answer a questionnaire now that 12 months have passed since "
+    "you were at the clinic.",
+}
+
+
 def compose(message: Message, order: Order, address: str) -> OutgoingMessage:
-    """The text a patient receives: a link, the deadline and instructions, no health data."""
+    """The text a patient receives: who sends it and why in one sentence, a link, the deadline
+    and instructions; no health data."""
     last_day = (order.expires_at.astimezone(OSLO) - dt.timedelta(minutes=1)).date()
+    hospital = order.course.unit.name
     with override("nb"):
+        reason = _(INVITATION_REASONS.get(order.kind, INVITATION_REASONS["1a"])) % {
+            "hospital": hospital
+        }
         if message.kind == MessageKind.REMINDER:
-            subject = _("Påminnelse: spørreskjema fra sykehuset")
-            opening = _("Vi minner om spørreskjemaet du har fått fra sykehuset.")
+            subject = _("Påminnelse: spørreskjema fra %(hospital)s") % {"hospital": hospital}
+            opening = _("Påminnelse: %(reason)s") % {"reason": reason}
         else:
-            subject = _("Spørreskjema fra sykehuset")
-            opening = _(
-                "Du har fått et spørreskjema fra sykehuset. Svarene dine hjelper "
-                "sykehuset å vurdere og forbedre behandlingen."
-            )
+            subject = _("Spørreskjema fra %(hospital)s") % {"hospital": hospital}
+            opening = reason
         body = "\n".join(
             [
                 _("Hei,"),
                 "",
                 opening,
+                _("Svarene dine hjelper sykehuset å vurdere og forbedre behandlingen."),
                 "",
                 _("Åpne lenken for å svare:"),
                 portal_link(order),
@@ -267,8 +293,8 @@ def compose(message: Message, order: Order, address: str) -> OutgoingMessage:
                     "automatisk og kan ikke besvares."
                 ),
                 "",
-                "You have received a questionnaire from the hospital. Open the link above and "
-                "log in with your date of birth.",
+                ENGLISH_REASONS.get(order.kind, ENGLISH_REASONS["1a"]) % {"hospital": hospital}
+                + " Open the link above and log in with your date of birth.",
             ]
         )
     return OutgoingMessage(key=message.key, to=address, subject=subject, body=body)
@@ -312,7 +338,7 @@ def _claim_chunk(worker_id: str, now: dt.datetime, limit: int) -> list[Message]:
     # Only the rows this worker holds: a row another worker took in between is not among them.
     return list(
         Message.objects.filter(pk__in=ids, state=MessageState.SENDING, claimed_by=worker_id)
-        .select_related("order__course__patient")
+        .select_related("order__course__patient", "order__course__unit")
         .order_by("id")
     )
 

@@ -14,6 +14,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -84,6 +85,21 @@ def _remember_code(request: HttpRequest, new: services.NewOrder) -> None:
         request.session[CODE_SESSION_PREFIX + str(new.order.pk)] = codes.seal_for_session(
             new.order.pk, new.code, time.time()
         )
+
+
+def _delivery(order: Order) -> dict[str, Any]:
+    """The order's messages, the first one delivered (its time ends "prosesseres"), and now."""
+    messages_list = list(order.messages.all())
+    delivered = next((m for m in messages_list if m.state == MessageState.SENT and m.sent_at), None)
+    return {"messages_list": messages_list, "delivered": delivered, "now": timezone.now()}
+
+
+def portal_base_url(request: HttpRequest) -> str:
+    """The portal's address as staff see it: the configured one (NNRR_PORTAL_BASE_URL), or else
+    the address this page was served from (a demo on any host and port)."""
+    if settings.PORTAL_BASE_URL_SET:
+        return settings.PORTAL_BASE_URL
+    return f"{request.scheme}://{request.get_host()}"
 
 
 @profile_required(Right.FORMS)
@@ -179,8 +195,8 @@ def order_detail(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
             "order": order,
             "patient": order.course.patient,
             "code": code,
-            "portal_url": settings.PORTAL_BASE_URL + reverse("portal:start"),
-            "messages_list": list(order.messages.all()),
+            "portal_url": portal_base_url(request) + reverse("portal:start"),
+            **_delivery(order),
         },
     )
 
@@ -206,8 +222,8 @@ def show_code(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
             "patient": order.course.patient,
             "code": code,
             "shown_again": True,
-            "portal_url": settings.PORTAL_BASE_URL + reverse("portal:start"),
-            "messages_list": list(order.messages.all()),
+            "portal_url": portal_base_url(request) + reverse("portal:start"),
+            **_delivery(order),
         },
     )
 
@@ -223,15 +239,21 @@ def demo_outbox(request: HttpRequest) -> HttpResponse:
         raise Http404
     profile = access.require_right(request, Right.FORMS)
     channel = FileChannel(Path(settings.OUTBOX_DIR))
-    rows = (
-        Message.objects.filter(
-            order__in=access.orders_of_unit(profile), channel=channel.name, state=MessageState.SENT
-        )
-        .order_by("-sent_at", "-created_at")
-        .values_list("key", flat=True)[:100]
+    messages_sent = Message.objects.filter(
+        order__in=access.orders_of_unit(profile), channel=channel.name, state=MessageState.SENT
     )
+    # "Pasient": the messages of one patient, found by name or e-mail address.
+    wanted = request.GET.get("pasient", "").replace("\x00", "").strip()[:100]
+    if wanted:
+        messages_sent = messages_sent.filter(
+            Q(order__course__patient__name__icontains=wanted)
+            | Q(order__course__patient__email__icontains=wanted)
+        )
+    rows = messages_sent.order_by("-sent_at", "-created_at").values_list(
+        "key", "order__course__patient__name"
+    )[:100]
     mails: list[dict[str, Any]] = []
-    for key in rows:
+    for key, patient_name in rows:
         path = channel.path_for(key)
         try:
             raw = path.read_bytes()
@@ -242,6 +264,7 @@ def demo_outbox(request: HttpRequest) -> HttpResponse:
         body = body_part.get_content() if body_part is not None else ""
         mails.append(
             {
+                "patient": patient_name,
                 "to": parsed["To"],
                 "subject": parsed["Subject"],
                 "date": parsed["Date"],
@@ -252,9 +275,9 @@ def demo_outbox(request: HttpRequest) -> HttpResponse:
     record_event(
         actor=Actor.from_request(request),
         action="nnrr.demo.outbox_viewed",
-        detail={"rows": len(mails)},
+        detail={"rows": len(mails), "filtered": bool(wanted)},
     )
-    return render(request, "scheduling/demo_outbox.html", {"mails": mails})
+    return render(request, "scheduling/demo_outbox.html", {"mails": mails, "wanted": wanted})
 
 
 @profile_required(Right.FORMS)

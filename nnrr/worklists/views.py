@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -26,6 +26,13 @@ LISTS = {
     "overdue": _("Utgått planlagt konsultasjonsdato"),
     "unit": _("Avdelingens uferdige skjemaer"),
     "consent": _("Pasienter uten informasjon om samtykke"),
+}
+
+# The audit event of opening each list (the consent list writes "nnrr.worklist.consent.viewed").
+LIST_EVENTS = {
+    "mine": "nnrr.worklist.mine.viewed",
+    "overdue": "nnrr.worklist.overdue.viewed",
+    "unit": "nnrr.worklist.unit.viewed",
 }
 
 
@@ -84,9 +91,13 @@ def waiting_orders(profile: Profile) -> ListPages:
 
 @profile_required(Right.FORMS)
 def index(request: HttpRequest) -> HttpResponse:
+    """«Arbeidsliste»: straight to the first list with rows (Mine uferdige skjema, Utgått
+    planlagt konsultasjonsdato, Avdelingens uferdige skjemaer), or to "Mine" when all are
+    empty; each list page links to the others."""
     profile = access.require_right(request, Right.FORMS)
     counts = access.worklist_counts(profile, today=oslo_date(timezone.now()))
-    return render(request, "worklists/index.html", {"lists": LISTS, "counts": counts})
+    first = next((key for key in ("mine", "overdue", "unit") if counts[key]), "mine")
+    return redirect(f"worklists:{first}")
 
 
 # The words of a worklist row: translated once per page (the view's ``str``), not in every row.
@@ -116,7 +127,7 @@ def _course_list(request: HttpRequest, key: str, courses: ListPages) -> HttpResp
     page = Paginator(cast(Any, courses), 50).get_page(request.GET.get("page"))
     record_event(
         actor=Actor.from_request(request),
-        action=f"nnrr.worklist.{key}.viewed",
+        action=LIST_EVENTS[key],
         detail={"rows": len(page.object_list)},
     )
     return render(

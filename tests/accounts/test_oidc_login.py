@@ -97,9 +97,9 @@ def test_a_known_person_logs_in_with_id_porten_and_is_bound_to_the_subject(
     assert "client_secret" not in request and not request["authorization"]
     event = AuditEvent.objects.get(action="nnrr.login.succeeded")
     assert event.actor == clinician.user and event.detail["provider"] == "idporten"
-    # The profile page then offers the person's roles.
-    page = client.get(response["Location"]).content.decode()
-    assert "Pasientansvarlig ved St. Olavs hospital HF" in page
+    # The person's one profile is then taken without asking.
+    page = client.get(response["Location"], follow=True).content.decode()
+    assert '<h1 class="ds-heading" data-size="lg">St. Olavs hospital HF</h1>' in page
 
 
 def test_the_second_login_uses_the_subject_even_if_the_number_record_changed(

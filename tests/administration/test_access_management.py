@@ -85,8 +85,9 @@ def test_application_approval_makes_the_profile_appear_at_the_next_page_load(
     )
     assert [m.to for m in mail.outbox] == [["nina@stolav.no"]]
     assert "godkjent" in mail.outbox[0].subject
-    html = client.get(reverse("accounts:choose_profile")).content.decode()
-    assert "Pasientansvarlig ved St. Olavs hospital HF" in html
+    # Her one profile is taken at once: «Velg profil» has nothing to offer a choice between.
+    html = client.get(reverse("accounts:choose_profile"), follow=True).content.decode()
+    assert '<h1 class="ds-heading" data-size="lg">St. Olavs hospital HF</h1>' in html
     event = AuditEvent.objects.get(action="nnrr.membership.granted")
     assert event.detail["old"] is None
     assert event.detail["new"]["valid_until"] == until.isoformat()
@@ -187,7 +188,7 @@ def test_the_local_lead_grants_form_roles_of_their_own_unit_only(
 def test_an_ended_role_stops_working_at_the_next_request(as_persona: Any, persona: Any) -> None:
     clinician_client = as_persona("clinician")
     clinician = persona("clinician")
-    assert clinician_client.get(reverse("worklists:index")).status_code == 200
+    assert clinician_client.get(reverse("worklists:mine")).status_code == 200
     as_persona("local_admin").post(
         reverse("accounts:membership", args=[clinician.membership.pk]), {"action": "end"}
     )
@@ -336,8 +337,9 @@ def test_demo_person_without_roles_applies_and_the_demo_administrator_approves(
     admin.post(reverse("accounts:choose_profile"), {"membership": membership.pk})
     with django_capture_on_commit_callbacks(execute=True):
         admin.post(reverse("accounts:application", args=[application.pk]), {"decision": "approve"})
-    html = client.get(reverse("accounts:choose_profile")).content.decode()
-    assert "Pasientansvarlig ved St. Olavs hospital HF" in html
+    # Her one profile is taken at once: «Velg profil» has nothing to offer a choice between.
+    html = client.get(reverse("accounts:choose_profile"), follow=True).content.decode()
+    assert '<h1 class="ds-heading" data-size="lg">St. Olavs hospital HF</h1>' in html
 
 
 def test_the_local_lead_adds_a_person_by_national_id_and_grants_a_form_role(
@@ -371,3 +373,121 @@ def test_the_local_lead_adds_a_person_by_national_id_and_grants_a_form_role(
     assert "Helse Bergen" not in html.split("<tbody>", 1)[1]  # only own unit's roles shown
     bad = client.post(reverse("accounts:user_new"), {"full_name": "H", "national_id": "123"})
     assert "11 siffer" in bad.content.decode()
+
+
+# --- End dates that cannot end someone by mistake ----------------------------------------------
+
+
+def test_a_past_end_date_is_refused_and_the_role_keeps_working(
+    as_persona: Any, persona: Any
+) -> None:
+    clinician = persona("clinician")
+    yesterday = _today() - dt.timedelta(days=1)
+    page = as_persona("local_admin").post(
+        reverse("accounts:membership", args=[clinician.membership.pk]),
+        {"valid_until": yesterday.isoformat()},
+        follow=True,
+    )
+    assert "Sluttdatoen kan ikke ligge i fortiden" in page.content.decode()
+    clinician.membership.refresh_from_db()
+    assert clinician.membership.valid_until is None
+    assert not AuditEvent.objects.filter(action="nnrr.membership.changed").exists()
+
+
+def test_today_as_end_date_is_allowed_and_the_role_works_through_it(
+    as_persona: Any, persona: Any
+) -> None:
+    clinician = persona("clinician")
+    as_persona("local_admin").post(
+        reverse("accounts:membership", args=[clinician.membership.pk]),
+        {"valid_until": _today().isoformat()},
+    )
+    clinician.membership.refresh_from_db()
+    assert clinician.membership.valid_until == _today()
+    assert as_persona("clinician").get(reverse("worklists:mine")).status_code == 200
+
+
+def test_an_ended_roles_past_date_may_be_sent_back_unchanged(persona: Any) -> None:
+    """Changing only the export permission of an ended role sends its old date again."""
+    from nnrr.accounts import access_admin
+    from nnrr.accounts.profiles import Profile
+
+    admin = persona("national_admin")
+    exporter = persona("exporter")
+    ended = _today() - dt.timedelta(days=30)
+    Membership.objects.filter(pk=exporter.membership.pk).update(valid_until=ended)
+    exporter.membership.refresh_from_db()
+    changed = access_admin.change(
+        Profile.from_membership(admin.membership),
+        admin.actor,
+        exporter.membership,
+        valid_until=ended,
+        can_export_identifiable=True,
+    )
+    assert changed.valid_until == ended and changed.can_export_identifiable
+
+
+def test_the_role_table_shows_until_when_a_role_works_and_asks_before_ending_it(
+    as_persona: Any, persona: Any
+) -> None:
+    clinician = persona("clinician")
+    Membership.objects.filter(pk=clinician.membership.pk).update(valid_until=dt.date(2099, 12, 31))
+    page = (
+        as_persona("local_admin")
+        .get(reverse("accounts:user", args=[clinician.user.pk]))
+        .content.decode()
+    )
+    assert "Virker til 31.12.2099" in page
+    # «Avslutt nå» opens a question first; the button that ends the role is inside it.
+    confirm = page.split('<details class="ds-details app-confirm-end">', 1)[1].split("</details>")[
+        0
+    ]
+    assert "<summary>Avslutt nå</summary>" in confirm
+    assert "Kari Behandler mister rollen Pasientansvarlig ved St. Olavs hospital HF" in confirm
+    assert 'name="action" value="end"' in confirm
+
+
+def test_gi_rolle_does_not_choose_the_administrators_own_unit(
+    as_persona: Any, persona: Any, applicant: User
+) -> None:
+    page = (
+        as_persona("national_admin").get(reverse("accounts:user", args=[applicant.pk])).content
+    ).decode()
+    select = page.split('name="unit"', 1)[1].split("</select>", 1)[0]
+    assert '<option value="" selected>Velg enhet</option>' in select
+    assert select.count("selected") == 1
+    refused = as_persona("national_admin").post(
+        reverse("accounts:user", args=[applicant.pk]), {"role": "pasientansvarlig"}
+    )
+    assert "Velg enheten rollen gjelder." in refused.content.decode()
+    assert not Membership.objects.filter(user=applicant).exists()
+
+
+def test_the_approvers_front_page_shows_the_waiting_applications(
+    as_persona: Any, applicant: User
+) -> None:
+    apply(logged_in_without_profile(applicant))
+    front = as_persona("national_admin").get(reverse("patients:front")).content.decode()
+    assert "Søknader om tilgang som venter" in front
+    application = AccessApplication.objects.get(applicant=applicant)
+    assert reverse("accounts:application", args=[application.pk]) in front
+    assert "Nina Ny" in front
+    # The Lokal registeransvarlig of the unit decides form roles there, and sees it too;
+    # a Pasientansvarlig does not approve anything and gets no such list.
+    assert "Nina Ny" in as_persona("local_admin").get(reverse("patients:front")).content.decode()
+    clinician_front = as_persona("clinician").get(reverse("patients:front")).content.decode()
+    assert "Søknader om tilgang som venter" not in clinician_front
+
+
+def test_velg_profil_is_skipped_for_a_person_with_exactly_one_profile(persona: Any) -> None:
+    clinician = persona("clinician")
+    client = logged_in_without_profile(clinician.user)
+    response = client.get(reverse("accounts:choose_profile"))
+    assert response.status_code == 302 and response["Location"] == "/"
+    chosen = AuditEvent.objects.get(action="nnrr.profile.chosen")
+    assert chosen.actor == clinician.user and chosen.detail["unit"] == ST_OLAVS
+    assert client.get("/").status_code == 200
+    # Two profiles: the page asks.
+    Membership.objects.create(user=clinician.user, unit_id=HAUKELAND, role=Role.PASIENTANSVARLIG)
+    two = logged_in_without_profile(clinician.user).get(reverse("accounts:choose_profile"))
+    assert two.status_code == 200 and "Velg profil" in two.content.decode()

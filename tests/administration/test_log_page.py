@@ -23,8 +23,8 @@ from tests.conftest import HAUKELAND, ST_OLAVS, book, make_patient
 def test_events_read_as_plain_norwegian() -> None:
     assert describe("nnrr.form.opened", {"kind": "1b"}) == "Åpnet Behandlerskjema"
     assert describe("nnrr.form.returned", {}, "Feil diagnose") == "Returnerte skjema: Feil diagnose"
-    assert describe("nnrr.export.created", {}) == "Eksporterte data"
-    assert describe("nnrr.course.access_denied", {}) == "Forsøkte å åpne forløp uten tilgang"
+    assert describe("nnrr.export.completed", {}) == "Lagde en eksport av data"
+    assert describe("nnrr.course.access_denied", {}) == "Forsøkte å åpne et forløp uten tilgang"
     assert describe("nnrr.something.new", {}) == "Annen hendelse (nnrr.something.new)"
 
 
@@ -222,3 +222,48 @@ def test_the_logg_takes_the_same_queries_for_two_rows_as_for_fifty(
     with django_assert_num_queries(8):
         response = client.get(reverse("audit:log"))
     assert response.content.decode().count("Pasient ") >= events
+
+
+def test_a_patients_innsyn_pdf_reads_in_plain_words_on_one_line_each(
+    as_persona: Any, persona: Any
+) -> None:
+    """The events of a patient's journey through the portal, the clinic and the registry read
+    as sentences without codes, and dates and names are not broken over lines."""
+    from nnrr.audit.models import Outcome
+
+    patient = make_patient(ST_OLAVS, name="Petra Portal")
+    book(persona("clinician"), patient)
+    clinician = persona("clinician").actor
+    at = timezone.now() - dt.timedelta(hours=2)
+    for action in ("nnrr.order.form_opened", "nnrr.order.created", "nnrr.form.paper_printed"):
+        record_event(actor=clinician, action=action, patient_id=patient.pk, at=at)
+    portal = Actor(user=None, name="pasient", role="pasient", unit_id=ST_OLAVS)
+    record_event(actor=portal, action="nnrr.portal.entry", patient_id=patient.pk, at=at)
+    record_event(
+        actor=portal,
+        action="nnrr.portal.entry",
+        patient_id=patient.pk,
+        outcome=Outcome.DENIED,
+        detail={"state": "used"},
+        at=at,
+    )
+    response = as_persona("national_admin").post(
+        reverse("audit:innsyn"), {"fodselsnummer": patient.national_id, "format": "pdf"}
+    )
+    lines = [
+        line.strip()
+        for page in PdfReader(io.BytesIO(response.content)).pages
+        for line in page.extract_text().splitlines()
+    ]
+    text = " ".join(lines)
+    assert "nnrr." not in text and "Annen hendelse" not in text
+    assert "Åpnet siden for å sende skjema til pasienten" in text
+    assert "Pasienten prøvde å åpne et skjema som allerede er sendt inn" in text
+    assert "avvist" not in text  # no bare outcome after the sentence
+    when = timezone.localtime(at).strftime("%d.%m.%Y %H:%M")
+    # Each row starts with its whole date and time, then the whole name, role and unit, on the
+    # same line (the text of the cells is read without the spaces between them).
+    packed = [line.replace(" ", "") for line in lines]
+    row = f"{when}KariBehandlerPasientansvarligSt.Olavs".replace(" ", "")
+    assert any(line.startswith(row) for line in packed)
+    assert any(line.startswith(f"{when}Pasienten–St.Olavs".replace(" ", "")) for line in packed)

@@ -75,9 +75,15 @@ def _export(page: Page, *, identifiable: bool, fmt: str, purpose: str, tmp: Path
     expect(page.locator("#export-status")).to_contain_text("I kø")
     screenshot(page, f"export-password-{fmt[:4]}")
     _worker_runs_the_queue()
+    # Even on a phone's screen the download button is in view as the page stands, below the
+    # password, without scrolling.
+    page.set_viewport_size({"width": 390, "height": 844})
     expect(page.locator("#export-status")).to_contain_text("Klar", timeout=15_000)
+    button = page.get_by_role("link", name="Last ned kryptert fil")
+    expect(button).to_be_in_viewport()
+    assert page.evaluate("() => window.scrollY") == 0
     with page.expect_download() as download_info:
-        page.get_by_role("link", name="Last ned kryptert fil").click()
+        button.click()
     target = tmp / download_info.value.suggested_filename
     download_info.value.save_as(target)
     # The password is never shown again, not even when the page is reloaded (the form re-sent).

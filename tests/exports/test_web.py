@@ -216,3 +216,85 @@ def test_sending_the_delivery_form_again_orders_nothing_and_hides_the_password(
     assert "allerede bestilt" in text and password not in text
     # Another user cannot use someone else's token to reach that job.
     assert deliver(as_persona("exporter"), token="abc123").status_code == 404
+
+
+# --- The export screens in the user's words ----------------------------------------------------
+
+
+def test_the_summary_names_tables_and_dates_as_users_know_them(
+    as_persona: Any, st_olavs_data: dict[str, Any]
+) -> None:
+    dated = {**FILTERS, "date_from": "01.01.2025", "date_to": "31.12.2026"}
+    page = (
+        as_persona("local_admin")
+        .post(reverse("exports:index"), {**dated, "step": "confirm"})
+        .content.decode()
+    )
+    assert "Pasientskjema før behandling:" in page
+    assert "Pasientskjema_foer_behandling" not in page
+    assert "Periode (besøksdato): 01.01.2025 – 31.12.2026" in page
+    assert "2025-01-01" not in page
+
+
+def test_the_readme_and_the_log_use_the_same_words_and_the_files_keep_their_names(
+    as_persona: Any, st_olavs_data: dict[str, Any], settings: Any
+) -> None:
+    settings.TASKS = IMMEDIATE
+    client = as_persona("local_admin")
+    response = deliver(client, date_from="01.01.2025", purpose="Kvalitetsarbeid")
+    job = ExportJob.objects.get()
+    assert job.state == ExportJob.State.READY, job.error
+    download = client.get(reverse("exports:download", args=[job.pk]))
+    files = open_archive(b"".join(download.streaming_content), password_of(response))
+    readme = files["README.txt"].decode("utf-8")
+    assert "Periode (besøksdato): 01.01.2025 – …" in readme
+    assert "Pasientskjema før behandling (Pasientskjema_foer_behandling):" in readme
+    assert any(name.startswith("Pasientskjema_foer_behandling") for name in files)
+    log = client.get(reverse("exports:log")).content.decode()
+    assert "Periode (besøksdato): 01.01.2025 – …" in log
+    assert "Skjematyper: Behandlerskjema, Pasientskjema før behandling" in log
+    assert "Pasientskjema før behandling: " in log and "Pasientskjema_foer" not in log
+
+
+def test_each_archive_gets_its_own_file_name_with_format_and_time(
+    as_persona: Any, st_olavs_data: dict[str, Any], settings: Any
+) -> None:
+    settings.TASKS = IMMEDIATE
+    client = as_persona("exporter")
+    deliver(client, format="csv")
+    deliver(client, format="sav", purpose="Et annet formål")
+    first, second = ExportJob.objects.order_by("created_at")
+    ExportJob.objects.filter(pk=second.pk).update(created_at=first.created_at)  # same minute
+    second.refresh_from_db()
+    second.created_at += dt.timedelta(seconds=1)
+    ExportJob.objects.filter(pk=second.pk).update(created_at=second.created_at)
+    names = []
+    for job in (first, second):
+        download = client.get(reverse("exports:download", args=[job.pk]))
+        match = re.search(r'filename="([^"]+)"', download["Content-Disposition"])
+        assert match
+        names.append(match.group(1))
+    stamp = timezone.localtime(first.created_at).strftime("%Y%m%d-%H%M%S")
+    assert names[0] == f"nnrr-eksport-csv-{stamp}.zip"
+    assert names[1].startswith("nnrr-eksport-sav-") and names[0] != names[1]
+
+
+def test_bare_egne_skjema_is_asked_apart_from_the_statuses(as_persona: Any) -> None:
+    page = as_persona("local_admin").get(reverse("exports:index")).content.decode()
+    statuses = page.split("Skjemastatus", 1)[1].split("</fieldset>", 1)[0]
+    assert "Bare egne skjema" not in statuses
+    own = page.split("Hvem sine skjema", 1)[1].split("</fieldset>", 1)[0]
+    assert "Bare egne skjema" in own
+
+
+def test_the_download_button_comes_before_the_details_of_a_ready_export(
+    as_persona: Any, st_olavs_data: dict[str, Any], settings: Any
+) -> None:
+    settings.TASKS = IMMEDIATE
+    client = as_persona("exporter")
+    deliver(client)
+    job = ExportJob.objects.get()
+    page = client.get(reverse("exports:job", args=[job.pk])).content.decode()
+    button = page.index("Last ned kryptert fil")
+    assert button < page.index("SHA-256") and button < page.index("Formål:")
+    assert button < page.index("Behandlerskjema: ")

@@ -717,3 +717,44 @@ def test_a_staff_login_in_the_same_browser_ends_when_the_patient_enters(
     assert entered.status_code == 302
     assert client.get(reverse("patients:front")).status_code == 302  # staff pages need login again
     assert client.get(entered["Location"]).status_code == 200  # the patient carries on
+
+
+# --- What the patient sees: the hospital and clinic, no notice meant for staff ----------------
+
+
+def test_no_portal_page_shows_the_placeholder_notice_meant_for_staff(pre: Ordered) -> None:
+    """Every section of the pre-treatment form, the ODI and NDI with placeholder wording among
+    them, reads without the notice «Plassholdertekst: …» (staff see it on the paper entry page)."""
+    from nnrr.questionnaires.rendering import bind
+
+    visible = list(dict.fromkeys(p.section.id for p in portal_pages(DEFINITION, {})))
+    marked = [
+        s for s in bind(DEFINITION, {}, sections=visible).sections if s.placeholder_instrument
+    ]
+    assert marked  # the bundled ODI and NDI wording is a placeholder, and on these pages
+    client = entered(pre)
+    for step in range(1, PAGE_COUNT + 1):
+        html_page = page(client.get(reverse("portal:section", args=[step])))
+        assert "Plassholdertekst" not in html_page
+        assert "lisensierte ordlyden" not in html_page
+
+
+def test_portal_pages_name_the_hospital_and_the_clinic_not_eprom(pre: Ordered) -> None:
+    client = entered(pre)
+    pages = [
+        page(client.get(reverse("portal:section", args=[1]))),
+        page(client.get(reverse("portal:review"))),
+    ]
+    client.post(reverse("portal:review"))
+    pages.append(page(client.get(reverse("portal:receipt"))))
+    pages.append(page(enter(Client(), pre.code)))  # "already submitted": the date was right
+    for text in pages:
+        header = text.split('<header class="app-header">', 1)[1].split("</header>", 1)[0]
+        assert "St. Olavs hospital HF" in header
+        assert "Nakke- og ryggpoliklinikken" in header
+        assert "ePROM" not in text
+    start = page(Client().get(reverse("portal:start")))
+    assert "ePROM" not in start and "Svar på spørreskjema" in start
+    # Before the date of birth is checked, the page does not say which hospital asks.
+    link = page(Client().get(reverse("portal:link", args=[pre.token])))
+    assert "St. Olavs" not in link

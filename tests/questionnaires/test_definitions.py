@@ -190,11 +190,15 @@ def test_every_item_and_group_has_a_norwegian_and_english_label(form: str) -> No
 
 
 def test_every_clinician_item_and_group_has_help_text() -> None:
+    """Every question and every group of checkboxes has help; an option inside a group has its
+    own only when it explains something the group's help does not (no "?" on every option)."""
     definition = get_definition("1b")
     for item in definition.items():
-        assert item.help.nb, item.id
+        assert item.group or item.help.nb, item.id
     for group in definition.groups():
         assert group.help.nb, group.id
+        for option in group.items:
+            assert str(option.help.nb) != f"{option.label.nb} deltok i utredningen.", option.id
 
 
 def test_clinician_labels_are_the_manuals() -> None:

@@ -389,6 +389,7 @@ def test_the_fill_page_saves_as_the_user_types(as_persona: Any, draft: Response)
     assert 'id="autosave-status"' in html
     assert f'id="form-version" value="{draft.version}"' in html
 
+
 @pytest.mark.parametrize(
     ("view", "action"),
     [
@@ -418,3 +419,17 @@ def test_opening_the_fill_page_writes_its_audit_event(as_persona: Any, persona: 
     event = AuditEvent.objects.get(action="nnrr.form.opened")
     assert event.patient_id == course.patient_id
     assert event.object_id == str(form.pk)
+
+
+def test_help_bubbles_only_where_there_is_help_to_give(as_persona: Any, draft: Response) -> None:
+    """A checkbox option whose help would only say its own name again ("Lege deltok i
+    utredningen") has no "?" button; one whose help explains something keeps it."""
+    html = as_persona("clinician").get(fill_url(draft)).content.decode()
+    bubbles = html.count('<details class="app-help">')
+    definition = get_definition("1b")
+    with_help = sum(bool(i.help) for i in definition.items()) + sum(
+        bool(g.help) for g in definition.groups()
+    )
+    assert bubbles == with_help
+    assert "Vis hjelp for Lege<" not in html and "Vis hjelp for Skiveprolaps<" not in html
+    assert "Vis hjelp for A-preparater" in html  # says what an A-preparat is

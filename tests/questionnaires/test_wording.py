@@ -152,3 +152,27 @@ def test_placeholder_wording_is_marked_on_screen_and_in_the_summary(
     page = client.get(reverse("questionnaires:response", args=[stored.pk])).content.decode()
     assert "Ordlyd skjemaet ble besvart med" in page
     assert "ODI: plassholder (ikke lisensiert ordlyd)" in page
+
+
+def test_staff_are_told_of_placeholder_wording_on_the_summary_and_the_front_page(
+    persona: Any, as_persona: Any
+) -> None:
+    stored = submit("1a", persona)
+    client = as_persona("clinician")
+    summary = client.get(reverse("questionnaires:response", args=[stored.pk])).content.decode()
+    notice = summary.split('class="ds-paragraph app-placeholder-wording"', 1)[1].split("</p>")[0]
+    assert "Plassholdertekst:" in notice and "ble besvart med plassholdertekst" in notice
+    assert "ODI" in notice and "NDI" in notice
+    front = client.get(reverse("patients:front")).content.decode()
+    assert "Plassholdertekst: ODI, NDI, FABQ, HSCL-10, EQ-5D-5L i pasientskjemaene" in front
+
+
+def test_licensed_instruments_are_not_named_in_the_summary_notice(
+    wording_dir: Path, persona: Any
+) -> None:
+    write_wording(wording_dir, ("odi", "ndi"))
+    reload_definitions()
+    wording.reload()
+    stored = submit("1a", persona)
+    names = wording.placeholder_names(stored.wording)
+    assert "ODI" not in names and "NDI" not in names and "FABQ" in names

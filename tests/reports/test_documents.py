@@ -10,6 +10,7 @@ from typing import Any
 import pypdf
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from nnrr.accounts.models import Unit
@@ -169,3 +170,58 @@ def test_a_failed_job_is_shown_not_raised(
         reverse("reports:document_download", kwargs={"document_id": document.pk})
     )
     assert download.status_code == 302  # back to the status page, no empty PDF
+
+
+def test_every_part_of_a_quarterly_pdf_names_its_period_and_an_unfinished_year_is_marked(
+    persona: Any, db: Any
+) -> None:
+    """The cover lists each part with the period its numbers cover, each part repeats it above
+    its pages, and the year not yet over reads "ufullstendig år" in tables and chart titles."""
+    from nnrr.lib.dates import oslo_date
+
+    year = oslo_date(timezone.now()).year
+    reader = persona("report_reader")
+    document = ReportDocument.objects.create(
+        kind=ReportDocument.Kind.QUARTERLY,
+        unit=Unit.objects.get(pk=ST_OLAVS),
+        period_end=dt.date(year, 3, 31),
+        requested_by=reader.user,
+        requested_unit=reader.unit,
+    )
+    documents.make(str(document.pk))
+    document.refresh_from_db()
+    assert document.state == ReportDocument.State.DONE, document.error
+    text = _text(bytes(document.pdf))
+    cover = text.split("Innhold", 1)[0]
+    quarters = f"01.04.{year - 1}–31.03.{year}"
+    unfinished = f"{year} (ufullstendig år)"
+    assert "Periode for hver del" in cover
+    assert f"Pasientsammensetning {quarters}" in cover
+    assert f"Ventetid fra henvisning til besøk {quarters}" in cover
+    assert f"Kvalitetsindikatorer {year - 2}–{unfinished}" in cover
+    assert f"Svarprosent på oppfølgingsskjema {year - 2}–{unfinished}" in cover
+    body = text.split("Innhold", 1)[1]
+    assert body.count(f"Periode: {quarters}") == 2
+    assert body.count(f"Periode: {year - 2}–{unfinished}") == 2
+    assert f"Tverrfaglig behandling, {unfinished}" in body  # a chart's title
+    assert f"({year})" not in body  # no bare current year passed off as a whole one
+
+
+def test_a_year_is_unfinished_until_its_last_day_is_over() -> None:
+    from nnrr.reports import content
+
+    def label(as_of: dt.date, year: int) -> str:
+        choices = content.Choices(
+            report="indikatorer",
+            first_year=year,
+            last_year=year,
+            comparison=content.OWN_VS_REST,
+            unit=Unit(resh_id=1, name="X", short_name="X"),
+            viewer_sees_all=False,
+            as_of=as_of,
+        )
+        return choices.year_label(year)
+
+    assert label(dt.date(2026, 9, 30), 2026) == "2026 (ufullstendig år)"
+    assert label(dt.date(2026, 12, 31), 2026) == "2026 (ufullstendig år)"
+    assert label(dt.date(2027, 1, 1), 2026) == "2026"

@@ -194,3 +194,12 @@ def test_a_chart_whose_description_expired_is_not_found(as_persona: Any) -> None
     source = chart_sources(client.get(reverse("reports:show"), CHOICES).content.decode())[0]
     caches["charts"].delete(f"spec-{charts_key(source)}")
     assert client.get(source).status_code == 404
+
+
+def test_the_default_years_end_with_the_last_complete_year(as_persona: Any) -> None:
+    from nnrr.reports.forms import current_year
+
+    page = as_persona("report_reader").get(reverse("reports:index")).content.decode()
+    last = current_year() - 1
+    assert f'name="til" value="{last}"' in page
+    assert f'name="fra" value="{last - 2}"' in page

@@ -36,6 +36,7 @@ def _expected_body(opening: str, link: str) -> str:
             "Hei,",
             "",
             opening,
+            "Svarene dine hjelper sykehuset å vurdere og forbedre behandlingen.",
             "",
             "Åpne lenken for å svare:",
             link,
@@ -46,16 +47,17 @@ def _expected_body(opening: str, link: str) -> str:
             "Har du spørsmål, ta kontakt med poliklinikken. Denne meldingen er sendt automatisk "
             "og kan ikke besvares.",
             "",
-            "You have received a questionnaire from the hospital. Open the link above and log in "
-            "with your date of birth.",
+            "St. Olavs hospital HF asks you to answer a questionnaire before your appointment at "
+            "the clinic. Open the link above and log in with your date of birth.",
         ]
     )
 
 
 @pytest.mark.parametrize("language", ["nb", "en"])
 def test_the_invitation_reads_word_for_word_in_norwegian(persona: Any, language: str) -> None:
-    """Whatever language the worker runs under, the patient gets the registry's Norwegian text
-    with the last day to answer as a date in Oslo."""
+    """Whatever language the worker runs under, the patient gets the registry's Norwegian text,
+    naming the hospital that sends it and why in one sentence, with the last day to answer as a
+    date in Oslo."""
     from django.utils.translation import override
 
     from nnrr.scheduling import dispatch
@@ -63,10 +65,9 @@ def test_the_invitation_reads_word_for_word_in_norwegian(persona: Any, language:
 
     with override(language):
         order, subject, body = _composed(persona, MessageKind.INVITATION)
-    assert subject == "Spørreskjema fra sykehuset"
+    assert subject == "Spørreskjema fra St. Olavs hospital HF"
     assert body == _expected_body(
-        "Du har fått et spørreskjema fra sykehuset. Svarene dine hjelper sykehuset å vurdere og "
-        "forbedre behandlingen.",
+        "St. Olavs hospital HF ber deg svare på et spørreskjema før timen din ved poliklinikken.",
         dispatch.portal_link(order),
     )
 
@@ -76,7 +77,23 @@ def test_the_reminder_reads_word_for_word(persona: Any) -> None:
     from nnrr.scheduling.models import MessageKind
 
     order, subject, body = _composed(persona, MessageKind.REMINDER)
-    assert subject == "Påminnelse: spørreskjema fra sykehuset"
+    assert subject == "Påminnelse: spørreskjema fra St. Olavs hospital HF"
     assert body == _expected_body(
-        "Vi minner om spørreskjemaet du har fått fra sykehuset.", dispatch.portal_link(order)
+        "Påminnelse: St. Olavs hospital HF ber deg svare på et spørreskjema før timen din ved "
+        "poliklinikken.",
+        dispatch.portal_link(order),
+    )
+
+
+def test_a_follow_up_message_says_how_long_since_the_clinic(persona: Any) -> None:
+    from nnrr.scheduling import dispatch
+    from nnrr.scheduling.models import Message, MessageKind
+
+    order, _subject, _body = _composed(persona, MessageKind.INVITATION)
+    order.kind = "2"
+    message = Message(order=order, kind=MessageKind.INVITATION, key="follow-up")
+    body = dispatch.compose(message, order, "pasient@example.no").body
+    assert (
+        "St. Olavs hospital HF ber deg svare på et spørreskjema nå som det har gått 6 måneder "
+        "siden du var på poliklinikken." in body.splitlines()
     )

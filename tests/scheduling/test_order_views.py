@@ -144,6 +144,10 @@ def test_bestill_eprom_without_notify_self_is_queued_for_sending_now(
     order.refresh_from_db()
     assert order.state == OrderState.SENT
     assert channel.path_for(f"{order.pk}-invitation").exists()
+    # Once «Sendt», the order page says it was sent, not that it is being processed.
+    sent = client.get(response["Location"]).content.decode()
+    assert "Sendt" in sent and "prosesseres" not in sent
+    assert "Skjemaet ble sendt til pasienten" in sent
 
 
 def test_bestill_eprom_for_a_patient_without_course_sends_staff_to_create_one(
@@ -248,7 +252,7 @@ def test_demo_outbox_lists_the_written_messages(
 
     html = page.content.decode()
     assert page.status_code == 200
-    assert "Spørreskjema fra sykehuset" in html
+    assert "Spørreskjema fra St. Olavs hospital HF" in html
     assert html.count("/eprom/lenke/") >= 1
     assert patient.email in html
     assert "not a message" not in html
@@ -306,3 +310,31 @@ def test_the_dispatch_log_shows_only_a_masked_address(persona: Any, tmp_path: An
         worker_id="w", now=timezone.now() + dt.timedelta(days=1), channel=FileChannel(tmp_path)
     )
     assert Message.objects.get().recipient == "i***@example.no"
+
+
+def test_demo_outbox_can_be_filtered_by_patient(
+    as_persona: Callable[[str], Client],
+    persona: Callable[[str], Persona],
+    course: Course,
+    patient: Patient,
+    tmp_path: Path,
+) -> None:
+    client = as_persona("clinician")
+    other = make_patient(ST_OLAVS, name="Annen Mottaker", email="annen@example.no")
+    other_course = book(persona("clinician"), other)
+    for who, their_course in ((patient, course), (other, other_course)):
+        client.post(
+            reverse("scheduling:order", args=[who.pk]), order_post(their_course, confirm="on")
+        )
+    dispatch.run_pass(worker_id="w-test", now=timezone.now(), channel=FileChannel(tmp_path))
+
+    with override_settings(OUTBOX_DIR=tmp_path, DEMO=True):
+        everyone = client.get(reverse("scheduling:demo_outbox")).content.decode()
+        one = client.get(reverse("scheduling:demo_outbox"), {"pasient": "annen mott"})
+        nobody = client.get(reverse("scheduling:demo_outbox"), {"pasient": "Ingen Slik"})
+
+    assert patient.email in everyone and "annen@example.no" in everyone
+    html = one.content.decode()
+    assert "annen@example.no" in html and patient.email not in html
+    assert "Pasient: Annen Mottaker" in html
+    assert "Ingen meldinger til en pasient som passer «Ingen Slik»." in nobody.content.decode()

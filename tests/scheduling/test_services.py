@@ -931,6 +931,7 @@ def test_plan_follow_ups_plans_nothing_for_a_course_without_consent(persona: Any
     )
     assert _follow_ups(course) == {}
 
+
 def test_move_course_is_the_one_rebooking_rule_and_recreates_only_when_told(
     clinician: Persona, patient: Patient, tmp_path: Path
 ) -> None:

@@ -197,13 +197,14 @@ def test_invitation_carries_the_portal_link_and_no_health_data(
         "Testesen",
         patient.national_id,
         patient.birth_date.strftime("%d.%m.%Y"),
-        "St. Olav",
-        course.unit.name,
         "M54",
         "Lumbago",
         "Pasientskjema før behandling",
     ):
         assert secret not in text, secret
+    # The sender hospital is named, so the patient knows who asks (issue 18), in one sentence
+    # with the reason; the clinic is only "poliklinikken", never its speciality.
+    assert f"{course.unit.name} ber deg svare på et spørreskjema før timen din" in body
     assert "nakke" not in text.lower()
     assert "rygg" not in text.lower()
 

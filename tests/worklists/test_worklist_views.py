@@ -44,7 +44,7 @@ def test_red_dot_on_every_page_is_mine_at_the_active_unit(as_persona: Any, perso
     """Other pages read the dot with the active profile: my unfinished forms at this unit, not a
     colleague's and not another unit's."""
     client = as_persona("clinician")
-    pages = [reverse("worklists:index"), reverse("worklists:unit")]
+    pages = [reverse("worklists:mine"), reverse("worklists:unit")]
     book(persona("clerk"), make_patient(ST_OLAVS))  # a colleague's
     book(persona("haukeland_clinician"), make_patient(HAUKELAND))  # another unit's
     for url in pages:
@@ -246,3 +246,15 @@ def test_consent_log_does_not_list_other_units_patients(as_persona: Any, persona
 
     assert "Olav Egen" in html
     assert "Berit Annen" not in html
+
+
+def test_arbeidsliste_opens_the_first_list_with_rows(as_persona: Any, persona: Any) -> None:
+    client = as_persona("clinician")
+    assert client.get(reverse("worklists:index"))["Location"] == reverse("worklists:mine")
+    # A colleague's draft past its date: "Mine" is empty, the overdue list is not.
+    book(persona("clerk"), make_patient(ST_OLAVS), planned_in_days=-3, referral_days_ago=40)
+    opened = client.get(reverse("worklists:index"), follow=True)
+    assert opened.redirect_chain == [(reverse("worklists:overdue"), 302)]
+    assert "Utgått planlagt konsultasjonsdato" in opened.content.decode()
+    book(persona("clinician"), make_patient(ST_OLAVS))
+    assert client.get(reverse("worklists:index"))["Location"] == reverse("worklists:mine")

@@ -20,9 +20,12 @@ from typing import Any
 from django.db.models import (
     Q,
 )
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from nnrr.accounts.models import Unit
+from nnrr.lib.dates import oslo_date
 from nnrr.reports import charts, frame
 
 # --- Choices and comparison columns -------------------------------------------------------------
@@ -108,6 +111,7 @@ class Report:
     intro: str
     sections: list[Section]
     notes: list[str] = field(default_factory=list)
+    period: str = ""  # what period its numbers cover, as the document's cover names it
 
 
 @dataclass(frozen=True)
@@ -123,10 +127,23 @@ class Choices:
     visit_from: dt.date | None = None
     visit_to: dt.date | None = None
     adjusted: bool = False  # outcome indicators also adjusted for patient mix
+    # The data are read up to this day (a document's period end; None: today). A year that
+    # has not ended by then is marked "ufullstendig år" wherever it is named.
+    as_of: dt.date | None = None
 
     @property
     def years(self) -> tuple[int, ...]:
         return tuple(range(self.first_year, self.last_year + 1))
+
+    def is_complete(self, year: int) -> bool:
+        as_of = self.as_of or oslo_date(timezone.now())
+        return dt.date(year, 12, 31) < as_of  # read on 31 December, the day is not over
+
+    def year_label(self, year: int) -> str:
+        """ "2025", or "2026 (ufullstendig år)" for a year not over when the data were read."""
+        if self.is_complete(year):
+            return str(year)
+        return _("%(year)s (ufullstendig år)") % {"year": year}
 
     def visit_filter(self) -> Q:
         if self.visit_from and self.visit_to:
@@ -135,6 +152,20 @@ class Choices:
                 visit_text__lte=self.visit_to.isoformat()
             )
         return frame.visits_in(self.first_year, self.last_year)
+
+    @property
+    def period_label(self) -> str:
+        if self.visit_from and self.visit_to:
+            return f"{self.visit_from:%d.%m.%Y}–{self.visit_to:%d.%m.%Y}"
+        if self.first_year == self.last_year:
+            return self.year_label(self.first_year)
+        return f"{self.first_year}–{self.year_label(self.last_year)}"
+
+
+def band_labels() -> tuple[str, str, str, str]:
+    """The legend of an indicator chart's bands, in the reader's language: below the minimum,
+    between minimum and goal, below the goal (no minimum set), at or above the goal."""
+    return (_("Under min."), _("Min."), _("Under mål"), pgettext("indikatorens mål", "Mål"))
 
 
 def active_units() -> list[Unit]:

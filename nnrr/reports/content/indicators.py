@@ -16,6 +16,7 @@ from nnrr.reports.content.common import (
     Section,
     Table,
     active_units,
+    band_labels,
     columns,
     percent,
     sum_counts,
@@ -103,13 +104,18 @@ def indicator_report(choices: Choices) -> Report:
             goal_text += ", " + _("min.: %(min)s") % {"min": percent(target.minimum)}
         alt = _("%(title)s %(year)s, andel med 95 %% konfidensintervall per gruppe. %(goal)s. ") % {
             "title": title,
-            "year": latest,
+            "year": choices.year_label(latest),
             "goal": goal_text,
         } + "; ".join(
             f"{bar.label}: {'N<30' if bar.value is None else percent(bar.value)}" for bar in bars
         )
         chart = charts.indicator_chart(
-            f"{title} ({latest})", bars, target.goal, target.minimum, alt
+            f"{title}, {choices.year_label(latest)}",
+            bars,
+            target.goal,
+            target.minimum,
+            alt,
+            band_labels=band_labels(),
         )
         notes = []
         if choices.adjusted and indicator.is_outcome:
@@ -132,7 +138,7 @@ def indicator_report(choices: Choices) -> Report:
                     % {"title": title},
                     [
                         _("Enhet"),
-                        *[str(y) for y in choices.years],
+                        *[choices.year_label(y) for y in choices.years],
                         *(
                             [_("%(year)s justert for pasientsammensetning") % {"year": latest}]
                             if adjusted_shares is not None

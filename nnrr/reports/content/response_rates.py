@@ -20,6 +20,7 @@ from nnrr.reports.content.common import (
     Section,
     Table,
     active_units,
+    band_labels,
     columns,
     count_text,
     percent,
@@ -94,15 +95,16 @@ def response_report(choices: Choices) -> Report:
                 title,
                 Table(
                     title + " " + _("(besvarte av sendte, etter oppfølgingsår)"),
-                    [_("Gruppe"), *[str(y) for y in choices.years]],
+                    [_("Gruppe"), *[choices.year_label(y) for y in choices.years]],
                     table_rows,
                 ),
                 charts.indicator_chart(
-                    f"{title} ({choices.last_year})",
+                    f"{title}, {choices.year_label(choices.last_year)}",
                     bars,
                     None,
                     None,
                     title + ": " + "; ".join(f"{b.label} {percent(b.value)}" for b in bars),
+                    band_labels=band_labels(),
                 ),
             )
         )
