@@ -3,7 +3,9 @@
 Every figure is a count, share or mean computed by an aggregate query grouped by unit; the
 comparison columns (own unit, rest of the country, each unit, the whole country) are sums of
 those per-unit aggregates. No report shows a person. A count under the small-cell limit is shown
-as "<5" wherever one unit's figures are shown to another unit.
+as "<5" wherever one unit's figures are shown to another unit, and every table hides as many
+further cells ("x") as it takes for no such count to be worked out from the totals beside it
+(:mod:`nnrr.reports.suppression`, the one function every report, chart, page and PDF uses).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from nnrr.accounts.models import Unit
 from nnrr.questionnaires import diagnoses
 from nnrr.questionnaires.definitions import get_definition
 from nnrr.questionnaires.models import FormKind
-from nnrr.reports import adjust, charts, frame
+from nnrr.reports import adjust, charts, frame, suppression
 from nnrr.reports import config as report_config
 from nnrr.reports import indicators as ind
 from nnrr.reports.frame import BASELINE, CLINICIAN, SIX, TWELVE, number
@@ -68,7 +70,10 @@ def columns(
     if comparison == OWN_ONLY:
         return [own]
     if comparison == OWN_VS_REST:
-        return [own, Column("rest", _("Resten av landet"), everyone - {unit.pk}, False)]
+        rest = everyone - {unit.pk}
+        # With two units "the rest" is one other unit: its figures are masked like that unit's.
+        masked = len(rest) == 1 and not viewer_sees_all
+        return [own, Column("rest", _("Resten av landet"), rest, masked)]
     result = [own]
     for other in units:
         if other.pk != unit.pk:
@@ -97,8 +102,59 @@ def percent(value: float | None, places: int = 0) -> str:
     return "–" if value is None else f"{decimal(value * 100, places)} %"
 
 
-def count_text(n: int, masked: bool, small: int) -> str:
-    return _("<%(n)s") % {"n": small} if masked and 0 < n < small else str(n)
+CellKey = tuple[Any, str]  # (row, column key)
+
+
+def protect_columns(
+    cols: Sequence[Column],
+    counts: dict[CellKey, int],
+    groups: Sequence[tuple[Any, Sequence[Any]]],
+    small: int,
+) -> suppression.Suppressed:
+    """Small-cell suppression of a table whose columns are :func:`columns`.
+
+    ``counts`` holds every count a table shows or implies, keyed by (row, column key);
+    ``groups`` says which rows are sums of which in every column (a total and its categories;
+    a denominator, its numerator and the rest). A column of several units (the whole country)
+    is the sum of the one-unit columns it is made of, row by row. A count under ``small`` in a
+    masked column is hidden, and further cells until none can be worked out; the reader's own
+    unit's figures stay shown (the reader knows them anyway), so the complements are other
+    units' and the whole country's cells.
+    """
+    rows = list(dict.fromkeys(row for row, _key in counts))
+    lines: list[suppression.Line] = []
+    for col in cols:
+        for total, members in groups:
+            lines.append(suppression.Line((total, col.key), tuple((m, col.key) for m in members)))
+    singles = [c for c in cols if len(c.unit_ids) == 1]
+    for col in cols:
+        parts = [c for c in singles if c is not col and c.unit_ids <= col.unit_ids]
+        if (
+            len(col.unit_ids) > 1
+            and frozenset().union(*(c.unit_ids for c in parts)) == col.unit_ids
+        ):
+            for row in rows:
+                lines.append(suppression.Line((row, col.key), tuple((row, c.key) for c in parts)))
+    masked = {c.key for c in cols if c.masked}
+    own = {c.key for c in cols if c.own}  # the reader's own figures: never a complement
+    totals = {total for total, _members in groups}
+
+    def rank(key: Any) -> int:
+        row, col_key = key
+        return (0 if col_key in masked else 2) + (1 if row in totals else 0)
+
+    return suppression.protect(
+        values=counts,
+        lines=lines,
+        primary={k for k, n in counts.items() if k[1] in masked and 0 < n < small},
+        small=small,
+        rank=rank,
+        known={k for k in counts if k[1] in own},
+    )
+
+
+def _notes(hidden: suppression.Suppressed) -> list[str]:
+    return [suppression.note(hidden.small)] if hidden.primary else []
 
 
 # --- Page structure -----------------------------------------------------------------------------
@@ -428,6 +484,10 @@ def _mix_dimensions() -> list[tuple[str, dict[str, Any], list[tuple[str, Q]]]]:
     ]
 
 
+OTHER = "__other__"  # the categories a distribution does not list (diagnoses outside the top 20)
+TOTAL = "__total__"
+
+
 def _distribution_section(
     title: str,
     categories: list[str],
@@ -436,35 +496,48 @@ def _distribution_section(
     small: int,
     text: str = "",
 ) -> Section:
-    totals = {col.key: 0 for col in cols}
-    cells: dict[str, dict[str, int]] = {}
+    counts: dict[CellKey, int] = {}
+    listed = set(categories)
     for col in cols:
         merged: dict[str, int] = defaultdict(int)
         for unit_id in col.unit_ids:
             for category, n in per_unit.get(unit_id, {}).items():
                 merged[category] += n
-        cells[col.key] = merged
-        totals[col.key] = sum(merged.values())
+        for category in categories:
+            counts[(category, col.key)] = merged.get(category, 0)
+        counts[(OTHER, col.key)] = sum(n for c, n in merged.items() if c not in listed)
+        counts[(TOTAL, col.key)] = sum(merged.values())
+    members = [*categories, OTHER]
+    hidden = protect_columns(cols, counts, [(TOTAL, members)], small)
     rows = []
     for category in categories:
         row = []
         for col in cols:
-            n = cells[col.key].get(category, 0)
-            total = totals[col.key]
-            if col.masked and 0 < n < small:
-                row.append(count_text(n, True, small))
+            n = counts[(category, col.key)]
+            total = counts[(TOTAL, col.key)]
+            mark = hidden.mark((category, col.key))
+            if mark is not None:
+                row.append(mark)
+            elif hidden.hidden((TOTAL, col.key)):
+                row.append(str(n))  # its share would give the hidden total away
             else:
                 row.append(f"{n} ({percent(n / total if total else None)})")
         rows.append((category, row))
-    rows.append((_("Totalt"), [str(totals[col.key]) for col in cols]))
+    rows.append(
+        (
+            _("Totalt"),
+            [hidden.mark((TOTAL, col.key)) or str(counts[(TOTAL, col.key)]) for col in cols],
+        )
+    )
     shown = chart_columns(cols)
-    series = {
-        col.label: [
-            (cells[col.key].get(c, 0) / totals[col.key]) if totals[col.key] else None
-            for c in categories
-        ]
-        for col in shown
-    }
+
+    def share(category: str, col: Column) -> float | None:
+        total = counts[(TOTAL, col.key)]
+        if not total or hidden.hidden((category, col.key)) or hidden.hidden((TOTAL, col.key)):
+            return None
+        return counts[(category, col.key)] / total
+
+    series = {col.label: [share(c, col) for c in categories] for col in shown}
     alt = f"{title}: " + "; ".join(
         f"{col.label}: "
         + ", ".join(f"{c} {percent(v)}" for c, v in zip(categories, series[col.label], strict=True))
@@ -480,6 +553,7 @@ def _distribution_section(
         ),
         chart,
         text=text,
+        notes=_notes(hidden),
     )
 
 
@@ -551,17 +625,26 @@ def outcome_report(choices: Choices) -> Report:
         table_rows = []
         series: dict[str, list[tuple[float, float, float] | None]] = {}
         shown = {c.key for c in chart_columns(cols)}
+        means: dict[CellKey, Mean] = {}
         for col in cols:
-            cells = []
-            points: list[tuple[float, float, float] | None] = []
             for t in range(len(TIMEPOINTS)):
                 mean = Mean(0, 0.0, 0.0)
                 for unit_id in col.unit_ids:
                     if unit_id in per_unit:
                         mean = mean + per_unit[unit_id][f"{m}_{t}"]
+                means[(t, col.key)] = mean
+        hidden = protect_columns(
+            cols, {k: mean.count for k, mean in means.items()}, [], cfg.small_cell
+        )
+        for col in cols:
+            cells = []
+            points: list[tuple[float, float, float] | None] = []
+            for t in range(len(TIMEPOINTS)):
+                mean = means[(t, col.key)]
                 places = 2 if "HSCL" in label or "EQ-5D" in label else 1
-                if col.masked and 0 < mean.count < cfg.small_cell:
-                    cells.append(count_text(mean.count, True, cfg.small_cell))
+                mark = hidden.mark((t, col.key))
+                if mark is not None:
+                    cells.append(mark)
                     points.append(None)
                 elif mean.value is None:
                     cells.append("–")
@@ -599,6 +682,7 @@ def outcome_report(choices: Choices) -> Report:
                     table_rows,
                 ),
                 charts.means_chart(label, timepoint_labels, series, alt),
+                notes=_notes(hidden),
             )
         )
     return Report(
@@ -701,28 +785,40 @@ def waiting_report(choices: Choices) -> Report:
     distribution = _distribution_section(
         _("Ventetid i dager, fordeling"), labels, per_unit, cols, cfg.small_cell
     )
-    summary_rows = []
-    bars = []
+    summed: dict[str, tuple[Share, Mean]] = {}
+    counts: dict[CellKey, int] = {}
     for col in cols:
         share, mean = Share(0, 0), Mean(0, 0.0, 0.0)
         for unit_id in col.unit_ids:
             if unit_id in stats:
                 share = share + stats[unit_id][0]
                 mean = mean + stats[unit_id][1]
-        if col.masked and 0 < share.denominator < cfg.small_cell:
-            summary_rows.append(
-                (col.label, [count_text(share.denominator, True, cfg.small_cell), "", ""])
-            )
+        summed[col.key] = (share, mean)
+        counts[("n", col.key)] = share.denominator
+        counts[("within", col.key)] = share.numerator
+        counts[("over", col.key)] = share.denominator - share.numerator
+    hidden = protect_columns(cols, counts, [("n", ["within", "over"])], cfg.small_cell)
+    summary_rows = []
+    bars = []
+    for col in cols:
+        share, mean = summed[col.key]
+        if hidden.hidden(("n", col.key)):
+            summary_rows.append((col.label, [hidden.mark(("n", col.key)) or "", "", ""]))
             continue
         interval = share.interval
         mean_interval = mean.interval
+        share_shown = not (hidden.hidden(("within", col.key)) or hidden.hidden(("over", col.key)))
         summary_rows.append(
             (
                 col.label,
                 [
                     str(share.denominator),
-                    f"{percent(share.value)}"
-                    + (f" ({percent(interval[0])}–{percent(interval[1])})" if interval else ""),
+                    (
+                        f"{percent(share.value)}"
+                        + (f" ({percent(interval[0])}–{percent(interval[1])})" if interval else "")
+                        if share_shown
+                        else suppression.SECONDARY_MARK
+                    ),
                     ("–" if mean.value is None else decimal(mean.value))
                     + (
                         f" ({decimal(mean_interval[0])}–{decimal(mean_interval[1])})"
@@ -732,7 +828,7 @@ def waiting_report(choices: Choices) -> Report:
                 ],
             )
         )
-        if share.denominator:
+        if share.denominator and share_shown:
             low, high = interval or (None, None)
             bars.append(charts.Bar(col.label, share.value, low, high, highlight=col.own))
     title = _("Andel med ventetid høyst %(days)s dager") % {"days": target}
@@ -756,6 +852,7 @@ def waiting_report(choices: Choices) -> Report:
             title + ": " + "; ".join(f"{b.label} {percent(b.value)}" for b in bars),
         ),
         text=_("Dager fra henvisningsdato til besøksdato, blant forløp med ventetid over 0 dager."),
+        notes=_notes(hidden),
     )
     return Report(
         "ventetid",
@@ -799,31 +896,53 @@ def response_report(choices: Choices) -> Report:
         per: dict[tuple[int, int], Share] = {
             (r["unit_id"], r["fu_year"]): Share(r["answered"], r["sent_n"]) for r in rows
         }
-        table_rows = []
-        bars = []
+        shares: dict[tuple[int, str], Share] = {}
+        counts: dict[CellKey, int] = {}
         for col in cols:
-            cells = []
             for year in choices.years:
                 share = _sum_counts(
                     {u: per.get((u, year), Share(0, 0)) for u in col.unit_ids},
                     col.unit_ids,
                     Share(0, 0),
                 )
-                if col.masked and 0 < share.denominator < cfg.small_cell:
-                    cells.append(count_text(share.denominator, True, cfg.small_cell))
+                shares[(year, col.key)] = share
+                counts[((year, "sent"), col.key)] = share.denominator
+                counts[((year, "answered"), col.key)] = share.numerator
+                counts[((year, "unanswered"), col.key)] = share.denominator - share.numerator
+        hidden = protect_columns(
+            cols,
+            counts,
+            [((y, "sent"), [(y, "answered"), (y, "unanswered")]) for y in choices.years],
+            cfg.small_cell,
+        )
+        table_rows = []
+        bars = []
+        for col in cols:
+            cells = []
+            for year in choices.years:
+                share = shares[(year, col.key)]
+                sent_mark = hidden.mark(((year, "sent"), col.key))
+                answered = hidden.mark(((year, "answered"), col.key))
+                unanswered = hidden.mark(((year, "unanswered"), col.key))
+                if sent_mark is not None:
+                    cells.append(sent_mark)
+                elif answered is not None or unanswered is not None:
+                    # The share would give the hidden count away: only how many were sent.
+                    cells.append(
+                        _("%(answered)s av %(sent)s")
+                        % {
+                            "answered": answered or suppression.SECONDARY_MARK,
+                            "sent": share.denominator,
+                        }
+                    )
                 elif share.denominator:
                     cells.append(
                         f"{percent(share.value)} ({share.numerator} av {share.denominator})"
-                        if not col.masked or share.numerator >= cfg.small_cell
-                        else f"{percent(share.value)} (N={share.denominator})"
                     )
                 else:
                     cells.append("–")
-                if (
-                    year == choices.last_year
-                    and share.denominator
-                    and (not col.masked or share.denominator >= cfg.small_cell)
-                ):
+                shown = all(m is None for m in (sent_mark, answered, unanswered))
+                if year == choices.last_year and share.denominator and shown:
                     low, high = share.interval or (None, None)
                     bars.append(charts.Bar(col.label, share.value, low, high, highlight=col.own))
             table_rows.append((col.label, cells))
@@ -843,6 +962,7 @@ def response_report(choices: Choices) -> Report:
                     None,
                     title + ": " + "; ".join(f"{b.label} {percent(b.value)}" for b in bars),
                 ),
+                notes=_notes(hidden),
             )
         )
     return Report(
@@ -916,19 +1036,43 @@ def pathway_report(choices: Choices) -> Report:
     totals = {
         col.key: sum(per_unit.get(u, {}).get("total", 0) for u in col.unit_ids) for col in cols
     }
+    counts: dict[CellKey, int] = {}
+    for col in cols:
+        counts[(TOTAL, col.key)] = totals[col.key]
+        for i in range(len(labels)):
+            n = sum(per_unit.get(u, {}).get(f"c{i}", 0) for u in col.unit_ids)
+            counts[((i, "yes"), col.key)] = n
+            counts[((i, "no"), col.key)] = totals[col.key] - n
+    hidden = protect_columns(
+        cols,
+        counts,
+        [(TOTAL, [(i, "yes"), (i, "no")]) for i in range(len(labels))],
+        cfg.small_cell,
+    )
     for i, label in enumerate(labels):
         cells = []
         for col in cols:
-            n = sum(per_unit.get(u, {}).get(f"c{i}", 0) for u in col.unit_ids)
+            n = counts[((i, "yes"), col.key)]
             total = totals[col.key]
-            if col.masked and 0 < n < cfg.small_cell:
-                cells.append(count_text(n, True, cfg.small_cell))
+            yes = hidden.mark(((i, "yes"), col.key))
+            secret = hidden.hidden(((i, "no"), col.key)) or hidden.hidden((TOTAL, col.key))
+            if yes is not None:
+                cells.append(yes)
+            elif secret:
+                cells.append(str(n))  # its share would give a hidden count away
             else:
                 cells.append(f"{n} ({percent(n / total if total else None)})")
             if col.key in shown:
-                series.setdefault(col.label, []).append(n / total if total else None)
+                series.setdefault(col.label, []).append(
+                    n / total if total and yes is None and not secret else None
+                )
         table_rows.append((label, cells))
-    table_rows.append((_("Forløp totalt"), [str(totals[col.key]) for col in cols]))
+    table_rows.append(
+        (
+            _("Forløp totalt"),
+            [hidden.mark((TOTAL, col.key)) or str(totals[col.key]) for col in cols],
+        )
+    )
     title = _("Anbefalt videre behandling")
     alt = (
         title
@@ -952,6 +1096,7 @@ def pathway_report(choices: Choices) -> Report:
                     table_rows,
                 ),
                 charts.grouped_bars(title, [lab[:40] for lab in labels], series, alt),
+                notes=_notes(hidden),
             )
         ],
     )
