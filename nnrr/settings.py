@@ -219,6 +219,12 @@ if _CACHE_URL:
             "LOCATION": _CACHE_URL,
             "KEY_PREFIX": "nnrr-charts",
         },
+        # The portal's failure counters and blocks per address (portal/services.py).
+        "throttle": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _CACHE_URL,
+            "KEY_PREFIX": "nnrr-throttle",
+        },
     }
 else:
     CACHES = {
@@ -230,6 +236,14 @@ else:
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "nnrr_chart_cache",
             "OPTIONS": {"MAX_ENTRIES": 5000},
+        },
+        # The portal's failure counters and blocks per address (portal/services.py) must be
+        # the same in every web process, or each process would allow its own ten guesses: a
+        # table of the database (created by portal migration 0002).
+        "throttle": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "nnrr_throttle_cache",
+            "OPTIONS": {"MAX_ENTRIES": 100000},
         },
     }
 
