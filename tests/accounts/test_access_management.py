@@ -253,7 +253,7 @@ def test_the_last_registry_administrator_is_guarded_in_the_service(persona: Any)
         valid_until=_today() - dt.timedelta(days=1),
     )
     acting = Profile.from_membership(other)  # an ended role acting through the service
-    with pytest.raises(access_admin.Refused, match="siste Registeradministratoren"):
+    with pytest.raises(access_admin.Refused, match="ingen hatt rollen Registeradministrator"):
         access_admin.end_now(acting, first.actor, first.membership)
 
 
