@@ -63,6 +63,14 @@ if PRODUCTION and (DEMO or TESTING):
         "synthetic national ids must never reach real patients."
     )
 
+if PRODUCTION and DEBUG:
+    # Refused here, not only by a system check (nnrr.E002): gunicorn runs no checks, and the
+    # debug pages list every URL and show settings and local variables.
+    raise ImproperlyConfigured(
+        "NNRR_DEBUG must not be set when NNRR_PRODUCTION=1: the debug pages list every URL "
+        "and show the settings and the variables of a failing request."
+    )
+
 DATA_DIR = Path(os.environ.get("NNRR_DATA_DIR") or BASE_DIR / "var")
 
 
@@ -172,6 +180,15 @@ DATABASES = {
         conn_max_age=_env_int("NNRR_DB_CONN_MAX_AGE", 60),
     )
 }
+if PRODUCTION and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    # SQLite has no roles: the application's connection owns the file and can drop the audit
+    # table's append-only triggers. Production runs on PostgreSQL as a role that owns nothing
+    # (checked when gunicorn and the worker start: nnrr/audit/startup.py).
+    raise ImproperlyConfigured(
+        "NNRR_PRODUCTION=1 needs PostgreSQL (DATABASE_URL=postgres://…): with SQLite the "
+        "application could drop the audit log's append-only triggers. See docs/operations.md, "
+        "'Database roles'."
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the worker write while the web server reads; IMMEDIATE avoids lock upgrades.
     DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 
+from nnrr.audit.startup import refuse_unsafe_role
 from nnrr.lib.dates import OSLO
 from nnrr.scheduling import dispatch
 from nnrr.scheduling.channels import get_channel
@@ -42,6 +43,7 @@ class Command(BaseCommand):
         parser.add_argument("--channel", choices=["file", "email", "none"], default=None)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        refuse_unsafe_role()  # production: never as a role that could lift the audit triggers
         channel = get_channel(options["channel"])
         worker_id = dispatch.new_worker_id()
         poll = options["poll"] or settings.WORKER_POLL_SECONDS
