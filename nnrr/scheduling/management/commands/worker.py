@@ -43,7 +43,6 @@ class Command(BaseCommand):
         parser.add_argument("--channel", choices=["file", "email", "none"], default=None)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        refuse_unsafe_role()  # production: never as a role that could lift the audit triggers
         channel = get_channel(options["channel"])
         worker_id = dispatch.new_worker_id()
         poll = options["poll"] or settings.WORKER_POLL_SECONDS
@@ -55,6 +54,7 @@ class Command(BaseCommand):
             dispatch.retire(worker_id)
             self.stdout.write(f"{now.isoformat()} {result}")
             return
+        refuse_unsafe_role()  # production: never as a role that could lift the audit triggers
         stopping = False
 
         def stop(signum: int, frame: FrameType | None) -> None:
