@@ -62,6 +62,7 @@ from nnrr.exports.query import (
     course_rows,
     export_units,
     form_rows,
+    is_national,
 )
 from nnrr.exports.writers import CsvWriter, StatWriter, XlsxWriter, codebook_csv, r_script
 from nnrr.lib.dates import OSLO
@@ -274,6 +275,22 @@ def total_rows(profile: Profile, filters: ExportFilters) -> int:
     return total
 
 
+def _pseudonym_text(profile: Profile, options: ExportOptions) -> str:
+    if options.per_export_key:
+        return "nøkkel bare for denne eksporten (kan ikke kobles mot andre eksporter)"
+    if is_national(profile):
+        return (
+            "registerets nasjonale nøkkel: samme person har samme PasientGUID ved alle enheter "
+            "og i alle nasjonale eksporter, så en persons forløp ved ulike enheter kan kobles. "
+            "Verdiene er andre enn i enhetenes egne eksporter."
+        )
+    return (
+        f"enhetens faste nøkkel ({profile.unit.short_name}): samme pasient har samme "
+        "PasientGUID i alle eksporter fra enheten, men en annen ved andre enheter "
+        "(enhetenes eksporter kan ikke kobles med hverandre)"
+    )
+
+
 def _readme(
     *,
     who: str,
@@ -295,12 +312,7 @@ def _readme(
         f"Formål: {purpose}",
         "Identifiserbar: "
         + ("ja (fødselsnummer og navn er med)" if options.identifiable else "nei"),
-        "PasientGUID: "
-        + (
-            "nøkkel bare for denne eksporten (kan ikke kobles mot andre eksporter)"
-            if options.per_export_key
-            else "registerets faste nøkkel (samme pasient har samme PasientGUID i alle eksporter)"
-        ),
+        "PasientGUID: " + _pseudonym_text(profile, options),
         "",
         "Utvalg:",
         *[f"  {line}" for line in filters.describe()],
@@ -368,7 +380,13 @@ def build_archive(
     os.chmod(scratch, 0o700)
     key = new_export_key() if options.per_export_key else installation_key()
     builder = RowBuilder(
-        Pseudonymiser(key, hide_form_ids=options.per_export_key),
+        # A unit's export: pseudonyms of the unit's records (decision 0013); a national export
+        # by the Registeradministrator may link a person's courses across units.
+        Pseudonymiser(
+            key,
+            hide_form_ids=options.per_export_key,
+            unit_scoped=not is_national(profile),
+        ),
         identifiable=options.identifiable,
     )
     tables = _tables(filters, options.identifiable)
