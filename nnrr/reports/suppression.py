@@ -11,8 +11,10 @@ every count is a whole number of at least 0.
 
 Complements are chosen as small and as far from the reader's own figures as possible: non-zero
 before zero (a hidden zero is soon pinned by the zeros beside it), then the cells the caller ranks
-first (other units' category counts before totals and summary columns), smallest first. A count a table implies without printing it (the courses without a
-recommendation, beside a share of the total) is a cell like any other: it is hidden when small.
+first (other units' category counts before totals and summary columns), smallest first; cells
+the reader knows anyway (``known``: their own unit's) are never hidden. A count a table implies
+without printing it (the courses without a recommendation, beside a share of the total) is a
+cell like any other: it is hidden when small.
 
 Whether a hidden cell is determined is decided exactly, as an integer program per cell (its
 smallest and largest value under the lines; scipy's HiGHS), after a cheap pass line by line.
