@@ -207,6 +207,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         _private_file(Path(_sqlite_name))
 else:
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("NNRR_TEST_DB_NAME") or None}
+    # A kept connection is checked before a request uses it: after PostgreSQL restarts (or a
+    # failover), the next request opens a new one instead of failing on the dead one.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     if os.environ.get("NNRR_DB_POOLER", "").strip().lower() == "transaction":
         # Behind PgBouncer in transaction mode consecutive transactions may run on different
         # server connections: no server-side cursors, no server-side prepared statements.
