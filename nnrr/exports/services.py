@@ -15,6 +15,7 @@ come through here, so rights, refusals and the audit trail are the same for both
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import logging
 import os
@@ -525,6 +526,19 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def _caused_by_full_disk(exc: BaseException) -> bool:
+    """Whether the disk ran full on the way to ``exc`` (closing the archive after a failed
+    write raises its own error, with the full disk as its context)."""
+    seen: BaseException | None = exc
+    for _step in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def run_export_job(job_id: str | uuid.UUID, *, now: dt.datetime | None = None) -> str:
     """Build a queued web export (the worker's task); returns the job's final state."""
     now = now or timezone.now()
@@ -600,14 +614,21 @@ def run_export_job(job_id: str | uuid.UUID, *, now: dt.datetime | None = None) -
         _schedule_deletion(job.pk, finished + dt.timedelta(hours=settings.EXPORT_RETENTION_HOURS))
         return ExportJob.State.READY
     except Exception as exc:
-        reason = (
-            str(exc)
-            if isinstance(exc, ExportRefused)
-            else _(
+        disk_full = _caused_by_full_disk(exc)
+        if isinstance(exc, ExportRefused):
+            reason = str(exc)
+        elif disk_full:
+            reason = _(
+                "Det var ikke nok ledig diskplass til eksporten. Den er avbrutt, og ingenting av "
+                "den er lagret. Prøv igjen senere, eller kontakt registeret."
+            )
+        else:
+            reason = _(
                 "Eksporten feilet på grunn av en intern feil. Prøv igjen, eller kontakt registeret."
             )
-        )
-        if not isinstance(exc, ExportRefused):
+        if disk_full:
+            logger.error("export %s failed: the disk of EXPORT_DIR is full", job.pk)
+        elif not isinstance(exc, ExportRefused):
             logger.exception("export %s failed", job.pk)
         _remove(part)
         _remove(job.archive_path)
