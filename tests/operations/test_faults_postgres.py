@@ -40,6 +40,7 @@ PG_PORT = 8138
 WEB_PORTS = (8131, 8132)
 DUE = 40  # questionnaires falling due over SPREAD seconds, across the restart
 SPREAD = 20
+DOWN = 3.0  # seconds the database is away
 RECOVERY_LIMIT = 10.0  # seconds from PostgreSQL accepting connections to the web answering
 
 
@@ -69,6 +70,7 @@ class PrivatePostgres:
     prefix: list[str]
     url: str
     log: Path
+    options: str
 
     def ctl(self, *args: str) -> None:
         # The server's output goes to its log: a started server must not hold our pipes open.
@@ -80,6 +82,9 @@ class PrivatePostgres:
             stderr=subprocess.DEVNULL,
             timeout=120,
         )
+
+    def start(self) -> None:
+        self.ctl("-o", self.options, "-l", str(self.log), "-w", "start")
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         with psycopg.connect(self.url, autocommit=True) as conn:
@@ -100,10 +105,14 @@ def private_postgres() -> Iterator[PrivatePostgres]:
         timeout=120,
     )
     server = PrivatePostgres(
-        binaries, data, prefix, f"postgres://postgres@127.0.0.1:{PG_PORT}/nnrr", folder / "log"
+        binaries,
+        data,
+        prefix,
+        f"postgres://postgres@127.0.0.1:{PG_PORT}/nnrr",
+        folder / "log",
+        f"-p {PG_PORT} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off",
     )
-    options = f"-p {PG_PORT} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-    server.ctl("-o", options, "-l", str(server.log), "-w", "start")
+    server.start()
     try:
         with psycopg.connect(
             f"postgres://postgres@127.0.0.1:{PG_PORT}/postgres", autocommit=True
@@ -247,7 +256,9 @@ def test_web_and_workers_survive_a_postgres_restart_with_no_message_lost_or_repe
         load.burst()
         time.sleep(2)
         restart_began = time.monotonic()
-        private_postgres.ctl("-m", "fast", "-l", str(private_postgres.log), "-w", "restart")
+        private_postgres.ctl("-m", "fast", "-w", "stop")
+        time.sleep(DOWN)  # long enough for the workers' passes to meet the outage
+        private_postgres.start()
         database_back = time.monotonic()
         load.burst()  # threads whose connection died with the old server, used again
         time.sleep(15)  # the load goes on; the rest of the questionnaires fall due
@@ -288,7 +299,7 @@ def test_web_and_workers_survive_a_postgres_restart_with_no_message_lost_or_repe
     assert late == [], f"requests begun {late} s after the database was back failed"
     assert len(after) > 50 and all(s == 200 for _start, s in after)
     print(
-        f"\nrestart took {database_back - restart_began:.2f} s; web answering "
+        f"\nrestart (down {DOWN} s) took {database_back - restart_began:.2f} s; web answering "
         f"{recovery:.2f} s after; {len(failures)} of {len(load.results)} requests failed"
     )
 
