@@ -33,7 +33,8 @@ import requests
 from django.conf import settings
 from django.urls import reverse
 
-pytestmark = [pytest.mark.slow]
+# Slow, and a PostgreSQL test (its own server): in the PostgreSQL run of `make test`.
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_PORT = 8138
