@@ -63,6 +63,14 @@ if PRODUCTION and (DEMO or TESTING):
         "synthetic national ids must never reach real patients."
     )
 
+if PRODUCTION and DEBUG:
+    # Refused here, not only by a system check (nnrr.E002): gunicorn runs no checks, and the
+    # debug pages list every URL and show settings and local variables.
+    raise ImproperlyConfigured(
+        "NNRR_DEBUG must not be set when NNRR_PRODUCTION=1: the debug pages list every URL "
+        "and show the settings and the variables of a failing request."
+    )
+
 DATA_DIR = Path(os.environ.get("NNRR_DATA_DIR") or BASE_DIR / "var")
 
 
@@ -174,6 +182,15 @@ DATABASES = {
         conn_max_age=_env_int("NNRR_DB_CONN_MAX_AGE", 60),
     )
 }
+if PRODUCTION and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    # SQLite has no roles: the application's connection owns the file and can drop the audit
+    # table's append-only triggers. Production runs on PostgreSQL as a role that owns nothing
+    # (checked when gunicorn and the worker start: nnrr/audit/startup.py).
+    raise ImproperlyConfigured(
+        "NNRR_PRODUCTION=1 needs PostgreSQL (DATABASE_URL=postgres://…): with SQLite the "
+        "application could drop the audit log's append-only triggers. See docs/operations.md, "
+        "'Database roles'."
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the worker write while the web server reads; IMMEDIATE avoids lock upgrades.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -192,6 +209,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         _private_file(Path(_sqlite_name))
 else:
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("NNRR_TEST_DB_NAME") or None}
+    # A kept connection is checked before a request uses it: after PostgreSQL restarts (or a
+    # failover), the next request opens a new one instead of failing on the dead one.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     if os.environ.get("NNRR_DB_POOLER", "").strip().lower() == "transaction":
         # Behind PgBouncer in transaction mode consecutive transactions may run on different
         # server connections: no server-side cursors, no server-side prepared statements.
@@ -221,6 +241,12 @@ if _CACHE_URL:
             "LOCATION": _CACHE_URL,
             "KEY_PREFIX": "nnrr-charts",
         },
+        # The portal's failure counters and blocks per address (portal/services.py).
+        "throttle": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _CACHE_URL,
+            "KEY_PREFIX": "nnrr-throttle",
+        },
     }
 else:
     CACHES = {
@@ -232,6 +258,14 @@ else:
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "nnrr_chart_cache",
             "OPTIONS": {"MAX_ENTRIES": 5000},
+        },
+        # The portal's failure counters and blocks per address (portal/services.py) must be
+        # the same in every web process, or each process would allow its own ten guesses: a
+        # table of the database (created by portal migration 0002).
+        "throttle": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "nnrr_throttle_cache",
+            "OPTIONS": {"MAX_ENTRIES": 100000},
         },
     }
 

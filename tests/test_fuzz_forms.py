@@ -1,5 +1,9 @@
 """Property-based fuzzing of every form field of the staff pages and the portal.
 
+The pages: registration, courses, forms and orders; the reports ("Rapporter", the national file,
+PDFs, coverage, subscriptions), the export page and its count, the access administration ("Ny
+bruker", "Gi rolle", a role's end date and "Avslutt nå", units) and the portal's entry.
+
 Each page gets a plausible POST (or GET) whose fields are then overwritten or dropped at random
 with hostile values: NUL bytes, Unicode digits, numbers beyond any column, dates from year 1 to
 9999, NaN, very long text, markup, other sites' URLs. The properties: no response is a 500, and
@@ -24,11 +28,14 @@ from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from nnrr.administration.forms import GrantForm, NewUserForm
+from nnrr.exports.forms import DeliveryForm, FilterForm
 from nnrr.patients.forms import BookingForm, ContactForm, RegisterPatientForm
 from nnrr.patients.models import ConsentLogEntry, Course, Patient
 from nnrr.portal.views import CodeEntryForm, LinkEntryForm
 from nnrr.questionnaires.definitions import get_definition
 from nnrr.questionnaires.models import FormKind, FormStatus, Response
+from nnrr.reports.forms import CoverageForm, DocumentForm, ReportForm, SubscriptionForm
 from nnrr.scheduling import services as scheduling
 from nnrr.scheduling.models import Order
 from nnrr.scheduling.views import ReorderForm
@@ -190,6 +197,22 @@ def _portal(w: World) -> Client:
     return client
 
 
+def _as(key: str) -> Callable[[World], Client]:
+    """A logged-in browser of the persona ``key`` (one per world)."""
+
+    def client(w: World) -> Client:
+        if key not in w.extra:
+            w.extra[key] = login(Client(), w.persona(key))
+        made: Client = w.extra[key]
+        return made
+
+    return client
+
+
+def _filters(w: World) -> list[str]:
+    return [*_fields(FilterForm), *_fields(DeliveryForm), "step"]
+
+
 PAGES = [
     Page("search", "get", lambda w: reverse("patients:search"), lambda w: ["national_id"], _none),
     Page(
@@ -333,6 +356,105 @@ PAGES = [
         lambda w: reverse("accounts:choose_profile"),
         lambda w: ["membership", "next"],
         lambda w: {"membership": str(w.persona("clinician").membership.pk)},
+    ),
+    Page(
+        "report_show",
+        "get",
+        lambda w: reverse("reports:show"),
+        lambda w: _fields(ReportForm),
+        lambda w: {
+            "rapport": "pasientsammensetning",
+            "fra": str(timezone.localdate().year - 1),
+            "til": str(timezone.localdate().year),
+            "sammenligning": "all",
+        },
+        client=_as("report_reader"),
+    ),
+    Page(
+        "report_national_file",
+        "get",
+        lambda w: reverse("reports:national_file"),
+        lambda w: ["fra", "til"],
+        lambda w: {"fra": "2024", "til": "2025"},
+        client=_as("national_admin"),
+    ),
+    Page(
+        "report_documents",
+        "post",
+        lambda w: reverse("reports:documents"),
+        lambda w: _fields(DocumentForm),
+        _none,
+        client=_as("report_reader"),
+    ),
+    Page(
+        "report_coverage",
+        "post",
+        lambda w: reverse("reports:coverage"),
+        lambda w: [*_fields(CoverageForm), "enhet"],
+        lambda w: {"aar": str(timezone.localdate().year - 1), "halvaar": "1"},
+        client=lambda w: w.local_admin,
+    ),
+    Page(
+        "report_subscriptions",
+        "post",
+        lambda w: reverse("reports:subscriptions"),
+        lambda w: _fields(SubscriptionForm),
+        _none,
+        client=_as("report_reader"),
+    ),
+    Page(
+        "export_count",
+        "get",
+        lambda w: reverse("exports:count"),
+        lambda w: _fields(FilterForm),
+        lambda w: {"forms": FormKind.CLINICIAN},
+        client=_as("exporter"),
+    ),
+    Page(
+        "export",
+        "post",
+        lambda w: reverse("exports:index"),
+        _filters,
+        lambda w: {"forms": FormKind.CLINICIAN, "step": "confirm"},
+        client=_as("exporter"),
+    ),
+    Page(
+        "admin_user_new",
+        "post",
+        lambda w: reverse("accounts:user_new"),
+        lambda w: _fields(NewUserForm),
+        _none,
+        client=lambda w: w.local_admin,
+    ),
+    Page(
+        "admin_grant",
+        "post",
+        lambda w: reverse("accounts:user", args=[w.persona("clinician").user.pk]),
+        lambda w: _fields(GrantForm),
+        lambda w: {"unit": str(ST_OLAVS), "role": "pasientansvarlig"},
+        client=_as("national_admin"),
+    ),
+    Page(
+        "admin_membership",
+        "post",
+        lambda w: reverse("accounts:membership", args=[w.persona("clinician").membership.pk]),
+        lambda w: ["valid_until", "can_export_identifiable", "action"],
+        _none,
+        client=_as("national_admin"),
+    ),
+    Page(
+        "admin_units",
+        "post",
+        lambda w: reverse("accounts:units"),
+        lambda w: [
+            "ny-resh_id",
+            "ny-name",
+            "ny-short_name",
+            "ny-organisation_number",
+            "ny-is_active",
+        ],
+        _none,
+        client=_as("national_admin"),
     ),
     Page(
         "portal_start",

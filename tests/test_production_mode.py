@@ -1,6 +1,9 @@
 """With NNRR_PRODUCTION=1 the demo cannot run: the settings refuse NNRR_DEMO at start-up (so
 gunicorn never serves the Test IDP), and without demo mode the Test IDP and demo pages are not
-mounted at all. These start real processes: the settings are read once per process."""
+mounted at all. gunicorn and the worker refuse to start as a database role that could lift the
+audit log's triggers. These start real processes: the settings are read once per process; the
+production servers run on a database of their own, with an owner and an application role as in
+docs/operations.md, on the PostgreSQL server the suite uses (skipped when none answers)."""
 
 from __future__ import annotations
 
@@ -11,9 +14,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tests.processes import manage
@@ -41,7 +46,8 @@ def _env(tmp: Path, **extra: str) -> dict[str, str]:
         "NNRR_ALLOWED_HOSTS": "127.0.0.1",
         "NNRR_PSEUDONYM_KEY": "q" * 40,
         "NNRR_FORM_WORDING_DIR": str(wording),
-        "DATABASE_URL": f"sqlite:///{tmp / 'production.sqlite3'}",
+        # Loading the settings connects to nothing; the servers below get a real database.
+        "DATABASE_URL": "postgres://nnrr_app@db.invalid:5432/nnrr",
         **extra,
     }
 
@@ -121,18 +127,76 @@ def test_manage_py_with_production_and_demo_fails_at_start_up(tmp_path: Path) ->
     result = manage("migrate", "--noinput", env=_env(tmp_path, NNRR_DEMO="1"))
     assert result.returncode != 0
     assert "must not be set when NNRR_PRODUCTION=1" in result.stderr
-    assert not (tmp_path / "production.sqlite3").exists()  # nothing ran
+
+
+def _server_url(dbname: str, user: str = "") -> str:
+    """A URL of the PostgreSQL server the suite uses (DATABASE_URL's when it is PostgreSQL)."""
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith(("postgres://", "postgresql://")):
+        base = "postgres://postgres@127.0.0.1:5432/postgres"
+    scheme, rest = base.split("://", 1)
+    credentials, _, location = rest.rpartition("@")
+    host = location.split("/", 1)[0]
+    return f"{scheme}://{user or credentials}@{host}/{dbname}"
 
 
 @pytest.fixture(scope="module")
-def production_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """gunicorn with production settings (no demo), static files collected as at deploy."""
+def production_database() -> Iterator[dict[str, str]]:
+    """A database of its own, owned by an owner role; an application role that may read and
+    write rows and owns nothing; migrated by the owner. Their URLs; all dropped afterwards."""
+    try:
+        admin = psycopg.connect(_server_url("postgres"), autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError:
+        pytest.skip("no PostgreSQL server answers")
+    tag = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name, owner, app = f"nnrr_prod_{tag}", f"nnrr_owner_{tag}", f"nnrr_app_{tag}"
+    with admin:
+        admin.execute(f"CREATE ROLE {owner} LOGIN")
+        admin.execute(f"CREATE ROLE {app} LOGIN")
+        admin.execute(f"CREATE DATABASE {name} OWNER {owner}")
+        try:
+            with psycopg.connect(_server_url(name), autocommit=True) as db:
+                # The grants of docs/operations.md, "Database roles".
+                db.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+                db.execute(f"ALTER SCHEMA public OWNER TO {owner}")
+                db.execute(f"GRANT USAGE ON SCHEMA public TO {app}")
+                db.execute(
+                    f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
+                    f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {app}"
+                )
+                db.execute(
+                    f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
+                    f"GRANT USAGE, SELECT ON SEQUENCES TO {app}"
+                )
+            yield {
+                "owner": _server_url(name, owner),
+                "app": _server_url(name, app),
+                "superuser": _server_url(name),
+            }
+        finally:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            admin.execute(f"DROP ROLE IF EXISTS {app}")
+            admin.execute(f"DROP ROLE IF EXISTS {owner}")
+
+
+@pytest.fixture(scope="module")
+def production_env(
+    tmp_path_factory: pytest.TempPathFactory, production_database: dict[str, str]
+) -> dict[str, str]:
+    """Production settings on the application role, the database migrated by the owner and
+    the static files collected, as at deploy."""
     tmp = tmp_path_factory.mktemp("production")
-    env = _env(tmp)
+    owner_env = _env(tmp, DATABASE_URL=production_database["owner"])
     for command in (["migrate", "--noinput"], ["collectstatic", "--noinput", "-v", "0"]):
-        manage(*command, env=env, timeout=300, check=True)
+        manage(*command, env=owner_env, timeout=300, check=True)
+    return _env(tmp, DATABASE_URL=production_database["app"])
+
+
+@pytest.fixture(scope="module")
+def production_server(production_env: dict[str, str]) -> Iterator[int]:
+    """gunicorn with production settings (no demo) as the application role."""
     port = _free_port()
-    process = _gunicorn(env, port)
+    process = _gunicorn(production_env, port)
     try:
         assert _wait_until_serving(process, port), _stop(process)
         yield port
@@ -140,10 +204,59 @@ def production_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]
         _stop(process)
 
 
+def _refused_start(env: dict[str, str]) -> str:
+    """Start gunicorn with ``env``; it must give up without answering. Its output."""
+    port = _free_port()
+    process = _gunicorn(env, port)
+    try:
+        serving = _wait_until_serving(process, port, seconds=30)
+        status = _get(port, "/logg-inn/") if serving else None
+        process.wait(timeout=60)
+    finally:
+        output = _stop(process)
+    assert status is None, f"gunicorn answered with {status}"
+    assert process.returncode != 0
+    return output
+
+
+@pytest.mark.postgres
+def test_gunicorn_as_the_owner_of_the_audit_table_refuses_to_start(
+    production_env: dict[str, str], production_database: dict[str, str]
+) -> None:
+    output = _refused_start({**production_env, "DATABASE_URL": production_database["owner"]})
+    assert "owns the audit table audit_auditevent" in output
+    assert "docs/operations.md" in output
+
+
+@pytest.mark.postgres
+def test_gunicorn_as_a_superuser_refuses_to_start(
+    production_env: dict[str, str], production_database: dict[str, str]
+) -> None:
+    output = _refused_start({**production_env, "DATABASE_URL": production_database["superuser"]})
+    assert "is a superuser" in output
+
+
+@pytest.mark.postgres
+def test_the_worker_as_the_owner_of_the_audit_table_refuses_to_start(
+    production_env: dict[str, str], production_database: dict[str, str]
+) -> None:
+    env = {**production_env, "DATABASE_URL": production_database["owner"]}
+    result = manage("worker", "--once", env=env, timeout=120)
+    assert result.returncode != 0
+    assert "owns the audit table audit_auditevent" in result.stderr
+
+
+def test_gunicorn_with_production_and_debug_refuses_to_serve(tmp_path: Path) -> None:
+    output = _refused_start(_env(tmp_path, NNRR_DEBUG="1"))
+    assert "NNRR_DEBUG must not be set when NNRR_PRODUCTION=1" in output
+
+
+@pytest.mark.postgres
 def test_production_server_does_not_mount_the_test_idp(production_server: int) -> None:
     assert _get(production_server, "/logg-inn/") == 200
     assert _get(production_server, "/testidp/") == 404
 
 
+@pytest.mark.postgres
 def test_production_server_does_not_mount_the_demo_outbox(production_server: int) -> None:
     assert _get(production_server, "/demo/meldinger/") == 404

@@ -77,7 +77,7 @@ ADMIN_MOUNTED = (
 def test_django_admin_is_not_mounted_in_production(tmp_path: Path) -> None:
     production = _run(
         ADMIN_MOUNTED,
-        env={**PRODUCTION, "DATABASE_URL": f"sqlite:///{tmp_path / 'prod.sqlite3'}"},
+        env={**PRODUCTION, "DATABASE_URL": "postgres://nnrr_app@db.invalid:5432/nnrr"},
         tmp=tmp_path,
     )
     assert production.returncode == 0, production.stderr

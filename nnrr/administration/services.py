@@ -3,13 +3,16 @@
 Who may do what:
 - the Registeradministrator: every unit, every role, the identifiable-export permission, units;
 - the Lokal registeransvarlig: their own unit's form roles (Pasientansvarlig) only.
-Nobody changes their own access, and the last working Registeradministrator cannot be removed.
+Nobody changes their own access, and no change may leave the registry without a working
+Registeradministrator on any day from now on (administrators.py).
 Every change writes an audit event with the old and the new values.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import transaction
@@ -17,9 +20,10 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from nnrr.accounts.administrators import NoAdministratorLeft, keeping_an_administrator
 from nnrr.accounts.models import FORM_ROLES, AccessApplication, Membership, Role, Unit, User
 from nnrr.accounts.notices import send_staff_notice
-from nnrr.accounts.profiles import Profile, active_memberships
+from nnrr.accounts.profiles import Profile
 from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
 from nnrr.lib.dates import today_oslo
@@ -100,19 +104,15 @@ def _membership_values(membership: Membership | None) -> dict[str, Any] | None:
     }
 
 
-def _working_administrators(exclude_pk: int | None = None) -> QuerySet[Membership]:
-    queryset = active_memberships().filter(role=Role.REGISTERADMINISTRATOR, user__is_active=True)
-    if exclude_pk is not None:
-        queryset = queryset.exclude(pk=exclude_pk)
-    return queryset
-
-
-def _guard_last_administrator(membership: Membership, new_valid_until: dt.date | None) -> None:
-    if membership.role != Role.REGISTERADMINISTRATOR:
-        return
-    stops = new_valid_until is not None and new_valid_until < _today()
-    if stops and not _working_administrators(membership.pk).exists():
-        raise Refused(_("Dette er den siste Registeradministratoren. Gi en annen rollen først."))
+@contextmanager
+def _administrator_kept() -> Iterator[None]:
+    """The change in the block, undone and refused if it leaves a day without a working
+    Registeradministrator."""
+    try:
+        with keeping_an_administrator(_today()):
+            yield
+    except NoAdministratorLeft as exc:
+        raise Refused(str(exc)) from exc
 
 
 def _audit(actor: Actor, action: str, obj: Any, old: Any, new: Any, **extra: Any) -> None:
@@ -143,7 +143,7 @@ def grant(
         raise Refused(_("Bare Registeradministrator kan gi tillatelse til identifiserbar eksport."))
     if valid_until is not None and valid_until < _today():
         raise Refused(_("Sluttdatoen kan ikke ligge i fortiden."))
-    with transaction.atomic():
+    with _administrator_kept():
         existing = (
             Membership.objects.select_for_update().filter(user=user, unit=unit, role=role).first()
         )
@@ -190,10 +190,9 @@ def change(
         raise Refused(_("Du kan ikke endre denne tilgangen."))
     if can_export_identifiable is None or not profile.is_national:
         can_export_identifiable = membership.can_export_identifiable
-    with transaction.atomic():
+    with _administrator_kept():
         locked = Membership.objects.select_for_update().get(pk=membership.pk)
         _refuse_past_end(locked, valid_until, ending_now=ending_now)
-        _guard_last_administrator(locked, valid_until)
         old = _membership_values(locked)
         locked.valid_until = valid_until
         locked.can_export_identifiable = can_export_identifiable
@@ -253,7 +252,7 @@ def save_unit(
 ) -> Unit:
     if not profile.is_national:
         raise Refused(_("Bare Registeradministrator kan endre enheter."))
-    with transaction.atomic():
+    with _administrator_kept():
         old = None
         if not adding:
             locked = Unit.objects.select_for_update().get(pk=unit.pk)
@@ -263,12 +262,6 @@ def save_unit(
                 "organisation_number": locked.organisation_number,
                 "is_active": locked.is_active,
             }
-            if locked.is_active and not is_active:
-                remaining = _working_administrators().exclude(unit=locked)
-                if not remaining.exists():
-                    raise Refused(
-                        _("Enheten har den siste Registeradministratoren og kan ikke deaktiveres.")
-                    )
         unit.name, unit.short_name = name, short_name
         unit.organisation_number, unit.is_active = organisation_number, is_active
         unit.save()

@@ -7,7 +7,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from nnrr.accounts.decorators import profile_required
 from nnrr.accounts.models import AccessApplication, Membership, Unit, User
 from nnrr.accounts.profiles import Profile, Right, active_memberships
+from nnrr.administration import people
 from nnrr.administration import services as admin
 from nnrr.administration.forms import (
     ApplicationForm,
@@ -29,7 +29,7 @@ from nnrr.administration.forms import (
     UnitForm,
 )
 from nnrr.audit.context import Actor
-from nnrr.audit.services import not_found, record_event
+from nnrr.audit.services import not_found
 
 
 def _lookup(request: HttpRequest, queryset: QuerySet[Any], kind: str, pk: int) -> Any:
@@ -192,40 +192,40 @@ def user_new(request: HttpRequest) -> HttpResponse:
     """A person the registry should know before their first eID login (bound by fødselsnummer)."""
     form = NewUserForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        nid = form.cleaned_data["national_id"].value
-        existing = User.objects.filter(national_id=nid).first()
-        if existing is not None:
-            # Whoever knows the person's fødselsnummer may open their page to give a role.
-            _remember_found(request, existing.pk)
-            messages.info(request, _("Personen finnes allerede i registeret. Gi rollen nedenfor."))
-            return redirect("accounts:user", user_id=existing.pk)
-        with transaction.atomic():
-            user = User(
-                username=f"person-{nid}",
-                full_name=form.cleaned_data["full_name"],
-                email=form.cleaned_data["email"],
-                national_id=nid,
+        profile = _profile(request)
+        found = people.look_up_or_add(
+            profile=profile,
+            actor=Actor.from_request(request),
+            national_id=form.cleaned_data["national_id"].value,
+            full_name=form.cleaned_data["full_name"],
+            email=form.cleaned_data["email"],
+        )
+        _remember_found(request, found.user.pk, form.cleaned_data["full_name"])
+        if admin.is_national(profile):
+            messages.info(
+                request,
+                _("Personen er lagt til. Gi en rolle nedenfor.")
+                if found.created
+                else _("Personen finnes allerede i registeret. Gi rollen nedenfor."),
             )
-            user.set_unusable_password()
-            user.save()
-            record_event(
-                actor=Actor.from_request(request),
-                action="nnrr.user.added",
-                obj=user,
-                detail={"old": None, "new": {"full_name": user.full_name, "email": user.email}},
-            )
-        _remember_found(request, user.pk)
-        messages.success(request, _("Personen er lagt til. Gi en rolle nedenfor."))
-        return redirect("accounts:user", user_id=user.pk)
+        else:
+            # The same words whether the number was known: it tells nothing about other units.
+            messages.info(request, _("Personen er registrert. Gi en rolle nedenfor."))
+        return redirect("accounts:user", user_id=found.user.pk)
     return render(request, "accounts/admin/user_new.html", {"form": form})
 
 
 FOUND_USERS_SESSION_KEY = "nnrr_admin_found_users"
 
 
-def _remember_found(request: HttpRequest, user_id: int) -> None:
+FOUND_NAMES_SESSION_KEY = "nnrr_admin_found_names"
+
+
+def _remember_found(request: HttpRequest, user_id: int, typed_name: str) -> None:
     found = list(request.session.get(FOUND_USERS_SESSION_KEY, []))[-20:]
     request.session[FOUND_USERS_SESSION_KEY] = [*found, user_id]
+    names = dict(list(request.session.get(FOUND_NAMES_SESSION_KEY, {}).items())[-20:])
+    request.session[FOUND_NAMES_SESSION_KEY] = {**names, str(user_id): typed_name}
 
 
 def _user_for_grant(request: HttpRequest, user_id: int) -> User:
@@ -273,11 +273,16 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
         for m in admin.memberships_for(profile).filter(user=person).order_by("unit__name", "role")
     ]
     working = set(active_memberships().filter(user=person).values_list("pk", flat=True))
+    # A person found only by the number the caller typed ("Ny bruker"): none of their own data.
+    own_data = admin.is_national(profile) or admin.users_for(profile).filter(pk=person.pk).exists()
+    typed = request.session.get(FOUND_NAMES_SESSION_KEY, {}).get(str(person.pk), "")
     return render(
         request,
         "accounts/admin/user.html",
         {
             "person": person,
+            "person_name": str(person) if own_data else typed,
+            "person_email": person.email if own_data else "",
             "memberships": memberships,
             "working": working,
             "grant_form": grant_form,

@@ -118,6 +118,7 @@ ACTIONS: dict[str, Any] = {
     "nnrr.membership.granted": gettext_lazy("Ga rolle"),
     "nnrr.membership.changed": gettext_lazy("Endret rolle"),
     "nnrr.user.added": gettext_lazy("La til person"),
+    "nnrr.user.looked_up": gettext_lazy("Slo opp person i «Ny bruker»"),
     "nnrr.unit.added": gettext_lazy("La til enhet"),
     "nnrr.unit.changed": gettext_lazy("Endret enhet"),
     # Demo

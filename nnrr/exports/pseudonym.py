@@ -30,26 +30,46 @@ def new_export_key() -> bytes:
 class Pseudonymiser:
     """``PasientGUID`` = HMAC-SHA256 of the national id under a key, written as a UUID.
 
-    With the installation key the same person gets the same value in every export and at every
-    unit; with a per-export key the values (and the form ids, see ``form_id``) of two exports
-    cannot be linked.
+    Decision 0013 gives each unit its own record of a person, so a unit's export names its
+    patients with a key of that unit (``unit_scoped``: the key is itself an HMAC of the unit's
+    reshID under the installation key): the same patient has the same value in every export of
+    that unit, and two units' de-identified exports share no value. A national export by the
+    Registeradministrator uses the installation key itself, so a person's courses at several
+    units link (and match no unit's own export). With a per-export key the values (and the
+    form ids, see ``form_id``) of two exports cannot be linked at all.
     """
 
-    def __init__(self, key: bytes, *, hide_form_ids: bool = False) -> None:
+    def __init__(
+        self, key: bytes, *, hide_form_ids: bool = False, unit_scoped: bool = False
+    ) -> None:
         self._key = key
         self.hide_form_ids = hide_form_ids
-        self._cache: dict[str, str] = {}
+        self.unit_scoped = unit_scoped
+        self._unit_keys: dict[int, bytes] = {}
+        self._cache: dict[tuple[int | None, str], str] = {}
 
-    def _digest(self, domain: bytes, value: str) -> str:
-        mac = hmac.new(self._key, domain + value.encode(), hashlib.sha256).digest()
+    def _digest(self, domain: bytes, value: str, key: bytes | None = None) -> str:
+        mac = hmac.new(key or self._key, domain + value.encode(), hashlib.sha256).digest()
         return str(uuid.UUID(bytes=mac[:16]))
 
-    def patient(self, national_id: str) -> str:
-        cached = self._cache.get(national_id)
+    def _unit_key(self, unit_id: int) -> bytes:
+        key = self._unit_keys.get(unit_id)
+        if key is None:
+            key = hmac.new(self._key, b"unit:" + str(unit_id).encode(), hashlib.sha256).digest()
+            self._unit_keys[unit_id] = key
+        return key
+
+    def patient(self, national_id: str, unit_id: int | None = None) -> str:
+        """The person's pseudonym; in a unit-scoped export, that of the unit's record."""
+        if self.unit_scoped and unit_id is None:
+            raise ValueError("a unit-scoped pseudonym needs the unit")
+        scope = unit_id if self.unit_scoped else None
+        cached = self._cache.get((scope, national_id))
         if cached is None:
-            cached = self._digest(b"patient:", national_id)
+            key = self._unit_key(scope) if scope is not None else None
+            cached = self._digest(b"patient:", national_id, key)
             if len(self._cache) < 200_000:
-                self._cache[national_id] = cached
+                self._cache[(scope, national_id)] = cached
         return cached
 
     def form_id(self, form_id: uuid.UUID | str | None) -> str | None:

@@ -316,7 +316,7 @@ class RowBuilder:
         visit_date = date_of(visit)
         major, _sep, minor = str(version).partition(".")
         row: dict[str, Any] = {
-            "PasientGUID": self.pseudonyms.patient(national_id),
+            "PasientGUID": self.pseudonyms.patient(national_id, unit_id),
             "SkjemaGUID": self.pseudonyms.form_id(form_id),
             "HovedskjemaGUID": self.pseudonyms.form_id(main_id),
             "unit_id": unit_id,

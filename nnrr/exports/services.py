@@ -15,6 +15,7 @@ come through here, so rights, refusals and the audit trail are the same for both
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import logging
 import os
@@ -66,6 +67,7 @@ from nnrr.exports.query import (
     course_rows,
     export_units,
     form_rows,
+    is_national,
 )
 from nnrr.exports.writers import CsvWriter, StatWriter, XlsxWriter, codebook_csv, r_script
 from nnrr.lib.dates import OSLO
@@ -285,6 +287,22 @@ def _table_and_file(name: str) -> str:
     return name if label == name else f"{label} ({name})"
 
 
+def _pseudonym_text(profile: Profile, options: ExportOptions) -> str:
+    if options.per_export_key:
+        return "nøkkel bare for denne eksporten (kan ikke kobles mot andre eksporter)"
+    if profile.is_national:
+        return (
+            "registerets nasjonale nøkkel: samme person har samme PasientGUID ved alle enheter "
+            "og i alle nasjonale eksporter, så en persons forløp ved ulike enheter kan kobles. "
+            "Verdiene er andre enn i enhetenes egne eksporter."
+        )
+    return (
+        f"enhetens faste nøkkel ({profile.unit.short_name}): samme pasient har samme "
+        "PasientGUID i alle eksporter fra enheten, men en annen ved andre enheter "
+        "(enhetenes eksporter kan ikke kobles med hverandre)"
+    )
+
+
 def _readme(
     *,
     who: str,
@@ -306,12 +324,7 @@ def _readme(
         f"Formål: {purpose}",
         "Identifiserbar: "
         + ("ja (fødselsnummer og navn er med)" if options.identifiable else "nei"),
-        "PasientGUID: "
-        + (
-            "nøkkel bare for denne eksporten (kan ikke kobles mot andre eksporter)"
-            if options.per_export_key
-            else "registerets faste nøkkel (samme pasient har samme PasientGUID i alle eksporter)"
-        ),
+        "PasientGUID: " + _pseudonym_text(profile, options),
         "",
         "Utvalg:",
         *[f"  {line}" for line in filters.describe()],
@@ -388,7 +401,13 @@ def build_archive(
     os.chmod(scratch, 0o700)
     key = new_export_key() if options.per_export_key else installation_key()
     builder = RowBuilder(
-        Pseudonymiser(key, hide_form_ids=options.per_export_key),
+        # A unit's export: pseudonyms of the unit's records (decision 0013); a national export
+        # by the Registeradministrator may link a person's courses across units.
+        Pseudonymiser(
+            key,
+            hide_form_ids=options.per_export_key,
+            unit_scoped=not is_national(profile),
+        ),
         identifiable=options.identifiable,
     )
     tables = _tables(filters, options.identifiable)
@@ -533,6 +552,19 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def _caused_by_full_disk(exc: BaseException) -> bool:
+    """Whether the disk ran full on the way to ``exc`` (closing the archive after a failed
+    write raises its own error, with the full disk as its context)."""
+    seen: BaseException | None = exc
+    for _step in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def run_export_job(job_id: str | uuid.UUID, *, now: dt.datetime | None = None) -> str:
     """Build a queued web export (the worker's task); returns the job's final state."""
     now = now or timezone.now()
@@ -608,14 +640,21 @@ def run_export_job(job_id: str | uuid.UUID, *, now: dt.datetime | None = None) -
         _schedule_deletion(job.pk, finished + dt.timedelta(hours=settings.EXPORT_RETENTION_HOURS))
         return ExportJob.State.READY
     except Exception as exc:
-        reason = (
-            str(exc)
-            if isinstance(exc, ExportRefused)
-            else _(
+        disk_full = _caused_by_full_disk(exc)
+        if isinstance(exc, ExportRefused):
+            reason = str(exc)
+        elif disk_full:
+            reason = _(
+                "Det var ikke nok ledig diskplass til eksporten. Den er avbrutt, og ingenting av "
+                "den er lagret. Prøv igjen senere, eller kontakt registeret."
+            )
+        else:
+            reason = _(
                 "Eksporten feilet på grunn av en intern feil. Prøv igjen, eller kontakt registeret."
             )
-        )
-        if not isinstance(exc, ExportRefused):
+        if disk_full:
+            logger.error("export %s failed: the disk of EXPORT_DIR is full", job.pk)
+        elif not isinstance(exc, ExportRefused):
             logger.exception("export %s failed", job.pk)
         _remove(part)
         _remove(job.archive_path)

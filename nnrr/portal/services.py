@@ -1,18 +1,21 @@
 """Patient entry to the portal: one-time code or link token, always with the date of birth.
 
-Five wrong dates of birth lock the code (staff make a new one with "Bestill på nytt"); repeated
-failures from one address slow that address down (see ADDRESS_FREE_FAILURES). Every attempt is
-audited. The portal's pages write only through the functions here.
+Five wrong dates of birth lock the code (staff make a new one with "Bestill på nytt"). Repeated
+failures from one address block that address: while it is blocked nothing it sends is checked
+(see ADDRESS_FREE_FAILURES). Every checked attempt is audited, and each blocked period once.
+The portal's pages write only through the functions here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest
@@ -21,22 +24,23 @@ from nnrr.audit.context import Actor
 from nnrr.audit.models import Outcome
 from nnrr.audit.services import record_event
 from nnrr.lib.requests import client_address
-from nnrr.portal.models import PortalThrottle
 from nnrr.questionnaires import services as form_services
 from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
 from nnrr.scheduling import codes
 from nnrr.scheduling import services as scheduling
 from nnrr.scheduling.models import FILLABLE_STATES, Order, OrderState
 
-# The address throttle slows guessing across many codes from one place. It is deliberately
-# lenient: a clinic's patients may share one address, and the per-code lockout (five wrong dates
-# of birth lock that code) is the main defence. After this many failures from one address, each
-# further failure blocks unknown codes and wrong dates of birth from it for longer (a patient
-# with the right code and date of birth still gets in); one failure is forgotten per
-# DECAY_MINUTES without failures, and a success forgets nothing.
+# The address throttle stops guessing across many codes from one place. After this many
+# failures from one address within a window of FAILURE_WINDOW_MINUTES, the address is blocked:
+# nothing it sends is checked, not even a right code with the right date of birth, for a cooling
+# period of 1 minute that doubles with every further try (while blocked, or failed after it), up to
+# MAX_BLOCK_MINUTES. Per code, five wrong dates of birth lock that code (settings
+# PORTAL_MAX_FAILURES). The counters are in the "throttle" cache, which every web process shares
+# (Redis with NNRR_CACHE_URL, else a table of the database).
 ADDRESS_FREE_FAILURES = 10
+FAILURE_WINDOW_MINUTES = 60
 MAX_BLOCK_MINUTES = 30
-DECAY_MINUTES = 6
+LEVEL_MEMORY_HOURS = 24  # how long an address's past blocks make its next one longer
 
 
 class Entry(enum.Enum):
@@ -46,7 +50,7 @@ class Entry(enum.Enum):
     USED = "used"  # the form was already submitted
     EXPIRED = "expired"  # past the deadline, cancelled or replaced
     NOT_YET = "not_yet"  # planned, not sent yet
-    SLOWED = "slowed"  # this address must wait
+    SLOWED = "slowed"  # this address is blocked: nothing was checked
 
 
 @dataclass(frozen=True)
@@ -56,31 +60,72 @@ class EntryResult:
     wait_minutes: int = 0
 
 
-def decayed_failures(throttle: PortalThrottle, now: dt.datetime) -> int:
-    """The address's failures, less one per DECAY_MINUTES since its last failure."""
-    if throttle.last_failure_at is None or throttle.last_failure_at >= now:
-        return throttle.failures
-    quiet_minutes = (now - throttle.last_failure_at).total_seconds() / 60
-    return max(0, throttle.failures - int(quiet_minutes // DECAY_MINUTES))
+def _cache() -> Any:
+    return caches["throttle"]
 
 
-def _throttle_wait(address: str, now: dt.datetime) -> int:
-    throttle = PortalThrottle.objects.filter(address=address).first()
-    if throttle and throttle.blocked_until and throttle.blocked_until > now:
-        return max(1, int((throttle.blocked_until - now).total_seconds() // 60) + 1)
-    return 0
+def _keys(address: str, now: dt.datetime | None = None) -> tuple[str, str, str]:
+    """The address's failures in the current window (counted per window of
+    FAILURE_WINDOW_MINUTES, so they are forgotten when it ends), its block, its level."""
+    window = int(now.timestamp() // (FAILURE_WINDOW_MINUTES * 60)) if now else 0
+    return (
+        f"portal:failures:{address}:{window}",
+        f"portal:blocked:{address}",
+        f"portal:level:{address}",
+    )
 
 
-def _register_address_failure(address: str, now: dt.datetime) -> None:
-    with transaction.atomic():
-        PortalThrottle.objects.bulk_create([PortalThrottle(address=address)], ignore_conflicts=True)
-        throttle = PortalThrottle.objects.select_for_update().get(address=address)
-        throttle.failures = decayed_failures(throttle, now) + 1
-        throttle.last_failure_at = now
-        over = throttle.failures - ADDRESS_FREE_FAILURES
-        if over >= 0:
-            throttle.blocked_until = now + dt.timedelta(minutes=min(2**over, MAX_BLOCK_MINUTES))
-        throttle.save()
+def _minutes_left(until: float, now: dt.datetime) -> int:
+    return max(1, int((until - now.timestamp()) // 60) + 1)
+
+
+def address_wait(address: str, now: dt.datetime) -> int:
+    """Minutes this address must still wait (0: not blocked)."""
+    until = _cache().get(_keys(address)[1])
+    return _minutes_left(until, now) if until and until > now.timestamp() else 0
+
+
+def _next_level(address: str) -> int:
+    cache, level_key = _cache(), _keys(address)[2]
+    cache.add(level_key, 0, timeout=LEVEL_MEMORY_HOURS * 3600)
+    try:
+        return int(cache.incr(level_key))
+    except ValueError:  # expired between add and incr
+        cache.set(level_key, 1, timeout=LEVEL_MEMORY_HOURS * 3600)
+        return 1
+
+
+def _block(address: str, now: dt.datetime, *, extend: bool) -> tuple[bool, int]:
+    """Block the address for a period that doubles with every block and refused try.
+    Returns whether a new blocked period began, and its minutes."""
+    minutes = min(2 ** (_next_level(address) - 1), MAX_BLOCK_MINUTES)
+    until = now.timestamp() + minutes * 60
+    cache, blocked_key = _cache(), _keys(address)[1]
+    if cache.add(blocked_key, until, timeout=minutes * 60):
+        return True, minutes
+    current = cache.get(blocked_key)
+    if not current or current <= now.timestamp():  # the last period is over
+        cache.set(blocked_key, until, timeout=minutes * 60)
+        return True, minutes
+    if extend:
+        cache.set(blocked_key, until, timeout=minutes * 60)
+    return False, minutes
+
+
+def _register_address_failure(address: str, now: dt.datetime) -> int:
+    """Count a failure; block the address from its ADDRESS_FREE_FAILURES-th. The minutes of a
+    blocked period that began here, else 0."""
+    cache, failures_key = _cache(), _keys(address, now)[0]
+    cache.add(failures_key, 0, timeout=2 * FAILURE_WINDOW_MINUTES * 60)
+    try:
+        failures = int(cache.incr(failures_key))
+    except ValueError:  # expired between add and incr
+        cache.set(failures_key, 1, timeout=2 * FAILURE_WINDOW_MINUTES * 60)
+        failures = 1
+    if failures < ADDRESS_FREE_FAILURES:
+        return 0
+    began, minutes = _block(address, now, extend=False)
+    return minutes if began else 0
 
 
 def order_state(order: Order, now: dt.datetime, *, ignore_code_lock: bool = False) -> Entry:
@@ -100,14 +145,20 @@ def order_state(order: Order, now: dt.datetime, *, ignore_code_lock: bool = Fals
 def enter(
     *,
     request: HttpRequest,
-    order: Order | None,
+    find: Callable[[], Order | None],
     birth_date: dt.date | None,
     now: dt.datetime,
     via: str,
 ) -> EntryResult:
-    """Check an entry attempt (``via`` is "code" or "link") and record it."""
+    """Check an entry attempt (``via`` is "code" or "link") and record it. ``find`` looks up the
+    order of the code or link; a blocked address gets nothing looked up or checked."""
     address = client_address(request) or "unknown"
-    wait = _throttle_wait(address, now)
+    if address_wait(address, now):
+        # Every try while blocked makes the wait longer; the period's audit event was written
+        # when it began.
+        _began, minutes = _block(address, now, extend=True)
+        return EntryResult(Entry.SLOWED, wait_minutes=minutes)
+    order = find()
     unit_id = order.course.unit_id if order else None
     actor = Actor.patient(request, unit_id)
     patient_id = order.course.patient_id if order else None
@@ -117,7 +168,7 @@ def enter(
         and order.course.patient.birth_date == birth_date
     )
     if not right:
-        _register_address_failure(address, now)
+        blocked_minutes = _register_address_failure(address, now)
         locked = False
         if order is not None:
             with transaction.atomic():
@@ -129,13 +180,20 @@ def enter(
                     locked = True
         record_event(
             actor=actor,
-            action="nnrr.portal.entry_slowed" if wait else "nnrr.portal.entry_failed",
+            action="nnrr.portal.entry_failed",
             patient_id=patient_id,
             obj=order,
             outcome=Outcome.DENIED,
-            detail={"via": via, "known_code": order is not None}
-            | ({"wait_minutes": wait} if wait else {}),
+            detail={"via": via, "known_code": order is not None},
         )
+        if blocked_minutes:
+            # One event per blocked period, however many tries it refuses.
+            record_event(
+                actor=Actor.patient(request, None),
+                action="nnrr.portal.entry_slowed",
+                outcome=Outcome.DENIED,
+                detail={"via": via, "wait_minutes": blocked_minutes},
+            )
         if locked:
             record_event(
                 actor=actor,
@@ -148,10 +206,6 @@ def enter(
             return EntryResult(Entry.LOCKED, order)
         if order is not None and order.code_locked_at:
             return EntryResult(Entry.LOCKED, order)
-        if wait:
-            # The same answer for an unknown code and a wrong date of birth: a blocked address
-            # learns nothing about which codes exist.
-            return EntryResult(Entry.SLOWED, wait_minutes=wait)
         return EntryResult(Entry.WRONG)
     assert order is not None
     state = order_state(order, now)
@@ -161,7 +215,7 @@ def enter(
         patient_id=patient_id,
         obj=order,
         outcome=Outcome.OK if state == Entry.OK else Outcome.DENIED,
-        detail={"via": via, "state": state.value} | ({"address_slowed": True} if wait else {}),
+        detail={"via": via, "state": state.value},
     )
     # A success does not clear the address's failures: one right code must not buy an attacker
     # a fresh round of guesses.

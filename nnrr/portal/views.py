@@ -152,7 +152,7 @@ def _entry(
     if request.method == "POST" and form.is_valid():
         result = portal.enter(
             request=request,
-            order=find(form),
+            find=lambda: find(form),
             birth_date=form.cleaned_data["birth_date"],
             now=timezone.now(),
             via=via,

@@ -22,7 +22,8 @@ PRODUCTION = {
     "NNRR_SECRET_KEY": "k" * 20 + "-production-secret-for-the-check-0123456789abcdef",
     "NNRR_PSEUDONYM_KEY": "p" * 20 + "-production-pseudonym-key-0123456789abcdef",
     "NNRR_ALLOWED_HOSTS": "nnrr.example.no",
-    "DATABASE_URL": "sqlite:////tmp/nnrr-check-deploy.sqlite3",
+    # Loading the settings connects to nothing: no server needs to answer here.
+    "DATABASE_URL": "postgres://nnrr_app@db.invalid:5432/nnrr",
 }
 
 
@@ -64,3 +65,17 @@ def test_malformed_boolean_settings_fail_loudly(tmp_path: Path, bad: str) -> Non
     result = _manage("check", env={"NNRR_DEMO": bad}, tmp=tmp_path)
     assert result.returncode != 0
     assert "NNRR_DEMO must be 0 or 1" in result.stderr
+
+
+def test_production_with_debug_refuses_to_load_the_settings(tmp_path: Path) -> None:
+    result = _manage("check", env={**PRODUCTION, "NNRR_DEBUG": "1"}, tmp=tmp_path)
+    assert result.returncode != 0
+    assert "NNRR_DEBUG must not be set when NNRR_PRODUCTION=1" in result.stderr
+
+
+def test_production_on_sqlite_refuses_to_load_the_settings(tmp_path: Path) -> None:
+    env = {**PRODUCTION, "DATABASE_URL": f"sqlite:///{tmp_path / 'prod.sqlite3'}"}
+    result = _manage("check", env=env, tmp=tmp_path)
+    assert result.returncode != 0
+    assert "NNRR_PRODUCTION=1 needs PostgreSQL" in result.stderr
+    assert not (tmp_path / "prod.sqlite3").exists()

@@ -254,7 +254,7 @@ def test_the_last_registry_administrator_is_guarded_in_the_service(persona: Any)
         valid_until=_today() - dt.timedelta(days=1),
     )
     acting = Profile.from_membership(other)  # an ended role acting through the service
-    with pytest.raises(access_admin.Refused, match="siste Registeradministratoren"):
+    with pytest.raises(access_admin.Refused, match="ingen hatt rollen Registeradministrator"):
         access_admin.end_now(acting, first.actor, first.membership)
 
 
@@ -409,8 +409,8 @@ def test_today_as_end_date_is_allowed_and_the_role_works_through_it(
 
 def test_an_ended_roles_past_date_may_be_sent_back_unchanged(persona: Any) -> None:
     """Changing only the export permission of an ended role sends its old date again."""
-    from nnrr.accounts import access_admin
     from nnrr.accounts.profiles import Profile
+    from nnrr.administration import services as access_admin
 
     admin = persona("national_admin")
     exporter = persona("exporter")
@@ -491,3 +491,69 @@ def test_velg_profil_is_skipped_for_a_person_with_exactly_one_profile(persona: A
     Membership.objects.create(user=clinician.user, unit_id=HAUKELAND, role=Role.PASIENTANSVARLIG)
     two = logged_in_without_profile(clinician.user).get(reverse("accounts:choose_profile"))
     assert two.status_code == 200 and "Velg profil" in two.content.decode()
+
+
+def _number(seed: int, born: dt.date, sex: str = "F") -> str:
+    from nnrr.demo.people import synthetic_id
+
+    return synthetic_id(random.Random(seed), born, sex)
+
+
+def test_ny_bruker_shows_a_local_lead_nothing_of_another_units_person(
+    as_persona: Any, persona: Any
+) -> None:
+    hanne = persona("haukeland_clinician")
+    number = _number(31, dt.date(1979, 4, 4))
+    User.objects.filter(pk=hanne.user.pk).update(
+        national_id=number, email="hanne.privat@helse-bergen.no"
+    )
+    client = as_persona("local_admin")
+
+    found = client.post(
+        reverse("accounts:user_new"), {"full_name": "Skrevet Navn", "national_id": number}
+    )
+    page = client.get(found["Location"]).content.decode()
+
+    assert "Hanne Haukeland" not in page
+    assert "hanne.privat@helse-bergen.no" not in page
+    assert "Skrevet Navn" in page  # what the caller typed, nothing stored
+    assert "Helse Bergen" not in page.split("<tbody>", 1)[1]  # only the own unit's roles
+    # The same words as for a person who was not known: nothing tells the number was found.
+    new = client.post(
+        reverse("accounts:user_new"),
+        {"full_name": "Helt Ny", "national_id": _number(32, dt.date(1990, 2, 2))},
+        follow=True,
+    ).content.decode()
+    assert "Personen er registrert. Gi en rolle nedenfor." in page
+    assert "Personen er registrert. Gi en rolle nedenfor." in new
+
+
+def test_ny_bruker_shows_the_registry_administrator_the_stored_person(
+    as_persona: Any, persona: Any
+) -> None:
+    hanne = persona("haukeland_clinician")
+    number = _number(33, dt.date(1979, 4, 5))
+    User.objects.filter(pk=hanne.user.pk).update(national_id=number)
+    page = as_persona("national_admin").post(
+        reverse("accounts:user_new"), {"full_name": "Skrevet", "national_id": number}, follow=True
+    )
+    html = page.content.decode()
+    assert "Hanne Haukeland" in html
+    assert "Personen finnes allerede i registeret" in html
+
+
+def test_every_ny_bruker_look_up_is_audited_found_or_not(as_persona: Any, persona: Any) -> None:
+    hanne = persona("haukeland_clinician")
+    number = _number(34, dt.date(1979, 4, 6))
+    User.objects.filter(pk=hanne.user.pk).update(national_id=number)
+    client = as_persona("local_admin")
+    client.post(reverse("accounts:user_new"), {"full_name": "A", "national_id": number})
+    client.post(
+        reverse("accounts:user_new"),
+        {"full_name": "B", "national_id": _number(35, dt.date(1991, 3, 3))},
+    )
+    events = list(AuditEvent.objects.filter(action="nnrr.user.looked_up").order_by("id"))
+    assert [e.detail["found"] for e in events] == [True, False]
+    assert events[0].object_id == str(hanne.user.pk)
+    assert events[0].detail["in_scope"] is False
+    assert all(e.actor_name == "Lise Lokal" for e in events)

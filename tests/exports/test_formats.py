@@ -17,7 +17,9 @@ import pandas as pd
 import pyreadstat
 import pytest
 import pyzipper
+from django.utils import timezone
 
+from nnrr.accounts.models import Unit
 from nnrr.accounts.profiles import Profile
 from nnrr.exports.query import ExportFilters
 from nnrr.exports.services import ExportOptions, export_to_file
@@ -238,6 +240,82 @@ def test_pseudonym_is_stable_across_exports_and_per_export_key_unlinks(
     assert not ids(first, "SkjemaGUID") & ids(third, "SkjemaGUID")
     pre = read_csv(third["Pasientskjema_foer_behandling.csv"])
     assert {r["HovedskjemaGUID"] for r in pre} == ids(third, "SkjemaGUID"), "still linked inside"
+
+
+def _export_as(persona: Any, key: str, tmp_path: Path) -> tuple[dict[str, bytes], list[dict]]:
+    who = persona(key)
+    tmp_path.mkdir()
+    out = tmp_path / "export.zip"
+    password, _result = export_to_file(
+        actor=who.actor,
+        profile=Profile.from_membership(who.membership),
+        filters=ExportFilters(),
+        options=ExportOptions(format="csv"),
+        purpose="Kvalitetsarbeid",
+        out=out,
+    )
+    files = open_archive(out, password)
+    return files, read_csv(files["Behandlerskjema.csv"])
+
+
+def test_two_units_de_identified_exports_share_no_pasientguid_for_the_same_person(
+    persona: Any, st_olavs_data: dict[str, Any], tmp_path: Path
+) -> None:
+    from nnrr.patients.services import register_patient
+    from tests.conftest import HAUKELAND
+    from tests.exports.conftest import add_course
+
+    # The same person (one fødselsnummer) has a record and a course at both units.
+    signe = st_olavs_data["patients"][0]
+    at_haukeland = register_patient(
+        actor=persona("haukeland_local_admin").actor,
+        unit=Unit.objects.get(pk=HAUKELAND),
+        national_id=signe.national_id,
+        name=signe.name,
+        email="signe@example.no",
+    )
+    add_course(at_haukeland, HAUKELAND, visit=timezone.localdate() - dt.timedelta(days=50))
+
+    _files, st_olavs = _export_as(persona, "local_admin", tmp_path / "stolav")
+    _files, haukeland = _export_as(persona, "haukeland_local_admin", tmp_path / "haukeland")
+    _again, st_olavs_again = _export_as(persona, "local_admin", tmp_path / "stolav2")
+
+    assert {r["UnitId"] for r in st_olavs} == {"104293"}
+    assert {r["UnitId"] for r in haukeland} == {"102959"}
+    assert not {r["PasientGUID"] for r in st_olavs} & {r["PasientGUID"] for r in haukeland}
+    # Within a unit the pseudonym stays the same from export to export.
+    assert {r["PasientGUID"] for r in st_olavs} == {r["PasientGUID"] for r in st_olavs_again}
+
+
+def test_a_national_export_links_a_persons_courses_across_units_and_says_so(
+    persona: Any, st_olavs_data: dict[str, Any], tmp_path: Path
+) -> None:
+    from nnrr.patients.services import register_patient
+    from tests.conftest import HAUKELAND
+    from tests.exports.conftest import add_course
+
+    signe = st_olavs_data["patients"][0]
+    at_haukeland = register_patient(
+        actor=persona("haukeland_local_admin").actor,
+        unit=Unit.objects.get(pk=HAUKELAND),
+        national_id=signe.national_id,
+        name=signe.name,
+        email="signe@example.no",
+    )
+    add_course(at_haukeland, HAUKELAND, visit=timezone.localdate() - dt.timedelta(days=50))
+
+    files, national = _export_as(persona, "national_admin", tmp_path / "national")
+    _files, st_olavs = _export_as(persona, "local_admin", tmp_path / "stolav")
+
+    by_unit: dict[str, set[str]] = {}
+    for row in national:
+        by_unit.setdefault(row["UnitId"], set()).add(row["PasientGUID"])
+    assert by_unit["104293"] & by_unit["102959"], "Signe's two courses share one PasientGUID"
+    assert not {r["PasientGUID"] for r in national} & {r["PasientGUID"] for r in st_olavs}
+    readme = files["README.txt"].decode("utf-8")
+    assert "forløp ved ulike enheter kan kobles" in readme
+    unit_readme = _export_as(persona, "local_admin", tmp_path / "stolav2")[0]["README.txt"]
+    assert "kan ikke kobles med hverandre" in unit_readme.decode("utf-8")
 
 
 def test_xlsx_sheets_dates_frozen_header_and_inert_text(

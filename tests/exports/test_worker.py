@@ -117,3 +117,41 @@ def test_membership_ended_before_the_job_ran(queued: Any, persona: Any) -> None:
     assert run_export_job(job.pk) == ExportJob.State.FAILED
     job.refresh_from_db()
     assert "gjelder ikke lenger" in job.error
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path, settings: Any) -> Any:
+    """EXPORT_DIR on a tmpfs of 16 kB: an export fills it while it writes."""
+    import os
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16k,mode=0700", "tmpfs", str(mount)],
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace')}")
+    settings.EXPORT_DIR = mount
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "sav", "csv"])
+def test_a_full_disk_fails_the_export_cleanly_with_a_message_and_no_plaintext(
+    queued: Any, small_disk: Path, fmt: str, as_persona: Any
+) -> None:
+    job, _password = queued(fmt)
+    assert run_export_job(job.pk) == ExportJob.State.FAILED
+    job.refresh_from_db()
+    assert "ikke nok ledig diskplass" in job.error
+    assert [p for p in small_disk.rglob("*") if p.is_file()] == []  # no plaintext, no half file
+    status = as_persona("local_admin").get(reverse("exports:status", args=[job.pk]))
+    assert "ikke nok ledig diskplass" in status.content.decode()
+    assert AuditEvent.objects.filter(action="nnrr.export.failed", outcome="failed").exists()

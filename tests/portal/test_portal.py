@@ -23,7 +23,6 @@ from nnrr.audit.models import AuditEvent
 from nnrr.patients.models import Patient
 from nnrr.portal import services as portal_services
 from nnrr.portal import views as portal_views
-from nnrr.portal.models import PortalThrottle
 from nnrr.questionnaires.definitions import get_definition
 from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
 from nnrr.questionnaires.validation import portal_pages
@@ -214,7 +213,13 @@ def _guess(n: int) -> str:
     return f"ACDE-{alphabet[n % 23]}{alphabet[(n // 23) % 23]}YY"
 
 
-def test_repeated_failures_from_one_address_slow_it_down(pre: Ordered) -> None:
+def _block(address: str) -> None:
+    """Use up the address's free failures: the last one blocks it."""
+    for n in range(portal_services.ADDRESS_FREE_FAILURES):
+        enter(Client(), _guess(n), address=address)
+
+
+def test_repeated_failures_from_one_address_block_it(pre: Ordered) -> None:
     free = portal_services.ADDRESS_FREE_FAILURES
     guesses = [enter(Client(), _guess(n), address="10.0.3.1") for n in range(free - 1)]
     assert all(error_messages(r) == [NEUTRAL_ERROR] for r in guesses)
@@ -233,28 +238,61 @@ def test_repeated_failures_from_one_address_slow_it_down(pre: Ordered) -> None:
     assert enter(Client(), pre.code, address="10.0.3.2")["Location"] == reverse("portal:consent")
 
 
-def test_a_slowed_address_gets_the_same_answer_for_a_known_code_with_a_wrong_birth_date(
+def test_a_blocked_address_gets_no_code_checked_not_even_the_right_one(pre: Ordered) -> None:
+    _block("10.0.4.1")
+    checked = AuditEvent.objects.filter(action__startswith="nnrr.portal.entry").count()
+
+    unknown = enter(Client(), _guess(200), address="10.0.4.1")
+    wrong_birth_date = enter(Client(), pre.code, birth_date="01.01.1990", address="10.0.4.1")
+    right = enter(Client(), pre.code, address="10.0.4.1")
+
+    for response in (unknown, wrong_birth_date, right):
+        assert response.status_code == 200
+        assert error_messages(response)[0].startswith("For mange forsøk")
+    assert stored(pre).code_failures == 0  # the wrong date of birth was never compared
+    assert AuditEvent.objects.filter(action__startswith="nnrr.portal.entry").count() == checked
+
+
+def test_a_blocked_period_writes_one_audit_event_however_many_tries_it_refuses(
     pre: Ordered,
 ) -> None:
-    """A blocked address cannot tell real codes from made-up ones, and the wrong date of birth
-    still counts towards that code's lockout."""
-    for n in range(portal_services.ADDRESS_FREE_FAILURES):
-        enter(Client(), _guess(n), address="10.0.4.1")
-    unknown = enter(Client(), _guess(200), address="10.0.4.1")
-    known = enter(Client(), pre.code, birth_date="01.01.1990", address="10.0.4.1")
-    assert error_messages(unknown)[0].startswith("For mange forsøk")
-    assert error_messages(known)[0].startswith("For mange forsøk")
-    assert stored(pre).code_failures == 1
+    _block("10.0.5.1")
+    for n in range(50):
+        enter(Client(), _guess(300 + n), address="10.0.5.1")
+    assert audit_actions().count("nnrr.portal.entry_slowed") == 1
+    assert (
+        audit_actions().count("nnrr.portal.entry_failed") == portal_services.ADDRESS_FREE_FAILURES
+    )
 
 
-def test_a_shared_address_cannot_lock_out_a_patient_with_the_right_code(pre: Ordered) -> None:
-    """A clinic's patients may share one address: the per-code lockout is the defence, so the
-    right code with the right date of birth gets in even while the address is slowed."""
-    for n in range(portal_services.ADDRESS_FREE_FAILURES + 3):
-        enter(Client(), _guess(n), address="10.0.5.1")
-    assert portal_services._throttle_wait("10.0.5.1", timezone.now()) > 0
-    response = enter(Client(), pre.code, address="10.0.5.1")
-    assert response["Location"] == reverse("portal:consent")
+def test_the_cooling_period_grows_with_every_try_while_blocked(pre: Ordered) -> None:
+    _block("10.0.5.2")
+    now = timezone.now()
+    first = portal_services.address_wait("10.0.5.2", now)
+    waits = []
+    for n in range(6):
+        enter(Client(), _guess(400 + n), address="10.0.5.2")
+        waits.append(portal_services.address_wait("10.0.5.2", timezone.now()))
+    assert first == 1
+    assert waits == sorted(waits) and waits[-1] > waits[0] > first
+    assert waits[-1] <= portal_services.MAX_BLOCK_MINUTES
+
+
+def test_the_right_code_gets_in_once_the_cooling_period_is_over(
+    pre: Ordered, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _block("10.0.5.3")
+    assert error_messages(enter(Client(), pre.code, address="10.0.5.3"))[0].startswith("For mange")
+    later = timezone.now() + dt.timedelta(minutes=portal_services.MAX_BLOCK_MINUTES + 1)
+    monkeypatch.setattr("nnrr.portal.views.timezone.now", lambda: later)
+    assert enter(Client(), pre.code, address="10.0.5.3")["Location"] == reverse("portal:consent")
+
+
+def test_the_counters_are_shared_by_every_web_process() -> None:
+    from django.conf import settings
+
+    backend = settings.CACHES["throttle"]["BACKEND"]
+    assert backend.endswith(("RedisCache", "DatabaseCache")), backend  # never per-process memory
 
 
 def test_a_success_does_not_reset_the_failures_of_the_address(ordered: Any) -> None:
@@ -269,23 +307,20 @@ def test_a_success_does_not_reset_the_failures_of_the_address(ordered: Any) -> N
     assert second.order.pk != first.order.pk
 
 
-def test_failures_of_an_address_decay_with_time(pre: Ordered) -> None:
+def test_failures_of_an_address_are_forgotten_when_their_window_ends(
+    pre: Ordered, monkeypatch: pytest.MonkeyPatch
+) -> None:
     free = portal_services.ADDRESS_FREE_FAILURES
     for n in range(free - 1):
         enter(Client(), _guess(n), address="10.0.7.1")
-    throttle = PortalThrottle.objects.get(address="10.0.7.1")
-    assert throttle.failures == free - 1
-    quiet = dt.timedelta(minutes=portal_services.DECAY_MINUTES * 3)
-    PortalThrottle.objects.filter(address="10.0.7.1").update(
-        last_failure_at=throttle.last_failure_at - quiet
-    )
-    # Three failures have been forgotten: three more guesses are free again.
-    for n in range(3):
+    later = timezone.now() + dt.timedelta(minutes=portal_services.FAILURE_WINDOW_MINUTES)
+    monkeypatch.setattr("nnrr.portal.views.timezone.now", lambda: later)
+    # A new window: the free failures are free again.
+    for n in range(free - 1):
         assert error_messages(enter(Client(), _guess(300 + n), address="10.0.7.1")) == [
             NEUTRAL_ERROR
         ]
-    assert PortalThrottle.objects.get(address="10.0.7.1").failures == free - 1
-    assert PortalThrottle.objects.get(address="10.0.7.1").blocked_until is None
+    assert portal_services.address_wait("10.0.7.1", later) == 0
 
 
 @override_settings(TRUSTED_PROXY_COUNT=1)
@@ -299,8 +334,8 @@ def test_behind_a_proxy_the_real_client_address_is_throttled_not_the_proxys(
             address="10.9.9.9",  # the proxy
             HTTP_X_FORWARDED_FOR=f"203.0.113.{n % 3}, 198.51.100.7",  # spoofed left part
         )
-    assert PortalThrottle.objects.filter(address="198.51.100.7").exists()
-    assert not PortalThrottle.objects.filter(address="10.9.9.9").exists()
+    assert portal_services.address_wait("198.51.100.7", timezone.now()) > 0
+    assert portal_services.address_wait("10.9.9.9", timezone.now()) == 0
     # Another patient behind the same proxy, from another address, is not slowed.
     response = enter(Client(), pre.code, address="10.9.9.9", HTTP_X_FORWARDED_FOR="198.51.100.8")
     assert response["Location"] == reverse("portal:consent")

@@ -86,13 +86,22 @@ def test_indicator_report_marks_small_units(as_persona: Any) -> None:
     assert "Mål: 30 %" in page
 
 
-def test_small_cells_of_other_units_are_shown_as_under_five(as_persona: Any) -> None:
-    choices = {**CHOICES, "rapport": "pasientsammensetning", "sammenligning": "all"}
+def test_small_cells_of_other_units_are_shown_as_under_five_and_cannot_be_subtracted(
+    as_persona: Any,
+) -> None:
+    choices = {**CHOICES, "rapport": "pasientsammensetning", "sammenligning": "all", "fra": "2024"}
     reader = as_persona("report_reader").get(reverse("reports:show"), choices).content.decode()
-    # Haukeland has 2 courses: every non-zero count of that unit is "<5" for St. Olavs.
+    # Haukeland has 2 courses: every non-zero count of that unit is "<5" for St. Olavs, its
+    # total too; the whole country's total minus St. Olavs' own would give it away, so the
+    # country's total is hidden ("x") while St. Olavs' own figures stay shown.
+    header = reader[reader.index("<thead>") :].split("</tr>")[0]
+    names = re.findall(r'<th scope="col">([^<]*)</th>', header)[1:]
     row = reader[reader.index('<th scope="row">Totalt</th>') :].split("</tr>")[0]
-    assert "&lt;5" not in row  # totals row is sizes of the groups
-    assert "&lt;5" in reader
+    totals = dict(zip(names, re.findall(r"<td>([^<]*)</td>", row), strict=True))
+    assert totals["Haukeland"] == "&lt;5"
+    assert totals["Hele landet"] == "x"
+    assert totals["St. Olavs"].isdigit()
+    assert "«x»: skjult" in reader
     admin = as_persona("national_admin").get(
         reverse("reports:show"), {**choices, "enhet": "104293"}
     )

@@ -6,7 +6,9 @@ The reports are aggregates per unit from the database, shown by comparison.
 Every figure is a count, share or mean computed by an aggregate query grouped by unit; the
 comparison columns (own unit, rest of the country, each unit, the whole country) are sums of
 those per-unit aggregates. No report shows a person. A count under the small-cell limit is shown
-as "<5" wherever one unit's figures are shown to another unit.
+as "<5" wherever one unit's figures are shown to another unit, and every table hides as many
+further cells ("x") as it takes for no such count to be worked out from the totals beside it
+(:mod:`nnrr.reports.suppression`, the one function every report, chart, page and PDF uses).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from django.utils.translation import pgettext
 
 from nnrr.accounts.models import Unit
 from nnrr.lib.dates import oslo_date
-from nnrr.reports import charts, frame
+from nnrr.reports import charts, frame, suppression
 
 # --- Choices and comparison columns -------------------------------------------------------------
 
@@ -52,7 +54,10 @@ def columns(
     if comparison == OWN_ONLY:
         return [own]
     if comparison == OWN_VS_REST:
-        return [own, Column("rest", _("Resten av landet"), everyone - {unit.pk}, False)]
+        rest = everyone - {unit.pk}
+        # With two units "the rest" is one other unit: its figures are masked like that unit's.
+        masked = len(rest) == 1 and not viewer_sees_all
+        return [own, Column("rest", _("Resten av landet"), rest, masked)]
     result = [own]
     for other in units:
         if other.pk != unit.pk:
@@ -81,8 +86,59 @@ def percent(value: float | None, places: int = 0) -> str:
     return "–" if value is None else f"{decimal(value * 100, places)} %"
 
 
-def count_text(n: int, masked: bool, small: int) -> str:
-    return _("<%(n)s") % {"n": small} if masked and 0 < n < small else str(n)
+CellKey = tuple[Any, str]  # (row, column key)
+
+
+def protect_columns(
+    cols: Sequence[Column],
+    counts: dict[CellKey, int],
+    groups: Sequence[tuple[Any, Sequence[Any]]],
+    small: int,
+) -> suppression.Suppressed:
+    """Small-cell suppression of a table whose columns are :func:`columns`.
+
+    ``counts`` holds every count a table shows or implies, keyed by (row, column key);
+    ``groups`` says which rows are sums of which in every column (a total and its categories;
+    a denominator, its numerator and the rest). A column of several units (the whole country)
+    is the sum of the one-unit columns it is made of, row by row. A count under ``small`` in a
+    masked column is hidden, and further cells until none can be worked out; the reader's own
+    unit's figures stay shown (the reader knows them anyway), so the complements are other
+    units' and the whole country's cells.
+    """
+    rows = list(dict.fromkeys(row for row, _key in counts))
+    lines: list[suppression.Line] = []
+    for col in cols:
+        for total, members in groups:
+            lines.append(suppression.Line((total, col.key), tuple((m, col.key) for m in members)))
+    singles = [c for c in cols if len(c.unit_ids) == 1]
+    for col in cols:
+        parts = [c for c in singles if c is not col and c.unit_ids <= col.unit_ids]
+        if (
+            len(col.unit_ids) > 1
+            and frozenset().union(*(c.unit_ids for c in parts)) == col.unit_ids
+        ):
+            for row in rows:
+                lines.append(suppression.Line((row, col.key), tuple((row, c.key) for c in parts)))
+    masked = {c.key for c in cols if c.masked}
+    own = {c.key for c in cols if c.own}  # the reader's own figures: never a complement
+    totals = {total for total, _members in groups}
+
+    def rank(key: Any) -> int:
+        row, col_key = key
+        return (0 if col_key in masked else 2) + (1 if row in totals else 0)
+
+    return suppression.protect(
+        values=counts,
+        lines=lines,
+        primary={k for k, n in counts.items() if k[1] in masked and 0 < n < small},
+        small=small,
+        rank=rank,
+        known={k for k in counts if k[1] in own},
+    )
+
+
+def suppression_notes(hidden: suppression.Suppressed) -> list[str]:
+    return [suppression.note(hidden.small)] if hidden.primary else []
 
 
 # --- Page structure -----------------------------------------------------------------------------
@@ -180,6 +236,10 @@ def sum_counts(per_unit: dict[int, Any], unit_ids: Iterable[int], zero: Any) -> 
     return total
 
 
+OTHER = "__other__"  # the categories a distribution does not list (diagnoses outside the top 20)
+TOTAL = "__total__"
+
+
 def distribution_section(
     title: str,
     categories: list[str],
@@ -188,35 +248,48 @@ def distribution_section(
     small: int,
     text: str = "",
 ) -> Section:
-    totals = {col.key: 0 for col in cols}
-    cells: dict[str, dict[str, int]] = {}
+    counts: dict[CellKey, int] = {}
+    listed = set(categories)
     for col in cols:
         merged: dict[str, int] = defaultdict(int)
         for unit_id in col.unit_ids:
             for category, n in per_unit.get(unit_id, {}).items():
                 merged[category] += n
-        cells[col.key] = merged
-        totals[col.key] = sum(merged.values())
+        for category in categories:
+            counts[(category, col.key)] = merged.get(category, 0)
+        counts[(OTHER, col.key)] = sum(n for c, n in merged.items() if c not in listed)
+        counts[(TOTAL, col.key)] = sum(merged.values())
+    members = [*categories, OTHER]
+    hidden = protect_columns(cols, counts, [(TOTAL, members)], small)
     rows = []
     for category in categories:
         row = []
         for col in cols:
-            n = cells[col.key].get(category, 0)
-            total = totals[col.key]
-            if col.masked and 0 < n < small:
-                row.append(count_text(n, True, small))
+            n = counts[(category, col.key)]
+            total = counts[(TOTAL, col.key)]
+            mark = hidden.mark((category, col.key))
+            if mark is not None:
+                row.append(mark)
+            elif hidden.hidden((TOTAL, col.key)):
+                row.append(str(n))  # its share would give the hidden total away
             else:
                 row.append(f"{n} ({percent(n / total if total else None)})")
         rows.append((category, row))
-    rows.append((_("Totalt"), [str(totals[col.key]) for col in cols]))
+    rows.append(
+        (
+            _("Totalt"),
+            [hidden.mark((TOTAL, col.key)) or str(counts[(TOTAL, col.key)]) for col in cols],
+        )
+    )
     shown = chart_columns(cols)
-    series = {
-        col.label: [
-            (cells[col.key].get(c, 0) / totals[col.key]) if totals[col.key] else None
-            for c in categories
-        ]
-        for col in shown
-    }
+
+    def share(category: str, col: Column) -> float | None:
+        total = counts[(TOTAL, col.key)]
+        if not total or hidden.hidden((category, col.key)) or hidden.hidden((TOTAL, col.key)):
+            return None
+        return counts[(category, col.key)] / total
+
+    series = {col.label: [share(c, col) for c in categories] for col in shown}
     alt = f"{title}: " + "; ".join(
         f"{col.label}: "
         + ", ".join(f"{c} {percent(v)}" for c, v in zip(categories, series[col.label], strict=True))
@@ -232,4 +305,5 @@ def distribution_section(
         ),
         chart,
         text=text,
+        notes=suppression_notes(hidden),
     )

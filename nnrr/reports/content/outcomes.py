@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from nnrr.reports import charts, frame
 from nnrr.reports import config as report_config
 from nnrr.reports.content.common import (
+    CellKey,
     Choices,
     Report,
     Section,
@@ -21,8 +22,9 @@ from nnrr.reports.content.common import (
     active_units,
     chart_columns,
     columns,
-    count_text,
     decimal,
+    protect_columns,
+    suppression_notes,
 )
 from nnrr.reports.frame import BASELINE, SIX, TWELVE, number
 from nnrr.reports.stats import Mean
@@ -66,17 +68,26 @@ def outcome_report(choices: Choices) -> Report:
         table_rows = []
         series: dict[str, list[tuple[float, float, float] | None]] = {}
         shown = {c.key for c in chart_columns(cols)}
+        means: dict[CellKey, Mean] = {}
         for col in cols:
-            cells = []
-            points: list[tuple[float, float, float] | None] = []
             for t in range(len(TIMEPOINTS)):
                 mean = Mean(0, 0.0, 0.0)
                 for unit_id in col.unit_ids:
                     if unit_id in per_unit:
                         mean = mean + per_unit[unit_id][f"{m}_{t}"]
+                means[(t, col.key)] = mean
+        hidden = protect_columns(
+            cols, {k: mean.count for k, mean in means.items()}, [], cfg.small_cell
+        )
+        for col in cols:
+            cells = []
+            points: list[tuple[float, float, float] | None] = []
+            for t in range(len(TIMEPOINTS)):
+                mean = means[(t, col.key)]
                 places = 2 if "HSCL" in label or "EQ-5D" in label else 1
-                if col.masked and 0 < mean.count < cfg.small_cell:
-                    cells.append(count_text(mean.count, True, cfg.small_cell))
+                mark = hidden.mark((t, col.key))
+                if mark is not None:
+                    cells.append(mark)
                     points.append(None)
                 elif mean.value is None:
                     cells.append("–")
@@ -114,6 +125,7 @@ def outcome_report(choices: Choices) -> Report:
                     table_rows,
                 ),
                 charts.means_chart(label, timepoint_labels, series, alt),
+                notes=suppression_notes(hidden),
             )
         )
     return Report(

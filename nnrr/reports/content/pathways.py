@@ -13,6 +13,8 @@ from nnrr.questionnaires.models import FormKind
 from nnrr.reports import charts, frame
 from nnrr.reports import config as report_config
 from nnrr.reports.content.common import (
+    TOTAL,
+    CellKey,
     Choices,
     Report,
     Section,
@@ -20,8 +22,9 @@ from nnrr.reports.content.common import (
     active_units,
     chart_columns,
     columns,
-    count_text,
     percent,
+    protect_columns,
+    suppression_notes,
 )
 from nnrr.reports.frame import CLINICIAN, number
 
@@ -83,19 +86,43 @@ def pathway_report(choices: Choices) -> Report:
     totals = {
         col.key: sum(per_unit.get(u, {}).get("total", 0) for u in col.unit_ids) for col in cols
     }
+    counts: dict[CellKey, int] = {}
+    for col in cols:
+        counts[(TOTAL, col.key)] = totals[col.key]
+        for i in range(len(labels)):
+            n = sum(per_unit.get(u, {}).get(f"c{i}", 0) for u in col.unit_ids)
+            counts[((i, "yes"), col.key)] = n
+            counts[((i, "no"), col.key)] = totals[col.key] - n
+    hidden = protect_columns(
+        cols,
+        counts,
+        [(TOTAL, [(i, "yes"), (i, "no")]) for i in range(len(labels))],
+        cfg.small_cell,
+    )
     for i, label in enumerate(labels):
         cells = []
         for col in cols:
-            n = sum(per_unit.get(u, {}).get(f"c{i}", 0) for u in col.unit_ids)
+            n = counts[((i, "yes"), col.key)]
             total = totals[col.key]
-            if col.masked and 0 < n < cfg.small_cell:
-                cells.append(count_text(n, True, cfg.small_cell))
+            yes = hidden.mark(((i, "yes"), col.key))
+            secret = hidden.hidden(((i, "no"), col.key)) or hidden.hidden((TOTAL, col.key))
+            if yes is not None:
+                cells.append(yes)
+            elif secret:
+                cells.append(str(n))  # its share would give a hidden count away
             else:
                 cells.append(f"{n} ({percent(n / total if total else None)})")
             if col.key in shown:
-                series.setdefault(col.label, []).append(n / total if total else None)
+                series.setdefault(col.label, []).append(
+                    n / total if total and yes is None and not secret else None
+                )
         table_rows.append((label, cells))
-    table_rows.append((_("Forløp totalt"), [str(totals[col.key]) for col in cols]))
+    table_rows.append(
+        (
+            _("Forløp totalt"),
+            [hidden.mark((TOTAL, col.key)) or str(totals[col.key]) for col in cols],
+        )
+    )
     title = _("Anbefalt videre behandling")
     alt = (
         title
@@ -119,6 +146,7 @@ def pathway_report(choices: Choices) -> Report:
                     table_rows,
                 ),
                 charts.grouped_bars(title, [lab[:40] for lab in labels], series, alt),
+                notes=suppression_notes(hidden),
             )
         ],
     )

@@ -12,9 +12,10 @@ from django.db.models import (
 from django.utils.translation import gettext as _
 
 from nnrr.questionnaires.models import FormKind
-from nnrr.reports import charts, frame
+from nnrr.reports import charts, frame, suppression
 from nnrr.reports import config as report_config
 from nnrr.reports.content.common import (
+    CellKey,
     Choices,
     Report,
     Section,
@@ -22,9 +23,10 @@ from nnrr.reports.content.common import (
     active_units,
     band_labels,
     columns,
-    count_text,
     percent,
+    protect_columns,
     sum_counts,
+    suppression_notes,
 )
 from nnrr.reports.stats import Share
 from nnrr.scheduling.models import Order
@@ -61,31 +63,53 @@ def response_report(choices: Choices) -> Report:
         per: dict[tuple[int, int], Share] = {
             (r["unit_id"], r["fu_year"]): Share(r["answered"], r["sent_n"]) for r in rows
         }
-        table_rows = []
-        bars = []
+        shares: dict[tuple[int, str], Share] = {}
+        counts: dict[CellKey, int] = {}
         for col in cols:
-            cells = []
             for year in choices.years:
                 share = sum_counts(
                     {u: per.get((u, year), Share(0, 0)) for u in col.unit_ids},
                     col.unit_ids,
                     Share(0, 0),
                 )
-                if col.masked and 0 < share.denominator < cfg.small_cell:
-                    cells.append(count_text(share.denominator, True, cfg.small_cell))
+                shares[(year, col.key)] = share
+                counts[((year, "sent"), col.key)] = share.denominator
+                counts[((year, "answered"), col.key)] = share.numerator
+                counts[((year, "unanswered"), col.key)] = share.denominator - share.numerator
+        hidden = protect_columns(
+            cols,
+            counts,
+            [((y, "sent"), [(y, "answered"), (y, "unanswered")]) for y in choices.years],
+            cfg.small_cell,
+        )
+        table_rows = []
+        bars = []
+        for col in cols:
+            cells = []
+            for year in choices.years:
+                share = shares[(year, col.key)]
+                sent_mark = hidden.mark(((year, "sent"), col.key))
+                answered = hidden.mark(((year, "answered"), col.key))
+                unanswered = hidden.mark(((year, "unanswered"), col.key))
+                if sent_mark is not None:
+                    cells.append(sent_mark)
+                elif answered is not None or unanswered is not None:
+                    # The share would give the hidden count away: only how many were sent.
+                    cells.append(
+                        _("%(answered)s av %(sent)s")
+                        % {
+                            "answered": answered or suppression.SECONDARY_MARK,
+                            "sent": share.denominator,
+                        }
+                    )
                 elif share.denominator:
                     cells.append(
                         f"{percent(share.value)} ({share.numerator} av {share.denominator})"
-                        if not col.masked or share.numerator >= cfg.small_cell
-                        else f"{percent(share.value)} (N={share.denominator})"
                     )
                 else:
                     cells.append("–")
-                if (
-                    year == choices.last_year
-                    and share.denominator
-                    and (not col.masked or share.denominator >= cfg.small_cell)
-                ):
+                shown = all(m is None for m in (sent_mark, answered, unanswered))
+                if year == choices.last_year and share.denominator and shown:
                     low, high = share.interval or (None, None)
                     bars.append(charts.Bar(col.label, share.value, low, high, highlight=col.own))
             table_rows.append((col.label, cells))
@@ -106,6 +130,7 @@ def response_report(choices: Choices) -> Report:
                     title + ": " + "; ".join(f"{b.label} {percent(b.value)}" for b in bars),
                     band_labels=band_labels(),
                 ),
+                notes=suppression_notes(hidden),
             )
         )
     return Report(

@@ -17,19 +17,21 @@ from django.db.models import (
 from django.db.models.fields.json import KeyTextTransform
 from django.utils.translation import gettext as _
 
-from nnrr.reports import charts, frame
+from nnrr.reports import charts, frame, suppression
 from nnrr.reports import config as report_config
 from nnrr.reports.content.common import (
+    CellKey,
     Choices,
     Report,
     Section,
     Table,
     active_units,
     columns,
-    count_text,
     decimal,
     distribution_section,
     percent,
+    protect_columns,
+    suppression_notes,
 )
 from nnrr.reports.frame import CLINICIAN, DaysBetween
 from nnrr.reports.stats import Mean, Share
@@ -98,28 +100,40 @@ def waiting_report(choices: Choices) -> Report:
     distribution = distribution_section(
         _("Ventetid i dager, fordeling"), labels, per_unit, cols, cfg.small_cell
     )
-    summary_rows = []
-    bars = []
+    summed: dict[str, tuple[Share, Mean]] = {}
+    counts: dict[CellKey, int] = {}
     for col in cols:
         share, mean = Share(0, 0), Mean(0, 0.0, 0.0)
         for unit_id in col.unit_ids:
             if unit_id in stats:
                 share = share + stats[unit_id][0]
                 mean = mean + stats[unit_id][1]
-        if col.masked and 0 < share.denominator < cfg.small_cell:
-            summary_rows.append(
-                (col.label, [count_text(share.denominator, True, cfg.small_cell), "", ""])
-            )
+        summed[col.key] = (share, mean)
+        counts[("n", col.key)] = share.denominator
+        counts[("within", col.key)] = share.numerator
+        counts[("over", col.key)] = share.denominator - share.numerator
+    hidden = protect_columns(cols, counts, [("n", ["within", "over"])], cfg.small_cell)
+    summary_rows = []
+    bars = []
+    for col in cols:
+        share, mean = summed[col.key]
+        if hidden.hidden(("n", col.key)):
+            summary_rows.append((col.label, [hidden.mark(("n", col.key)) or "", "", ""]))
             continue
         interval = share.interval
         mean_interval = mean.interval
+        share_shown = not (hidden.hidden(("within", col.key)) or hidden.hidden(("over", col.key)))
         summary_rows.append(
             (
                 col.label,
                 [
                     str(share.denominator),
-                    f"{percent(share.value)}"
-                    + (f" ({percent(interval[0])}–{percent(interval[1])})" if interval else ""),
+                    (
+                        f"{percent(share.value)}"
+                        + (f" ({percent(interval[0])}–{percent(interval[1])})" if interval else "")
+                        if share_shown
+                        else suppression.SECONDARY_MARK
+                    ),
                     ("–" if mean.value is None else decimal(mean.value))
                     + (
                         f" ({decimal(mean_interval[0])}–{decimal(mean_interval[1])})"
@@ -129,7 +143,7 @@ def waiting_report(choices: Choices) -> Report:
                 ],
             )
         )
-        if share.denominator:
+        if share.denominator and share_shown:
             low, high = interval or (None, None)
             bars.append(charts.Bar(col.label, share.value, low, high, highlight=col.own))
     title = _("Andel med ventetid høyst %(days)s dager") % {"days": target}
@@ -153,6 +167,7 @@ def waiting_report(choices: Choices) -> Report:
             title + ": " + "; ".join(f"{b.label} {percent(b.value)}" for b in bars),
         ),
         text=_("Dager fra henvisningsdato til besøksdato, blant forløp med ventetid over 0 dager."),
+        notes=suppression_notes(hidden),
     )
     return Report(
         "ventetid",

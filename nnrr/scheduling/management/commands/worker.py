@@ -4,6 +4,7 @@ courses. Polls the database; run as many as you like, on as many machines as you
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import signal
 import time
 from types import FrameType
@@ -11,11 +12,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections, connections
 
+from nnrr.audit.startup import refuse_unsafe_role
 from nnrr.lib.dates import OSLO
 from nnrr.scheduling import dispatch
 from nnrr.scheduling.channels import get_channel
+
+logger = logging.getLogger(__name__)
 
 
 def parse_now(raw: str) -> dt.datetime:
@@ -53,6 +57,7 @@ class Command(BaseCommand):
             dispatch.retire(worker_id)
             self.stdout.write(f"{now.isoformat()} {result}")
             return
+        refuse_unsafe_role()  # production: never as a role that could lift the audit triggers
         stopping = False
 
         def stop(signum: int, frame: FrameType | None) -> None:
@@ -65,12 +70,24 @@ class Command(BaseCommand):
         try:
             while not stopping:
                 close_old_connections()
-                result = dispatch.run_pass(
-                    worker_id=worker_id,
-                    now=dispatch.current_time(),
-                    channel=channel,
-                    stop=lambda: stopping,
-                )
+                try:
+                    result = dispatch.run_pass(
+                        worker_id=worker_id,
+                        now=dispatch.current_time(),
+                        channel=channel,
+                        stop=lambda: stopping,
+                    )
+                except DatabaseError as exc:
+                    # The database restarted or is briefly away: drop the broken connection
+                    # and try again after the poll interval. A message sent but not recorded
+                    # is reconciled by the next pass (decision 0005), never sent again.
+                    logger.warning("worker %s: database unavailable (%s); retrying", worker_id, exc)
+                    connections.close_all()
+                    for _ in range(poll * 10):
+                        if stopping:
+                            break
+                        time.sleep(0.1)
+                    continue
                 busy = any(
                     (
                         result.sent,
@@ -94,5 +111,8 @@ class Command(BaseCommand):
                         break
                     time.sleep(0.1)
         finally:
-            dispatch.retire(worker_id)
+            try:
+                dispatch.retire(worker_id)
+            except DatabaseError:
+                logger.warning("worker %s: could not record its stop (database away)", worker_id)
             self.stdout.write(f"worker {worker_id} stopped")
