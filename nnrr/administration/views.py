@@ -201,7 +201,7 @@ def user_new(request: HttpRequest) -> HttpResponse:
             email=form.cleaned_data["email"],
         )
         _remember_found(request, found.user.pk, form.cleaned_data["full_name"])
-        if admin.is_national(profile):
+        if profile.is_national:
             messages.info(
                 request,
                 _("Personen er lagt til. Gi en rolle nedenfor.")
@@ -274,7 +274,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     ]
     working = set(active_memberships().filter(user=person).values_list("pk", flat=True))
     # A person found only by the number the caller typed ("Ny bruker"): none of their own data.
-    own_data = admin.is_national(profile) or admin.users_for(profile).filter(pk=person.pk).exists()
+    own_data = profile.is_national or admin.users_for(profile).filter(pk=person.pk).exists()
     typed = request.session.get(FOUND_NAMES_SESSION_KEY, {}).get(str(person.pk), "")
     return render(
         request,

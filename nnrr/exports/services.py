@@ -67,7 +67,6 @@ from nnrr.exports.query import (
     course_rows,
     export_units,
     form_rows,
-    is_national,
 )
 from nnrr.exports.writers import CsvWriter, StatWriter, XlsxWriter, codebook_csv, r_script
 from nnrr.lib.dates import OSLO
@@ -406,7 +405,7 @@ def build_archive(
         Pseudonymiser(
             key,
             hide_form_ids=options.per_export_key,
-            unit_scoped=not is_national(profile),
+            unit_scoped=not profile.is_national,
         ),
         identifiable=options.identifiable,
     )
