@@ -44,6 +44,14 @@ from nnrr.scheduling import services as scheduling
 OWNER_ROLES = (Role.PASIENTANSVARLIG, Role.LOKAL_REGISTERANSVARLIG)
 
 
+# The audit event of each appointment event (literal codes: each has its words in audit/wording).
+EVENT_ACTIONS = {
+    EventKind.BOOK: "nnrr.appointment.book",
+    EventKind.MOVE: "nnrr.appointment.move",
+    EventKind.CANCEL: "nnrr.appointment.cancel",
+    EventKind.NO_SHOW: "nnrr.appointment.no_show",
+}
+
 @dataclass(frozen=True)
 class AppointmentEvent:
     """One appointment event as both feeds read it (the default message profile)."""
@@ -170,7 +178,7 @@ def apply_event(
             appointment.save()
         record_event(
             actor=actor,
-            action=f"nnrr.appointment.{event.kind}",
+            action=EVENT_ACTIONS[event.kind],
             patient_id=outcome.course.patient_id if outcome.course is not None else None,
             obj=appointment,
             outcome="ok" if outcome.state != MessageState.FAILED else "failed",

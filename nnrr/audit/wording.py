@@ -121,6 +121,30 @@ ACTIONS: dict[str, Any] = {
     "nnrr.user.looked_up": gettext_lazy("Slo opp person i «Ny bruker»"),
     "nnrr.unit.added": gettext_lazy("La til enhet"),
     "nnrr.unit.changed": gettext_lazy("Endret enhet"),
+    # Datakvalitet
+    "nnrr.report.data_quality": gettext_lazy("Så rapporten Datakvalitet"),
+    # Bestillinger som stoppes
+    "nnrr.order.cancelled": gettext_lazy("Stoppet utsending av skjema til pasienten"),
+    # Mottatte avtaler (timer fra sykehusets timebok)
+    "nnrr.appointment.book": gettext_lazy("Sykehusets timebok meldte en ny time"),
+    "nnrr.appointment.move": gettext_lazy("Sykehusets timebok meldte at timen ble flyttet"),
+    "nnrr.appointment.cancel": gettext_lazy("Sykehusets timebok meldte at timen ble avbestilt"),
+    "nnrr.appointment.no_show": gettext_lazy("Sykehusets timebok meldte at pasienten ikke møtte"),
+    "nnrr.appointment.message_received": gettext_lazy("Tok imot en melding fra sykehusets timebok"),
+    "nnrr.appointment.reprocessed": gettext_lazy("Behandlet en melding fra timeboken på nytt"),
+    "nnrr.appointment.handled": gettext_lazy("Merket en melding fra timeboken som håndtert"),
+    "nnrr.appointment.list_opened": gettext_lazy("Så Mottatte avtaler"),
+    "nnrr.appointment.message_opened": gettext_lazy("Åpnet en melding fra sykehusets timebok"),
+    "nnrr.appointment.client_issued": gettext_lazy(
+        "Ga sykehusets timebok tilgang til å melde timer"
+    ),
+    # Pasientjournalen (FHIR)
+    "nnrr.fhir.patient_read": gettext_lazy("Pasientjournalen hentet pasientopplysninger"),
+    "nnrr.fhir.response_read": gettext_lazy("Pasientjournalen hentet et utfylt skjema"),
+    "nnrr.fhir.journal_note_read": gettext_lazy("Pasientjournalen hentet journalnotatet"),
+    "nnrr.fhir.journal_pdf_read": gettext_lazy("Pasientjournalen hentet journalnotatet som PDF"),
+    "nnrr.fhir.response_refused": gettext_lazy("Et skjema fra Helsenorge ble ikke tatt imot"),
+    "nnrr.fhir.token_refused": gettext_lazy("Et datasystem ble nektet tilgang"),
     # Demo
     "nnrr.demo.outbox_viewed": gettext_lazy("Så sendte meldinger (demo)"),
 }
@@ -153,6 +177,8 @@ OBJECT_NAMES = {
     "report_subscription": gettext_lazy("et abonnement på rapport"),
     "membership": gettext_lazy("en rolle"),
     "access_application": gettext_lazy("en søknad om tilgang"),
+    "inbound_message": gettext_lazy("en melding fra sykehusets timebok"),
+    "journal_note": gettext_lazy("et journalnotat"),
 }
 
 # The action filter of the Logg: a plain-language group and the action prefixes it covers.
@@ -169,6 +195,8 @@ ACTION_GROUPS: dict[str, tuple[Any, tuple[str, ...]]] = {
     ),
     "logg": (gettext_lazy("Logg og innsyn"), ("nnrr.audit.",)),
     "portal": (gettext_lazy("Pasientportalen"), ("nnrr.portal.",)),
+    "avtaler": (gettext_lazy("Mottatte avtaler"), ("nnrr.appointment.",)),
+    "fhir": (gettext_lazy("Pasientjournalen (FHIR)"), ("nnrr.fhir.",)),
     "avvist": (gettext_lazy("Avvist tilgang"), ()),
 }
 
@@ -220,6 +248,8 @@ SAYS_OUTCOME = frozenset(
         "nnrr.login.refused",
         "nnrr.export.refused",
         "nnrr.export.failed",
+        "nnrr.fhir.response_refused",
+        "nnrr.fhir.token_refused",
     }
 )
 

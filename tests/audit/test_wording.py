@@ -19,7 +19,12 @@ from nnrr.audit.wording import ACTION_GROUPS, OBJECT_NAMES, describe
 SOURCE = Path(__file__).resolve().parents[2] / "nnrr"
 CODE = re.compile(r"^nnrr\.[a-z_]+(\.[a-z_]+)+$")
 # Strings shaped like a code that are not events: signing salts and logger names.
-NOT_EVENTS = {"nnrr.audit.national_id", "nnrr.reports.chart", "nnrr.worker"}
+NOT_EVENTS = {
+    "nnrr.audit.national_id",
+    "nnrr.reports.chart",
+    "nnrr.worker",
+    "nnrr.questionnaires.confirm_not_neck_back",
+}
 # Functions whose literal ``kind`` argument becomes ``nnrr.<kind>.access_denied``.
 DENIED_KINDS_FROM = {"not_found", "_get", "_lookup"}
 
