@@ -61,6 +61,14 @@ $(STAMP_NPM): package.json package-lock.json
 
 node: $(STAMP_NPM) ## Install the locked npm packages (Designsystemet, htmx, axe-core)
 
+# The test page that renders our FHIR Questionnaires with Helsenorge's form filler
+# (@helsenorge/refero), bundled by esbuild into var/refero-test/ (tests/browser/test_refero.py).
+REFERO_TEST := var/refero-test/main.js
+$(REFERO_TEST): $(STAMP_NPM) $(wildcard frontend/refero-test/*)
+	node frontend/refero-test/build.mjs
+
+refero-test: $(REFERO_TEST) ## Build the Helsenorge form-filler test page (esbuild)
+
 # The demo's messages (written while loading, and by the worker) link to the portal where it is
 # served: `make demo PORT=8102` gives links on :8102 (bin/serve exports the same for the worker).
 demo: export NNRR_SERVE_ADDRESS = $(HOST):$(PORT)
