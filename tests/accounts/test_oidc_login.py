@@ -348,3 +348,81 @@ def test_a_login_without_a_number_is_refused(client: Client, provider: Provider,
     response = eid_login(client, provider, "sub-nopid")
     assert response.status_code == 403 and not logged_in(client)
     assert "fødselsnummeret" in response.content.decode()
+
+
+def refusal_reason() -> str:
+    return AuditEvent.objects.filter(action="nnrr.login.refused").latest("pk").detail["reason"]
+
+
+def test_a_correctly_signed_id_token_naming_another_issuer_is_refused(
+    client: Client, provider: Provider, persona: Any
+) -> None:
+    provider.add_user("sub-iss", pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
+    provider.tamper = "wrong_issuer"
+    response = eid_login(client, provider, "sub-iss")
+    assert response.status_code == 403 and not logged_in(client)
+    assert refusal_reason() == "bad_claims"
+    assert not Identity.objects.filter(subject="sub-iss").exists()
+
+
+def test_a_userinfo_answer_for_another_subject_is_not_believed(
+    client: Client, provider: Provider, persona: Any
+) -> None:
+    # The ID token carries no number; the userinfo answer has one, but for another subject.
+    provider.add_user("sub-info-other", pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
+    provider.tamper = "userinfo_of_another_subject"
+    response = eid_login(client, provider, "sub-info-other")
+    assert response.status_code == 403 and not logged_in(client)
+    assert refusal_reason() == "no_pid"
+    assert "fødselsnummeret" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [{}, {"acr": "level9"}, {"acr": "idporten-loa-low"}],
+    ids=["no-acr", "unknown-acr", "low-acr"],
+)
+def test_a_token_without_a_known_high_assurance_level_is_refused_as_too_low(
+    client: Client, provider: Provider, persona: Any, claims: dict[str, str]
+) -> None:
+    provider.add_user("sub-acr", pid=national_id_of(persona("clinician")), **claims)
+    response = eid_login(client, provider, "sub-acr")
+    assert response.status_code == 403 and not logged_in(client)
+    assert refusal_reason() == "low_assurance"
+    assert "for lavt sikkerhetsnivå" in response.content.decode()
+
+
+def test_the_state_is_used_up_so_the_callback_cannot_be_replayed_in_the_same_session(
+    client: Client, provider: Provider, persona: Any
+) -> None:
+    clinician = persona("clinician")
+    provider.add_user("sub-same-session", pid=national_id_of(clinician), acr=ACR_HIGH)
+    start = client.get(reverse("accounts:oidc_start", args=["idporten"]))
+    callback = provider.authorize(start["Location"], "sub-same-session")
+    assert client.get(callback).status_code == 302 and logged_in(client)
+    # No logout in between: the session still holds whatever the first callback left there.
+    again = client.get(callback)
+    assert again.status_code == 403
+    assert refusal_reason() == "state_mismatch"  # refused here, not only by the provider
+    assert len(provider.token_requests) == 1
+
+
+def test_a_callback_to_another_provider_than_the_one_started_is_refused(
+    client: Client, provider: Provider, persona: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    key_file = tmp_path / "helseid.pem"
+    key_file.write_bytes(provider.client_key.as_pem(private=True))
+    monkeypatch.setenv("NNRR_HELSEID_ISSUER", provider.url)
+    monkeypatch.setenv("NNRR_HELSEID_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("NNRR_HELSEID_PRIVATE_KEY_FILE", str(key_file))
+    monkeypatch.setenv("NNRR_HELSEID_SCOPES", "openid profile")
+    provider.add_user("sub-cross", pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
+    start = client.get(reverse("accounts:oidc_start", args=["idporten"]))
+    callback = provider.authorize(start["Location"], "sub-cross")
+    idporten_path = reverse("accounts:oidc_callback", args=["idporten"])
+    helseid_path = reverse("accounts:oidc_callback", args=["helseid"])
+    assert callback.startswith(idporten_path)
+    response = client.get(callback.replace(idporten_path, helseid_path, 1))
+    assert response.status_code == 403 and not logged_in(client)
+    assert refusal_reason() == "state_mismatch"
+    assert not provider.token_requests
