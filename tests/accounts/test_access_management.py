@@ -371,3 +371,210 @@ def test_the_local_lead_adds_a_person_by_national_id_and_grants_a_form_role(
     assert "Helse Bergen" not in html.split("<tbody>", 1)[1]  # only own unit's roles shown
     bad = client.post(reverse("accounts:user_new"), {"full_name": "H", "national_id": "123"})
     assert "11 siffer" in bad.content.decode()
+
+
+# --- The service's checks, one by one ----------------------------------------------------------
+
+
+def profile_of(who: Any) -> Any:
+    from nnrr.accounts.profiles import Profile
+
+    return Profile.from_membership(who.membership)
+
+
+def test_the_registry_administrator_cannot_grant_themselves_a_role_either(persona: Any) -> None:
+    from nnrr.accounts import access_admin
+
+    admin = persona("national_admin")
+    with pytest.raises(access_admin.Refused, match="deg selv"):
+        access_admin.grant(
+            profile_of(admin),
+            admin.actor,
+            user=admin.user,
+            unit=Unit.objects.get(pk=ST_OLAVS),
+            role=Role.DATADUMPRAPPORTLESER,
+            can_export_identifiable=True,
+        )
+    assert admin.user.memberships.count() == 1
+    assert not AuditEvent.objects.filter(action="nnrr.membership.granted").exists()
+
+
+def test_the_local_lead_cannot_grant_the_identifiable_export_permission(
+    persona: Any, applicant: User
+) -> None:
+    from nnrr.accounts import access_admin
+
+    lead = persona("local_admin")
+    with pytest.raises(access_admin.Refused, match="identifiserbar eksport"):
+        access_admin.grant(
+            profile_of(lead),
+            lead.actor,
+            user=applicant,
+            unit=lead.unit,
+            role=Role.PASIENTANSVARLIG,
+            can_export_identifiable=True,
+        )
+    assert not Membership.objects.filter(user=applicant).exists()
+
+
+def test_the_local_lead_cannot_switch_on_the_identifiable_export_permission(
+    persona: Any, as_persona: Any
+) -> None:
+    from nnrr.accounts import access_admin
+
+    lead, clinician = persona("local_admin"), persona("clinician")
+    changed = access_admin.change(
+        profile_of(lead),
+        lead.actor,
+        clinician.membership,
+        valid_until=None,
+        can_export_identifiable=True,
+    )
+    assert changed.can_export_identifiable is False
+    as_persona("local_admin").post(
+        reverse("accounts:membership", args=[clinician.membership.pk]),
+        {"valid_until": "", "can_export_identifiable": "on"},
+    )
+    clinician.membership.refresh_from_db()
+    assert clinician.membership.can_export_identifiable is False
+
+
+def test_the_administrator_switches_the_identifiable_export_permission_on_and_off(
+    persona: Any,
+) -> None:
+    from nnrr.accounts import access_admin
+
+    admin, exporter = persona("national_admin"), persona("exporter")
+    on = access_admin.change(
+        profile_of(admin),
+        admin.actor,
+        exporter.membership,
+        valid_until=None,
+        can_export_identifiable=True,
+    )
+    assert on.can_export_identifiable is True
+    kept = access_admin.change(
+        profile_of(admin), admin.actor, exporter.membership, valid_until=None
+    )
+    assert kept.can_export_identifiable is True  # not given: left as it was
+    off = access_admin.change(
+        profile_of(admin),
+        admin.actor,
+        exporter.membership,
+        valid_until=None,
+        can_export_identifiable=False,
+    )
+    assert off.can_export_identifiable is False
+    events = AuditEvent.objects.filter(action="nnrr.membership.changed").order_by("pk")
+    assert [e.detail["new"]["can_export_identifiable"] for e in events] == [True, True, False]
+    assert events[0].detail["old"]["can_export_identifiable"] is False
+
+
+def test_a_membership_granted_to_end_today_is_accepted_and_yesterday_is_refused(
+    persona: Any, applicant: User
+) -> None:
+    from nnrr.accounts import access_admin
+
+    lead = persona("local_admin")
+    with pytest.raises(access_admin.Refused, match="fortiden"):
+        access_admin.grant(
+            profile_of(lead),
+            lead.actor,
+            user=applicant,
+            unit=lead.unit,
+            role=Role.PASIENTANSVARLIG,
+            valid_until=_today() - dt.timedelta(days=1),
+        )
+    granted = access_admin.grant(
+        profile_of(lead),
+        lead.actor,
+        user=applicant,
+        unit=lead.unit,
+        role=Role.PASIENTANSVARLIG,
+        valid_until=_today(),
+    )
+    assert granted.valid_until == _today()
+    from nnrr.accounts.profiles import active_memberships
+
+    assert active_memberships().filter(pk=granted.pk).exists()
+
+
+def test_the_last_administrator_may_be_set_to_end_today(persona: Any) -> None:
+    from nnrr.accounts import access_admin
+
+    first = persona("national_admin")
+    other_user = User.objects.create(username="reg4", full_name="Randi Reg")
+    acting = Membership.objects.create(
+        user=other_user,
+        unit_id=UNN,
+        role=Role.REGISTERADMINISTRATOR,
+        valid_until=_today() - dt.timedelta(days=1),
+    )
+    profile = profile_of(type("P", (), {"membership": acting})())
+    changed = access_admin.change(profile, first.actor, first.membership, valid_until=_today())
+    assert changed.valid_until == _today()
+
+
+def test_a_role_cannot_be_changed_under_an_existing_membership(
+    persona: Any, as_persona: Any
+) -> None:
+    clinician = persona("clinician")
+    as_persona("local_admin").post(
+        reverse("accounts:membership", args=[clinician.membership.pk]),
+        {"role": Role.REGISTERADMINISTRATOR, "unit": UNN, "valid_until": ""},
+    )
+    clinician.membership.refresh_from_db()
+    assert clinician.membership.role == Role.PASIENTANSVARLIG
+    assert clinician.membership.unit_id == ST_OLAVS
+    assert not Membership.objects.filter(
+        user=clinician.user, role=Role.REGISTERADMINISTRATOR
+    ).exists()
+
+
+def test_granting_another_role_adds_a_membership_and_leaves_the_existing_one(
+    persona: Any,
+) -> None:
+    from nnrr.accounts import access_admin
+
+    admin, clinician = persona("national_admin"), persona("clinician")
+    added = access_admin.grant(
+        profile_of(admin),
+        admin.actor,
+        user=clinician.user,
+        unit=clinician.unit,
+        role=Role.RAPPORTLESER,
+    )
+    assert added.pk != clinician.membership.pk and added.role == Role.RAPPORTLESER
+    clinician.membership.refresh_from_db()
+    assert clinician.membership.role == Role.PASIENTANSVARLIG
+    assert clinician.user.memberships.count() == 2
+    event = AuditEvent.objects.get(action="nnrr.membership.granted")
+    assert event.detail["old"] is None and event.detail["new"]["role"] == Role.RAPPORTLESER
+
+
+def test_the_local_lead_cannot_escalate_a_member_of_the_unit_to_a_data_or_national_role(
+    persona: Any,
+) -> None:
+    from nnrr.accounts import access_admin
+
+    lead, clinician = persona("local_admin"), persona("clinician")
+    for role in (
+        Role.REGISTERADMINISTRATOR,
+        Role.LOKAL_REGISTERANSVARLIG,
+        Role.DATADUMPRAPPORTLESER,
+    ):
+        with pytest.raises(access_admin.Refused, match="denne rollen"):
+            access_admin.grant(
+                profile_of(lead), lead.actor, user=clinician.user, unit=lead.unit, role=role
+            )
+    assert clinician.user.memberships.count() == 1
+
+
+def test_the_local_lead_cannot_change_or_end_a_form_role_at_another_unit(persona: Any) -> None:
+    from nnrr.accounts import access_admin
+
+    lead, hanne = persona("local_admin"), persona("haukeland_clinician")
+    with pytest.raises(access_admin.Refused, match="denne tilgangen"):
+        access_admin.end_now(profile_of(lead), lead.actor, hanne.membership)
+    hanne.membership.refresh_from_db()
+    assert hanne.membership.valid_until is None
