@@ -9,6 +9,7 @@ from unittest import mock
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -216,3 +217,27 @@ def test_sending_the_delivery_form_again_orders_nothing_and_hides_the_password(
     assert "allerede bestilt" in text and password not in text
     # Another user cannot use someone else's token to reach that job.
     assert deliver(as_persona("exporter"), token="abc123").status_code == 404
+
+
+def test_another_profile_of_the_same_user_cannot_open_the_job(
+    as_persona: Any, persona: Any, st_olavs_data: dict[str, Any], settings: Any
+) -> None:
+    from nnrr.accounts.models import Membership, Role
+    from tests.conftest import Persona, login
+
+    settings.TASKS = IMMEDIATE
+    client = as_persona("local_admin")
+    deliver(client)
+    job = ExportJob.objects.get()
+    assert job.state == ExportJob.State.READY, job.error
+    assert client.get(reverse("exports:job", args=[job.pk])).status_code == 200
+    lead = persona("local_admin")
+    second = Membership.objects.create(
+        user=lead.user, unit=lead.unit, role=Role.DATADUMPRAPPORTLESER
+    )
+    other_profile = login(Client(), Persona(user=lead.user, membership=second))
+    for name in ("exports:job", "exports:status", "exports:download"):
+        assert other_profile.get(reverse(name, args=[job.pk])).status_code == 404, name
+    page = other_profile.get(reverse("exports:index")).content.decode()
+    assert str(job.pk) not in page
+    assert not AuditEvent.objects.filter(action="nnrr.export.downloaded").exists()
