@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
+
 from nnrr.accounts.models import Unit
 from nnrr.reports import indicators as ind
 from nnrr.reports.models import CoverageEntry
@@ -131,3 +133,62 @@ def test_cached_counts_follow_the_data(fixture: None, settings: Any) -> None:
     course(ST_OLAVS, "2024-06-06", clinician={}, baseline={})  # one more course: not stale
     again = ind.counted_cached([ind.BY_ID["nnrr_tverrfaglig_behandling"]], 2024, 2024)
     assert again["nnrr_tverrfaglig_behandling"].unit(ST_OLAVS, 2024).denominator == 9
+
+
+def _work_indicators() -> list[ind.Indicator]:
+    """The two "back in work" indicators (whatever their ids' version suffix)."""
+    found = [i for i in ind.INDICATORS if i.id.startswith("nnrr_jobb")]
+    assert len(found) == 2
+    return found
+
+
+def test_the_work_indicators_count_only_the_employed_and_sick_listed_at_baseline(db: Any) -> None:
+    from tests.reports.builders import course
+
+    back = {"S2_Working": True, "S2_SickLeave": False, "S2_NAV": False}
+    still_sick = {"S2_Working": False, "S2_SickLeave": True, "S2_NAV": False}
+
+    def make(baseline: dict[str, Any], six: dict[str, Any] | None) -> None:
+        course(ST_OLAVS, "2024-01-20", clinician={}, baseline=baseline, six=six)
+
+    make({"IsEmployed": 1, "S2_SickLeave": True}, back)  # in, and back in work
+    make({"IsEmployed": 1, "S2_SickLeave": True}, still_sick)  # in, not back
+    make({"IsEmployed": 1, "S2_SickLeave": False}, back)  # employed, not sick-listed
+    make({"IsEmployed": 1}, back)  # sick leave not answered
+    make({"IsEmployed": 0, "S2_SickLeave": True}, back)  # sick-listed, not employed
+    make({"S2_SickLeave": True}, back)  # employment not answered
+    make({"IsEmployed": 1, "S2_SickLeave": True}, None)  # no 6-month form
+    counts = ind.counted(_work_indicators(), 2024, 2024)
+    for indicator_id, counted in counts.items():
+        share = counted.unit(ST_OLAVS, 2024)
+        assert (share.numerator, share.denominator) == (1, 2), indicator_id
+
+
+def test_coverage_is_capped_at_100_percent(db: Any) -> None:
+    from django.utils import timezone
+
+    from tests.reports.builders import course
+
+    for _ in range(3):
+        course(ST_OLAVS, "2024-03-03", clinician={}, baseline={})
+    CoverageEntry.objects.create(
+        unit=Unit.objects.get(pk=ST_OLAVS), year=2024, half=1, eligible=2, entered_at=timezone.now()
+    )
+    share = ind.counted([ind.COVERAGE], 2024, 2024)[ind.COVERAGE.id].unit(ST_OLAVS, 2024)
+    assert share.value == 1.0
+    assert (share.numerator, share.denominator) == (2, 2)
+    assert ind.registrations(2024, 2024)[(ST_OLAVS, 2024)] == 3  # the count stays as registered
+
+
+@pytest.mark.parametrize(("n", "suppressed"), [(29, True), (30, False)])
+def test_the_indicator_table_suppresses_a_unit_exactly_below_30(
+    db: Any, n: int, suppressed: bool
+) -> None:
+    from tests.reports.builders import course
+
+    for _ in range(n):
+        course(ST_OLAVS, "2024-03-03", clinician={}, baseline={})
+    counts = ind.counted([ind.BY_ID["nnrr_tverrfaglig_behandling"]], 2024, 2024)
+    table = ind.table(counts["nnrr_tverrfaglig_behandling"], Unit.objects.filter(pk=ST_OLAVS), None)
+    assert table.rows[0].suppressed is suppressed
+    assert table.rows[0].shares[2024].denominator == n

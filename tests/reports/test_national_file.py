@@ -106,3 +106,30 @@ def test_missing_directory_is_a_clear_error(db: Any, tmp_path: Path) -> None:
             "--out",
             str(tmp_path / "no/x.csv"),
         )
+
+
+def test_the_command_accepts_2021_and_refuses_2020_as_the_first_year(
+    db: Any, tmp_path: Path
+) -> None:
+    target = tmp_path / "fra-2021.csv"
+    call_command("indicators", "--from-year", "2021", "--to-year", "2022", "--out", str(target))
+    assert target.read_text(encoding="utf-8").startswith("context,orgnr,year,var,denominator")
+    with pytest.raises(CommandError, match="starts in 2021"):
+        call_command(
+            "indicators", "--from-year", "2020", "--to-year", "2022", "--out", str(tmp_path / "x")
+        )
+    assert not (tmp_path / "x").exists()
+
+
+def test_the_coverage_row_keeps_the_registered_count_above_the_eligible(db: Any) -> None:
+    from tests.reports.builders import course
+
+    for _ in range(3):
+        course(ST_OLAVS, "2024-03-03", clinician={}, baseline={})
+    CoverageEntry.objects.create(
+        unit=Unit.objects.get(pk=ST_OLAVS), year=2024, half=2, eligible=2, entered_at=timezone.now()
+    )
+    out = io.StringIO()
+    national_file.write(out, 2024, 2024)
+    dg = [r for r in _rows(out.getvalue()) if r["ind_id"] == "nnrr_dg"]
+    assert [(r["orgnr"], r["var"], r["denominator"]) for r in dg] == [(ST_OLAVS_ORGNR, "3", "2")]

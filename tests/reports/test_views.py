@@ -194,3 +194,15 @@ def test_a_chart_whose_description_expired_is_not_found(as_persona: Any) -> None
     source = chart_sources(client.get(reverse("reports:show"), CHOICES).content.decode())[0]
     caches["charts"].delete(f"spec-{charts_key(source)}")
     assert client.get(source).status_code == 404
+
+
+def test_the_national_file_page_accepts_2021_and_refuses_2020_as_the_first_year(
+    as_persona: Any,
+) -> None:
+    client = as_persona("national_admin")
+    url = reverse("reports:national_file")
+    accepted = client.get(url, {"fra": "2021", "til": "2022"})
+    assert accepted.status_code == 200 and accepted["Content-Type"].startswith("text/csv")
+    refused = client.get(url, {"fra": "2020", "til": "2022"})
+    assert refused.status_code == 400
+    assert "Velg et år mellom 2021" in refused.content.decode()
