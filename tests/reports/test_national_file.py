@@ -133,3 +133,23 @@ def test_the_coverage_row_keeps_the_registered_count_above_the_eligible(db: Any)
     national_file.write(out, 2024, 2024)
     dg = [r for r in _rows(out.getvalue()) if r["ind_id"] == "nnrr_dg"]
     assert [(r["orgnr"], r["var"], r["denominator"]) for r in dg] == [(ST_OLAVS_ORGNR, "3", "2")]
+
+
+def test_a_unit_reporting_no_eligible_patients_gets_no_coverage_row(db: Any) -> None:
+    from tests.reports.builders import course
+
+    course(HAUKELAND, "2024-03-03", clinician={}, baseline={})
+    for unit, eligible in ((ST_OLAVS, 0), (HAUKELAND, 1)):
+        CoverageEntry.objects.create(
+            unit=Unit.objects.get(pk=unit),
+            year=2024,
+            half=1,
+            eligible=eligible,
+            entered_at=timezone.now(),
+        )
+    out = io.StringIO()
+    national_file.write(out, 2024, 2024)
+    dg = [r for r in _rows(out.getvalue()) if r["ind_id"] == "nnrr_dg"]
+    assert [(r["orgnr"], r["var"], r["denominator"]) for r in dg] == [(HAUKELAND_ORGNR, "1", "1")]
+    streamed = "".join(national_file.stream(2024, 2024))
+    assert streamed == out.getvalue()
