@@ -426,3 +426,75 @@ def test_a_callback_to_another_provider_than_the_one_started_is_refused(
     assert response.status_code == 403 and not logged_in(client)
     assert refusal_reason() == "state_mismatch"
     assert not provider.token_requests
+
+
+def test_each_provider_is_configured_from_its_own_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    for name in ("HELSEID", "IDPORTEN"):
+        for key in ("ISSUER", "CLIENT_ID", "CLIENT_SECRET", "PRIVATE_KEY_FILE", "KEY_ID", "SCOPES"):
+            monkeypatch.delenv(f"NNRR_{name}_{key}", raising=False)
+        monkeypatch.delenv(f"NNRR_{name}_ACR_VALUES", raising=False)
+        monkeypatch.delenv(f"NNRR_{name}_CLIENT_AUTH_METHOD", raising=False)
+    assert oidc.provider_config("unknown") is None
+    assert oidc.provider_config("idporten") is None and oidc.configured_providers() == []
+    monkeypatch.setenv("NNRR_IDPORTEN_ISSUER", "https://idporten.example/ ")
+    monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_ID", "klient")
+    monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_SECRET", "hemmelig")
+    monkeypatch.setenv("NNRR_IDPORTEN_SCOPES", "profile")
+    idporten = oidc.provider_config("idporten")
+    assert idporten is not None
+    assert idporten.issuer == "https://idporten.example"
+    assert idporten.label == "ID-porten" and idporten.client_secret == "hemmelig"
+    assert idporten.auth_method == "client_secret_basic"
+    assert idporten.acr_values == ("idporten-loa-high",) and idporten.minimum_rank == 3
+    assert idporten.scopes == ("openid", "profile")  # openid always asked for
+    assert idporten.pid_claims == ("pid",)
+    monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_AUTH_METHOD", "client_secret_post")
+    assert oidc.provider_config("idporten").auth_method == "client_secret_post"  # type: ignore[union-attr]
+    monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_AUTH_METHOD", "none")
+    with pytest.raises(ImproperlyConfigured, match="CLIENT_AUTH_METHOD"):
+        oidc.provider_config("idporten")
+    monkeypatch.delenv("NNRR_IDPORTEN_CLIENT_AUTH_METHOD")
+    monkeypatch.setenv("NNRR_HELSEID_ISSUER", "https://helseid.example")
+    monkeypatch.setenv("NNRR_HELSEID_CLIENT_ID", "klient")
+    monkeypatch.setenv("NNRR_HELSEID_CLIENT_SECRET", "hemmelig")  # not used by HelseID
+    with pytest.raises(ImproperlyConfigured, match="HELSEID_PRIVATE_KEY_FILE"):
+        oidc.provider_config("helseid")
+    monkeypatch.setenv("NNRR_HELSEID_PRIVATE_KEY_FILE", "/run/secrets/helseid.pem")
+    monkeypatch.setenv("NNRR_HELSEID_KEY_ID", "nokkel-1")
+    helseid = oidc.provider_config("helseid")
+    assert helseid is not None
+    assert helseid.client_secret == "" and helseid.auth_method == "private_key_jwt"
+    assert helseid.key_id == "nokkel-1" and helseid.label == "HelseID"
+    assert helseid.acr_values == () and helseid.minimum_rank == 3
+    assert helseid.scopes == (
+        "openid",
+        "profile",
+        "helseid://scopes/identity/pid",
+        "helseid://scopes/identity/security_level",
+    )
+    assert helseid.pid_claims == ("helseid://claims/identity/pid", "pid")
+    assert [c.name for c in oidc.configured_providers()] == ["helseid", "idporten"]
+    monkeypatch.setenv("NNRR_HELSEID_ACR_VALUES", "Level3 Level4")
+    assert oidc.provider_config("helseid").minimum_rank == 2  # type: ignore[union-attr]
+
+
+def test_logout_at_a_provider_without_an_end_session_endpoint_stays_here(
+    provider: Provider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = oidc.provider_config("idporten")
+    assert config is not None
+    url = oidc.end_session_url(config, "a.b.c", "https://nnrr.example/logg-inn/")
+    query = parse_qs(urlsplit(url).query)
+    assert query == {
+        "id_token_hint": ["a.b.c"],
+        "post_logout_redirect_uri": ["https://nnrr.example/logg-inn/"],
+        "client_id": [CLIENT_ID],
+    }
+    meta = dict(oidc.metadata(config))
+    meta.pop("end_session_endpoint", None)
+    monkeypatch.setattr(oidc, "metadata", lambda _config: meta)
+    assert oidc.end_session_url(config, "a.b.c", "https://nnrr.example/") == ""
