@@ -58,6 +58,8 @@ def test_negative_counts_are_refused() -> None:
         clopper_pearson(-1, 10)
     with pytest.raises(ValueError, match="at least one trial"):
         clopper_pearson(0, -1)
+    with pytest.raises(ValueError, match="at least one trial"):
+        clopper_pearson(0, 0)
     assert clopper_pearson(0, 1) == pytest.approx((0.0, 0.975), abs=1e-9)
 
 
