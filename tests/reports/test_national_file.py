@@ -153,3 +153,44 @@ def test_a_unit_reporting_no_eligible_patients_gets_no_coverage_row(db: Any) -> 
     assert [(r["orgnr"], r["var"], r["denominator"]) for r in dg] == [(HAUKELAND_ORGNR, "1", "1")]
     streamed = "".join(national_file.stream(2024, 2024))
     assert streamed == out.getvalue()
+
+
+def test_a_unit_reporting_eligible_patients_but_no_courses_has_coverage_zero(db: Any) -> None:
+    CoverageEntry.objects.create(
+        unit=Unit.objects.get(pk=ST_OLAVS), year=2024, half=1, eligible=5, entered_at=timezone.now()
+    )
+    out = io.StringIO()
+    assert national_file.write(out, 2024, 2024) == 1
+    assert _rows(out.getvalue()) == [
+        {
+            "context": "caregiver",
+            "orgnr": ST_OLAVS_ORGNR,
+            "year": "2024",
+            "var": "0",
+            "denominator": "5",
+            "ind_id": "nnrr_dg",
+        }
+    ]
+
+
+def test_each_indicators_rows_come_year_by_year_and_unit_by_unit(db: Any) -> None:
+    from tests.reports.builders import course
+
+    for unit, visit in (
+        (ST_OLAVS, "2024-02-02"),
+        (HAUKELAND, "2023-05-05"),
+        (ST_OLAVS, "2023-04-04"),
+        (HAUKELAND, "2024-01-01"),
+    ):
+        course(unit, visit, clinician={"Treatment_InvidualInterdisciplinary": 1}, baseline={})
+    out = io.StringIO()
+    national_file.write(out, 2023, 2024)
+    rows = [r for r in _rows(out.getvalue()) if r["ind_id"] == "nnrr_tverrfaglig_behandling"]
+    # reshID order: Haukeland (102959) before St. Olavs (104293)
+    assert [(r["year"], r["orgnr"]) for r in rows] == [
+        ("2023", HAUKELAND_ORGNR),
+        ("2023", ST_OLAVS_ORGNR),
+        ("2024", HAUKELAND_ORGNR),
+        ("2024", ST_OLAVS_ORGNR),
+    ]
+    assert {r["var"] for r in rows} == {"1"}
