@@ -98,3 +98,62 @@ def test_the_profile_label_names_role_and_unit(persona: Any) -> None:
 
     profile = Profile.from_membership(persona("local_admin").membership)
     assert profile.label == "Lokal registeransvarlig ved St. Olavs hospital HF"
+
+
+def test_the_profile_carries_the_memberships_values(persona: Any) -> None:
+    from nnrr.accounts.profiles import Profile
+
+    exporter = persona("exporter")
+    exporter.membership.can_export_identifiable = True
+    exporter.membership.save()
+    profile = Profile.from_membership(exporter.membership)
+    assert profile.membership_id == exporter.membership.pk
+    assert profile.user == exporter.user and profile.unit == exporter.unit
+    assert profile.role == exporter.membership.role
+    assert profile.can_export_identifiable is True
+    assert Profile.from_membership(persona("clinician").membership).can_export_identifiable is False
+
+
+def test_a_role_the_registry_does_not_know_has_no_rights(persona: Any) -> None:
+    from nnrr.accounts.profiles import Profile
+
+    clinician = persona("clinician")
+    unknown = Profile(clinician.membership.pk, clinician.user, clinician.unit, "ukjent")
+    assert not any(unknown.has(right) for right in Right)
+
+
+def _session_profile(who: Any) -> Any:
+    from django.test import RequestFactory
+
+    from nnrr.accounts.profiles import load_profile
+
+    request = RequestFactory().get("/")
+    request.user = who.user
+    request.session = {PROFILE_SESSION_KEY: who.membership.pk}  # type: ignore[assignment]
+    return load_profile(request)
+
+
+def test_the_loaded_profile_carries_the_memberships_values_and_the_red_dot(persona: Any) -> None:
+    from nnrr.patients.models import Course
+    from nnrr.questionnaires.models import FormStatus
+    from tests.conftest import HAUKELAND
+    from tests.reports.builders import course
+
+    lead, clinician = persona("local_admin"), persona("clinician")
+    lead.membership.can_export_identifiable = True
+    lead.membership.save()
+    profile = _session_profile(lead)
+    assert profile.membership_id == lead.membership.pk and profile.user == lead.user
+    assert profile.unit == lead.unit and profile.role == lead.membership.role
+    assert profile.can_export_identifiable is True
+    assert profile.worklist_waiting is False
+    # A draft Behandlerskjema owned by someone else, and one of the lead's at another unit.
+    other_owner = course(lead.unit.pk, "2024-05-05", clinician_status=FormStatus.KLADD)
+    Course.objects.filter(pk=other_owner.pk).update(owner=clinician.user)
+    other_unit = course(HAUKELAND, "2024-05-05", clinician_status=FormStatus.KLADD)
+    Course.objects.filter(pk=other_unit.pk).update(owner=lead.user)
+    assert _session_profile(lead).worklist_waiting is False
+    assert _session_profile(clinician).worklist_waiting is True
+    own = course(lead.unit.pk, "2024-05-05", clinician_status=FormStatus.KLADD)
+    Course.objects.filter(pk=own.pk).update(owner=lead.user)
+    assert _session_profile(lead).worklist_waiting is True
