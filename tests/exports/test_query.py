@@ -13,7 +13,7 @@ from nnrr.exports.pseudonym import Pseudonymiser
 from nnrr.exports.query import ExportFilters, RowBuilder, count_forms, course_rows, form_rows
 from nnrr.patients.models import Course
 from nnrr.questionnaires.models import FormKind, FormStatus, Response
-from tests.conftest import ST_OLAVS, make_patient
+from tests.conftest import HAUKELAND, ST_OLAVS, make_patient
 from tests.exports.conftest import add_course
 
 pytestmark = pytest.mark.django_db
@@ -250,3 +250,101 @@ def test_the_filters_survive_the_job_record_unchanged() -> None:
     assert ExportFilters.from_json(filters.to_json()) == filters
     assert ExportFilters.from_json(ExportFilters().to_json()) == ExportFilters()
     assert dataclasses.replace(filters, forms=()) != filters
+
+
+def test_a_local_role_exports_its_own_unit_only(persona: Any) -> None:
+    from nnrr.exports.query import ExportRefused, export_units
+
+    lead = Profile.from_membership(persona("local_admin").membership)
+    assert export_units(lead, ExportFilters()) == [ST_OLAVS]
+    assert export_units(lead, ExportFilters(units=(ST_OLAVS,))) == [ST_OLAVS]
+    with pytest.raises(ExportRefused, match="andre enheters data"):
+        export_units(lead, ExportFilters(units=(ST_OLAVS, HAUKELAND)))
+    with pytest.raises(ExportRefused, match="eksportere data"):
+        export_units(Profile.from_membership(persona("clinician").membership), ExportFilters())
+
+
+def test_the_national_role_exports_every_unit_or_the_chosen_known_ones(persona: Any) -> None:
+    from nnrr.accounts.models import Unit
+    from nnrr.exports.query import ExportRefused, export_units
+
+    admin = Profile.from_membership(persona("national_admin").membership)
+    assert sorted(export_units(admin, ExportFilters())) == sorted(
+        Unit.objects.values_list("pk", flat=True)
+    )
+    assert export_units(admin, ExportFilters(units=(ST_OLAVS, HAUKELAND))) == sorted(
+        [ST_OLAVS, HAUKELAND]
+    )
+    with pytest.raises(ExportRefused, match="Ukjent enhet \\(reshID\\): 1, 2"):
+        export_units(admin, ExportFilters(units=(2, ST_OLAVS, 1)))
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [
+        ({"forms": ()}, "minst én skjematype"),
+        ({"forms": ("1b", "9x")}, "Ukjent skjematype: 9x"),
+        ({"statuses": ()}, "minst én skjemastatus"),
+        ({"statuses": (4,)}, "Ukjent skjemastatus"),
+        ({"period_by": "year"}, "besøksdato eller skjemadato"),
+        ({"date_from": dt.date(2024, 2, 2), "date_to": dt.date(2024, 2, 1)}, "etter til-datoen"),
+        ({"sex": "X"}, "Ukjent kjønn"),
+        ({"age_min": 41, "age_max": 40}, "over høyeste alder"),
+    ],
+)
+def test_impossible_filters_are_refused_with_the_reason(
+    filters: dict[str, Any], message: str
+) -> None:
+    from nnrr.exports.query import ExportRefused
+
+    with pytest.raises(ExportRefused, match=message):
+        ExportFilters(**filters).check()
+
+
+def test_filters_at_their_limits_are_accepted() -> None:
+    ExportFilters(
+        statuses=(1, 2, 5),
+        period_by="form",
+        date_from=dt.date(2024, 2, 1),
+        date_to=dt.date(2024, 2, 1),
+        sex="F",
+        age_min=40,
+        age_max=40,
+    ).check()
+    ExportFilters(sex="M", age_min=40).check()
+
+
+def test_the_readme_describes_every_filter_in_words() -> None:
+    filters = ExportFilters(
+        forms=("1b", "2"),
+        statuses=(2, 1),
+        period_by="form",
+        date_from=dt.date(2024, 1, 1),
+        date_to=dt.date(2024, 12, 31),
+        own_only=True,
+        units=(ST_OLAVS, HAUKELAND),
+        sex="F",
+        age_min=18,
+        age_max=67,
+        changed_since=dt.date(2024, 6, 1),
+    )
+    assert filters.describe() == [
+        "Skjematyper: Behandlerskjema, Pasientskjema 6 måneder etter behandling",
+        "Status: Ferdigstilt, Kladd",
+        "Periode (skjemadato): 2024-01-01 – 2024-12-31",
+        "Bare egne skjema",
+        f"Enheter (reshID): {ST_OLAVS}, {HAUKELAND}",
+        "Kjønn: kvinne",
+        "Alder på besøksdatoen: 18–67 år",
+        "Endret siden: 2024-06-01",
+    ]
+    assert filters.describe(short=True)[0] == "Skjematyper: 1b, 2"
+    assert ExportFilters(period_by="visit", date_to=dt.date(2024, 1, 1), sex="M").describe() == [
+        "Skjematyper: Behandlerskjema, Pasientskjema før behandling, Pasientskjema 6 måneder "
+        "etter behandling, Pasientskjema 12 måneder etter behandling",
+        "Status: Ferdigstilt",
+        "Periode (besøksdato): … – 2024-01-01",
+        "Kjønn: mann",
+    ]
+    assert ExportFilters(age_max=30).describe()[-1] == "Alder på besøksdatoen: 0–30 år"
+    assert ExportFilters(age_min=30).describe()[-1] == "Alder på besøksdatoen: 30–… år"
