@@ -498,3 +498,78 @@ def test_logout_at_a_provider_without_an_end_session_endpoint_stays_here(
     meta.pop("end_session_endpoint", None)
     monkeypatch.setattr(oidc, "metadata", lambda _config: meta)
     assert oidc.end_session_url(config, "a.b.c", "https://nnrr.example/") == ""
+
+
+def _config_with_key(path: Any) -> oidc.ProviderConfig:
+    return oidc.ProviderConfig(
+        name="helseid",
+        label="HelseID",
+        issuer="https://helseid.example",
+        client_id=CLIENT_ID,
+        private_key_file=str(path),
+    )
+
+
+def test_the_client_key_is_read_as_pem_or_jwk_rsa_or_ec(tmp_path: Any) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+    from joserfc.jwk import ECKey, RSAKey
+
+    ec = ECKey.generate_key("P-256")
+    rsa = RSAKey.generate_key(2048)
+    from cryptography.hazmat.primitives import serialization
+
+    sec1 = ec.private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+    assert "BEGIN EC PRIVATE KEY" in sec1
+    cases = {
+        "ec.pem": (ec.as_pem(private=True).decode(), ECKey),
+        "ec-sec1.pem": (sec1, ECKey),
+        "ec.json": ("\n  " + json.dumps(ec.as_dict(private=True)), ECKey),
+        "rsa.pem": (rsa.as_pem(private=True).decode(), RSAKey),
+        "rsa.json": (json.dumps(rsa.as_dict(private=True)), RSAKey),
+    }
+    for name, (text, kind) in cases.items():
+        path = tmp_path / name
+        path.write_text(text)
+        assert isinstance(oidc._client_key(_config_with_key(path)), kind), name
+    with pytest.raises(ImproperlyConfigured, match="cannot read the private key file"):
+        oidc._client_key(_config_with_key(tmp_path / "missing.pem"))
+
+
+def test_the_assurance_level_is_read_from_acr_or_helseids_own_claims() -> None:
+    assert oidc._assurance({"acr": "idporten-loa-high"}) == "idporten-loa-high"
+    assert oidc._assurance({"acr": "", oidc.HELSEID_SECURITY_LEVEL: 4}) == "4"
+    assert oidc._assurance({oidc.HELSEID_ASSURANCE_LEVEL: "high"}) == "high"
+    assert oidc._assurance({"acr": None}) == ""
+    assert oidc._assurance({}) == ""
+
+
+def test_the_refusal_carries_its_message_for_the_person() -> None:
+    refusal = oidc.LoginRefused("state_mismatch", "Start innloggingen på nytt.")
+    assert str(refusal) == refusal.message == "Start innloggingen på nytt."
+    assert refusal.reason == "state_mismatch"
+
+
+def test_the_end_session_url_joins_an_endpoint_with_its_own_query(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = oidc.ProviderConfig(
+        name="idporten", label="ID-porten", issuer="https://idp.example", client_id="klient"
+    )
+    answers: dict[str, Any] = {"end_session_endpoint": "https://idp.example/logout?ui=nb"}
+    monkeypatch.setattr(oidc, "metadata", lambda _config: answers)
+    url = oidc.end_session_url(config, "a.b.c", "https://nnrr.example/")
+    assert url.startswith("https://idp.example/logout?ui=nb&id_token_hint=a.b.c&")
+    answers["end_session_endpoint"] = ""
+    assert oidc.end_session_url(config, "a.b.c", "https://nnrr.example/") == ""
+    answers["end_session_endpoint"] = 42
+    assert oidc.end_session_url(config, "a.b.c", "https://nnrr.example/") == ""
+
+    def unreachable(_config: Any) -> Any:
+        raise oidc.LoginRefused("provider_unreachable", "svarer ikke")
+
+    monkeypatch.setattr(oidc, "metadata", unreachable)
+    assert oidc.end_session_url(config, "a.b.c", "https://nnrr.example/") == ""
