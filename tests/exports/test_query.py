@@ -348,3 +348,49 @@ def test_the_readme_describes_every_filter_in_words() -> None:
     ]
     assert ExportFilters(age_max=30).describe()[-1] == "Alder på besøksdatoen: 0–30 år"
     assert ExportFilters(age_min=30).describe()[-1] == "Alder på besøksdatoen: 30–… år"
+
+
+def test_a_job_record_without_lists_reads_as_empty_lists() -> None:
+    filters = ExportFilters.from_json({"period_by": "form"})
+    assert (filters.forms, filters.statuses, filters.units) == ((), (), ())
+    assert ExportFilters(date_from=dt.date(2024, 1, 1)).describe()[2] == (
+        "Periode (besøksdato): 2024-01-01 – …"
+    )
+
+
+def test_form_rows_come_in_form_date_order(courses: dict[str, Any]) -> None:
+    c = add_course(
+        make_patient(ST_OLAVS, name="Cato Tidlig", born=dt.date(1990, 1, 1)),
+        ST_OLAVS,
+        visit=VISIT_A - dt.timedelta(days=10),
+        seed=35,
+    )
+    order = [r["course_id"] for r in rows(courses, "1b")]
+    assert order == [c.pk, courses["a"].pk, courses["b"].pk]
+
+
+def test_the_course_table_follows_the_behandlerskjemas_date_not_the_other_forms(
+    courses: dict[str, Any],
+) -> None:
+    # Only Berit's pre-treatment form is dated this day; her Behandlerskjema is five days later.
+    day = VISIT_B - dt.timedelta(days=5)
+    assert counts(courses, period_by="form", date_from=day, date_to=day)["1a"] == 1
+    assert course_ids(courses, period_by="form", date_from=day, date_to=day) == []
+    assert course_ids(courses, period_by="form", date_from=VISIT_B, date_to=VISIT_B) == [
+        courses["b"].pk
+    ]
+
+
+def test_the_course_table_has_the_referral_date_and_no_waiting_time_without_a_visit_date(
+    courses: dict[str, Any],
+) -> None:
+    main = Response.objects.get(course=courses["b"], kind=FormKind.CLINICIAN)
+    answers = dict(main.answers)
+    answers.pop("S1b_DateOfCompletion")
+    Response.objects.filter(pk=main.pk).update(answers=answers)
+    builder = RowBuilder(Pseudonymiser(b"k"), identifiable=False)
+    table = {r["course_id"]: r for r in course_rows(courses["profile"], ExportFilters(), builder)}
+    assert table[courses["a"].pk]["referral_date"] == VISIT_A - dt.timedelta(days=40)
+    assert table[courses["a"].pk]["waiting_days"] == 40
+    assert table[courses["b"].pk]["referral_date"] == VISIT_B - dt.timedelta(days=40)
+    assert table[courses["b"].pk]["waiting_days"] is None
