@@ -192,3 +192,46 @@ def test_the_indicator_table_suppresses_a_unit_exactly_below_30(
     table = ind.table(counts["nnrr_tverrfaglig_behandling"], Unit.objects.filter(pk=ST_OLAVS), None)
     assert table.rows[0].suppressed is suppressed
     assert table.rows[0].shares[2024].denominator == n
+
+
+def test_counts_are_kept_while_the_data_do_not_change_and_not_at_all_with_no_cache_time(
+    db: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.reports.builders import course
+
+    computed: list[tuple[tuple[str, ...], int, int]] = []
+    real = ind.counted
+
+    def counting(indicators: Any, first_year: int, last_year: int) -> Any:
+        computed.append((tuple(i.id for i in indicators), first_year, last_year))
+        return real(indicators, first_year, last_year)
+
+    monkeypatch.setattr(ind, "counted", counting)
+    tverr = [ind.BY_ID["nnrr_tverrfaglig_behandling"]]
+    course(ST_OLAVS, "2024-06-06", clinician={}, baseline={})
+    settings.REPORTS_CACHE_SECONDS = 0
+    for _ in range(2):
+        result = ind.counted_cached(tverr, 2024, 2024)
+        assert result[tverr[0].id].unit(ST_OLAVS, 2024).denominator == 1
+    assert computed == [(("nnrr_tverrfaglig_behandling",), 2024, 2024)] * 2
+    computed.clear()
+    settings.REPORTS_CACHE_SECONDS = 1
+    first = ind.counted_cached(tverr, 2023, 2024)
+    assert ind.counted_cached(tverr, 2023, 2024)[tverr[0].id].years == (2023, 2024)
+    assert first[tverr[0].id].years == (2023, 2024)
+    assert len(computed) == 1  # the second answer came from the cache
+    # Another period or another set of indicators is another entry.
+    ind.counted_cached(tverr, 2024, 2024)
+    ind.counted_cached(tverr, 2023, 2023)
+    both = ind.counted_cached([*tverr, ind.BY_ID["nnrr_mestringsorientert_samtale"]], 2023, 2024)
+    assert set(both) == {"nnrr_tverrfaglig_behandling", "nnrr_mestringsorientert_samtale"}
+    assert len(computed) == 4
+
+
+def test_an_indicator_has_a_title_in_each_language() -> None:
+    tverr = ind.BY_ID["nnrr_tverrfaglig_behandling"]
+    assert tverr.title() == tverr.title("nb") == "Tverrfaglig behandling"
+    assert tverr.title("en") == "Interdisciplinary treatment"
+    assert not tverr.is_outcome and ind.year_field(tverr) == "visit_year"
+    odi = ind.BY_ID["nnrr_bedret_funksjon"]
+    assert odi.is_outcome and ind.year_field(odi) == "followup_year"
