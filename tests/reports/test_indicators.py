@@ -235,3 +235,29 @@ def test_an_indicator_has_a_title_in_each_language() -> None:
     assert not tverr.is_outcome and ind.year_field(tverr) == "visit_year"
     odi = ind.BY_ID["nnrr_bedret_funksjon"]
     assert odi.is_outcome and ind.year_field(odi) == "followup_year"
+
+
+def test_coverage_takes_the_latest_entered_figure_of_the_years_asked_for(db: Any) -> None:
+    from django.utils import timezone
+
+    from tests.reports.builders import course
+
+    now = timezone.now()
+    st_olavs, haukeland = Unit.objects.get(pk=ST_OLAVS), Unit.objects.get(pk=HAUKELAND)
+    # Entered later, stored first: the entry time decides, not the order of storing.
+    CoverageEntry.objects.create(
+        unit=st_olavs, year=2024, half=1, eligible=1, entered_at=now + dt.timedelta(hours=1)
+    )
+    CoverageEntry.objects.create(unit=st_olavs, year=2024, half=1, eligible=9, entered_at=now)
+    CoverageEntry.objects.create(unit=st_olavs, year=2023, half=1, eligible=7, entered_at=now)
+    CoverageEntry.objects.create(unit=haukeland, year=2024, half=2, eligible=4, entered_at=now)
+    course(ST_OLAVS, "2024-03-03", clinician={}, baseline={})
+    assert ind.eligible(2024, 2024) == {(ST_OLAVS, 2024): 1, (HAUKELAND, 2024): 4}
+    assert ind.eligible(2023, 2023) == {(ST_OLAVS, 2023): 7}
+    cov = ind.counted([ind.COVERAGE], 2024, 2024)[ind.COVERAGE.id]
+    assert (cov.unit(ST_OLAVS, 2024).numerator, cov.unit(ST_OLAVS, 2024).denominator) == (1, 1)
+    assert (cov.unit(HAUKELAND, 2024).numerator, cov.unit(HAUKELAND, 2024).denominator) == (0, 4)
+    assert cov.unit(ST_OLAVS, 2023).value is None and cov.unit(UNN, 2024).denominator == 0
+
+
+UNN = 601032
