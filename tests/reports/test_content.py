@@ -123,3 +123,39 @@ def test_a_count_is_written_as_under_five_only_when_masked_and_below_five(
     n: int, masked: bool, shown: str
 ) -> None:
     assert content.count_text(n, masked, 5) == shown
+
+
+def test_the_comparison_columns_mask_only_single_other_units_for_a_local_viewer(db: Any) -> None:
+    units = list(Unit.objects.filter(pk__in=[ST_OLAVS, HAUKELAND, UNN_TROMSO]).order_by("pk"))
+    own = Unit.objects.get(pk=ST_OLAVS)
+    everyone = frozenset(u.pk for u in units)
+    only = content.columns(content.OWN_ONLY, own, units, False)
+    assert [(c.key, c.unit_ids, c.masked, c.own) for c in only] == [
+        (str(ST_OLAVS), frozenset({ST_OLAVS}), False, True)
+    ]
+    rest = content.columns(content.OWN_VS_REST, own, units, False)
+    assert [(c.key, c.label, c.unit_ids, c.masked, c.own) for c in rest] == [
+        (str(ST_OLAVS), own.short_name, frozenset({ST_OLAVS}), False, True),
+        ("rest", "Resten av landet", everyone - {ST_OLAVS}, False, False),
+    ]
+    each = content.columns(content.ALL_UNITS, own, units, False)
+    assert [(c.key, c.masked, c.own) for c in each] == [
+        (str(ST_OLAVS), False, True),
+        (str(HAUKELAND), True, False),
+        (str(UNN_TROMSO), True, False),
+        ("national", False, False),
+    ]
+    assert each[-1].label == "Hele landet" and each[-1].unit_ids == everyone
+    assert not any(c.masked for c in content.columns(content.ALL_UNITS, own, units, True))
+    assert content.chart_columns(each) == [each[0], each[-1]]
+    assert content.chart_columns(rest) == rest
+
+
+def test_a_distribution_shows_shares_of_the_groups_total_and_the_totals_row(db: Any) -> None:
+    make_courses(ST_OLAVS, 4)
+    make_courses(HAUKELAND, 6)
+    sex = section(report("pasientsammensetning", comparison="rest"), "Kjønn")
+    assert cells(sex, "Mann") == {"St. Olavs": "4 (100 %)", "Resten av landet": "6 (100 %)"}
+    assert cells(sex, "Kvinne") == {"St. Olavs": "0 (0 %)", "Resten av landet": "0 (0 %)"}
+    assert cells(sex, "Totalt") == {"St. Olavs": "4", "Resten av landet": "6"}
+    assert "St. Olavs: Kvinne 0 %, Mann 100 %" in sex.chart.alt
