@@ -777,3 +777,44 @@ def test_the_unit_of_the_last_administrator_cannot_be_deactivated_but_can_be_ren
     access_admin.save_unit(profile_of(admin), admin.actor, unn, **values, is_active=False)
     unn.refresh_from_db()
     assert not unn.is_active
+
+
+def test_granting_a_role_held_already_updates_that_membership_and_audits_old_and_new(
+    persona: Any,
+) -> None:
+    from nnrr.accounts import access_admin
+
+    admin, exporter = persona("national_admin"), persona("exporter")
+    Membership.objects.create(user=exporter.user, unit_id=HAUKELAND, role=Role.DATADUMPRAPPORTLESER)
+    until = _today() + dt.timedelta(days=5)
+    again = access_admin.grant(
+        profile_of(admin),
+        admin.actor,
+        user=exporter.user,
+        unit=exporter.unit,
+        role=Role.DATADUMPRAPPORTLESER,
+        valid_until=until,
+        can_export_identifiable=True,
+    )
+    assert again.pk == exporter.membership.pk
+    exporter.membership.refresh_from_db()
+    assert exporter.membership.valid_until == until
+    assert exporter.membership.can_export_identifiable is True
+    assert exporter.user.memberships.count() == 2
+    event = AuditEvent.objects.get(action="nnrr.membership.granted")
+    assert event.object_id == str(exporter.membership.pk)
+    assert event.detail == {
+        "old": {
+            "role": Role.DATADUMPRAPPORTLESER,
+            "unit": ST_OLAVS,
+            "valid_until": None,
+            "can_export_identifiable": False,
+        },
+        "new": {
+            "role": Role.DATADUMPRAPPORTLESER,
+            "unit": ST_OLAVS,
+            "valid_until": until.isoformat(),
+            "can_export_identifiable": True,
+        },
+        "user": exporter.user.pk,
+    }
