@@ -121,18 +121,31 @@ test-browser: venv-dev node chromium refero-test
 	$(PY) -m pytest -m browser -q
 
 # Mutation testing (mutmut 3): the access module, the consent paths, scoring, the dispatch rules
-# and the worker. Not part of `make test`: it runs the relevant tests once per mutant (an hour or
+# and the worker; the eID login and access administration, the export (query, pseudonyms, and the
+# services' authorisation, job and retention) and the reports (indicators, intervals, the national
+# file, and the small-number suppression: count_text, the masked columns, the distributions). Not part of `make test`: it runs the relevant tests once per mutant (an hour or
 # more). The score and the accepted survivors are recorded in docs/benchmarks.md.
 MUTATION_TARGETS ?= "nnrr.access.*" "nnrr.scheduling.rules.*" \
-	"nnrr.scheduling.services.x_course_has_consent*" "nnrr.scheduling.services.x_withdraw_consent*" \
+	"nnrr.questionnaires.models.x_consent_given*" "nnrr.scheduling.services.x_withdraw_consent*" \
 	"nnrr.scheduling.services.x_courses_due_for_purge*" \
 	"nnrr.scheduling.services.x_purge_unconsented_course*" \
 	"nnrr.scheduling.services.x_submit_patient_form*" "nnrr.scheduling.services.x_plan_follow_ups*" \
 	"nnrr.questionnaires.services.x_store_patient_form*" \
-	"nnrr.scheduling.dispatch.*" "nnrr.questionnaires.scoring.*"
+	"nnrr.scheduling.dispatch.*" "nnrr.questionnaires.scoring.*" \
+	"nnrr.accounts.oidc.*" "nnrr.accounts.binding.*" "nnrr.administration.services.*" \
+	"nnrr.accounts.profiles.*" \
+	"nnrr.exports.query.*" "nnrr.exports.pseudonym.*" \
+	"nnrr.exports.services.x_authorise*" "nnrr.exports.services.x_profile_of_job*" \
+	"nnrr.exports.services.x_request_export*" "nnrr.exports.services.x__claim*" \
+	"nnrr.exports.services.x_run_export_job*" "nnrr.exports.services.x_purge_expired*" \
+	"nnrr.exports.services.x_recover_interrupted*" "nnrr.exports.services.x_build_archive*" \
+	"nnrr.reports.indicators.*" "nnrr.reports.stats.*" "nnrr.reports.national_file.*" \
+	"nnrr.reports.suppression.*" "nnrr.reports.content.common.x_columns*" \
+	"nnrr.reports.content.common.x_protect_columns*" \
+	"nnrr.reports.content.common.x_distribution_section*"
 MUTATION_CHILDREN ?= 2
 
-mutation: venv-dev node ## Mutation testing of access, consent, scoring, rules and dispatch (slow)
+mutation: venv-dev node ## Mutation testing of access, consent, scoring, rules, dispatch, login, administration, export, reports (slow)
 	$(VENV)/bin/mutmut run --max-children $(MUTATION_CHILDREN) $(MUTATION_TARGETS)
 	$(PY) bench/mutation_score.py $(MUTATION_TARGETS)
 

@@ -264,7 +264,11 @@ def _client_key(config: ProviderConfig) -> RSAKey | ECKey:
         data = json.loads(raw)
         key = ECKey.import_key(data) if data.get("kty") == "EC" else RSAKey.import_key(data)
     else:
-        key = ECKey.import_key(raw) if "EC PRIVATE KEY" in raw else RSAKey.import_key(raw)
+        # A PEM file: RSA, or an EC key (SEC 1 "EC PRIVATE KEY" or PKCS #8 "PRIVATE KEY").
+        try:
+            key = RSAKey.import_key(raw)
+        except JoseError:
+            key = ECKey.import_key(raw)
     return key
 
 

@@ -188,10 +188,11 @@ def change(
         raise Refused(_("Du kan ikke endre dine egne tilganger."))
     if not can_manage(profile, membership):
         raise Refused(_("Du kan ikke endre denne tilgangen."))
-    if can_export_identifiable is None or not profile.is_national:
-        can_export_identifiable = membership.can_export_identifiable
     with _administrator_kept():
         locked = Membership.objects.select_for_update().get(pk=membership.pk)
+        # Left as it is (the stored value, not the caller's copy) unless the national role sets it.
+        if can_export_identifiable is None or not profile.is_national:
+            can_export_identifiable = locked.can_export_identifiable
         _refuse_past_end(locked, valid_until, ending_now=ending_now)
         old = _membership_values(locked)
         locked.valid_until = valid_until
@@ -216,7 +217,7 @@ def end_now(profile: Profile, actor: Actor, membership: Membership) -> Membershi
         actor,
         membership,
         valid_until=_today() - dt.timedelta(days=1),
-        can_export_identifiable=membership.can_export_identifiable,
+        can_export_identifiable=None,
         ending_now=True,
     )
 

@@ -7,8 +7,9 @@ running in a thread on a free port, with what a national eID provider adds on to
   client's registered key (iss = sub = client id, aud = the issuer), or the client secret must
   match;
 - a test can make the provider misbehave (``provider.tamper = ...``): sign the ID token with a
-  foreign key, address it to another client, let it be expired, carry a stale nonce, or sign with
-  a new key (key rotation) that the JWKS then publishes.
+  foreign key, address it to another client, name another issuer, let it be expired, carry a
+  stale nonce, or sign with a new key (key rotation) that the JWKS then publishes; or answer the
+  userinfo request for another subject than the ID token's.
 """
 
 from __future__ import annotations
@@ -120,6 +121,10 @@ def _build_app(provider: Provider) -> flask.Flask:
                     [RSAKey.import_key(response.get_json()["keys"][0]), provider.rotated_key]
                 )
                 response.set_data(flask.json.dumps(keys.as_dict(private=False)))
+        elif request.path == "/userinfo" and provider.tamper == "userinfo_of_another_subject":
+            body = response.get_json()
+            body["sub"] = "another-subject"
+            response.set_data(flask.json.dumps(body))
         elif request.path == "/oauth2/token" and response.status_code == 200 and provider.tamper:
             body = response.get_json()
             body["id_token"] = _tampered(provider, body["id_token"])
@@ -138,11 +143,13 @@ def _tampered(provider: Provider, id_token: str) -> str:
         key = RSAKey.generate_key(2048)
     elif provider.tamper == "wrong_audience":
         claims["aud"] = "another-client"
+    elif provider.tamper == "wrong_issuer":
+        claims["iss"] = "https://another-issuer.example"
     elif provider.tamper == "expired":
         claims["iat"], claims["exp"] = now - 7200, now - 3600
     elif provider.tamper == "stale_nonce":
         claims["nonce"] = "a-nonce-from-an-earlier-login"
-    elif provider.tamper == "pid_only_in_userinfo":
+    elif provider.tamper in ("pid_only_in_userinfo", "userinfo_of_another_subject"):
         claims.pop("pid", None)
     elif provider.tamper == "rotate":
         assert provider.rotated_key is not None

@@ -348,3 +348,228 @@ def test_a_login_without_a_number_is_refused(client: Client, provider: Provider,
     response = eid_login(client, provider, "sub-nopid")
     assert response.status_code == 403 and not logged_in(client)
     assert "fødselsnummeret" in response.content.decode()
+
+
+def refusal_reason() -> str:
+    return AuditEvent.objects.filter(action="nnrr.login.refused").latest("pk").detail["reason"]
+
+
+def test_a_correctly_signed_id_token_naming_another_issuer_is_refused(
+    client: Client, provider: Provider, persona: Any
+) -> None:
+    provider.add_user("sub-iss", pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
+    provider.tamper = "wrong_issuer"
+    response = eid_login(client, provider, "sub-iss")
+    assert response.status_code == 403 and not logged_in(client)
+    assert refusal_reason() == "bad_claims"
+    assert not Identity.objects.filter(subject="sub-iss").exists()
+
+
+def test_a_userinfo_answer_for_another_subject_is_not_believed(
+    client: Client, provider: Provider, persona: Any
+) -> None:
+    # The ID token carries no number; the userinfo answer has one, but for another subject.
+    provider.add_user("sub-info-other", pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
+    provider.tamper = "userinfo_of_another_subject"
+    response = eid_login(client, provider, "sub-info-other")
+    assert response.status_code == 403 and not logged_in(client)
+    assert refusal_reason() == "no_pid"
+    assert "fødselsnummeret" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [{}, {"acr": "level9"}, {"acr": "idporten-loa-low"}],
+    ids=["no-acr", "unknown-acr", "low-acr"],
+)
+def test_a_token_without_a_known_high_assurance_level_is_refused_as_too_low(
+    client: Client, provider: Provider, persona: Any, claims: dict[str, str]
+) -> None:
+    provider.add_user("sub-acr", pid=national_id_of(persona("clinician")), **claims)
+    response = eid_login(client, provider, "sub-acr")
+    assert response.status_code == 403 and not logged_in(client)
+    assert refusal_reason() == "low_assurance"
+    assert "for lavt sikkerhetsnivå" in response.content.decode()
+
+
+def test_the_state_is_used_up_so_the_callback_cannot_be_replayed_in_the_same_session(
+    client: Client, provider: Provider, persona: Any
+) -> None:
+    clinician = persona("clinician")
+    provider.add_user("sub-same-session", pid=national_id_of(clinician), acr=ACR_HIGH)
+    start = client.get(reverse("accounts:oidc_start", args=["idporten"]))
+    callback = provider.authorize(start["Location"], "sub-same-session")
+    assert client.get(callback).status_code == 302 and logged_in(client)
+    # No logout in between: the session still holds whatever the first callback left there.
+    again = client.get(callback)
+    assert again.status_code == 403
+    assert refusal_reason() == "state_mismatch"  # refused here, not only by the provider
+    assert len(provider.token_requests) == 1
+
+
+def test_a_callback_to_another_provider_than_the_one_started_is_refused(
+    client: Client, provider: Provider, persona: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    key_file = tmp_path / "helseid.pem"
+    key_file.write_bytes(provider.client_key.as_pem(private=True))
+    monkeypatch.setenv("NNRR_HELSEID_ISSUER", provider.url)
+    monkeypatch.setenv("NNRR_HELSEID_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("NNRR_HELSEID_PRIVATE_KEY_FILE", str(key_file))
+    monkeypatch.setenv("NNRR_HELSEID_SCOPES", "openid profile")
+    provider.add_user("sub-cross", pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
+    start = client.get(reverse("accounts:oidc_start", args=["idporten"]))
+    callback = provider.authorize(start["Location"], "sub-cross")
+    idporten_path = reverse("accounts:oidc_callback", args=["idporten"])
+    helseid_path = reverse("accounts:oidc_callback", args=["helseid"])
+    assert callback.startswith(idporten_path)
+    response = client.get(callback.replace(idporten_path, helseid_path, 1))
+    assert response.status_code == 403 and not logged_in(client)
+    assert refusal_reason() == "state_mismatch"
+    assert not provider.token_requests
+
+
+def test_each_provider_is_configured_from_its_own_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    for name in ("HELSEID", "IDPORTEN"):
+        for key in ("ISSUER", "CLIENT_ID", "CLIENT_SECRET", "PRIVATE_KEY_FILE", "KEY_ID", "SCOPES"):
+            monkeypatch.delenv(f"NNRR_{name}_{key}", raising=False)
+        monkeypatch.delenv(f"NNRR_{name}_ACR_VALUES", raising=False)
+        monkeypatch.delenv(f"NNRR_{name}_CLIENT_AUTH_METHOD", raising=False)
+    assert oidc.provider_config("unknown") is None
+    assert oidc.provider_config("idporten") is None and oidc.configured_providers() == []
+    monkeypatch.setenv("NNRR_IDPORTEN_ISSUER", "https://idporten.example/ ")
+    monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_ID", "klient")
+    monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_SECRET", "hemmelig")
+    monkeypatch.setenv("NNRR_IDPORTEN_SCOPES", "profile")
+    idporten = oidc.provider_config("idporten")
+    assert idporten is not None
+    assert idporten.issuer == "https://idporten.example"
+    assert idporten.label == "ID-porten" and idporten.client_secret == "hemmelig"
+    assert idporten.auth_method == "client_secret_basic"
+    assert idporten.acr_values == ("idporten-loa-high",) and idporten.minimum_rank == 3
+    assert idporten.scopes == ("openid", "profile")  # openid always asked for
+    assert idporten.pid_claims == ("pid",)
+    monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_AUTH_METHOD", "client_secret_post")
+    assert oidc.provider_config("idporten").auth_method == "client_secret_post"  # type: ignore[union-attr]
+    monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_AUTH_METHOD", "none")
+    with pytest.raises(ImproperlyConfigured, match="CLIENT_AUTH_METHOD"):
+        oidc.provider_config("idporten")
+    monkeypatch.delenv("NNRR_IDPORTEN_CLIENT_AUTH_METHOD")
+    monkeypatch.setenv("NNRR_HELSEID_ISSUER", "https://helseid.example")
+    monkeypatch.setenv("NNRR_HELSEID_CLIENT_ID", "klient")
+    monkeypatch.setenv("NNRR_HELSEID_CLIENT_SECRET", "hemmelig")  # not used by HelseID
+    with pytest.raises(ImproperlyConfigured, match="HELSEID_PRIVATE_KEY_FILE"):
+        oidc.provider_config("helseid")
+    monkeypatch.setenv("NNRR_HELSEID_PRIVATE_KEY_FILE", "/run/secrets/helseid.pem")
+    monkeypatch.setenv("NNRR_HELSEID_KEY_ID", "nokkel-1")
+    helseid = oidc.provider_config("helseid")
+    assert helseid is not None
+    assert helseid.client_secret == "" and helseid.auth_method == "private_key_jwt"
+    assert helseid.key_id == "nokkel-1" and helseid.label == "HelseID"
+    assert helseid.acr_values == () and helseid.minimum_rank == 3
+    assert helseid.scopes == (
+        "openid",
+        "profile",
+        "helseid://scopes/identity/pid",
+        "helseid://scopes/identity/security_level",
+    )
+    assert helseid.pid_claims == ("helseid://claims/identity/pid", "pid")
+    assert [c.name for c in oidc.configured_providers()] == ["helseid", "idporten"]
+    monkeypatch.setenv("NNRR_HELSEID_ACR_VALUES", "Level3 Level4")
+    assert oidc.provider_config("helseid").minimum_rank == 2  # type: ignore[union-attr]
+
+
+def test_logout_at_a_provider_without_an_end_session_endpoint_stays_here(
+    provider: Provider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = oidc.provider_config("idporten")
+    assert config is not None
+    url = oidc.end_session_url(config, "a.b.c", "https://nnrr.example/logg-inn/")
+    query = parse_qs(urlsplit(url).query)
+    assert query == {
+        "id_token_hint": ["a.b.c"],
+        "post_logout_redirect_uri": ["https://nnrr.example/logg-inn/"],
+        "client_id": [CLIENT_ID],
+    }
+    meta = dict(oidc.metadata(config))
+    meta.pop("end_session_endpoint", None)
+    monkeypatch.setattr(oidc, "metadata", lambda _config: meta)
+    assert oidc.end_session_url(config, "a.b.c", "https://nnrr.example/") == ""
+
+
+def _config_with_key(path: Any) -> oidc.ProviderConfig:
+    return oidc.ProviderConfig(
+        name="helseid",
+        label="HelseID",
+        issuer="https://helseid.example",
+        client_id=CLIENT_ID,
+        private_key_file=str(path),
+    )
+
+
+def test_the_client_key_is_read_as_pem_or_jwk_rsa_or_ec(tmp_path: Any) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+    from joserfc.jwk import ECKey, RSAKey
+
+    ec = ECKey.generate_key("P-256")
+    rsa = RSAKey.generate_key(2048)
+    from cryptography.hazmat.primitives import serialization
+
+    sec1 = ec.private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+    assert "BEGIN EC PRIVATE KEY" in sec1
+    cases = {
+        "ec.pem": (ec.as_pem(private=True).decode(), ECKey),
+        "ec-sec1.pem": (sec1, ECKey),
+        "ec.json": ("\n  " + json.dumps(ec.as_dict(private=True)), ECKey),
+        "rsa.pem": (rsa.as_pem(private=True).decode(), RSAKey),
+        "rsa.json": (json.dumps(rsa.as_dict(private=True)), RSAKey),
+    }
+    for name, (text, kind) in cases.items():
+        path = tmp_path / name
+        path.write_text(text)
+        assert isinstance(oidc._client_key(_config_with_key(path)), kind), name
+    with pytest.raises(ImproperlyConfigured, match="cannot read the private key file"):
+        oidc._client_key(_config_with_key(tmp_path / "missing.pem"))
+
+
+def test_the_assurance_level_is_read_from_acr_or_helseids_own_claims() -> None:
+    assert oidc._assurance({"acr": "idporten-loa-high"}) == "idporten-loa-high"
+    assert oidc._assurance({"acr": "", oidc.HELSEID_SECURITY_LEVEL: 4}) == "4"
+    assert oidc._assurance({oidc.HELSEID_ASSURANCE_LEVEL: "high"}) == "high"
+    assert oidc._assurance({"acr": None}) == ""
+    assert oidc._assurance({}) == ""
+
+
+def test_the_refusal_carries_its_message_for_the_person() -> None:
+    refusal = oidc.LoginRefused("state_mismatch", "Start innloggingen på nytt.")
+    assert str(refusal) == refusal.message == "Start innloggingen på nytt."
+    assert refusal.reason == "state_mismatch"
+
+
+def test_the_end_session_url_joins_an_endpoint_with_its_own_query(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = oidc.ProviderConfig(
+        name="idporten", label="ID-porten", issuer="https://idp.example", client_id="klient"
+    )
+    answers: dict[str, Any] = {"end_session_endpoint": "https://idp.example/logout?ui=nb"}
+    monkeypatch.setattr(oidc, "metadata", lambda _config: answers)
+    url = oidc.end_session_url(config, "a.b.c", "https://nnrr.example/")
+    assert url.startswith("https://idp.example/logout?ui=nb&id_token_hint=a.b.c&")
+    answers["end_session_endpoint"] = ""
+    assert oidc.end_session_url(config, "a.b.c", "https://nnrr.example/") == ""
+    answers["end_session_endpoint"] = 42
+    assert oidc.end_session_url(config, "a.b.c", "https://nnrr.example/") == ""
+
+    def unreachable(_config: Any) -> Any:
+        raise oidc.LoginRefused("provider_unreachable", "svarer ikke")
+
+    monkeypatch.setattr(oidc, "metadata", unreachable)
+    assert oidc.end_session_url(config, "a.b.c", "https://nnrr.example/") == ""

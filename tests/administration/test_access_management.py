@@ -557,3 +557,450 @@ def test_every_ny_bruker_look_up_is_audited_found_or_not(as_persona: Any, person
     assert events[0].object_id == str(hanne.user.pk)
     assert events[0].detail["in_scope"] is False
     assert all(e.actor_name == "Lise Lokal" for e in events)
+
+
+# --- The service's checks, one by one ----------------------------------------------------------
+
+
+def profile_of(who: Any) -> Any:
+    from nnrr.accounts.profiles import Profile
+
+    return Profile.from_membership(who.membership)
+
+
+def test_the_registry_administrator_cannot_grant_themselves_a_role_either(persona: Any) -> None:
+    from nnrr.administration import services as access_admin
+
+    admin = persona("national_admin")
+    with pytest.raises(access_admin.Refused, match="deg selv"):
+        access_admin.grant(
+            profile_of(admin),
+            admin.actor,
+            user=admin.user,
+            unit=Unit.objects.get(pk=ST_OLAVS),
+            role=Role.DATADUMPRAPPORTLESER,
+            can_export_identifiable=True,
+        )
+    assert admin.user.memberships.count() == 1
+    assert not AuditEvent.objects.filter(action="nnrr.membership.granted").exists()
+
+
+def test_the_local_lead_cannot_grant_the_identifiable_export_permission(
+    persona: Any, applicant: User
+) -> None:
+    from nnrr.administration import services as access_admin
+
+    lead = persona("local_admin")
+    with pytest.raises(access_admin.Refused, match="identifiserbar eksport"):
+        access_admin.grant(
+            profile_of(lead),
+            lead.actor,
+            user=applicant,
+            unit=lead.unit,
+            role=Role.PASIENTANSVARLIG,
+            can_export_identifiable=True,
+        )
+    assert not Membership.objects.filter(user=applicant).exists()
+
+
+def test_the_local_lead_cannot_switch_on_the_identifiable_export_permission(
+    persona: Any, as_persona: Any
+) -> None:
+    from nnrr.administration import services as access_admin
+
+    lead, clinician = persona("local_admin"), persona("clinician")
+    changed = access_admin.change(
+        profile_of(lead),
+        lead.actor,
+        clinician.membership,
+        valid_until=None,
+        can_export_identifiable=True,
+    )
+    assert changed.can_export_identifiable is False
+    as_persona("local_admin").post(
+        reverse("accounts:membership", args=[clinician.membership.pk]),
+        {"valid_until": "", "can_export_identifiable": "on"},
+    )
+    clinician.membership.refresh_from_db()
+    assert clinician.membership.can_export_identifiable is False
+
+
+def test_the_administrator_switches_the_identifiable_export_permission_on_and_off(
+    persona: Any,
+) -> None:
+    from nnrr.administration import services as access_admin
+
+    admin, exporter = persona("national_admin"), persona("exporter")
+    on = access_admin.change(
+        profile_of(admin),
+        admin.actor,
+        exporter.membership,
+        valid_until=None,
+        can_export_identifiable=True,
+    )
+    assert on.can_export_identifiable is True
+    kept = access_admin.change(
+        profile_of(admin), admin.actor, exporter.membership, valid_until=None
+    )
+    assert kept.can_export_identifiable is True  # not given: left as it was
+    off = access_admin.change(
+        profile_of(admin),
+        admin.actor,
+        exporter.membership,
+        valid_until=None,
+        can_export_identifiable=False,
+    )
+    assert off.can_export_identifiable is False
+    events = AuditEvent.objects.filter(action="nnrr.membership.changed").order_by("pk")
+    assert [e.detail["new"]["can_export_identifiable"] for e in events] == [True, True, False]
+    assert events[0].detail["old"]["can_export_identifiable"] is False
+
+
+def test_a_membership_granted_to_end_today_is_accepted_and_yesterday_is_refused(
+    persona: Any, applicant: User
+) -> None:
+    from nnrr.administration import services as access_admin
+
+    lead = persona("local_admin")
+    with pytest.raises(access_admin.Refused, match="fortiden"):
+        access_admin.grant(
+            profile_of(lead),
+            lead.actor,
+            user=applicant,
+            unit=lead.unit,
+            role=Role.PASIENTANSVARLIG,
+            valid_until=_today() - dt.timedelta(days=1),
+        )
+    granted = access_admin.grant(
+        profile_of(lead),
+        lead.actor,
+        user=applicant,
+        unit=lead.unit,
+        role=Role.PASIENTANSVARLIG,
+        valid_until=_today(),
+    )
+    assert granted.valid_until == _today()
+    from nnrr.accounts.profiles import active_memberships
+
+    assert active_memberships().filter(pk=granted.pk).exists()
+
+
+def test_the_last_administrator_may_be_set_to_end_today(persona: Any) -> None:
+    from nnrr.administration import services as access_admin
+
+    first = persona("national_admin")
+    other_user = User.objects.create(username="reg4", full_name="Randi Reg")
+    acting = Membership.objects.create(
+        user=other_user,
+        unit_id=UNN,
+        role=Role.REGISTERADMINISTRATOR,
+        valid_until=_today() - dt.timedelta(days=1),
+    )
+    profile = profile_of(type("P", (), {"membership": acting})())
+    changed = access_admin.change(profile, first.actor, first.membership, valid_until=_today())
+    assert changed.valid_until == _today()
+
+
+def test_a_role_cannot_be_changed_under_an_existing_membership(
+    persona: Any, as_persona: Any
+) -> None:
+    clinician = persona("clinician")
+    as_persona("local_admin").post(
+        reverse("accounts:membership", args=[clinician.membership.pk]),
+        {"role": Role.REGISTERADMINISTRATOR, "unit": UNN, "valid_until": ""},
+    )
+    clinician.membership.refresh_from_db()
+    assert clinician.membership.role == Role.PASIENTANSVARLIG
+    assert clinician.membership.unit_id == ST_OLAVS
+    assert not Membership.objects.filter(
+        user=clinician.user, role=Role.REGISTERADMINISTRATOR
+    ).exists()
+
+
+def test_granting_another_role_adds_a_membership_and_leaves_the_existing_one(
+    persona: Any,
+) -> None:
+    from nnrr.administration import services as access_admin
+
+    admin, clinician = persona("national_admin"), persona("clinician")
+    added = access_admin.grant(
+        profile_of(admin),
+        admin.actor,
+        user=clinician.user,
+        unit=clinician.unit,
+        role=Role.RAPPORTLESER,
+    )
+    assert added.pk != clinician.membership.pk and added.role == Role.RAPPORTLESER
+    clinician.membership.refresh_from_db()
+    assert clinician.membership.role == Role.PASIENTANSVARLIG
+    assert clinician.user.memberships.count() == 2
+    event = AuditEvent.objects.get(action="nnrr.membership.granted")
+    assert event.detail["old"] is None and event.detail["new"]["role"] == Role.RAPPORTLESER
+
+
+def test_the_local_lead_cannot_escalate_a_member_of_the_unit_to_a_data_or_national_role(
+    persona: Any,
+) -> None:
+    from nnrr.administration import services as access_admin
+
+    lead, clinician = persona("local_admin"), persona("clinician")
+    for role in (
+        Role.REGISTERADMINISTRATOR,
+        Role.LOKAL_REGISTERANSVARLIG,
+        Role.DATADUMPRAPPORTLESER,
+    ):
+        with pytest.raises(access_admin.Refused, match="denne rollen"):
+            access_admin.grant(
+                profile_of(lead), lead.actor, user=clinician.user, unit=lead.unit, role=role
+            )
+    assert clinician.user.memberships.count() == 1
+
+
+def test_the_local_lead_cannot_change_or_end_a_form_role_at_another_unit(persona: Any) -> None:
+    from nnrr.administration import services as access_admin
+
+    lead, hanne = persona("local_admin"), persona("haukeland_clinician")
+    with pytest.raises(access_admin.Refused, match="denne tilgangen"):
+        access_admin.end_now(profile_of(lead), lead.actor, hanne.membership)
+    hanne.membership.refresh_from_db()
+    assert hanne.membership.valid_until is None
+
+
+def _application(applicant: User, roles: list[str], **extra: Any) -> AccessApplication:
+    return AccessApplication.objects.create(
+        applicant=applicant,
+        work_email="nina@stolav.no",
+        unit_id=ST_OLAVS,
+        roles=roles,
+        comment="Ny ved enheten",
+        **extra,
+    )
+
+
+def test_the_approval_e_mail_names_the_roles_and_the_unit_word_for_word(
+    persona: Any, applicant: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    from nnrr.administration import services as access_admin
+
+    lead = persona("local_admin")
+    application = _application(applicant, [Role.PASIENTANSVARLIG])
+    with django_capture_on_commit_callbacks(execute=True):
+        access_admin.approve(profile_of(lead), lead.actor, application, valid_until=None)
+    (message,) = mail.outbox
+    assert message.to == ["nina@stolav.no"]
+    assert message.subject == "Søknaden om tilgang til NNRR er godkjent"
+    assert message.body == (
+        "Hei,\n\nsøknaden din om tilgang til Norsk nakke- og ryggregister er godkjent: "
+        "Pasientansvarlig ved St. Olavs hospital HF.\n\nLogg inn på nytt og velg profil.\n\n"
+        "Hilsen Norsk nakke- og ryggregister\n"
+    )
+
+
+def test_the_rejection_e_mail_gives_the_reason_word_for_word_and_the_decision_is_recorded(
+    persona: Any, applicant: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    from nnrr.administration import services as access_admin
+
+    lead = persona("local_admin")
+    application = _application(applicant, [Role.PASIENTANSVARLIG])
+    before = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        access_admin.reject(profile_of(lead), lead.actor, application, reason="  Ikke ansatt  ")
+    (message,) = mail.outbox
+    assert message.subject == "Søknaden om tilgang til NNRR er avslått"
+    assert message.body == (
+        "Hei,\n\nsøknaden din om tilgang til Norsk nakke- og ryggregister (Pasientansvarlig ved "
+        "St. Olavs hospital HF) er avslått.\n\nBegrunnelse: Ikke ansatt\n\n"
+        "Hilsen Norsk nakke- og ryggregister\n"
+    )
+    application.refresh_from_db()
+    assert application.status == AccessApplication.Status.REJECTED
+    assert application.decided_by == lead.user and application.decided_at >= before
+    assert application.decision_reason == "Ikke ansatt"
+    event = AuditEvent.objects.get(action="nnrr.access_application.rejected")
+    assert event.object_id == str(application.pk)
+    assert event.detail == {
+        "old": {"status": "pending"},
+        "new": {"status": "rejected"},
+        "reason_given": True,
+        "user": applicant.pk,
+    }
+
+
+def test_the_approval_is_recorded_with_the_end_date_and_grants_each_role(
+    persona: Any, applicant: User
+) -> None:
+    from nnrr.administration import services as access_admin
+
+    admin = persona("national_admin")
+    until = _today() + dt.timedelta(days=30)
+    application = _application(
+        applicant, [Role.PASIENTANSVARLIG, Role.DATADUMPRAPPORTLESER], identifiable_export=True
+    )
+    before = timezone.now()
+    access_admin.approve(profile_of(admin), admin.actor, application, valid_until=until)
+    application.refresh_from_db()
+    assert application.status == AccessApplication.Status.APPROVED
+    assert application.decided_by == admin.user and application.decided_at >= before
+    assert application.valid_until == until
+    granted = {m.role: m for m in Membership.objects.filter(user=applicant)}
+    assert set(granted) == {Role.PASIENTANSVARLIG, Role.DATADUMPRAPPORTLESER}
+    assert {m.valid_until for m in granted.values()} == {until}
+    # The identifiable-export permission goes with the data role only.
+    assert granted[Role.DATADUMPRAPPORTLESER].can_export_identifiable is True
+    assert granted[Role.PASIENTANSVARLIG].can_export_identifiable is False
+    event = AuditEvent.objects.get(action="nnrr.access_application.approved")
+    assert event.detail == {
+        "old": {"status": "pending"},
+        "new": {"status": "approved", "valid_until": until.isoformat()},
+        "user": applicant.pk,
+    }
+
+
+def test_an_application_already_decided_is_not_decided_again(persona: Any, applicant: User) -> None:
+    from nnrr.administration import services as access_admin
+
+    lead = persona("local_admin")
+    application = _application(applicant, [Role.PASIENTANSVARLIG])
+    access_admin.reject(profile_of(lead), lead.actor, application, reason="Nei")
+    with pytest.raises(access_admin.Refused, match="allerede behandlet"):
+        access_admin.approve(profile_of(lead), lead.actor, application, valid_until=None)
+    assert not Membership.objects.filter(user=applicant).exists()
+
+
+def test_only_active_administrators_of_active_users_count_as_another_administrator(
+    persona: Any,
+) -> None:
+    from nnrr.administration import services as access_admin
+
+    first = persona("national_admin")
+    acting_user = User.objects.create(username="reg5", full_name="Rita Reg")
+    acting = Membership.objects.create(
+        user=acting_user,
+        unit_id=UNN,
+        role=Role.REGISTERADMINISTRATOR,
+        valid_until=_today() - dt.timedelta(days=1),
+    )
+    profile = profile_of(type("P", (), {"membership": acting})())
+    # Another user's working role that is not Registeradministrator does not count,
+    persona("local_admin")
+    # nor a Registeradministrator whose account is deactivated.
+    gone = User.objects.create(username="reg6", full_name="Reidar Borte", is_active=False)
+    Membership.objects.create(user=gone, unit_id=UNN, role=Role.REGISTERADMINISTRATOR)
+    with pytest.raises(access_admin.Refused, match="siste Registeradministratoren"):
+        access_admin.end_now(profile, first.actor, first.membership)
+    first.membership.refresh_from_db()
+    assert first.membership.valid_until is None
+
+
+def test_units_are_saved_only_by_the_administrator_with_old_and_new_values_in_the_audit(
+    persona: Any,
+) -> None:
+    from nnrr.administration import services as access_admin
+
+    admin, lead = persona("national_admin"), persona("local_admin")
+    unit = Unit.objects.get(pk=HAUKELAND)
+    old = {
+        "name": unit.name,
+        "short_name": unit.short_name,
+        "organisation_number": unit.organisation_number,
+        "is_active": True,
+    }
+    new_values = {
+        "name": "Haukeland universitetssjukehus",
+        "short_name": "HUS",
+        "organisation_number": "974557746",
+        "is_active": False,
+    }
+    with pytest.raises(access_admin.Refused, match="Bare Registeradministrator"):
+        access_admin.save_unit(profile_of(lead), lead.actor, unit, **new_values)
+    access_admin.save_unit(profile_of(admin), admin.actor, unit, **new_values)
+    unit.refresh_from_db()
+    assert (unit.name, unit.short_name, unit.is_active) == (
+        "Haukeland universitetssjukehus",
+        "HUS",
+        False,
+    )
+    event = AuditEvent.objects.get(action="nnrr.unit.changed")
+    assert event.object_id == str(HAUKELAND)
+    assert event.detail == {"old": old, "new": new_values}
+    added = Unit(pk=999002)
+    access_admin.save_unit(
+        profile_of(admin),
+        admin.actor,
+        added,
+        name="Ny klinikk",
+        short_name="Ny",
+        organisation_number="123456789",
+        is_active=True,
+        adding=True,
+    )
+    event = AuditEvent.objects.get(action="nnrr.unit.added")
+    assert event.object_id == "999002" and event.detail["old"] is None
+    assert event.detail["new"]["name"] == "Ny klinikk"
+
+
+def test_the_unit_of_the_last_administrator_cannot_be_deactivated_but_can_be_renamed(
+    persona: Any,
+) -> None:
+    from nnrr.administration import services as access_admin
+
+    admin = persona("national_admin")
+    unn = Unit.objects.get(pk=UNN)
+    values = {
+        "name": unn.name + " (ny)",
+        "short_name": unn.short_name,
+        "organisation_number": unn.organisation_number,
+    }
+    with pytest.raises(access_admin.Refused, match="kan ikke deaktiveres"):
+        access_admin.save_unit(profile_of(admin), admin.actor, unn, **values, is_active=False)
+    access_admin.save_unit(profile_of(admin), admin.actor, unn, **values, is_active=True)
+    unn.refresh_from_db()
+    assert unn.is_active and unn.name.endswith("(ny)")
+    # An inactive unit may be reactivated and deactivated again while another unit has one.
+    other = User.objects.create(username="reg7", full_name="Rut Reg")
+    Membership.objects.create(user=other, unit_id=ST_OLAVS, role=Role.REGISTERADMINISTRATOR)
+    access_admin.save_unit(profile_of(admin), admin.actor, unn, **values, is_active=False)
+    unn.refresh_from_db()
+    assert not unn.is_active
+
+
+def test_granting_a_role_held_already_updates_that_membership_and_audits_old_and_new(
+    persona: Any,
+) -> None:
+    from nnrr.administration import services as access_admin
+
+    admin, exporter = persona("national_admin"), persona("exporter")
+    Membership.objects.create(user=exporter.user, unit_id=HAUKELAND, role=Role.DATADUMPRAPPORTLESER)
+    until = _today() + dt.timedelta(days=5)
+    again = access_admin.grant(
+        profile_of(admin),
+        admin.actor,
+        user=exporter.user,
+        unit=exporter.unit,
+        role=Role.DATADUMPRAPPORTLESER,
+        valid_until=until,
+        can_export_identifiable=True,
+    )
+    assert again.pk == exporter.membership.pk
+    exporter.membership.refresh_from_db()
+    assert exporter.membership.valid_until == until
+    assert exporter.membership.can_export_identifiable is True
+    assert exporter.user.memberships.count() == 2
+    event = AuditEvent.objects.get(action="nnrr.membership.granted")
+    assert event.object_id == str(exporter.membership.pk)
+    assert event.detail == {
+        "old": {
+            "role": Role.DATADUMPRAPPORTLESER,
+            "unit": ST_OLAVS,
+            "valid_until": None,
+            "can_export_identifiable": False,
+        },
+        "new": {
+            "role": Role.DATADUMPRAPPORTLESER,
+            "unit": ST_OLAVS,
+            "valid_until": until.isoformat(),
+            "can_export_identifiable": True,
+        },
+        "user": exporter.user.pk,
+    }

@@ -9,6 +9,7 @@ from unittest import mock
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -298,3 +299,26 @@ def test_the_download_button_comes_before_the_details_of_a_ready_export(
     button = page.index("Last ned kryptert fil")
     assert button < page.index("SHA-256") and button < page.index("Formål:")
     assert button < page.index("Behandlerskjema: ")
+
+def test_another_profile_of_the_same_user_cannot_open_the_job(
+    as_persona: Any, persona: Any, st_olavs_data: dict[str, Any], settings: Any
+) -> None:
+    from nnrr.accounts.models import Membership, Role
+    from tests.conftest import Persona, login
+
+    settings.TASKS = IMMEDIATE
+    client = as_persona("local_admin")
+    deliver(client)
+    job = ExportJob.objects.get()
+    assert job.state == ExportJob.State.READY, job.error
+    assert client.get(reverse("exports:job", args=[job.pk])).status_code == 200
+    lead = persona("local_admin")
+    second = Membership.objects.create(
+        user=lead.user, unit=lead.unit, role=Role.DATADUMPRAPPORTLESER
+    )
+    other_profile = login(Client(), Persona(user=lead.user, membership=second))
+    for name in ("exports:job", "exports:status", "exports:download"):
+        assert other_profile.get(reverse(name, args=[job.pk])).status_code == 404, name
+    page = other_profile.get(reverse("exports:index")).content.decode()
+    assert str(job.pk) not in page
+    assert not AuditEvent.objects.filter(action="nnrr.export.downloaded").exists()

@@ -155,3 +155,81 @@ def test_a_full_disk_fails_the_export_cleanly_with_a_message_and_no_plaintext(
     status = as_persona("local_admin").get(reverse("exports:status", args=[job.pk]))
     assert "ikke nok ledig diskplass" in status.content.decode()
     assert AuditEvent.objects.filter(action="nnrr.export.failed", outcome="failed").exists()
+
+def aes_strengths(archive: Path) -> set[int]:
+    """The AES key strength of every member, read from its WinZip AES extra field (0x9901):
+    1 = 128, 2 = 192, 3 = 256 bits."""
+    import struct
+    import zipfile
+
+    strengths = set()
+    with zipfile.ZipFile(archive) as plain:
+        for info in plain.infolist():
+            extra, found = info.extra, None
+            while len(extra) >= 4:
+                header, size = struct.unpack("<HH", extra[:4])
+                if header == 0x9901:
+                    found = extra[4 + 4]  # version (2 bytes), vendor "AE" (2 bytes), strength
+                extra = extra[4 + size :]
+            assert found is not None, f"{info.filename} is not AES-encrypted"
+            strengths.add(found)
+    return strengths
+
+
+def test_the_worker_refuses_an_identifiable_export_whose_permission_was_revoked(
+    persona: Any, st_olavs_data: dict[str, Any], files_under: Any, settings: Any
+) -> None:
+    who = persona("local_admin")
+    who.membership.can_export_identifiable = True
+    who.membership.save()
+    job, _password = request_export(
+        actor=who.actor,
+        profile=Profile.from_membership(who.membership),
+        filters=ExportFilters(),
+        options=ExportOptions(format="csv", identifiable=True),
+        purpose="Kobling mot annet register",
+    )
+    who.membership.can_export_identifiable = False
+    who.membership.save()
+    assert run_export_job(job.pk) == ExportJob.State.FAILED
+    job.refresh_from_db()
+    assert job.state == ExportJob.State.FAILED and "trukket tilbake" in job.error
+    assert not job.archive_path.exists()
+    assert not list(files_under(Path(settings.EXPORT_DIR)))
+    assert not AuditEvent.objects.filter(action="nnrr.export.completed").exists()
+    assert AuditEvent.objects.get(action="nnrr.export.failed").detail["identifiable"] is True
+
+
+def test_a_de_identified_export_still_runs_after_the_permission_was_revoked(
+    persona: Any, st_olavs_data: dict[str, Any]
+) -> None:
+    who = persona("local_admin")
+    who.membership.can_export_identifiable = True
+    who.membership.save()
+    job, _password = request_export(
+        actor=who.actor,
+        profile=Profile.from_membership(who.membership),
+        filters=ExportFilters(),
+        options=ExportOptions(format="csv"),
+        purpose="Kvalitetsarbeid",
+    )
+    who.membership.can_export_identifiable = False
+    who.membership.save()
+    assert run_export_job(job.pk) == ExportJob.State.READY
+
+
+def test_the_archive_is_kept_exactly_the_retention_hours_and_is_aes_256(
+    queued: Any, settings: Any
+) -> None:
+    settings.EXPORT_RETENTION_HOURS = 7
+    job, _password = queued("csv")
+    assert run_export_job(job.pk) == ExportJob.State.READY
+    job.refresh_from_db()
+    assert job.expires_at - job.finished_at == dt.timedelta(hours=7)
+    assert aes_strengths(job.archive_path) == {3}
+    # One second before the end it is still there; at the end it is purged.
+    assert services.purge_expired(now=job.expires_at - dt.timedelta(seconds=1)) == 0
+    assert job.archive_path.exists()
+    assert services.purge_expired(now=job.expires_at) == 1
+    job.refresh_from_db()
+    assert job.state == ExportJob.State.EXPIRED and not job.archive_path.exists()

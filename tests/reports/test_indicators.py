@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
+
 from nnrr.accounts.models import Unit
 from nnrr.reports import indicators as ind
 from nnrr.reports.models import CoverageEntry
@@ -171,3 +173,130 @@ def test_point_change_shares_are_shown_beside_their_indicator() -> None:
         "nnrr_misfornoeyd",
         "nnrr_dg",
     ]
+
+def _work_indicators() -> list[ind.Indicator]:
+    """The two "back in work" indicators (whatever their ids' version suffix)."""
+    found = [i for i in ind.INDICATORS if i.id.startswith("nnrr_jobb")]
+    assert len(found) == 2
+    return found
+
+
+def test_the_work_indicators_count_only_the_employed_and_sick_listed_at_baseline(db: Any) -> None:
+    from tests.reports.builders import course
+
+    back = {"S2_Working": True, "S2_SickLeave": False, "S2_NAV": False}
+    still_sick = {"S2_Working": False, "S2_SickLeave": True, "S2_NAV": False}
+
+    def make(baseline: dict[str, Any], six: dict[str, Any] | None) -> None:
+        course(ST_OLAVS, "2024-01-20", clinician={}, baseline=baseline, six=six)
+
+    make({"IsEmployed": 1, "S2_SickLeave": True}, back)  # in, and back in work
+    make({"IsEmployed": 1, "S2_SickLeave": True}, still_sick)  # in, not back
+    make({"IsEmployed": 1, "S2_SickLeave": False}, back)  # employed, not sick-listed
+    make({"IsEmployed": 1}, back)  # sick leave not answered
+    make({"IsEmployed": 0, "S2_SickLeave": True}, back)  # sick-listed, not employed
+    make({"S2_SickLeave": True}, back)  # employment not answered
+    make({"IsEmployed": 1, "S2_SickLeave": True}, None)  # no 6-month form
+    counts = ind.counted(_work_indicators(), 2024, 2024)
+    for indicator_id, counted in counts.items():
+        share = counted.unit(ST_OLAVS, 2024)
+        assert (share.numerator, share.denominator) == (1, 2), indicator_id
+
+
+def test_coverage_is_capped_at_100_percent(db: Any) -> None:
+    from django.utils import timezone
+
+    from tests.reports.builders import course
+
+    for _ in range(3):
+        course(ST_OLAVS, "2024-03-03", clinician={}, baseline={})
+    CoverageEntry.objects.create(
+        unit=Unit.objects.get(pk=ST_OLAVS), year=2024, half=1, eligible=2, entered_at=timezone.now()
+    )
+    share = ind.counted([ind.COVERAGE], 2024, 2024)[ind.COVERAGE.id].unit(ST_OLAVS, 2024)
+    assert share.value == 1.0
+    assert (share.numerator, share.denominator) == (2, 2)
+    assert ind.registrations(2024, 2024)[(ST_OLAVS, 2024)] == 3  # the count stays as registered
+
+
+@pytest.mark.parametrize(("n", "suppressed"), [(29, True), (30, False)])
+def test_the_indicator_table_suppresses_a_unit_exactly_below_30(
+    db: Any, n: int, suppressed: bool
+) -> None:
+    from tests.reports.builders import course
+
+    for _ in range(n):
+        course(ST_OLAVS, "2024-03-03", clinician={}, baseline={})
+    counts = ind.counted([ind.BY_ID["nnrr_tverrfaglig_behandling"]], 2024, 2024)
+    table = ind.table(counts["nnrr_tverrfaglig_behandling"], Unit.objects.filter(pk=ST_OLAVS), None)
+    assert table.rows[0].suppressed is suppressed
+    assert table.rows[0].shares[2024].denominator == n
+
+
+def test_counts_are_kept_while_the_data_do_not_change_and_not_at_all_with_no_cache_time(
+    db: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.reports.builders import course
+
+    computed: list[tuple[tuple[str, ...], int, int]] = []
+    real = ind.counted
+
+    def counting(indicators: Any, first_year: int, last_year: int) -> Any:
+        computed.append((tuple(i.id for i in indicators), first_year, last_year))
+        return real(indicators, first_year, last_year)
+
+    monkeypatch.setattr(ind, "counted", counting)
+    tverr = [ind.BY_ID["nnrr_tverrfaglig_behandling"]]
+    course(ST_OLAVS, "2024-06-06", clinician={}, baseline={})
+    settings.REPORTS_CACHE_SECONDS = 0
+    for _ in range(2):
+        result = ind.counted_cached(tverr, 2024, 2024)
+        assert result[tverr[0].id].unit(ST_OLAVS, 2024).denominator == 1
+    assert computed == [(("nnrr_tverrfaglig_behandling",), 2024, 2024)] * 2
+    computed.clear()
+    settings.REPORTS_CACHE_SECONDS = 1
+    first = ind.counted_cached(tverr, 2023, 2024)
+    assert ind.counted_cached(tverr, 2023, 2024)[tverr[0].id].years == (2023, 2024)
+    assert first[tverr[0].id].years == (2023, 2024)
+    assert len(computed) == 1  # the second answer came from the cache
+    # Another period or another set of indicators is another entry.
+    ind.counted_cached(tverr, 2024, 2024)
+    ind.counted_cached(tverr, 2023, 2023)
+    both = ind.counted_cached([*tverr, ind.BY_ID["nnrr_mestringsorientert_samtale"]], 2023, 2024)
+    assert set(both) == {"nnrr_tverrfaglig_behandling", "nnrr_mestringsorientert_samtale"}
+    assert len(computed) == 4
+
+
+def test_an_indicator_has_a_title_in_each_language() -> None:
+    tverr = ind.BY_ID["nnrr_tverrfaglig_behandling"]
+    assert tverr.title() == tverr.title("nb") == "Tverrfaglig behandling"
+    assert tverr.title("en") == "Interdisciplinary treatment"
+    assert not tverr.is_outcome and ind.year_field(tverr) == "visit_year"
+    odi = ind.BY_ID["nnrr_bedret_funksjon"]
+    assert odi.is_outcome and ind.year_field(odi) == "followup_year"
+
+
+def test_coverage_takes_the_latest_entered_figure_of_the_years_asked_for(db: Any) -> None:
+    from django.utils import timezone
+
+    from tests.reports.builders import course
+
+    now = timezone.now()
+    st_olavs, haukeland = Unit.objects.get(pk=ST_OLAVS), Unit.objects.get(pk=HAUKELAND)
+    # Entered later, stored first: the entry time decides, not the order of storing.
+    CoverageEntry.objects.create(
+        unit=st_olavs, year=2024, half=1, eligible=1, entered_at=now + dt.timedelta(hours=1)
+    )
+    CoverageEntry.objects.create(unit=st_olavs, year=2024, half=1, eligible=9, entered_at=now)
+    CoverageEntry.objects.create(unit=st_olavs, year=2023, half=1, eligible=7, entered_at=now)
+    CoverageEntry.objects.create(unit=haukeland, year=2024, half=2, eligible=4, entered_at=now)
+    course(ST_OLAVS, "2024-03-03", clinician={}, baseline={})
+    assert ind.eligible(2024, 2024) == {(ST_OLAVS, 2024): 1, (HAUKELAND, 2024): 4}
+    assert ind.eligible(2023, 2023) == {(ST_OLAVS, 2023): 7}
+    cov = ind.counted([ind.COVERAGE], 2024, 2024)[ind.COVERAGE.id]
+    assert (cov.unit(ST_OLAVS, 2024).numerator, cov.unit(ST_OLAVS, 2024).denominator) == (1, 1)
+    assert (cov.unit(HAUKELAND, 2024).numerator, cov.unit(HAUKELAND, 2024).denominator) == (0, 4)
+    assert cov.unit(ST_OLAVS, 2023).value is None and cov.unit(UNN, 2024).denominator == 0
+
+
+UNN = 601032

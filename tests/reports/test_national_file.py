@@ -288,3 +288,90 @@ def test_point_change_shares_keep_the_indicator_denominator(boundary_registry: N
     # ODI: K1 3, K2 −4, K6 5 points: none ≥ 10. Rest pain: K1 3, K6 1 point: K1 ≥ 2.
     assert (odi.numerator, odi.denominator) == (0, 3)
     assert (rest.numerator, rest.denominator) == (1, 2)
+
+def test_the_command_accepts_2021_and_refuses_2020_as_the_first_year(
+    db: Any, tmp_path: Path
+) -> None:
+    target = tmp_path / "fra-2021.csv"
+    call_command("indicators", "--from-year", "2021", "--to-year", "2022", "--out", str(target))
+    assert target.read_text(encoding="utf-8").startswith("context,orgnr,year,var,denominator")
+    with pytest.raises(CommandError, match="starts in 2021"):
+        call_command(
+            "indicators", "--from-year", "2020", "--to-year", "2022", "--out", str(tmp_path / "x")
+        )
+    assert not (tmp_path / "x").exists()
+
+
+def test_the_coverage_row_keeps_the_registered_count_above_the_eligible(db: Any) -> None:
+    from tests.reports.builders import course
+
+    for _ in range(3):
+        course(ST_OLAVS, "2024-03-03", clinician={}, baseline={})
+    CoverageEntry.objects.create(
+        unit=Unit.objects.get(pk=ST_OLAVS), year=2024, half=2, eligible=2, entered_at=timezone.now()
+    )
+    out = io.StringIO()
+    national_file.write(out, 2024, 2024)
+    dg = [r for r in _rows(out.getvalue()) if r["ind_id"] == "nnrr_dg"]
+    assert [(r["orgnr"], r["var"], r["denominator"]) for r in dg] == [(ST_OLAVS_ORGNR, "3", "2")]
+
+
+def test_a_unit_reporting_no_eligible_patients_gets_no_coverage_row(db: Any) -> None:
+    from tests.reports.builders import course
+
+    course(HAUKELAND, "2024-03-03", clinician={}, baseline={})
+    for unit, eligible in ((ST_OLAVS, 0), (HAUKELAND, 1)):
+        CoverageEntry.objects.create(
+            unit=Unit.objects.get(pk=unit),
+            year=2024,
+            half=1,
+            eligible=eligible,
+            entered_at=timezone.now(),
+        )
+    out = io.StringIO()
+    national_file.write(out, 2024, 2024)
+    dg = [r for r in _rows(out.getvalue()) if r["ind_id"] == "nnrr_dg"]
+    assert [(r["orgnr"], r["var"], r["denominator"]) for r in dg] == [(HAUKELAND_ORGNR, "1", "1")]
+    streamed = "".join(national_file.stream(2024, 2024))
+    assert streamed == out.getvalue()
+
+
+def test_a_unit_reporting_eligible_patients_but_no_courses_has_coverage_zero(db: Any) -> None:
+    CoverageEntry.objects.create(
+        unit=Unit.objects.get(pk=ST_OLAVS), year=2024, half=1, eligible=5, entered_at=timezone.now()
+    )
+    out = io.StringIO()
+    assert national_file.write(out, 2024, 2024) == 1
+    assert _rows(out.getvalue()) == [
+        {
+            "context": "caregiver",
+            "orgnr": ST_OLAVS_ORGNR,
+            "year": "2024",
+            "var": "0",
+            "denominator": "5",
+            "ind_id": "nnrr_dg",
+        }
+    ]
+
+
+def test_each_indicators_rows_come_year_by_year_and_unit_by_unit(db: Any) -> None:
+    from tests.reports.builders import course
+
+    for unit, visit in (
+        (ST_OLAVS, "2024-02-02"),
+        (HAUKELAND, "2023-05-05"),
+        (ST_OLAVS, "2023-04-04"),
+        (HAUKELAND, "2024-01-01"),
+    ):
+        course(unit, visit, clinician={"Treatment_InvidualInterdisciplinary": 1}, baseline={})
+    out = io.StringIO()
+    national_file.write(out, 2023, 2024)
+    rows = [r for r in _rows(out.getvalue()) if r["ind_id"] == "nnrr_tverrfaglig_behandling"]
+    # reshID order: Haukeland (102959) before St. Olavs (104293)
+    assert [(r["year"], r["orgnr"]) for r in rows] == [
+        ("2023", HAUKELAND_ORGNR),
+        ("2023", ST_OLAVS_ORGNR),
+        ("2024", HAUKELAND_ORGNR),
+        ("2024", ST_OLAVS_ORGNR),
+    ]
+    assert {r["var"] for r in rows} == {"1"}

@@ -212,3 +212,14 @@ def test_the_default_years_end_with_the_last_complete_year(as_persona: Any) -> N
     last = current_year() - 1
     assert f'name="til" value="{last}"' in page
     assert f'name="fra" value="{last - 2}"' in page
+
+def test_the_national_file_page_accepts_2021_and_refuses_2020_as_the_first_year(
+    as_persona: Any,
+) -> None:
+    client = as_persona("national_admin")
+    url = reverse("reports:national_file")
+    accepted = client.get(url, {"fra": "2021", "til": "2022"})
+    assert accepted.status_code == 200 and accepted["Content-Type"].startswith("text/csv")
+    refused = client.get(url, {"fra": "2020", "til": "2022"})
+    assert refused.status_code == 400
+    assert "Velg et år mellom 2021" in refused.content.decode()

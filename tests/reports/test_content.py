@@ -1,0 +1,151 @@
+"""What the reports show of other units: small counts as "<5", and "N<30" for small denominators.
+
+Read through ``content.build`` (the reports' public entry), cell by cell: what a person comparing
+units would see in the table.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from nnrr.accounts.models import Unit
+from nnrr.questionnaires.models import FormKind
+from nnrr.reports import content
+from nnrr.scheduling.models import Order
+from tests.conftest import HAUKELAND, ST_OLAVS, UNN_TROMSO
+from tests.reports.builders import course
+
+pytestmark = pytest.mark.django_db
+
+NO_TEAM = {"Treatment_InvidualInterdisciplinary": 0, "Treatment_GroupInterdisciplinary2018": 0}
+
+
+def report(kind: str, *, year: int = 2024, comparison: str = "all", sees_all: bool = False) -> Any:
+    choices = content.Choices(
+        kind, year, year, comparison, Unit.objects.get(pk=ST_OLAVS), viewer_sees_all=sees_all
+    )
+    return content.build(choices)
+
+
+def cells(section: Any, row_label: str) -> dict[str, str]:
+    """The row's cells by column header."""
+    headers = section.table.headers[1:]
+    for label, values in section.table.rows:
+        if label == row_label:
+            return dict(zip(headers, values, strict=True))
+    raise AssertionError(f"no row {row_label!r} in {section.title}")
+
+
+def section(built: Any, title: str) -> Any:
+    return next(s for s in built.sections if s.title.startswith(title))
+
+
+def make_courses(unit: int, n: int, visit: str = "2024-02-01") -> list[Any]:
+    return [course(unit, visit, clinician=NO_TEAM, baseline={}) for _ in range(n)]
+
+
+def test_another_units_count_of_five_is_shown_and_of_four_is_masked(db: Any) -> None:
+    make_courses(ST_OLAVS, 3)
+    make_courses(HAUKELAND, 5)
+    make_courses(UNN_TROMSO, 4)
+    men = cells(section(report("pasientsammensetning"), "Kjønn"), "Mann")
+    assert men["Haukeland"].startswith("5 ")  # exactly the limit: shown
+    assert men["UNN-Tromsø"] == "<5"  # under the limit: masked
+    assert men["St. Olavs"].startswith("3 ")  # the viewer's own unit is never masked
+    assert men["Hele landet"].startswith("12 ")
+    assert cells(section(report("pasientsammensetning"), "Kjønn"), "Kvinne")["Haukeland"] == (
+        "0 (0 %)"
+    )  # nothing to hide in an empty cell
+
+
+def test_the_national_role_sees_the_small_counts_of_every_unit(db: Any) -> None:
+    make_courses(ST_OLAVS, 1)
+    make_courses(UNN_TROMSO, 4)
+    men = cells(section(report("pasientsammensetning", sees_all=True), "Kjønn"), "Mann")
+    assert men["UNN-Tromsø"].startswith("4 ")
+    assert "<5" not in men.values()
+
+
+def _followed_up(unit: int, sent: int, answered: int) -> None:
+    """``sent`` courses whose 6-month form was sent (follow-up year 2024), ``answered`` of them
+    with the form completed."""
+    now = timezone.now()
+    for index in range(sent):
+        six = {"UseOfTreatment": 2} if index < answered else None
+        made = course(unit, "2024-01-15", clinician=NO_TEAM, baseline={}, six=six)
+        Order.objects.create(
+            course=made,
+            kind=FormKind.FOLLOW_UP_6,
+            send_at=now,
+            expires_at=now,
+            sent_at=now,
+            code_hash=uuid.uuid4().hex,
+            token_hash=uuid.uuid4().hex,
+            token_salt="salt",
+        )
+
+
+def test_a_numerator_of_three_in_forty_of_another_unit_is_not_shown_as_a_count(db: Any) -> None:
+    _followed_up(ST_OLAVS, 2, 1)
+    _followed_up(HAUKELAND, 40, 3)
+    _followed_up(UNN_TROMSO, 40, 5)
+    six = cells(section(report("svarprosent"), "Svarprosent 6"), "Haukeland")["2024"]
+    assert "3 av" not in six and "40" in six
+    at_limit = cells(section(report("svarprosent"), "Svarprosent 6"), "UNN-Tromsø")["2024"]
+    assert "5 av 40" in at_limit
+    own = cells(section(report("svarprosent"), "Svarprosent 6"), "St. Olavs")["2024"]
+    assert "1 av 2" in own  # the viewer's own unit: every count shown
+    national = cells(section(report("svarprosent", sees_all=True), "Svarprosent 6"), "Haukeland")
+    assert "3 av 40" in national["2024"]
+
+
+@pytest.mark.parametrize(("n", "hidden"), [(29, True), (30, False)])
+def test_a_unit_is_shown_as_n_under_30_exactly_below_30_in_the_denominator(
+    db: Any, n: int, hidden: bool
+) -> None:
+    make_courses(ST_OLAVS, n)
+    built = report("indikatorer", comparison="own")
+    own = cells(section(built, "Tverrfaglig behandling"), "St. Olavs")["2024"]
+    assert (own == "N<30") is hidden
+    if not hidden:
+        assert "N=30" in own
+
+
+def test_the_comparison_columns_mask_only_single_other_units_for_a_local_viewer(db: Any) -> None:
+    units = list(Unit.objects.filter(pk__in=[ST_OLAVS, HAUKELAND, UNN_TROMSO]).order_by("pk"))
+    own = Unit.objects.get(pk=ST_OLAVS)
+    everyone = frozenset(u.pk for u in units)
+    only = content.columns(content.OWN_ONLY, own, units, False)
+    assert [(c.key, c.unit_ids, c.masked, c.own) for c in only] == [
+        (str(ST_OLAVS), frozenset({ST_OLAVS}), False, True)
+    ]
+    rest = content.columns(content.OWN_VS_REST, own, units, False)
+    assert [(c.key, c.label, c.unit_ids, c.masked, c.own) for c in rest] == [
+        (str(ST_OLAVS), own.short_name, frozenset({ST_OLAVS}), False, True),
+        ("rest", "Resten av landet", everyone - {ST_OLAVS}, False, False),
+    ]
+    each = content.columns(content.ALL_UNITS, own, units, False)
+    assert [(c.key, c.masked, c.own) for c in each] == [
+        (str(ST_OLAVS), False, True),
+        (str(HAUKELAND), True, False),
+        (str(UNN_TROMSO), True, False),
+        ("national", False, False),
+    ]
+    assert each[-1].label == "Hele landet" and each[-1].unit_ids == everyone
+    assert not any(c.masked for c in content.columns(content.ALL_UNITS, own, units, True))
+    assert content.chart_columns(each) == [each[0], each[-1]]
+    assert content.chart_columns(rest) == rest
+
+
+def test_a_distribution_shows_shares_of_the_groups_total_and_the_totals_row(db: Any) -> None:
+    make_courses(ST_OLAVS, 4)
+    make_courses(HAUKELAND, 6)
+    sex = section(report("pasientsammensetning", comparison="rest"), "Kjønn")
+    assert cells(sex, "Mann") == {"St. Olavs": "4 (100 %)", "Resten av landet": "6 (100 %)"}
+    assert cells(sex, "Kvinne") == {"St. Olavs": "0 (0 %)", "Resten av landet": "0 (0 %)"}
+    assert cells(sex, "Totalt") == {"St. Olavs": "4", "Resten av landet": "6"}
+    assert "St. Olavs: Kvinne 0 %, Mann 100 %" in sex.chart.alt
