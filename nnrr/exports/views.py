@@ -95,7 +95,7 @@ def export_page(request: HttpRequest) -> HttpResponse:
     )
     context.update(
         filters=filters,
-        describe=filters.describe(),
+        describe=filters.describe(short=True),
         counts=counts,
         total=total,
         delivery=delivery,
@@ -266,7 +266,7 @@ def export_log(request: HttpRequest) -> HttpResponse:
                 "source": detail.get("source", ""),
                 "error": detail.get("error", ""),
                 "role": dict(Role.choices).get(event.role, event.role),
-                "filters": ExportFilters.from_json(detail["filters"]).describe()
+                "filters": ExportFilters.from_json(detail["filters"]).describe(short=True)
                 if detail.get("filters")
                 else [],
             }

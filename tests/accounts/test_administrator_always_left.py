@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from tests.accounts.test_access_management import logged_in_without_profile
 
 from nnrr.accounts.administrators import FOREVER, covered_until
 from nnrr.accounts.models import Membership, Role, Unit, User
@@ -16,6 +15,7 @@ from nnrr.accounts.profiles import Profile
 from nnrr.administration import services as access_admin
 from nnrr.audit.context import Actor
 from nnrr.lib.dates import today_oslo
+from tests.administration.test_access_management import logged_in_without_profile
 from tests.conftest import HAUKELAND, UNN_TROMSO
 
 

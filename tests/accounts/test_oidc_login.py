@@ -448,12 +448,12 @@ def test_each_provider_is_configured_from_its_own_variables(
     assert idporten is not None
     assert idporten.issuer == "https://idporten.example"
     assert idporten.label == "ID-porten" and idporten.client_secret == "hemmelig"
-    assert idporten.auth_method == "client_secret_basic"
+    assert idporten.secret_method == "client_secret_basic"
     assert idporten.acr_values == ("idporten-loa-high",) and idporten.minimum_rank == 3
     assert idporten.scopes == ("openid", "profile")  # openid always asked for
     assert idporten.pid_claims == ("pid",)
     monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_AUTH_METHOD", "client_secret_post")
-    assert oidc.provider_config("idporten").auth_method == "client_secret_post"  # type: ignore[union-attr]
+    assert oidc.provider_config("idporten").secret_method == "client_secret_post"  # type: ignore[union-attr]
     monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_AUTH_METHOD", "none")
     with pytest.raises(ImproperlyConfigured, match="CLIENT_AUTH_METHOD"):
         oidc.provider_config("idporten")
@@ -467,7 +467,7 @@ def test_each_provider_is_configured_from_its_own_variables(
     monkeypatch.setenv("NNRR_HELSEID_KEY_ID", "nokkel-1")
     helseid = oidc.provider_config("helseid")
     assert helseid is not None
-    assert helseid.client_secret == "" and helseid.auth_method == "private_key_jwt"
+    assert helseid.client_secret == "" and helseid.private_key_file == "/run/secrets/helseid.pem"
     assert helseid.key_id == "nokkel-1" and helseid.label == "HelseID"
     assert helseid.acr_values == () and helseid.minimum_rank == 3
     assert helseid.scopes == (

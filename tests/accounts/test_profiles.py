@@ -83,13 +83,21 @@ def test_a_membership_at_a_deactivated_unit_works_no_more(persona: Any) -> None:
                 Right.EXPORT,
                 Right.REPORTS,
                 Right.MANAGE_ACCESS,
+                Right.RECEIVED_APPOINTMENTS,
             },
         ),
         ("exporter", {Right.EXPORT}),
         ("report_reader", {Right.REPORTS}),
         (
             "national_admin",
-            {Right.AUDIT_LOG, Right.EXPORT, Right.REPORTS, Right.ADMINISTER, Right.MANAGE_ACCESS},
+            {
+                Right.AUDIT_LOG,
+                Right.EXPORT,
+                Right.REPORTS,
+                Right.ADMINISTER,
+                Right.MANAGE_ACCESS,
+                Right.RECEIVED_APPOINTMENTS,
+            },
         ),
     ],
 )

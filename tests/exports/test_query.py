@@ -10,7 +10,14 @@ import pytest
 
 from nnrr.accounts.profiles import Profile
 from nnrr.exports.pseudonym import Pseudonymiser
-from nnrr.exports.query import ExportFilters, RowBuilder, count_forms, course_rows, form_rows
+from nnrr.exports.query import (
+    PERIOD_RULES,
+    ExportFilters,
+    RowBuilder,
+    count_forms,
+    course_rows,
+    form_rows,
+)
 from nnrr.patients.models import Course
 from nnrr.questionnaires.models import FormKind, FormStatus, Response
 from tests.conftest import HAUKELAND, ST_OLAVS, make_patient
@@ -331,19 +338,24 @@ def test_the_readme_describes_every_filter_in_words() -> None:
     assert filters.describe() == [
         "Skjematyper: Behandlerskjema, Pasientskjema 6 måneder etter behandling",
         "Status: Ferdigstilt, Kladd",
-        "Periode (skjemadato): 2024-01-01 – 2024-12-31",
+        "Periode (skjemadato): 01.01.2024 – 31.12.2024",
+        *PERIOD_RULES["form"],
         "Bare egne skjema",
         f"Enheter (reshID): {ST_OLAVS}, {HAUKELAND}",
         "Kjønn: kvinne",
         "Alder på besøksdatoen: 18–67 år",
-        "Endret siden: 2024-06-01",
+        "Endret siden: 01.06.2024",
     ]
-    assert filters.describe(short=True)[0] == "Skjematyper: 1b, 2"
+    # The page's summary and the export log: the same words without how each table was filtered.
+    short = filters.describe(short=True)
+    assert short[0] == "Skjematyper: Behandlerskjema, Pasientskjema 6 måneder etter behandling"
+    assert short == [line for line in filters.describe() if line not in PERIOD_RULES["form"]]
     assert ExportFilters(period_by="visit", date_to=dt.date(2024, 1, 1), sex="M").describe() == [
         "Skjematyper: Behandlerskjema, Pasientskjema før behandling, Pasientskjema 6 måneder "
         "etter behandling, Pasientskjema 12 måneder etter behandling",
         "Status: Ferdigstilt",
-        "Periode (besøksdato): … – 2024-01-01",
+        "Periode (besøksdato): … – 01.01.2024",
+        *PERIOD_RULES["visit"],
         "Kjønn: mann",
     ]
     assert ExportFilters(age_max=30).describe()[-1] == "Alder på besøksdatoen: 0–30 år"
@@ -354,7 +366,7 @@ def test_a_job_record_without_lists_reads_as_empty_lists() -> None:
     filters = ExportFilters.from_json({"period_by": "form"})
     assert (filters.forms, filters.statuses, filters.units) == ((), (), ())
     assert ExportFilters(date_from=dt.date(2024, 1, 1)).describe()[2] == (
-        "Periode (besøksdato): 2024-01-01 – …"
+        "Periode (besøksdato): 01.01.2024 – …"
     )
 
 

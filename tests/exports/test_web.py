@@ -300,6 +300,7 @@ def test_the_download_button_comes_before_the_details_of_a_ready_export(
     assert button < page.index("SHA-256") and button < page.index("Formål:")
     assert button < page.index("Behandlerskjema: ")
 
+
 def test_another_profile_of_the_same_user_cannot_open_the_job(
     as_persona: Any, persona: Any, st_olavs_data: dict[str, Any], settings: Any
 ) -> None:

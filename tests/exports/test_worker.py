@@ -156,6 +156,7 @@ def test_a_full_disk_fails_the_export_cleanly_with_a_message_and_no_plaintext(
     assert "ikke nok ledig diskplass" in status.content.decode()
     assert AuditEvent.objects.filter(action="nnrr.export.failed", outcome="failed").exists()
 
+
 def aes_strengths(archive: Path) -> set[int]:
     """The AES key strength of every member, read from its WinZip AES extra field (0x9901):
     1 = 128, 2 = 192, 3 = 256 bits."""

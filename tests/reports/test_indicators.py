@@ -174,6 +174,7 @@ def test_point_change_shares_are_shown_beside_their_indicator() -> None:
         "nnrr_dg",
     ]
 
+
 def _work_indicators() -> list[ind.Indicator]:
     """The two "back in work" indicators (whatever their ids' version suffix)."""
     found = [i for i in ind.INDICATORS if i.id.startswith("nnrr_jobb")]

@@ -289,6 +289,7 @@ def test_point_change_shares_keep_the_indicator_denominator(boundary_registry: N
     assert (odi.numerator, odi.denominator) == (0, 3)
     assert (rest.numerator, rest.denominator) == (1, 2)
 
+
 def test_the_command_accepts_2021_and_refuses_2020_as_the_first_year(
     db: Any, tmp_path: Path
 ) -> None:

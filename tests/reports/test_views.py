@@ -213,6 +213,7 @@ def test_the_default_years_end_with_the_last_complete_year(as_persona: Any) -> N
     assert f'name="til" value="{last}"' in page
     assert f'name="fra" value="{last - 2}"' in page
 
+
 def test_the_national_file_page_accepts_2021_and_refuses_2020_as_the_first_year(
     as_persona: Any,
 ) -> None:

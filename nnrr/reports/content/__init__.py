@@ -14,10 +14,12 @@ from nnrr.reports.content.common import (
     Section,
     Table,
     active_units,
+    band_labels,
     chart_columns,
     columns,
     decimal,
     percent,
+    protect_columns,
     sum_counts,
 )
 from nnrr.reports.content.diagnoses import diagnosis_report
@@ -39,6 +41,7 @@ __all__ = [
     "Section",
     "Table",
     "active_units",
+    "band_labels",
     "build",
     "chart_columns",
     "columns",
@@ -49,6 +52,7 @@ __all__ = [
     "pathway_report",
     "patient_mix_report",
     "percent",
+    "protect_columns",
     "response_report",
     "sum_counts",
     "waiting_report",
