@@ -52,6 +52,7 @@ EVENT_ACTIONS = {
     EventKind.NO_SHOW: "nnrr.appointment.no_show",
 }
 
+
 @dataclass(frozen=True)
 class AppointmentEvent:
     """One appointment event as both feeds read it (the default message profile)."""
