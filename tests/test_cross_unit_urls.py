@@ -171,31 +171,22 @@ def test_other_units_data_answers_404(
 
 
 def test_the_fhir_appointment_endpoint_keeps_to_the_clients_own_unit(
-    st_olavs_objects: dict[str, Any], as_persona: Any
+    st_olavs_objects: dict[str, Any], as_persona: Any, api: Any
 ) -> None:
-    """The machine endpoints take no id of another unit: the unit is the client's. Another unit's
-    client using St. Olavs' appointment id makes its own appointment; a user's session is no
-    client at all."""
+    """The machine endpoints take no id of another unit: the unit is the client's (its FHIR API
+    client, nnrr/api/auth.py). Haukeland's booking system using St. Olavs' appointment id makes
+    its own appointment and leaves St. Olavs' course alone; a user's session is no client at
+    all."""
     import json
 
-    from django.test import Client
-
-    from nnrr.accounts.models import Unit
-    from nnrr.appointments.clients import issue_client
+    from nnrr.api.models import WRITE_APPOINTMENTS
     from nnrr.appointments.models import Appointment
-    from nnrr.audit.context import Actor
     from nnrr.patients.models import Course
     from tests.conftest import HAUKELAND
 
     course = Course.objects.get(pk=st_olavs_objects["course_id"])
     Appointment.objects.create(
-        unit_id=ST_OLAVS, source="fhir:dips-haukeland", appointment_id="A-1", course=course
-    )
-    token = issue_client(
-        actor=Actor.system("test"),
-        unit=Unit.objects.get(pk=HAUKELAND),
-        client_id="dips-haukeland",
-        now=timezone.now(),
+        unit_id=ST_OLAVS, source=f"fhir:{HAUKELAND_CLIENT}", appointment_id="A-1", course=course
     )
     cancel = {
         "resourceType": "Appointment",
@@ -217,11 +208,8 @@ def test_the_fhir_appointment_endpoint_keeps_to_the_clients_own_unit(
     by_session = as_persona("haukeland_local_admin").put(
         "/fhir/Appointment/A-1", data=json.dumps(cancel), content_type="application/fhir+json"
     )
-    by_client = Client().put(
-        "/fhir/Appointment/A-1",
-        data=json.dumps(cancel),
-        content_type="application/fhir+json",
-        HTTP_AUTHORIZATION=f"Bearer {token}",
+    by_client = api(HAUKELAND_CLIENT, WRITE_APPOINTMENTS).put(
+        "/fhir/Appointment/A-1", data=json.dumps(cancel), content_type="application/fhir+json"
     )
 
     assert by_session.status_code == 401
@@ -229,6 +217,8 @@ def test_the_fhir_appointment_endpoint_keeps_to_the_clients_own_unit(
     course.refresh_from_db()
     assert course.status == Course.Status.ACTIVE
     assert Appointment.objects.filter(unit_id=HAUKELAND, appointment_id="A-1").exists()
+    received = InboundMessage.objects.filter(source=f"fhir:{HAUKELAND_CLIENT}")
+    assert list(received.values_list("unit_id", flat=True)) == [HAUKELAND]
 
 
 def test_url_walk_finds_the_fhir_views_with_ids() -> None:

@@ -1,15 +1,16 @@
 """Machine clients: OAuth 2.0 client credentials with signed JWT access tokens.
 
-A hospital's record system gets an access token from the token issuer (HelseID's client
-credentials flow in production, ``NNRR_FHIR_TOKEN_ISSUER``, by default the login's
-``NNRR_HELSEID_ISSUER``) and sends it as ``Authorization: Bearer …``. The token is verified here
-against the issuer's published keys (discovery + JWKS, cached per process, the same code as the
-login: :mod:`nnrr.accounts.oidc`): signature, ``typ`` ``at+jwt`` (so an ID token is no access
-token), issuer, expiry, and the audience ``NNRR_FHIR_AUDIENCE``. The token's ``client_id`` must be
-a registered, active :class:`~nnrr.api.models.MachineClient`; its unit is the only unit whose
-data the client sees, and its scopes are the token's scopes as far as the client was granted them.
+A hospital's record system or booking system gets an access token from the token issuer
+(HelseID's client credentials flow in production, ``NNRR_FHIR_TOKEN_ISSUER``, by default the
+login's ``NNRR_HELSEID_ISSUER``) and sends it as ``Authorization: Bearer …``. The token is
+verified here against the issuer's published keys (discovery + JWKS, cached per process, the same
+code as the login: :mod:`nnrr.accounts.oidc`): signature, ``typ`` ``at+jwt`` (so an ID token is
+no access token), issuer, expiry, and the audience ``NNRR_FHIR_AUDIENCE``. The token's
+``client_id`` must be a registered, active :class:`~nnrr.api.models.MachineClient` of an active
+unit; its unit is the only unit whose data the client sees or writes (a booking system's
+appointments, too), and its scopes are the token's scopes as far as the client was granted them.
 
-Use :func:`machine_client` on a view (``@machine_client("system/Appointment.read")``): the view
+Use :func:`machine_client` on a view (``@machine_client("system/Appointment.write")``): the view
 gets ``request.machine`` (a :class:`MachineIdentity`, with ``unit_id``, ``scopes`` and
 ``actor()`` for audit events), or the client gets 401/403 with an OperationOutcome.
 """
@@ -159,6 +160,8 @@ def authenticate(request: HttpRequest) -> MachineIdentity:
     )
     if client is None:
         raise _refused(request, "unknown_client")
+    if not client.unit.is_active:
+        raise _refused(request, "unit_inactive")
     return MachineIdentity(client=client, scopes=frozenset(scopes & set(client.scopes)))
 
 

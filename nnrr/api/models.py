@@ -12,13 +12,15 @@ SCOPES = {
     "DocumentReference": "system/DocumentReference.read",
 }
 WRITE_RESPONSES = "system/QuestionnaireResponse.write"
-ALL_SCOPES = (*SCOPES.values(), WRITE_RESPONSES)
+# A booking system's appointments (``PUT /fhir/Appointment/{id}``, the Subscription endpoint).
+WRITE_APPOINTMENTS = "system/Appointment.write"
+ALL_SCOPES = (*SCOPES.values(), WRITE_RESPONSES, WRITE_APPOINTMENTS)
 
 
 class MachineClient(models.Model):
     """One OAuth 2.0 client (its ``client_id`` at the token issuer) and the unit whose data it
-    may read. The scopes it may use are granted here; a token's own scopes count only as far as
-    they are granted."""
+    may read or write: a record system or a booking system, one client per unit. The scopes it
+    may use are granted here; a token's own scopes count only as far as they are granted."""
 
     client_id = models.CharField(_("klient-id"), max_length=200, unique=True)
     name = models.CharField(_("navn"), max_length=200)

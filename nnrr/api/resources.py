@@ -153,7 +153,8 @@ def capability_statement(base: str) -> dict[str, Any]:
                         "OAuth 2.0 client credentials: a signed JWT access token (at+jwt) from "
                         f"{settings.FHIR_TOKEN_ISSUER or 'HelseID'} for the audience "
                         f"{settings.FHIR_AUDIENCE}, one client per unit, one scope per resource "
-                        "type (system/<Type>.read)."
+                        "type (system/<Type>.read; system/QuestionnaireResponse.write, "
+                        "system/Appointment.write)."
                     ),
                 },
                 "resource": [
@@ -173,6 +174,8 @@ def capability_statement(base: str) -> dict[str, Any]:
                         ],
                     ),
                     {"type": "Binary", "interaction": [{"code": "read"}]},
+                    # A booking system's appointments (nnrr/appointments/fhir_views.py).
+                    {"type": "Appointment", "interaction": [{"code": "update"}]},
                 ],
             }
         ],

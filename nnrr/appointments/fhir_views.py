@@ -1,7 +1,9 @@
 """FHIR R4 endpoints of the appointment feed: ``PUT /fhir/Appointment/{id}`` and a Subscription
-notification endpoint. Machine clients only (appointments.clients); each Appointment is stored
-as a received message, then applied by the same service as an SIU message, and the answer is an
-OperationOutcome saying what it did."""
+notification endpoint. Machine clients only, authenticated as every client of the FHIR API is
+(:mod:`nnrr.api.auth`: OAuth 2.0 client credentials, a signed JWT access token, one
+``MachineClient`` per unit) with the scope ``system/Appointment.write``. The unit of every
+appointment is the client's. Each Appointment is stored as a received message, then applied by
+the same service as an SIU message, and the answer is an OperationOutcome saying what it did."""
 
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ from django.utils.translation import override
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from nnrr.appointments import clients, services
+from nnrr.api.auth import MachineIdentity, machine_client
+from nnrr.api.models import WRITE_APPOINTMENTS
+from nnrr.appointments import services
 from nnrr.appointments.models import InboundMessage, MessageState
 
 FHIR_JSON = "application/fhir+json"
@@ -36,10 +40,9 @@ def _issue(severity: str, code: str, text: str) -> dict[str, str]:
     return {"severity": severity, "code": code, "diagnostics": text}
 
 
-def _unauthorised() -> JsonResponse:
-    response = _outcome(401, [_issue("error", "login", "Maskinklienten er ikke autentisert.")])
-    response["WWW-Authenticate"] = 'Bearer realm="nnrr-fhir"'
-    return response
+def _machine(request: HttpRequest) -> MachineIdentity:
+    identity: MachineIdentity = request.machine  # type: ignore[attr-defined]
+    return identity
 
 
 def _message_id(resource: dict[str, Any], fallback: str) -> str:
@@ -49,22 +52,26 @@ def _message_id(resource: dict[str, Any], fallback: str) -> str:
     return f"{resource.get('id', '')}/{version}"[:100]
 
 
-def _receive(client: clients.Client, resource: Any, fallback_id: str) -> tuple[int, str]:
-    """Store one Appointment, apply it at once; the HTTP status and what it did."""
+def _receive(client: MachineIdentity, resource: Any, fallback_id: str) -> tuple[int, str]:
+    """Store one Appointment as the client's unit's, apply it at once; the HTTP status and what
+    it did."""
     now = timezone.now()
+    unit = client.client.unit
     raw = json.dumps(resource, ensure_ascii=False)
     resource_dict = resource if isinstance(resource, dict) else {}
     message = services.store_message(
         transport=InboundMessage.Transport.FHIR,
         raw=raw,
         now=now,
-        source=f"fhir:{client.client_id}",
-        unit_code=str(client.unit.pk),
-        unit=client.unit,
+        source=f"fhir:{client.client.client_id}",
+        unit_code=str(unit.pk),
+        unit=unit,
         message_id=_message_id(resource_dict, fallback_id),
         message_type="FHIR Appointment",
     )
-    outcome = services.process_now(message=message, worker_id=f"fhir:{client.client_id}", now=now)
+    outcome = services.process_now(
+        message=message, worker_id=f"fhir:{client.client.client_id}", now=now
+    )
     InboundMessage.objects.filter(pk=message.pk).update(
         ack_code="AE" if outcome.state == MessageState.FAILED else "AA"
     )
@@ -75,10 +82,9 @@ def _receive(client: clients.Client, resource: Any, fallback_id: str) -> tuple[i
 
 @csrf_exempt
 @require_http_methods(["PUT"])
+@machine_client(WRITE_APPOINTMENTS)
 def appointment(request: HttpRequest, appointment_ref: str) -> HttpResponse:
-    client = clients.authenticated_client(request)
-    if client is None:
-        return _unauthorised()
+    client = _machine(request)
     if len(request.body) > MAX_BODY:
         return _outcome(413, [_issue("error", "too-costly", "Ressursen er for stor.")])
     try:
@@ -99,11 +105,10 @@ def appointment(request: HttpRequest, appointment_ref: str) -> HttpResponse:
 
 @csrf_exempt
 @require_http_methods(["POST"])
+@machine_client(WRITE_APPOINTMENTS)
 def subscription_notification(request: HttpRequest) -> HttpResponse:
     """A FHIR Subscription's notification: a Bundle whose entries carry Appointments."""
-    client = clients.authenticated_client(request)
-    if client is None:
-        return _unauthorised()
+    client = _machine(request)
     if len(request.body) > MAX_BODY:
         return _outcome(413, [_issue("error", "too-costly", "Meldingen er for stor.")])
     try:

@@ -166,21 +166,3 @@ class InboundMessage(models.Model):
     @property
     def is_waiting(self) -> bool:
         return self.state in WAITING_STATES
-
-
-class FeedClient(models.Model):
-    """A unit's machine client for the FHIR endpoints (one client per unit). It presents a bearer
-    token; only the token's SHA-256 hash is stored (appointments.clients)."""
-
-    unit = models.ForeignKey("accounts.Unit", on_delete=models.CASCADE, related_name="+")
-    client_id = models.CharField(_("klient-id"), max_length=100, unique=True)
-    token_hash = models.CharField(max_length=64, unique=True)
-    is_active = models.BooleanField(_("aktiv"), default=True)
-    created_at = models.DateTimeField()
-
-    class Meta:
-        verbose_name = _("maskinklient for timebokstrøm")
-        verbose_name_plural = _("maskinklienter for timebokstrøm")
-
-    def __str__(self) -> str:
-        return self.client_id

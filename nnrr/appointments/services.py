@@ -45,7 +45,7 @@ OWNER_ROLES = (Role.PASIENTANSVARLIG, Role.LOKAL_REGISTERANSVARLIG)
 
 
 # The audit event of each appointment event (literal codes: each has its words in audit/wording).
-EVENT_ACTIONS = {
+EVENT_ACTIONS: dict[str, str] = {
     EventKind.BOOK: "nnrr.appointment.book",
     EventKind.MOVE: "nnrr.appointment.move",
     EventKind.CANCEL: "nnrr.appointment.cancel",

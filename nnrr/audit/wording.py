@@ -135,6 +135,7 @@ ACTIONS: dict[str, Any] = {
     "nnrr.appointment.handled": gettext_lazy("Merket en melding fra timeboken som håndtert"),
     "nnrr.appointment.list_opened": gettext_lazy("Så Mottatte avtaler"),
     "nnrr.appointment.message_opened": gettext_lazy("Åpnet en melding fra sykehusets timebok"),
+    # No longer written (booking systems are FHIR API clients now); kept for earlier events.
     "nnrr.appointment.client_issued": gettext_lazy(
         "Ga sykehusets timebok tilgang til å melde timer"
     ),

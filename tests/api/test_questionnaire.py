@@ -273,7 +273,7 @@ def test_the_questionnaire_search_lists_every_form_and_the_capability_statement_
     statement = CapabilityStatement.model_validate(metadata.json())
     assert statement.fhirVersion == "4.0.1"
     types = {r.type for r in statement.rest[0].resource}
-    assert {"Questionnaire", "QuestionnaireResponse", "Patient"} <= types
+    assert {"Questionnaire", "QuestionnaireResponse", "Patient", "Appointment"} <= types
 
 
 def test_nnrr_fhir_questionnaires_writes_one_valid_file_per_form(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
-"""The FHIR R4 Appointment feed: the same rules as the SIU feed, a unit's machine client only,
-and an OperationOutcome that says what each Appointment did."""
+"""The FHIR R4 Appointment feed: the same rules as the SIU feed, a unit's machine client of the
+FHIR API only (a signed access token with system/Appointment.write, tests/conftest.py's token
+issuer), and an OperationOutcome that says what each Appointment did."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from django.test import Client
 from django.utils import timezone
 
 from nnrr.accounts.models import Unit
-from nnrr.appointments.clients import issue_client
-from nnrr.appointments.models import FeedClient, InboundMessage, MessageState
+from nnrr.api.models import ALL_SCOPES, WRITE_APPOINTMENTS, MachineClient
+from nnrr.appointments.models import InboundMessage, MessageState
 from nnrr.audit.context import Actor
 from nnrr.audit.models import AuditEvent
 from nnrr.lib.dates import oslo_date
@@ -23,23 +24,18 @@ from nnrr.questionnaires.models import FormKind
 from nnrr.scheduling import services as scheduling
 from nnrr.scheduling.models import Order, OrderState
 from tests.appointments.helpers import new_national_id
-from tests.conftest import HAUKELAND, ST_OLAVS
+from tests.conftest import HAUKELAND, HAUKELAND_CLIENT, ST_OLAVS, ST_OLAVS_CLIENT
 
 pytestmark = pytest.mark.django_db
 
-
-def token_for(unit: int, client_id: str) -> str:
-    return issue_client(
-        actor=Actor.system("test"),
-        unit=Unit.objects.get(pk=unit),
-        client_id=client_id,
-        now=timezone.now(),
-    )
+# Every scope but the appointments': a record system's client.
+OTHER_SCOPES = " ".join(scope for scope in ALL_SCOPES if scope != WRITE_APPOINTMENTS)
 
 
 @pytest.fixture
-def st_olavs_token() -> str:
-    return token_for(ST_OLAVS, "dips-stolav")
+def st_olavs(api: Callable[..., Client]) -> Client:
+    """St. Olavs' booking system: its client's token with system/Appointment.write."""
+    return api(ST_OLAVS_CLIENT, WRITE_APPOINTMENTS)
 
 
 def appointment(
@@ -85,13 +81,12 @@ def appointment(
 
 
 @pytest.fixture
-def put(st_olavs_token: str) -> Callable[..., Any]:
-    def send(resource: dict[str, Any], token: str | None = None, ref: str | None = None) -> Any:
-        return Client().put(
+def put(st_olavs: Client) -> Callable[..., Any]:
+    def send(resource: dict[str, Any], client: Client | None = None, ref: str | None = None) -> Any:
+        return (client or st_olavs).put(
             f"/fhir/Appointment/{ref or resource['id']}",
             data=json.dumps(resource),
             content_type="application/fhir+json",
-            HTTP_AUTHORIZATION=f"Bearer {token or st_olavs_token}",
         )
 
     return send
@@ -120,7 +115,8 @@ def test_a_booked_appointment_creates_the_course(put: Callable[..., Any]) -> Non
     assert course.referral_date == today() - dt.timedelta(days=4)
     message = InboundMessage.objects.get()
     assert message.transport == "fhir"
-    assert message.source == "fhir:dips-stolav"
+    assert message.source == f"fhir:{ST_OLAVS_CLIENT}"
+    assert message.unit_id == ST_OLAVS
     assert AuditEvent.objects.get(action="nnrr.appointment.book").detail["transport"] == "fhir"
 
 
@@ -216,7 +212,7 @@ def test_without_a_referral_the_appointment_waits_for_the_henvisningsdato(
     "authorization", ["", "Bearer ", "Bearer not-a-token", "Basic dXNlcjpwYXNz"]
 )
 def test_no_or_a_wrong_token_is_answered_401_and_nothing_is_stored(
-    authorization: str, st_olavs_token: str
+    authorization: str, machine_clients: Any
 ) -> None:
     answer = Client().put(
         "/fhir/Appointment/F-1",
@@ -227,26 +223,87 @@ def test_no_or_a_wrong_token_is_answered_401_and_nothing_is_stored(
 
     assert answer.status_code == 401
     assert answer["WWW-Authenticate"].startswith("Bearer")
+    assert answer.json()["resourceType"] == "OperationOutcome"
+    assert AuditEvent.objects.get(action="nnrr.fhir.token_refused").outcome == "denied"
     assert not InboundMessage.objects.exists()
 
 
-def test_a_deactivated_client_is_refused(put: Callable[..., Any], st_olavs_token: str) -> None:
-    FeedClient.objects.update(is_active=False)
+def test_a_token_without_the_appointment_scope_is_answered_403_and_nothing_is_stored(
+    api: Callable[..., Client], put: Callable[..., Any]
+) -> None:
+    record_system = api(ST_OLAVS_CLIENT, OTHER_SCOPES)
+
+    answer = put(appointment("F-1", new_national_id(), referral=today()), client=record_system)
+
+    assert answer.status_code == 403
+    assert answer.json()["issue"][0]["code"] == "forbidden"
+    assert WRITE_APPOINTMENTS in answer.json()["issue"][0]["diagnostics"]
+    assert not InboundMessage.objects.exists()
+    assert not Course.objects.exists()
+
+
+def test_the_scope_counts_only_if_the_registry_granted_it_to_the_client(
+    put: Callable[..., Any],
+) -> None:
+    # The token names system/Appointment.write, but NNRR gave the client read scopes only.
+    MachineClient.objects.filter(client_id=ST_OLAVS_CLIENT).update(scopes=OTHER_SCOPES.split())
+
+    answer = put(appointment("F-1", new_national_id(), referral=today()))
+
+    assert answer.status_code == 403
+    assert not InboundMessage.objects.exists()
+
+
+def test_a_subscription_notification_without_the_scope_is_answered_403(
+    api: Callable[..., Client],
+) -> None:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "history",
+        "entry": [{"resource": appointment("S-1", new_national_id(), referral=today())}],
+    }
+
+    answer = api(ST_OLAVS_CLIENT, OTHER_SCOPES).post(
+        "/fhir/subscription/appointments",
+        data=json.dumps(bundle),
+        content_type="application/fhir+json",
+    )
+
+    assert answer.status_code == 403
+    assert not InboundMessage.objects.exists()
+
+
+def test_a_deactivated_client_is_refused(put: Callable[..., Any]) -> None:
+    MachineClient.objects.filter(client_id=ST_OLAVS_CLIENT).update(is_active=False)
 
     assert put(appointment("F-1", new_national_id(), referral=today())).status_code == 401
+    assert not InboundMessage.objects.exists()
+
+
+def test_the_client_of_a_deactivated_unit_is_refused(put: Callable[..., Any]) -> None:
+    Unit.objects.filter(pk=ST_OLAVS).update(is_active=False)
+
+    answer = put(appointment("F-1", new_national_id(), referral=today()))
+
+    assert answer.status_code == 401
+    assert AuditEvent.objects.get(action="nnrr.fhir.token_refused").detail["reason"] == (
+        "unit_inactive"
+    )
+    assert not InboundMessage.objects.exists()
 
 
 def test_a_unit_is_the_clients_so_another_units_appointment_id_touches_nothing_of_it(
-    put: Callable[..., Any],
+    api: Callable[..., Client], put: Callable[..., Any]
 ) -> None:
     nid = new_national_id()
     put(appointment("F-1", nid, referral=today()))
-    haukeland = token_for(HAUKELAND, "dips-haukeland")
+    haukeland = api(HAUKELAND_CLIENT, WRITE_APPOINTMENTS)
 
-    put(appointment("F-1", nid, status="cancelled"), token=haukeland)
+    put(appointment("F-1", nid, status="cancelled"), client=haukeland)
 
     assert active_course(nid).unit_id == ST_OLAVS
     assert not Course.objects.filter(unit_id=HAUKELAND).exists()
+    assert InboundMessage.objects.filter(unit_id=HAUKELAND).count() == 1
 
 
 @pytest.mark.parametrize(
@@ -258,13 +315,10 @@ def test_a_unit_is_the_clients_so_another_units_appointment_id_touches_nothing_o
     ],
 )
 def test_bad_bodies_get_a_clear_operation_outcome(
-    st_olavs_token: str, body: str, ref: str, status: int
+    st_olavs: Client, body: str, ref: str, status: int
 ) -> None:
-    answer = Client().put(
-        f"/fhir/Appointment/{ref}",
-        data=body,
-        content_type="application/fhir+json",
-        HTTP_AUTHORIZATION=f"Bearer {st_olavs_token}",
+    answer = st_olavs.put(
+        f"/fhir/Appointment/{ref}", data=body, content_type="application/fhir+json"
     )
 
     assert answer.status_code == status
@@ -291,9 +345,7 @@ def test_an_appointment_that_cannot_be_used_is_422_and_kept_with_the_reason(
     assert InboundMessage.objects.get().state == MessageState.FAILED
 
 
-def test_a_subscription_notification_applies_each_appointment_in_it(
-    st_olavs_token: str,
-) -> None:
+def test_a_subscription_notification_applies_each_appointment_in_it(st_olavs: Client) -> None:
     first, second = new_national_id(), new_national_id()
     bundle = {
         "resourceType": "Bundle",
@@ -306,19 +358,17 @@ def test_a_subscription_notification_applies_each_appointment_in_it(
         ],
     }
 
-    answer = Client().post(
+    answer = st_olavs.post(
         "/fhir/subscription/appointments",
         data=json.dumps(bundle),
         content_type="application/fhir+json",
-        HTTP_AUTHORIZATION=f"Bearer {st_olavs_token}",
     )
 
     assert answer.status_code == 200
     assert len(answer.json()["issue"]) == 2
-    assert active_course(first) and active_course(second)
+    assert active_course(first).unit_id == active_course(second).unit_id == ST_OLAVS
 
 
-def test_the_endpoints_answer_only_their_methods(st_olavs_token: str) -> None:
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {st_olavs_token}"}
-    assert Client().get("/fhir/Appointment/F-1", **auth).status_code == 405
-    assert Client().get("/fhir/subscription/appointments", **auth).status_code == 405
+def test_the_endpoints_answer_only_their_methods(st_olavs: Client) -> None:
+    assert st_olavs.get("/fhir/Appointment/F-1").status_code == 405
+    assert st_olavs.get("/fhir/subscription/appointments").status_code == 405
