@@ -25,8 +25,17 @@ def oslo(y: int, m: int, d: int, h: int = 0, mi: int = 0) -> dt.datetime:
     return dt.datetime(y, m, d, h, mi, tzinfo=OSLO)
 
 
+_issued: set[str] = set()
+
+
 def new_national_id() -> str:
-    return synthetic_id(random.Random(next(_serial) * 7919), dt.date(1971, 6, 5), "F")
+    """A synthetic fødselsnummer not handed out before in this test process (one birth date
+    has only a few hundred valid numbers, so a seeded draw can repeat)."""
+    while True:
+        number = synthetic_id(random.Random(next(_serial) * 7919), dt.date(1971, 6, 5), "F")
+        if number not in _issued:
+            _issued.add(number)
+            return number
 
 
 @dataclass
