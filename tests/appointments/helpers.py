@@ -29,10 +29,12 @@ _issued: set[str] = set()
 
 
 def new_national_id() -> str:
-    """A synthetic fødselsnummer not handed out before in this test process (one birth date
-    has only a few hundred valid numbers, so a seeded draw can repeat)."""
+    """A synthetic fødselsnummer not handed out before in this test process: a birth date of its
+    own for each (one date has only a few dozen valid numbers), checked against those issued."""
     while True:
-        number = synthetic_id(random.Random(next(_serial) * 7919), dt.date(1971, 6, 5), "F")
+        serial = next(_serial)
+        birth = dt.date(1950, 1, 1) + dt.timedelta(days=serial % 18000)
+        number = synthetic_id(random.Random(serial * 7919), birth, "F")
         if number not in _issued:
             _issued.add(number)
             return number
