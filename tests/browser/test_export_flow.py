@@ -134,7 +134,13 @@ def test_export_identifiable_excel_and_de_identified_spss(
     (tmp_path / "b.sav").write_bytes(files["Behandlerskjema.sav"])
     frame, meta = pyreadstat.read_sav(str(tmp_path / "b.sav"))
     assert len(frame) == 2 and "Navn" not in frame.columns and "Fodselsnummer" not in frame
-    assert meta.variable_value_labels["BackSurgery"] == {1.0: "Ja", 2.0: "Nei", 3.0: "Ukjent"}
+    # The registry codes an item shown and left unanswered as 0, "Ikke utfylt" (its codebook).
+    assert meta.variable_value_labels["BackSurgery"] == {
+        0.0: "Ikke utfylt",
+        1.0: "Ja",
+        2.0: "Nei",
+        3.0: "Ukjent",
+    }
     everything = b"".join(files.values())
     assert (
         b"Eksport Eriksen" not in everything and patients[0].national_id.encode() not in everything
