@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nnrr.questionnaires.models import FormKind
+from nnrr.questionnaires.scoring import HSCL10_ITEMS, NDI_ITEMS, ODI_ITEMS
 
 FORM_TYPE_IDS: dict[str, int] = {
     FormKind.CLINICIAN: 1,
@@ -45,34 +46,9 @@ NOT_ASKED = "ikke i dette skjemaet"
 IKKE_SVART = "Ikke svart"
 IKKE_UTFYLT = "Ikke utfylt"
 
-_ODI = [
-    "OdiPain",
-    "OdiPersonalCare",
-    "OdiLift",
-    "OdiWalk",
-    "OdiSit",
-    "OdiStand",
-    "OdiSleep",
-    "OdiSex",
-    "OdiSocial",
-    "OdiTravel",
-]
-_NDI = [
-    "NdiIntensity",
-    "NdiPersonalCare",
-    "NdiLift",
-    "NdiRead",
-    "NdiHeadache",
-    "NdiConcentration",
-    "NdiWork",
-    "NdiDriving",
-    "NdiSleep",
-    "NdiLeisure",
-]
-_HSCL = [f"Hscl10Q{n}" for n in range(1, 11)]
 _UHI = [f"UhiQ{n}" for n in range(1, 34)]
 _FOLLOW_UP: dict[str, tuple[int, str]] = {
-    **dict.fromkeys(_ODI + _NDI, (0, IKKE_SVART)),
+    **dict.fromkeys((*ODI_ITEMS, *NDI_ITEMS), (0, IKKE_SVART)),
     "TreatmentSatisfaction": (0, IKKE_SVART),
     "PainMedicinePrescription": (0, IKKE_SVART),
     "PainMedicineNoPrescription": (0, IKKE_SVART),
@@ -102,7 +78,7 @@ NOT_ANSWERED: dict[str, dict[str, tuple[int, str]]] = {
             (0, IKKE_SVART),
         ),
         "Smoking": (0, IKKE_UTFYLT),
-        **dict.fromkeys(_ODI + _NDI + _HSCL, (0, IKKE_SVART)),
+        **dict.fromkeys((*ODI_ITEMS, *NDI_ITEMS, *HSCL10_ITEMS), (0, IKKE_SVART)),
         **dict.fromkeys(_UHI, (-1, IKKE_SVART)),
     },
     FormKind.FOLLOW_UP_6: _FOLLOW_UP,
