@@ -8,36 +8,34 @@ the same service as an SIU message, and the answer is an OperationOutcome saying
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import override
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from nnrr.api.auth import MachineIdentity, machine_client
 from nnrr.api.models import WRITE_APPOINTMENTS
+from nnrr.api.outcome import Issue, bilingual, issue, outcome_response
 from nnrr.appointments import services
 from nnrr.appointments.models import InboundMessage, MessageState
 
-FHIR_JSON = "application/fhir+json"
 # A resource larger than this is refused (an Appointment is a few kilobytes).
 MAX_BODY = 256 * 1024
 
 
-def _outcome(status: int, issues: list[dict[str, str]]) -> JsonResponse:
-    return JsonResponse(
-        {"resourceType": "OperationOutcome", "issue": issues},
-        status=status,
-        content_type=FHIR_JSON,
-        json_dumps_params={"ensure_ascii": False},
-    )
+def _refused(status: int, code: str, message: Callable[[], str]) -> JsonResponse:
+    return outcome_response([issue(message, code)], status)
 
 
-def _issue(severity: str, code: str, text: str) -> dict[str, str]:
-    return {"severity": severity, "code": code, "diagnostics": text}
+def _result(status: int, nb: str, en: str) -> Issue:
+    """What one Appointment did: information when applied, an error when it could not be."""
+    if status == 200:
+        return Issue(nb=nb, en=en, code="informational", severity="information")
+    return Issue(nb=nb, en=en, code="processing")
 
 
 def _machine(request: HttpRequest) -> MachineIdentity:
@@ -52,9 +50,9 @@ def _message_id(resource: dict[str, Any], fallback: str) -> str:
     return f"{resource.get('id', '')}/{version}"[:100]
 
 
-def _receive(client: MachineIdentity, resource: Any, fallback_id: str) -> tuple[int, str]:
+def _receive(client: MachineIdentity, resource: Any, fallback_id: str) -> tuple[int, str, str]:
     """Store one Appointment as the client's unit's, apply it at once; the HTTP status and what
-    it did."""
+    it did, in bokmål and in English."""
     now = timezone.now()
     unit = client.client.unit
     raw = json.dumps(resource, ensure_ascii=False)
@@ -76,8 +74,8 @@ def _receive(client: MachineIdentity, resource: Any, fallback_id: str) -> tuple[
         ack_code="AE" if outcome.state == MessageState.FAILED else "AA"
     )
     status = 422 if outcome.state == MessageState.FAILED else 200
-    with override("nb"):
-        return status, _(outcome.text)
+    nb, en = bilingual(lambda: _(outcome.text))
+    return status, nb, en
 
 
 @csrf_exempt
@@ -86,21 +84,15 @@ def _receive(client: MachineIdentity, resource: Any, fallback_id: str) -> tuple[
 def appointment(request: HttpRequest, appointment_ref: str) -> HttpResponse:
     client = _machine(request)
     if len(request.body) > MAX_BODY:
-        return _outcome(413, [_issue("error", "too-costly", "Ressursen er for stor.")])
+        return _refused(413, "too-costly", lambda: _("Ressursen er for stor."))
     try:
         resource = json.loads(request.body)
     except ValueError:
-        return _outcome(400, [_issue("error", "structure", "Innholdet er ikke gyldig JSON.")])
+        return _refused(400, "structure", lambda: _("Innholdet er ikke gyldig JSON."))
     if not isinstance(resource, dict) or resource.get("id") != appointment_ref:
-        return _outcome(
-            400,
-            [_issue("error", "value", "Ressursens id må være den samme som i adressen.")],
-        )
-    status, text = _receive(client, resource, fallback_id=timezone.now().isoformat())
-    severity = "error" if status != 200 else "information"
-    return _outcome(
-        status, [_issue(severity, "processing" if status != 200 else "informational", text)]
-    )
+        return _refused(400, "value", lambda: _("Ressursens id må være den samme som i adressen."))
+    status, nb, en = _receive(client, resource, fallback_id=timezone.now().isoformat())
+    return outcome_response([_result(status, nb, en)], status)
 
 
 @csrf_exempt
@@ -110,28 +102,24 @@ def subscription_notification(request: HttpRequest) -> HttpResponse:
     """A FHIR Subscription's notification: a Bundle whose entries carry Appointments."""
     client = _machine(request)
     if len(request.body) > MAX_BODY:
-        return _outcome(413, [_issue("error", "too-costly", "Meldingen er for stor.")])
+        return _refused(413, "too-costly", lambda: _("Meldingen er for stor."))
     try:
         bundle = json.loads(request.body)
     except ValueError:
-        return _outcome(400, [_issue("error", "structure", "Innholdet er ikke gyldig JSON.")])
+        return _refused(400, "structure", lambda: _("Innholdet er ikke gyldig JSON."))
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
-        return _outcome(400, [_issue("error", "structure", "Meldingen er ikke en FHIR Bundle.")])
-    issues = []
+        return _refused(400, "structure", lambda: _("Meldingen er ikke en FHIR Bundle."))
+    issues: list[Issue] = []
     worst = 200
     for number, entry in enumerate(bundle.get("entry") or []):
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict) or resource.get("resourceType") != "Appointment":
             continue  # the SubscriptionStatus and other resources of the notification
-        status, text = _receive(client, resource, fallback_id=f"{bundle.get('id', '')}#{number}")
+        status, nb, en = _receive(client, resource, fallback_id=f"{bundle.get('id', '')}#{number}")
         worst = max(worst, status)
-        issues.append(
-            _issue(
-                "error" if status != 200 else "information",
-                "processing" if status != 200 else "informational",
-                f"Appointment/{resource.get('id', '')}: {text}",
-            )
-        )
+        reference = f"Appointment/{resource.get('id', '')}: "
+        issues.append(_result(status, reference + nb, reference + en))
     if not issues:
-        issues.append(_issue("information", "informational", "Ingen Appointment i meldingen."))
-    return _outcome(worst, issues)
+        nb, en = bilingual(lambda: _("Ingen Appointment i meldingen."))
+        issues.append(Issue(nb=nb, en=en, code="informational", severity="information"))
+    return outcome_response(issues, worst)

@@ -108,7 +108,9 @@ def test_a_booked_appointment_creates_the_course(put: Callable[..., Any]) -> Non
 
     assert answer.status_code == 200
     assert answer["Content-Type"] == "application/fhir+json"
-    assert answer.json()["issue"][0]["diagnostics"] == "Forløp opprettet; pasientskjema planlagt."
+    assert answer.json()["issue"][0]["details"]["text"] == "Forløp opprettet; pasientskjema planlagt."
+    assert answer.json()["issue"][0]["severity"] == "information"
+    assert answer.json()["issue"][0]["diagnostics"] == "Course created; patient form planned."
     course = active_course(nid)
     assert course.unit_id == ST_OLAVS
     assert course.planned_consultation_date == oslo_date(start)
@@ -128,7 +130,7 @@ def test_the_same_appointment_twice_changes_nothing(put: Callable[..., Any]) -> 
     again = put(resource)
 
     assert again.status_code == 200
-    assert again.json()["issue"][0]["diagnostics"] == "Samme melding er behandlet før."
+    assert again.json()["issue"][0]["details"]["text"] == "Samme melding er behandlet før."
     assert Course.objects.filter(patient__national_id=nid).count() == 1
 
 
@@ -144,7 +146,7 @@ def test_an_older_version_arriving_late_is_ignored(put: Callable[..., Any]) -> N
         )
     )
 
-    assert "ignorert" in late.json()["issue"][0]["diagnostics"]
+    assert "ignorert" in late.json()["issue"][0]["details"]["text"]
     assert active_course(nid).planned_consultation_date == oslo_date(now + dt.timedelta(days=50))
 
 
@@ -193,7 +195,7 @@ def test_an_invalid_fodselsnummer_is_answered_422_with_the_reason(put: Callable[
     assert answer.status_code == 422
     issue = answer.json()["issue"][0]
     assert issue["severity"] == "error"
-    assert "fødselsnummer" in issue["diagnostics"]
+    assert "fødselsnummer" in issue["details"]["text"]
     message = InboundMessage.objects.get()
     assert (message.state, message.ack_code) == (MessageState.FAILED, "AE")
     assert not Course.objects.exists()
@@ -341,7 +343,7 @@ def test_an_appointment_that_cannot_be_used_is_422_and_kept_with_the_reason(
     answer = put(resource)
 
     assert answer.status_code == 422
-    assert reason in answer.json()["issue"][0]["diagnostics"]
+    assert reason in answer.json()["issue"][0]["details"]["text"]
     assert InboundMessage.objects.get().state == MessageState.FAILED
 
 
