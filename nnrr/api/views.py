@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -293,26 +294,60 @@ def questionnaire_responses(request: HttpRequest) -> HttpResponse:
     return _search_responses(request)
 
 
-@machine_client(SCOPES["QuestionnaireResponse"])
-def _search_responses(request: HttpRequest) -> JsonResponse:
+def _search(
+    request: HttpRequest,
+    queryset: QuerySet[Response],
+    *,
+    resource: str,
+    action: str,
+    render: Callable[[Response], dict[str, Any]],
+) -> JsonResponse:
+    """A search over the client's forms: filtered, one page, each form shown audited, a Bundle."""
     try:
-        queryset = _filter_responses(request, _visible_responses(_machine(request)))
-        rows, next_url = _page(request, queryset)
+        rows, next_url = _page(request, _filter_responses(request, queryset), resource)
     except FhirError as exc:
         return exc.response()
-    cache = QuestionnaireCache()
-    _audit_reads(
-        request,
-        "nnrr.fhir.response_read",
-        [(r.course.patient_id, "QuestionnaireResponse", str(r.pk)) for r in rows],
-    )
+    _audit_reads(request, action, [(r.course.patient_id, resource, str(r.pk)) for r in rows])
     return _json(
         bundle(
-            [response_resource(r, cache) for r in rows],
+            [render(r) for r in rows],
             base=_base(request),
             self_url=request.build_absolute_uri(),
             next_url=next_url,
         )
+    )
+
+
+def _read(
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    object_id: object,
+    *,
+    resource: str,
+    action: str,
+    render: Callable[[Any], HttpResponse],
+    shown_as: str = "",
+    asked_for: str = "",
+) -> HttpResponse:
+    """One record the client may see, its reading audited; 404 (audited, naming the id asked for)
+    for any other id."""
+    found = queryset.filter(pk=object_id).first()
+    if found is None:
+        return _not_found(request, resource, asked_for or object_id)
+    patient_id = found.pk if isinstance(found, Patient) else found.course.patient_id
+    _audit_reads(request, action, [(patient_id, shown_as or resource, str(found.pk))])
+    return render(found)
+
+
+@machine_client(SCOPES["QuestionnaireResponse"])
+def _search_responses(request: HttpRequest) -> JsonResponse:
+    cache = QuestionnaireCache()
+    return _search(
+        request,
+        _visible_responses(_machine(request)),
+        resource="QuestionnaireResponse",
+        action="nnrr.fhir.response_read",
+        render=lambda found: response_resource(found, cache),
     )
 
 
@@ -342,16 +377,15 @@ def _create_response(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 @machine_client(SCOPES["QuestionnaireResponse"])
-def questionnaire_response_read(request: HttpRequest, response_id: uuid.UUID) -> JsonResponse:
-    found = _visible_responses(_machine(request)).filter(pk=response_id).first()
-    if found is None:
-        return _not_found(request, "QuestionnaireResponse", response_id)
-    _audit_reads(
+def questionnaire_response_read(request: HttpRequest, response_id: uuid.UUID) -> HttpResponse:
+    return _read(
         request,
-        "nnrr.fhir.response_read",
-        [(found.course.patient_id, "QuestionnaireResponse", str(found.pk))],
+        _visible_responses(_machine(request)),
+        response_id,
+        resource="QuestionnaireResponse",
+        action="nnrr.fhir.response_read",
+        render=lambda found: _json(response_resource(found, QuestionnaireCache())),
     )
-    return _json(response_resource(found, QuestionnaireCache()))
 
 
 # --- DocumentReference: the journal note ------------------------------------------------------
@@ -364,39 +398,33 @@ def _notes(identity: MachineIdentity) -> QuerySet[Response]:
 @require_GET
 @machine_client(SCOPES["DocumentReference"])
 def document_search(request: HttpRequest) -> JsonResponse:
-    try:
-        queryset = _filter_responses(request, _notes(_machine(request)))
-        rows, next_url = _page(request, queryset, "DocumentReference")
-    except FhirError as exc:
-        return exc.response()
-    _audit_reads(
-        request,
-        "nnrr.fhir.journal_note_read",
-        [(r.course.patient_id, "DocumentReference", str(r.pk)) for r in rows],
-    )
     base = _base(request)
-    return _json(
-        bundle(
-            [journal.document_reference(r, base) for r in rows],
-            base=base,
-            self_url=request.build_absolute_uri(),
-            next_url=next_url,
-        )
+    return _search(
+        request,
+        _notes(_machine(request)),
+        resource="DocumentReference",
+        action="nnrr.fhir.journal_note_read",
+        render=lambda found: journal.document_reference(found, base),
     )
 
 
 @require_GET
 @machine_client(SCOPES["DocumentReference"])
-def document_read(request: HttpRequest, document_id: uuid.UUID) -> JsonResponse:
-    found = _notes(_machine(request)).filter(pk=document_id).first()
-    if found is None:
-        return _not_found(request, "DocumentReference", document_id)
-    _audit_reads(
+def document_read(request: HttpRequest, document_id: uuid.UUID) -> HttpResponse:
+    return _read(
         request,
-        "nnrr.fhir.journal_note_read",
-        [(found.course.patient_id, "DocumentReference", str(found.pk))],
+        _notes(_machine(request)),
+        document_id,
+        resource="DocumentReference",
+        action="nnrr.fhir.journal_note_read",
+        render=lambda found: _json(journal.document_reference(found, _base(request))),
     )
-    return _json(journal.document_reference(found, _base(request)))
+
+
+def _pdf(found: Response, binary_id: str) -> HttpResponse:
+    response = HttpResponse(journal.note_pdf(found), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{binary_id}.pdf"'
+    return response
 
 
 @require_GET
@@ -404,20 +432,21 @@ def document_read(request: HttpRequest, document_id: uuid.UUID) -> JsonResponse:
 def binary_read(request: HttpRequest, binary_id: str) -> HttpResponse:
     """The journal note as PDF (``Binary/journalnotat-<form id>``)."""
     try:
+        if not binary_id.startswith(journal.BINARY_PREFIX):
+            raise ValueError(binary_id)
         document_id = uuid.UUID(binary_id.removeprefix(journal.BINARY_PREFIX))
     except ValueError:
         return _not_found(request, "Binary", binary_id)
-    found = _notes(_machine(request)).filter(pk=document_id).first()
-    if found is None or not binary_id.startswith(journal.BINARY_PREFIX):
-        return _not_found(request, "Binary", binary_id)
-    _audit_reads(
+    return _read(
         request,
-        "nnrr.fhir.journal_pdf_read",
-        [(found.course.patient_id, "DocumentReference", str(found.pk))],
+        _notes(_machine(request)),
+        document_id,
+        resource="Binary",
+        action="nnrr.fhir.journal_pdf_read",
+        render=lambda found: _pdf(found, binary_id),
+        shown_as="DocumentReference",
+        asked_for=binary_id,
     )
-    response = HttpResponse(journal.note_pdf(found), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{binary_id}.pdf"'
-    return response
 
 
 # --- Patient --------------------------------------------------------------------------------
@@ -451,12 +480,15 @@ def patient_search(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 @machine_client(SCOPES["Patient"])
-def patient_read(request: HttpRequest, patient_id: uuid.UUID) -> JsonResponse:
-    found = _patients(_machine(request)).filter(pk=patient_id).first()
-    if found is None:
-        return _not_found(request, "Patient", patient_id)
-    _audit_reads(request, "nnrr.fhir.patient_read", [(found.pk, "Patient", str(found.pk))])
-    return _json(patient_resource(found))
+def patient_read(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    return _read(
+        request,
+        _patients(_machine(request)),
+        patient_id,
+        resource="Patient",
+        action="nnrr.fhir.patient_read",
+        render=lambda found: _json(patient_resource(found)),
+    )
 
 
 def not_found_view(request: HttpRequest, rest: str) -> JsonResponse:

@@ -81,8 +81,18 @@ def test_no_journal_note_for_a_draft_or_another_units_form(
     assert api().get(f"/fhir/DocumentReference/{draft.pk}").status_code == 404
     haukeland = api(HAUKELAND_CLIENT)
     assert haukeland.get(f"/fhir/DocumentReference/{records.pre.pk}").status_code == 404
-    assert haukeland.get(f"/fhir/Binary/journalnotat-{records.pre.pk}").status_code == 404
+    refused = haukeland.get(f"/fhir/Binary/journalnotat-{records.pre.pk}")
+    assert refused.status_code == 404
+    assert f"Binary/journalnotat-{records.pre.pk}" in refused.json()["issue"][0]["details"]["text"]
+    denied = (
+        AuditEvent.objects.filter(action="nnrr.fhir.journal_note.access_denied")
+        .order_by("id")
+        .last()
+    )
+    assert denied is not None
+    assert denied.object_id == f"journalnotat-{records.pre.pk}"[:64]
     assert api().get("/fhir/Binary/journalnotat-not-an-id").status_code == 404
+    assert api().get(f"/fhir/Binary/{records.pre.pk}").status_code == 404
 
 
 def test_journal_notes_need_their_scope(records: Records, api: Callable[..., Client]) -> None:
