@@ -561,4 +561,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from nnrr.lib.scopes import unscoped
+
+    # A benchmark sets up and checks rows at every unit (docs/decisions/0024).
+    with unscoped("benchmark set-up and checks"):
+        sys.exit(main())

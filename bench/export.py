@@ -446,4 +446,8 @@ def targets(results: list[dict[str, Any]]) -> list[str]:
 
 
 if __name__ == "__main__":
-    main()
+    from nnrr.lib.scopes import unscoped
+
+    # A benchmark sets up and checks rows at every unit (docs/decisions/0024).
+    with unscoped("benchmark set-up and checks"):
+        main()

@@ -237,4 +237,8 @@ def run(sizes: list[int], use_pg: bool, tmp: Any, now: dt.datetime, provider: An
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from nnrr.lib.scopes import unscoped
+
+    # A benchmark sets up and checks rows at every unit (docs/decisions/0024).
+    with unscoped("benchmark set-up and checks"):
+        sys.exit(main())

@@ -4,6 +4,11 @@ Views reach patients, courses, forms and orders only through these functions, al
 request's active profile (role + unit). An object of another unit answers 404 exactly like one
 that does not exist, and the attempt is logged. Roles without form rights are refused before any
 lookup. See docs/decisions/0003-one-access-module.md.
+
+The unit filter itself is not written here: each query set is built in the profile's unit scope
+(``nnrr.lib.scopes``, docs/decisions/0024), whose managers filter every patient-data model to the
+profile's unit (every unit for a national profile). Built in the scope, a query set keeps its
+filter wherever it is used.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from nnrr.accounts.profiles import Profile, Right
 from nnrr.appointments.models import InboundMessage
 from nnrr.audit.context import Actor
 from nnrr.audit.services import not_found, record_event
+from nnrr.lib.scopes import unit_scope
 from nnrr.patients.models import Course, Patient
 from nnrr.questionnaires.models import FormKind, FormStatus, Response, course_unfinished
 from nnrr.scheduling import reads as patient_reads
@@ -69,12 +75,15 @@ def audit_view(
 
 
 def patients_of_unit(profile: Profile) -> QuerySet[Patient]:
-    """The unit's own patient records (another unit's record of the same person is not here)."""
-    return Patient.objects.filter(unit=profile.unit)
+    """The unit's own patient records (another unit's record of the same person is not here).
+    A national profile's scope is every unit; it holds no form rights to reach them here."""
+    with unit_scope(profile):
+        return Patient.objects.all()
 
 
 def courses_of_unit(profile: Profile) -> QuerySet[Course]:
-    return Course.objects.filter(unit=profile.unit)
+    with unit_scope(profile):
+        return Course.objects.all()
 
 
 def unfinished_courses(profile: Profile) -> QuerySet[Course]:
@@ -143,19 +152,23 @@ def consent_log_page(profile: Profile, *, offset: int, limit: int) -> list[dict[
 
 
 def responses_of_unit(profile: Profile) -> QuerySet[Response]:
-    return Response.objects.filter(course__unit=profile.unit)
+    with unit_scope(profile):
+        return Response.objects.all()
 
 
 def orders_of_unit(profile: Profile) -> QuerySet[Order]:
-    return Order.objects.filter(course__unit=profile.unit)
+    with unit_scope(profile):
+        return Order.objects.all()
 
 
 def received_messages(profile: Profile) -> QuerySet[InboundMessage]:
     """ "Mottatte avtaler": the unit's messages from its booking system; for the national
     secretariat, the messages that name no known unit (no unit's staff can see those)."""
+    with unit_scope(profile):
+        messages = InboundMessage.objects.all()
     if profile.has(Right.ADMINISTER):
-        return InboundMessage.objects.filter(unit__isnull=True)
-    return InboundMessage.objects.filter(unit=profile.unit)
+        return messages.filter(unit__isnull=True)
+    return messages
 
 
 # --- Single objects --------------------------------------------------------------------------
@@ -209,8 +222,9 @@ def search_patient(request: HttpRequest, national_id: str) -> Patient | None:
 def registry_records(request: HttpRequest, national_id: str) -> QuerySet[Patient]:
     """Every unit's record of a person: only for the Registeradministrator's registry-wide
     actions (docs/decisions/0013)."""
-    require_right(request, Right.ADMINISTER)
-    return Patient.objects.filter(national_id=national_id)
+    profile = require_right(request, Right.ADMINISTER)
+    with unit_scope(profile):
+        return Patient.objects.filter(national_id=national_id)
 
 
 def national_id_digest(national_id: str) -> str:
@@ -257,19 +271,20 @@ def access_order(request: HttpRequest, order_id: uuid.UUID) -> Order:
 
 
 def patients_for_machine_client(unit_id: int) -> QuerySet[Patient]:
-    return Patient.objects.filter(unit_id=unit_id)
+    with unit_scope(units=[unit_id]):
+        return Patient.objects.all()
 
 
 def responses_for_machine_client(unit_id: int) -> QuerySet[Response]:
     """The unit's completed forms of active courses whose pre-treatment form carries consent."""
-    consented = Response.objects.filter(
-        course=OuterRef("course"),
-        kind=FormKind.PRE_TREATMENT,
-        status=FormStatus.FERDIGSTILT,
-        consent=True,
-    )
-    return Response.objects.filter(
-        course__unit_id=unit_id,
-        course__status=Course.Status.ACTIVE,
-        status=FormStatus.FERDIGSTILT,
-    ).filter(Exists(consented))
+    with unit_scope(units=[unit_id]):
+        consented = Response.objects.filter(
+            course=OuterRef("course"),
+            kind=FormKind.PRE_TREATMENT,
+            status=FormStatus.FERDIGSTILT,
+            consent=True,
+        )
+        return Response.objects.filter(
+            course__status=Course.Status.ACTIVE,
+            status=FormStatus.FERDIGSTILT,
+        ).filter(Exists(consented))

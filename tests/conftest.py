@@ -34,6 +34,7 @@ from nnrr.api.models import ALL_SCOPES, MachineClient
 from nnrr.audit.context import Actor
 from nnrr.demo.people import synthetic_id
 from nnrr.lib.dates import oslo_date
+from nnrr.lib.scopes import no_scope, unscoped
 from nnrr.patients.models import Course, Patient
 from nnrr.patients.services import register_patient
 from nnrr.scheduling import services as scheduling
@@ -52,6 +53,20 @@ def _empty_cache() -> None:
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _unscoped_test_body(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The test's own set-up and checks see every unit (``nnrr.lib.scopes``): fixtures create
+    rows at several units and assertions read them back. What the test exercises opens its
+    own scope as in production: each request runs in its profile's scope (none without a
+    profile) and the workers open theirs. ``@pytest.mark.scoped`` tests start with no scope."""
+    if request.node.get_closest_marker("scoped"):
+        with no_scope():
+            yield
+        return
+    with unscoped("test set-up and assertions"):
+        yield
 
 
 ST_OLAVS = 104293

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -12,7 +13,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
-from nnrr.accounts.profiles import load_profile
+from nnrr.accounts.profiles import Profile, load_profile
+from nnrr.lib.scopes import no_scope, unit_scope
 
 LOGIN_TIME_SESSION_KEY = "nnrr_login_at"
 TOUCHED_SESSION_KEY = "nnrr_touched_at"
@@ -42,9 +44,29 @@ class SessionTimeoutMiddleware:
 
 
 class ProfileMiddleware:
+    """The active profile on ``request.profile``, and the request run in its unit scope
+    (``nnrr.lib.scopes``; docs/decisions/0024). A request starts with no scope, whatever the
+    thread did before: without a profile (the portal, the FHIR API, the login pages) a query on
+    patient data raises until the view opens the scope of what it serves. A streamed response's
+    body is produced in the same scope."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.profile = load_profile(request)  # type: ignore[attr-defined]
-        return self.get_response(request)
+        with no_scope():
+            profile = load_profile(request)
+            request.profile = profile  # type: ignore[attr-defined]
+            if profile is None:
+                return self.get_response(request)
+            with unit_scope(profile):
+                response = self.get_response(request)
+                if response.streaming:
+                    content = response.streaming_content  # type: ignore[attr-defined]
+                    response.streaming_content = _in_scope(profile, content)  # type: ignore[attr-defined]
+                return response
+
+
+def _in_scope(profile: Profile, content: Iterable[Any]) -> Iterator[Any]:
+    with unit_scope(profile):
+        yield from content

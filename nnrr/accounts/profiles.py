@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from nnrr.accounts.models import Membership, Role, Unit, User
 from nnrr.lib.dates import today_oslo
+from nnrr.lib.scopes import unscoped
 
 PROFILE_SESSION_KEY = "nnrr_membership_id"
 
@@ -110,10 +111,12 @@ def load_profile(request: HttpRequest) -> Profile | None:
     from nnrr.worklists.models import UnfinishedCourse
 
     # The red dot rides on this read (an index probe of the worklists' marker), rather than
-    # costing every page a query of its own.
-    waiting = UnfinishedCourse.objects.filter(
-        unit_id=OuterRef("unit_id"), owner_id=OuterRef("user_id")
-    )
+    # costing every page a query of its own. The unit is not known before the read: the marker
+    # is joined to the membership's own unit (the one the profile's scope will be).
+    with unscoped("the red dot: the marker of the membership's own unit, joined to it"):
+        waiting = UnfinishedCourse.objects.filter(
+            unit_id=OuterRef("unit_id"), owner_id=OuterRef("user_id")
+        )
     membership = (
         active_memberships()
         .select_related("unit")

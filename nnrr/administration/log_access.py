@@ -38,11 +38,10 @@ def events_for(profile: Profile) -> QuerySet[AuditEvent]:
 
 
 def _patients(profile: Profile) -> QuerySet[Patient]:
+    """The records whose identity the profile may see: its unit's, every unit's for a national
+    profile (the profile's unit scope, nnrr.lib.scopes)."""
     from nnrr.access import patients_of_unit
-    from nnrr.patients.models import Patient
 
-    if profile.is_national:
-        return Patient.objects.all()
     return patients_of_unit(profile)
 
 

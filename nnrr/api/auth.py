@@ -35,6 +35,7 @@ from nnrr.audit.context import Actor
 from nnrr.audit.models import Outcome
 from nnrr.audit.services import record_event
 from nnrr.lib.requests import client_address
+from nnrr.lib.scopes import unit_scope
 
 ACCESS_TOKEN_TYPES = {"at+jwt", "application/at+jwt"}
 
@@ -168,7 +169,8 @@ def authenticate(request: HttpRequest) -> MachineIdentity:
 def machine_client(
     scope: str,
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    """View decorator: a verified machine client holding ``scope``, as ``request.machine``."""
+    """View decorator: a verified machine client holding ``scope``, as ``request.machine``; the
+    view runs in the unit scope of the client's unit (``nnrr.lib.scopes``)."""
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @functools.wraps(view)
@@ -190,7 +192,9 @@ def machine_client(
                     ],
                 ).response()
             request.machine = identity  # type: ignore[attr-defined]
-            return view(request, *args, **kwargs)
+            # The client's unit is the only unit whose data it sees or writes.
+            with unit_scope(units=[identity.unit_id]):
+                return view(request, *args, **kwargs)
 
         return wrapped
 

@@ -8,9 +8,13 @@ it is acknowledged and then processed once (``docs/decisions/0022-appointment-fe
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from nnrr.lib.scopes import ScopedManager
 
 
 class EventKind(models.TextChoices):
@@ -86,6 +90,10 @@ class Appointment(models.Model):
     last_message_id = models.CharField(max_length=100, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Patient data: queried only inside a unit scope (nnrr.lib.scopes).
+    objects = ScopedManager["Appointment"]()
+    unit_path: ClassVar[str] = "unit"
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -150,6 +158,10 @@ class InboundMessage(models.Model):
     handled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+
+    # Patient data: queried only inside a unit scope (nnrr.lib.scopes).
+    objects = ScopedManager["InboundMessage"]()
+    unit_path: ClassVar[str] = "unit"
 
     class Meta:
         ordering = ["-received_at", "-id"]

@@ -35,6 +35,7 @@ from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
 from nnrr.lib.dates import oslo_date
 from nnrr.lib.national_id import NationalIdError, parse_national_id
+from nnrr.lib.scopes import unscoped
 from nnrr.patients.models import Course
 from nnrr.patients.services import register_patient
 from nnrr.questionnaires.models import FormKind, FormStatus, Response
@@ -444,6 +445,7 @@ MAX_ATTEMPTS = 5
 after_apply_hook: Callable[[InboundMessage], None] | None = None
 
 
+@unscoped("the appointment processor: received messages of every unit")
 def process_pending(*, worker_id: str, now: dt.datetime, limit: int = 1000) -> int:
     """Apply received messages, oldest first, each exactly once.
 

@@ -22,6 +22,7 @@ from hl7.client import MLLPClient
 
 from nnrr.appointments.siu import build_siu
 from nnrr.demo.people import synthetic_id
+from nnrr.lib.scopes import unscoped
 
 SCENARIOS = (
     "new",
@@ -151,6 +152,7 @@ def steps(*, unit: int, count: int, now: dt.datetime, seed: int = 2026) -> Itera
             yield Step(older, scenario)
 
 
+@unscoped("the appointment simulator: a demo unit's booking system")
 def run(
     *,
     host: str,

@@ -22,6 +22,7 @@ from nnrr.accounts.models import Unit
 from nnrr.demo.people import random_person
 from nnrr.demo.synthetic import Trajectory, clinician_answers, patient_answers, with_diagnosis_types
 from nnrr.lib.dates import add_months, oslo_date, oslo_datetime
+from nnrr.lib.scopes import unscoped
 from nnrr.patients.models import ConsentLogEntry, Course, Patient
 from nnrr.questionnaires.definitions import Definition, get_definition
 from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
@@ -91,6 +92,7 @@ def _secret(rng: random.Random) -> str:
     return hashlib.sha256(rng.randbytes(16)).hexdigest()
 
 
+@unscoped("the synthetic data generator: courses at every unit")
 def seed(*, scale: int, now: dt.datetime, out: Writer, answers: bool = True, seed: int = 1) -> int:
     """Create ``scale`` courses; returns the number created."""
     rng = random.Random(seed)

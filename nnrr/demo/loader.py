@@ -22,6 +22,7 @@ from nnrr.demo import people
 from nnrr.demo.bulk import Writer
 from nnrr.demo.synthetic import Trajectory, clinician_answers, patient_answers, with_diagnosis_types
 from nnrr.lib.dates import OSLO, add_months, oslo_date, oslo_datetime
+from nnrr.lib.scopes import unscoped
 from nnrr.patients.models import Course, Patient
 from nnrr.patients.services import register_patient
 from nnrr.questionnaires import services as form_services
@@ -134,6 +135,7 @@ def _at(day: dt.date, rng: random.Random, start: int = 9, end: int = 15) -> dt.d
     return oslo_datetime(day, rng.randint(start, end - 1), rng.choice([0, 10, 20, 30, 40, 50]))
 
 
+@unscoped("the demo loader: synthetic people at every demo unit")
 def load_demo(*, now: dt.datetime, out: Writer) -> bool:
     """Load the demo data as of ``now``; returns False when it was already there."""
     users = ensure_users()

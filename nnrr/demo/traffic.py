@@ -159,6 +159,21 @@ def prepare(
 ) -> Plan:
     """Users, sessions, patients and open orders for a run (inside Django, on the target
     database). Staff are Pasientansvarlig at the given units (default: every active unit)."""
+    from nnrr.lib.scopes import unscoped
+
+    with unscoped("load-test set-up: users, patients and orders at every unit"):
+        return _prepare(
+            staff=staff,
+            patients=patients,
+            bookings_per_staff=bookings_per_staff,
+            seed=seed,
+            units=units,
+        )
+
+
+def _prepare(
+    *, staff: int, patients: int, bookings_per_staff: int, seed: int, units: Iterable[int]
+) -> Plan:
     from django.utils import timezone
 
     from nnrr.accounts.models import Membership, Role, Unit, User
@@ -328,6 +343,13 @@ def patient_visit(driver: Driver, patient: PatientPlan, receipts: Receipts) -> N
 def verify(plan: Plan, receipts: Receipts) -> dict[str, Any]:
     """In the database: every receipted booking has its course and one pre-treatment order,
     every receipted submission is stored exactly once; nothing is stored without a receipt."""
+    from nnrr.lib.scopes import unscoped
+
+    with unscoped("load-test check: every unit's stored bookings and forms"):
+        return _verify(plan, receipts)
+
+
+def _verify(plan: Plan, receipts: Receipts) -> dict[str, Any]:
     from nnrr.patients.models import Course
     from nnrr.questionnaires.models import FormKind, FormStatus, Response
     from nnrr.scheduling.models import Order, OrderState

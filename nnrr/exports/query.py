@@ -1,8 +1,9 @@
 """Which forms an export may contain, and the rows it streams.
 
 ``exports_scope(profile, filters)`` is the one way in to exported data, like nnrr/access.py for
-pages: it takes the active profile, and only the national role (Registeradministrator) reaches
-beyond its own unit. Only active courses whose patient consented (a completed pre-treatment form
+pages: it takes the active profile and queries in its unit scope (``nnrr.lib.scopes``), so only
+the national role (Registeradministrator) reaches beyond its own unit, on the web and on the
+export worker alike. Only active courses whose patient consented (a completed pre-treatment form
 with consent) are exported: no consent, no registry data.
 
 Rows are streamed with a server-side cursor (``iterator``), so memory does not grow with the
@@ -27,6 +28,7 @@ from nnrr.accounts.profiles import Profile, Right
 from nnrr.exports.columns import COURSE_SUFFIXES, FORM_ORDER
 from nnrr.exports.pseudonym import Pseudonymiser
 from nnrr.lib.dates import OSLO, date_of, oslo_date
+from nnrr.lib.scopes import unit_scope
 from nnrr.patients.models import Course
 from nnrr.questionnaires.models import (
     PATIENT_FORM_KINDS,
@@ -187,14 +189,16 @@ def exports_scope(profile: Profile, filters: ExportFilters) -> QuerySet[Response
     """Every form the export may contain (all chosen types), before the age band."""
     filters.check()
     units = export_units(profile, filters)
-    queryset = _with_main(
-        Response.objects.filter(
+    # The profile's scope (its unit; every unit for the national role), narrowed to the units
+    # chosen. Built here, the filter stays with the queryset wherever its rows are streamed.
+    with unit_scope(profile):
+        forms = Response.objects.filter(
             course__unit__in=units,
             course__status=Course.Status.ACTIVE,
             kind__in=filters.forms,
             status__in=filters.statuses,
         ).filter(consent_exists(OuterRef("course")))
-    )
+    queryset = _with_main(forms)
     if filters.own_only:
         queryset = queryset.filter(course__owner=profile.user)
     if filters.sex:
@@ -367,16 +371,12 @@ def course_rows(
 ) -> Iterator[dict[str, Any]]:
     """One mapping per course whose Behandlerskjema matches: ``{"1b": row, "1a": row, …}``."""
     clinician = exports_scope(profile, dataclasses.replace(filters, forms=(FormKind.CLINICIAN,)))
-    queryset = (
-        _with_main(
-            Response.objects.filter(course__in=clinician.values("course_id")).filter(
-                Q(kind=FormKind.CLINICIAN, status__in=filters.statuses)
-                | Q(kind__in=PATIENT_FORM_KINDS, status=FormStatus.FERDIGSTILT)
-            )
+    with unit_scope(profile):
+        forms = Response.objects.filter(course__in=clinician.values("course_id")).filter(
+            Q(kind=FormKind.CLINICIAN, status__in=filters.statuses)
+            | Q(kind__in=PATIENT_FORM_KINDS, status=FormStatus.FERDIGSTILT)
         )
-        .order_by("course_id", "kind", "form_date")
-        .values_list(*FIELDS)
-    )
+    queryset = _with_main(forms).order_by("course_id", "kind", "form_date").values_list(*FIELDS)
     current: dict[str, Any] = {}
     for values in queryset.iterator(chunk_size=CHUNK):
         row = builder.build(values)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from nnrr.lib.national_id import formatted as formatted_national_id
+from nnrr.lib.scopes import ScopedManager
 
 
 class Patient(models.Model):
@@ -49,6 +51,10 @@ class Patient(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Patient data: queried only inside a unit scope (nnrr.lib.scopes).
+    objects = ScopedManager["Patient"]()
+    unit_path: ClassVar[str] = "unit"
 
     class Meta:
         constraints = [
@@ -102,6 +108,10 @@ class Course(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     version = models.PositiveIntegerField(default=1)
 
+    # Patient data: queried only inside a unit scope (nnrr.lib.scopes).
+    objects = ScopedManager["Course"]()
+    unit_path: ClassVar[str] = "unit"
+
     class Meta:
         ordering = ["-planned_consultation_date"]
         indexes = [
@@ -151,6 +161,10 @@ class ConsentLogEntry(models.Model):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+
+    # Patient data: queried only inside a unit scope (nnrr.lib.scopes).
+    objects = ScopedManager["ConsentLogEntry"]()
+    unit_path: ClassVar[str] = "unit"
 
     class Meta:
         ordering = ["-recorded_at"]

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +26,7 @@ from nnrr.audit.context import Actor
 from nnrr.audit.models import Outcome
 from nnrr.audit.services import record_event
 from nnrr.lib.requests import client_address
+from nnrr.lib.scopes import unit_scope, unscoped
 from nnrr.questionnaires import services as form_services
 from nnrr.questionnaires.models import FormKind, FormStatus, Response, Source
 from nnrr.scheduling import codes
@@ -159,6 +162,21 @@ def enter(
         _began, minutes = _block(address, now, extend=True)
         return EntryResult(Entry.SLOWED, wait_minutes=minutes)
     order = find()
+    with order_scope(order):
+        return _check_entry(
+            request, order, birth_date=birth_date, now=now, via=via, address=address
+        )
+
+
+def _check_entry(
+    request: HttpRequest,
+    order: Order | None,
+    *,
+    birth_date: dt.date | None,
+    now: dt.datetime,
+    via: str,
+    address: str,
+) -> EntryResult:
     unit_id = order.course.unit_id if order else None
     actor = Actor.patient(request, unit_id)
     patient_id = order.course.patient_id if order else None
@@ -320,18 +338,41 @@ def order_by_code(code: str) -> Order | None:
     normalized = codes.normalize_code(code)
     if len(normalized) != codes.CODE_LENGTH:
         return None
-    return (
-        Order.objects.select_related("course__patient", "course__unit")
-        .filter(code_hash=codes.code_hash(normalized))
-        .first()
-    )
+    # The patient has no unit yet: the order is found by the keyed hash of its code, at
+    # whichever unit it is, and nothing of it is shown before the date of birth matches.
+    with unscoped("the portal: an order found by the keyed hash of its one-time code"):
+        return (
+            Order.objects.select_related("course__patient", "course__unit")
+            .filter(code_hash=codes.code_hash(normalized))
+            .first()
+        )
 
 
 def order_by_token(token: str) -> Order | None:
     if not token or len(token) > 100:
         return None
-    return (
-        Order.objects.select_related("course__patient", "course__unit")
-        .filter(token_hash=codes.token_hash(token))
-        .first()
-    )
+    with unscoped("the portal: an order found by the keyed hash of its link's token"):
+        return (
+            Order.objects.select_related("course__patient", "course__unit")
+            .filter(token_hash=codes.token_hash(token))
+            .first()
+        )
+
+
+def unit_of_order(order_id: str) -> int | None:
+    """The unit of the order a patient's session entered (the session holds its id only)."""
+    try:
+        key = uuid.UUID(order_id)
+    except ValueError:
+        return None
+    with unscoped("the portal: the unit of the order the patient's session proved"):
+        return Order.objects.filter(pk=key).values_list("course__unit_id", flat=True).first()
+
+
+def order_scope(order: Order | None) -> AbstractContextManager[object]:
+    """The patient's scope in the portal: the unit of the order they proved (none before)."""
+    return unit_scope_of(order.course.unit_id if order is not None else None)
+
+
+def unit_scope_of(unit_id: int | None) -> AbstractContextManager[object]:
+    return unit_scope(units=[unit_id] if unit_id is not None else [])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django import forms
@@ -43,6 +44,8 @@ from nnrr.scheduling.models import Order, OrderState
 SESSION_ORDER = "nnrr_portal_order"
 SESSION_CONSENT = "nnrr_portal_consent"
 SESSION_RECEIPT = "nnrr_portal_receipt"
+# The unit of the order the patient proved: the scope of the pages inside the portal.
+SESSION_UNIT = "nnrr_portal_unit"
 
 
 class BirthDateField(forms.CharField):
@@ -109,6 +112,7 @@ def _entered(request: HttpRequest, order: Order) -> HttpResponse:
         logout(request)
     request.session.cycle_key()  # a fresh session id once the patient has proved who they are
     request.session[SESSION_ORDER] = str(order.pk)
+    request.session[SESSION_UNIT] = order.course.unit_id
     request.session.pop(SESSION_CONSENT, None)
     if order.kind == FormKind.PRE_TREATMENT and not (order.response_id and order.response):
         return redirect("portal:consent")
@@ -157,9 +161,10 @@ def _entry(
             now=timezone.now(),
             via=via,
         )
-        if result.outcome == portal.Entry.OK and result.order is not None:
-            return _entered(request, result.order)
-        page = _entry_result_page(request, result)
+        with portal.order_scope(result.order):
+            if result.outcome == portal.Entry.OK and result.order is not None:
+                return _entered(request, result.order)
+            page = _entry_result_page(request, result)
         if page is not None:
             return page
         form.add_error(None, str(ENTRY_MESSAGES[result.outcome]) % {"minutes": result.wait_minutes})
@@ -193,6 +198,23 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
 
 
 # --- Inside the portal -----------------------------------------------------------------------
+
+
+def _in_patient_scope(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The page runs in the scope of the unit whose order the patient proved (none before)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        unit_id = request.session.get(SESSION_UNIT)
+        if not isinstance(unit_id, int) and request.session.get(SESSION_ORDER):
+            # A session that entered before the unit was kept with it.
+            unit_id = portal.unit_of_order(str(request.session[SESSION_ORDER]))
+            if unit_id is not None:
+                request.session[SESSION_UNIT] = unit_id
+        with portal.unit_scope_of(unit_id if isinstance(unit_id, int) else None):
+            return view(request, *args, **kwargs)
+
+    return wrapped
 
 
 def _current(request: HttpRequest) -> tuple[Order, Definition] | HttpResponse:
@@ -231,6 +253,7 @@ def _draft(order: Order) -> Response | None:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
+@_in_patient_scope
 def consent(request: HttpRequest) -> HttpResponse:
     current = _current(request)
     if isinstance(current, HttpResponse):
@@ -264,6 +287,7 @@ def _require_consent(request: HttpRequest, order: Order) -> HttpResponse | None:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
+@_in_patient_scope
 def section(request: HttpRequest, step: int) -> HttpResponse:
     """One section of the questionnaire; "Neste", "Forrige", "Lagre og fortsett senere"."""
     current = _current(request)
@@ -346,6 +370,7 @@ def _unanswered(definition: Definition, answers: dict[str, Any]) -> list[tuple[i
 
 @never_cache
 @require_http_methods(["GET", "POST"])
+@_in_patient_scope
 def review(request: HttpRequest) -> HttpResponse:
     """Before "Send inn": how many questions are unanswered, with links back to them."""
     current = _current(request)
@@ -419,6 +444,6 @@ def receipt(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["POST"])
 def leave(request: HttpRequest) -> HttpResponse:
-    for key in (SESSION_ORDER, SESSION_CONSENT, SESSION_RECEIPT):
+    for key in (SESSION_ORDER, SESSION_CONSENT, SESSION_RECEIPT, SESSION_UNIT):
         request.session.pop(key, None)
     return redirect(reverse("portal:start"))

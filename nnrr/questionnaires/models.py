@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Substr
 from django.utils.translation import gettext_lazy as _
+
+from nnrr.lib.scopes import ScopedManager
 
 
 class FormKind(models.TextChoices):
@@ -135,7 +137,9 @@ class Response(models.Model):
     # Optimistic locking: every update checks the version it read and bumps it.
     version = models.PositiveIntegerField(default=1)
 
-    objects = ResponseQuerySet.as_manager()
+    # Patient data: queried only inside a unit scope (nnrr.lib.scopes).
+    objects = ScopedManager.from_queryset(ResponseQuerySet)()
+    unit_path: ClassVar[str] = "course__unit"
 
     class Meta:
         ordering = ["course", "kind"]
@@ -193,7 +197,7 @@ class Response(models.Model):
         if (
             not self._state.adding
             and self.kind in PATIENT_FORM_KINDS
-            and (Response.objects.filter(pk=self.pk, status=FormStatus.FERDIGSTILT).exists())
+            and Response._base_manager.filter(pk=self.pk, status=FormStatus.FERDIGSTILT).exists()
         ):
             raise ImmutableFormError("a completed patient form cannot be changed")
         super().save(*args, **kwargs)
@@ -219,6 +223,10 @@ class FormReturn(models.Model):
     returned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+
+    # Patient data: queried only inside a unit scope (nnrr.lib.scopes).
+    objects = ScopedManager["FormReturn"]()
+    unit_path: ClassVar[str] = "response__course__unit"
 
     class Meta:
         ordering = ["-returned_at", "-id"]

@@ -31,6 +31,7 @@ from django.db.models.fields.json import (  # type: ignore[attr-defined]
 )
 from django.db.models.functions import Cast, Substr
 
+from nnrr.lib.scopes import unscoped
 from nnrr.patients.models import Course
 from nnrr.questionnaires.models import FormKind, FormStatus, consent_given
 
@@ -119,12 +120,20 @@ def _completed(kind: str, **extra: Any) -> FilteredRelation:
     return FilteredRelation("responses", condition=condition)
 
 
+# The reports count every unit's courses whoever asks: a report sets a unit beside the others
+# and the country, and the counts are cached once for every viewer (indicators.counted_cached).
+# They leave as counts per unit, with small numbers suppressed, never as rows.
+REPORTS_SPAN = "the reports: counts per unit over every unit, the same for every viewer"
+
+
 def courses() -> Any:  # a QuerySet[Course] with annotations the type checker cannot see
-    """Courses in the unit of analysis, with their visit and follow-up years."""
+    """Courses in the unit of analysis (every unit's: :data:`REPORTS_SPAN`), with their visit
+    and follow-up years."""
     visit = KeyTextTransform("S1b_DateOfCompletion", f"{CLINICIAN}__answers")
+    with unscoped(REPORTS_SPAN):
+        active = Course.objects.filter(status=Course.Status.ACTIVE)
     return (
-        Course.objects.filter(status=Course.Status.ACTIVE)
-        .annotate(
+        active.annotate(
             **{
                 CLINICIAN: _completed(FormKind.CLINICIAN),
                 BASELINE: FilteredRelation("responses", condition=consent_given("responses__")),

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from nnrr.accounts.models import Unit
 from nnrr.lib.dates import date_of, oslo_date
+from nnrr.lib.scopes import unit_scope
 from nnrr.patients.models import Course
 from nnrr.questionnaires import diagnoses
 from nnrr.questionnaires.definitions import Definition, get_definition
@@ -160,9 +161,10 @@ def _checks() -> list[Finding]:
 def courses_in_year(unit_ids: Iterable[int], year: int) -> Any:
     """Active courses of the units placed in ``year`` (Besøksdato, else planned date)."""
     visit = KeyTextTransform("S1b_DateOfCompletion", "main__answers")
+    with unit_scope(units=unit_ids):
+        active = Course.objects.filter(status=Course.Status.ACTIVE)
     return (
-        Course.objects.filter(unit_id__in=list(unit_ids), status=Course.Status.ACTIVE)
-        .annotate(
+        active.annotate(
             main=FilteredRelation("responses", condition=Q(responses__kind=FormKind.CLINICIAN))
         )
         .alias(
@@ -188,9 +190,10 @@ def assess(*, units: list[Unit], year: int) -> list[UnitQuality]:
         result.relations = _relations()
         result.checks = _checks()
     courses = courses_in_year(results, year)
+    with unit_scope(units=results):
+        forms = Response.objects.filter(course__in=courses.values("pk"))
     rows = (
-        Response.objects.filter(course__in=courses.values("pk"))
-        .exclude(status=FormStatus.SLETTET)
+        forms.exclude(status=FormStatus.SLETTET)
         .order_by("course_id", "kind")
         .values_list(
             "course_id",

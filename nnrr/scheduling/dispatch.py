@@ -43,6 +43,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, override
 
 from nnrr.lib.dates import OSLO
+from nnrr.lib.scopes import unscoped
 from nnrr.scheduling import codes
 from nnrr.scheduling.channels import Channel, ChannelError, OutgoingMessage
 from nnrr.scheduling.models import (
@@ -501,6 +502,7 @@ def reconcile(worker_id: str, now: dt.datetime, channel: Channel, lease: dt.time
 # --- One pass --------------------------------------------------------------------------------
 
 
+@unscoped("the dispatch worker: every unit's due orders, outbox and purges")
 def run_pass(
     *,
     worker_id: str,

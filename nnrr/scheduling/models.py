@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from nnrr.lib.scopes import ScopedManager
 from nnrr.questionnaires.models import FormKind
 
 
@@ -71,6 +73,10 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     version = models.PositiveIntegerField(default=1)
 
+    # Patient data: queried only inside a unit scope (nnrr.lib.scopes).
+    objects = ScopedManager["Order"]()
+    unit_path: ClassVar[str] = "course__unit"
+
     class Meta:
         ordering = ["send_at"]
         constraints = [
@@ -125,6 +131,10 @@ class Message(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField()
+
+    # Patient data: queried only inside a unit scope (nnrr.lib.scopes).
+    objects = ScopedManager["Message"]()
+    unit_path: ClassVar[str] = "order__course__unit"
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
+
+from nnrr.lib.scopes import ScopedManager
 
 
 class UnfinishedCourse(models.Model):
@@ -34,6 +38,10 @@ class UnfinishedCourse(models.Model):
     )
     planned_consultation_date = models.DateField()
     created_at = models.DateTimeField()  # the course's: the worklists' order within a day
+
+    # Patient data: queried only inside a unit scope (nnrr.lib.scopes).
+    objects = ScopedManager["UnfinishedCourse"]()
+    unit_path: ClassVar[str] = "unit"
 
     class Meta:
         managed = True
@@ -70,6 +78,10 @@ class WaitingOrder(models.Model):
     )
     planned_consultation_date = models.DateField()  # the course's
     created_at = models.DateTimeField()  # the course's: the list's order within a day
+
+    # Patient data: queried only inside a unit scope (nnrr.lib.scopes).
+    objects = ScopedManager["WaitingOrder"]()
+    unit_path: ClassVar[str] = "unit"
 
     class Meta:
         managed = True

@@ -134,7 +134,10 @@ from nnrr.demo import traffic
 from nnrr.lib.dates import oslo_date
 from nnrr.patients.models import Course
 from nnrr.scheduling.models import Order
+from nnrr.lib.scopes import unscoped
 from tests.scheduling.test_two_workers_postgres import _due_orders
+set_up = unscoped("the test's set-up across units")  # held: entered for the whole script
+set_up.__enter__()
 plan = traffic.prepare(staff=1, patients=1, bookings_per_staff=1)
 orders = _due_orders({DUE})
 now = timezone.now()

@@ -11,6 +11,7 @@ from django.db.models import (
 )
 from django.utils.translation import gettext as _
 
+from nnrr.lib.scopes import unscoped
 from nnrr.questionnaires.models import FormKind
 from nnrr.reports import charts, frame, suppression
 from nnrr.reports import config as report_config
@@ -36,12 +37,13 @@ def response_report(choices: Choices) -> Report:
     cols = columns(choices.comparison, choices.unit, active_units(), choices.viewer_sees_all)
     cfg = report_config.load()
     base = frame.with_follow_up(frame.courses(), twelve=True)
-    sent = {
-        months: Exists(
-            Order.objects.filter(course=OuterRef("pk"), kind=kind, sent_at__isnull=False)
-        )
-        for months, kind in ((6, FormKind.FOLLOW_UP_6), (12, FormKind.FOLLOW_UP_12))
-    }
+    with unscoped(frame.REPORTS_SPAN):
+        sent = {
+            months: Exists(
+                Order.objects.filter(course=OuterRef("pk"), kind=kind, sent_at__isnull=False)
+            )
+            for months, kind in ((6, FormKind.FOLLOW_UP_6), (12, FormKind.FOLLOW_UP_12))
+        }
     sections = []
     for months, year_expr, has, in_years in (
         (6, F("followup_year"), "has6", frame.follow_ups_in(choices.first_year, choices.last_year)),

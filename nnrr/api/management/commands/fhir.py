@@ -20,6 +20,7 @@ from nnrr.api import services
 from nnrr.api.outcome import FhirError, operation_outcome
 from nnrr.api.questionnaire import all_questionnaires
 from nnrr.audit.context import Actor
+from nnrr.lib.scopes import unscoped
 
 
 class Command(BaseCommand):
@@ -52,6 +53,7 @@ class Command(BaseCommand):
             )
             self.stdout.write(str(path))
 
+    @unscoped("nnrr fhir import: a response file for its open order, at whichever unit")
     def _import(self, path: Path) -> None:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))

@@ -14,6 +14,7 @@ from nnrr.accounts.models import Unit
 from nnrr.appointments.models import Appointment
 from nnrr.audit.context import Actor
 from nnrr.demo import appointments as simulator
+from nnrr.lib.scopes import unscoped
 from nnrr.patients.models import Course
 from nnrr.questionnaires.models import FormKind
 from nnrr.scheduling import services as scheduling
@@ -51,6 +52,7 @@ class Command(BaseCommand):
         appointments.add_argument("--host", default=settings.MLLP_HOST)
         appointments.add_argument("--port", type=int, default=settings.MLLP_PORT)
 
+    @unscoped("nnrr demo: hands out a demo unit's appointments")
     def handle(self, *args: Any, **options: Any) -> None:
         if not (settings.DEMO or settings.TESTING):
             raise CommandError("nnrr demo is for demo and test environments only (NNRR_DEMO=1)")

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from nnrr.demo.bulk import seed
 from nnrr.demo.coverage import seed_coverage
+from nnrr.lib.scopes import unscoped
 from nnrr.patients.models import Course
 
 
@@ -38,6 +39,7 @@ class Command(BaseCommand):
             help="do not add coverage figures (eligible patients per unit and half-year)",
         )
 
+    @unscoped("nnrr seed: synthetic courses at every unit")
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.PRODUCTION:
             raise CommandError("Synthetic data is never generated with NNRR_PRODUCTION=1.")
