@@ -108,9 +108,10 @@ def test_a_booked_appointment_creates_the_course(put: Callable[..., Any]) -> Non
 
     assert answer.status_code == 200
     assert answer["Content-Type"] == "application/fhir+json"
-    assert answer.json()["issue"][0]["details"]["text"] == "Forløp opprettet; pasientskjema planlagt."
-    assert answer.json()["issue"][0]["severity"] == "information"
-    assert answer.json()["issue"][0]["diagnostics"] == "Course created; patient form planned."
+    said = answer.json()["issue"][0]
+    assert said["details"]["text"] == "Forløp opprettet; pasientskjema planlagt."
+    assert said["severity"] == "information"
+    assert said["diagnostics"] == "Course created; patient form planned."
     course = active_course(nid)
     assert course.unit_id == ST_OLAVS
     assert course.planned_consultation_date == oslo_date(start)
