@@ -277,9 +277,11 @@ def _session(config: ProviderConfig, redirect_uri: str) -> OAuth2Session:
     if config.private_key_file:
         key = _client_key(config)
         kid = config.key_id or key.kid or key.thumbprint()
+        # The key itself, not its PEM text: Authlib reads text as an RSA key, so an EC key
+        # would fail at the token request.
         session = OAuth2Session(
             config.client_id,
-            key.as_pem(private=True).decode(),
+            key,
             token_endpoint_auth_method="private_key_jwt",  # noqa: S106 - a method name
             redirect_uri=redirect_uri,
             code_challenge_method="S256",

@@ -10,12 +10,19 @@ running in a thread on a free port, with what a national eID provider adds on to
   foreign key, address it to another client, name another issuer, let it be expired, carry a
   stale nonce, or sign with a new key (key rotation) that the JWKS then publishes; or answer the
   userinfo request for another subject than the ID token's.
+
+The keys and the provider's application are made once per test process, when this module is
+imported: making an RSA key, and reading a private one (the library checks its primes), takes a
+noticeable part of a second, and a mutation run repeats these tests hundreds of times in forks of
+one process that has imported them. The client's usual key is an EC key (reading it is instant);
+the RSA key is used by the tests that choose it.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -28,17 +35,26 @@ import oidc_provider_mock
 import requests
 import werkzeug.serving
 from joserfc import jws, jwt
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwk import ECKey, KeySet, RSAKey
 from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict
 
 CLIENT_ID = "nnrr-test-client"
 CLIENT_SECRET = "test-secret-which-is-long-enough"
 
+# The client's registered keys: the provider accepts an assertion signed by either (ES256, RS256).
+CLIENT_KEY = ECKey.generate_key("P-256", parameters={"kid": "nnrr-client-key"})
+RSA_CLIENT_KEY = RSAKey.generate_key(2048, parameters={"kid": "nnrr-client-rsa-key"})
+# Signs the "bad_signature" ID token: a key the provider never published.
+FOREIGN_KEY = RSAKey.generate_key(2048)
+# The provider's next signing key, for the key rotation test.
+ROTATED_KEY = RSAKey.generate_key(2048, parameters={"kid": "rotated-key"})
+
 
 @dataclass
 class Provider:
     url: str
-    client_key: RSAKey
+    client_key: ECKey
+    rsa_client_key: RSAKey
     tamper: str = ""
     token_requests: list[dict[str, Any]] = field(default_factory=list)
     jwks_requests: int = 0
@@ -62,9 +78,26 @@ def _s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+_imported_provider_keys: dict[int, RSAKey] = {}
+
+
 def _provider_key() -> RSAKey:
+    """The mock's own signing key, read once (the mock would read it again for every token)."""
     storage = flask.g.oidc_provider_mock_storage
-    return RSAKey.import_key(storage.jwk.as_dict(is_private=True))
+    if id(storage) not in _imported_provider_keys:
+        _imported_provider_keys[id(storage)] = RSAKey.import_key(
+            storage.jwk.as_dict(is_private=True)
+        )
+    return _imported_provider_keys[id(storage)]
+
+
+def _signing_key_of_the_mock(_self: Any, _client: Any) -> RSAKey:
+    return _provider_key()
+
+
+# The mock hands Authlib its key as a dictionary, to be read again for each ID token; this gives
+# the key already read. The same key signs, only the reading is saved.
+oidc_provider_mock._app.OpenIDCode.resolve_client_private_key = _signing_key_of_the_mock  # type: ignore[method-assign]
 
 
 def _build_app(provider: Provider) -> flask.Flask:
@@ -85,7 +118,9 @@ def _build_app(provider: Provider) -> flask.Flask:
         assertion = form.get("client_assertion")
         if assertion:
             try:
-                token = jwt.decode(assertion, provider.client_key, algorithms=["RS256"])
+                alg = jws.extract_compact(assertion.encode()).protected["alg"]
+                key = {"ES256": provider.client_key, "RS256": provider.rsa_client_key}[alg]
+                token = jwt.decode(assertion, key, algorithms=[alg])
                 claims = token.claims
                 assert claims["iss"] == claims["sub"] == CLIENT_ID
                 assert claims["aud"] == provider.url
@@ -116,18 +151,40 @@ def _build_app(provider: Provider) -> flask.Flask:
                 provider.challenges[query["code"][0]] = request.args.get("code_challenge", "")
         elif request.path == "/jwks":
             provider.jwks_requests += 1
-            if provider.rotated_key is not None:
+            if provider.tamper == "unreadable_jwks":
+                response.set_data(flask.json.dumps({"keys": [{"kty": "RSA", "n": "no key"}]}))
+            elif provider.tamper == "duplicate_kid":
+                # A second key under the signing key's kid, after it (what a careless rotation
+                # publishes): the first one with that kid is the one to use.
+                published = response.get_json()["keys"][0]
+                other = {**FOREIGN_KEY.as_dict(private=False), "kid": published["kid"]}
+                response.set_data(flask.json.dumps({"keys": [published, other]}))
+            elif provider.rotated_key is not None:
                 keys = KeySet(
                     [RSAKey.import_key(response.get_json()["keys"][0]), provider.rotated_key]
                 )
                 response.set_data(flask.json.dumps(keys.as_dict(private=False)))
+        elif request.path == "/.well-known/openid-configuration" and provider.tamper:
+            body = response.get_json()
+            if provider.tamper == "discovery_not_an_object":
+                response.set_data(flask.json.dumps([body]))
+            elif provider.tamper == "discovery_of_another_issuer":
+                response.set_data(flask.json.dumps({**body, "issuer": "https://idp.example"}))
+            elif provider.tamper == "discovery_without_jwks_uri":
+                response.set_data(flask.json.dumps({**body, "jwks_uri": None}))
+        elif request.path == "/userinfo" and provider.tamper == "userinfo_fails":
+            response.set_data("Service Unavailable")
+            response.status_code = 503
         elif request.path == "/userinfo" and provider.tamper == "userinfo_of_another_subject":
             body = response.get_json()
             body["sub"] = "another-subject"
             response.set_data(flask.json.dumps(body))
         elif request.path == "/oauth2/token" and response.status_code == 200 and provider.tamper:
             body = response.get_json()
-            body["id_token"] = _tampered(provider, body["id_token"])
+            if provider.tamper == "no_id_token":
+                del body["id_token"]
+            else:
+                body["id_token"] = _tampered(provider, body["id_token"])
             response.set_data(flask.json.dumps(body))
         return response
 
@@ -140,7 +197,7 @@ def _tampered(provider: Provider, id_token: str) -> str:
     key = _provider_key()
     now = int(time.time())
     if provider.tamper == "bad_signature":
-        key = RSAKey.generate_key(2048)
+        key = FOREIGN_KEY
     elif provider.tamper == "wrong_audience":
         claims["aud"] = "another-client"
     elif provider.tamper == "wrong_issuer":
@@ -149,27 +206,57 @@ def _tampered(provider: Provider, id_token: str) -> str:
         claims["iat"], claims["exp"] = now - 7200, now - 3600
     elif provider.tamper == "stale_nonce":
         claims["nonce"] = "a-nonce-from-an-earlier-login"
-    elif provider.tamper in ("pid_only_in_userinfo", "userinfo_of_another_subject"):
+    elif provider.tamper in (
+        "pid_only_in_userinfo",
+        "userinfo_of_another_subject",
+        "userinfo_fails",
+    ):
         claims.pop("pid", None)
     elif provider.tamper == "rotate":
         assert provider.rotated_key is not None
         key = provider.rotated_key
         header["kid"] = key.kid
-    return jwt.encode(header, claims, key, algorithms=["RS256"])
+    elif provider.tamper == "duplicate_kid":  # the mock's tokens name no key; this one does
+        header["kid"] = key.kid
+    elif provider.tamper == "unknown_kid":
+        key = FOREIGN_KEY
+        header["kid"] = "a-key-never-published"
+    elif provider.tamper == "clock_ahead":  # the provider's clock 30 s ahead of ours
+        claims["iat"], claims["exp"] = now + 30, now + 600
+    elif provider.tamper.startswith("without_"):  # without_sub, without_exp, ...
+        claims.pop(provider.tamper.removeprefix("without_"))
+    elif provider.tamper == "not_a_token":
+        return "not-a-token"
+    elif provider.tamper == "alg_none":
+        return (
+            ".".join(
+                base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
+                for part in ({**header, "alg": "none"}, claims)
+            )
+            + "."
+        )
+    if provider.tamper in ("PS256", "RS512"):
+        header["alg"] = provider.tamper
+    return jwt.encode(header, claims, key, algorithms=[header["alg"]])
 
 
-@dataclass
-class _Running:
-    provider: Provider
-    server: werkzeug.serving.BaseWSGIServer
-    thread: threading.Thread
+_PROVIDER = Provider(url="", client_key=CLIENT_KEY, rsa_client_key=RSA_CLIENT_KEY)
+_APP = _build_app(_PROVIDER)
+# The mock makes its signing key with the application; read it once here, in this process.
+with _APP.test_request_context("/"):
+    _APP.preprocess_request()
+    _provider_key()
 
 
 def start_provider() -> Iterator[Provider]:
-    client_key = RSAKey.generate_key(2048, parameters={"kid": "nnrr-client-key"})
-    provider = Provider(url="", client_key=client_key)
-    app = _build_app(provider)
-    server = werkzeug.serving.make_server("localhost", 0, app, threaded=True)
+    """The provider, served on a free port for as long as the caller keeps the generator."""
+    provider = _PROVIDER
+    provider.tamper = ""
+    provider.rotated_key = None
+    provider.token_requests.clear()
+    provider.challenges.clear()
+    provider.jwks_requests = 0
+    server = werkzeug.serving.make_server("localhost", 0, _APP, threaded=True)
     provider.url = f"http://localhost:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
     thread.daemon = True

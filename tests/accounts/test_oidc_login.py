@@ -15,11 +15,18 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.test import Client
 from django.urls import reverse
+from joserfc import jws
 
 from nnrr.accounts import oidc
 from nnrr.accounts.models import Identity, User
 from nnrr.audit.models import AuditEvent
-from tests.accounts.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider, start_provider
+from tests.accounts.oidc_provider import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    ROTATED_KEY,
+    Provider,
+    start_provider,
+)
 from tests.conftest import Persona
 
 ACR_HIGH = "idporten-loa-high"
@@ -36,6 +43,7 @@ def provider(provider_server: Provider, monkeypatch: pytest.MonkeyPatch, tmp_pat
     provider_server.tamper = ""
     provider_server.rotated_key = None
     provider_server.token_requests.clear()
+    provider_server.jwks_requests = 0
     key_file = tmp_path / "client-key.json"
     key_file.write_text(json.dumps(provider_server.client_key.as_dict(private=True)))
     monkeypatch.setenv("NNRR_IDPORTEN_ISSUER", provider_server.url)
@@ -61,6 +69,12 @@ def eid_login(
     assert start["Location"].startswith(provider.url)
     callback = provider.authorize(start["Location"], sub)
     return client.get(callback)
+
+
+def assertion_alg(provider: Provider) -> str:
+    """The signing algorithm of the client assertion in the last token request."""
+    assertion = provider.token_requests[-1]["client_assertion"]
+    return str(jws.extract_compact(assertion.encode()).protected["alg"])
 
 
 def logged_in(client: Client) -> bool:
@@ -94,6 +108,7 @@ def test_a_known_person_logs_in_with_id_porten_and_is_bound_to_the_subject(
     # The provider saw a PKCE verifier and a signed client assertion, never a secret.
     request = provider.token_requests[-1]
     assert request["code_verifier"] and request["client_assertion"]
+    assert assertion_alg(provider) == "ES256"  # signed with the EC key the client registered
     assert "client_secret" not in request and not request["authorization"]
     event = AuditEvent.objects.get(action="nnrr.login.succeeded")
     assert event.actor == clinician.user and event.detail["provider"] == "idporten"
@@ -151,8 +166,9 @@ def test_a_wrong_client_secret_is_refused(
 def test_helseid_with_its_own_pid_and_security_level_claims(
     client: Client, provider: Provider, persona: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
+    # An RSA key in PEM here (the other tests' key is an EC key in JWK form).
     key_file = tmp_path / "helseid.pem"
-    key_file.write_bytes(provider.client_key.as_pem(private=True))
+    key_file.write_bytes(provider.rsa_client_key.as_pem(private=True))
     monkeypatch.setenv("NNRR_HELSEID_ISSUER", provider.url)
     monkeypatch.setenv("NNRR_HELSEID_CLIENT_ID", CLIENT_ID)
     monkeypatch.setenv("NNRR_HELSEID_PRIVATE_KEY_FILE", str(key_file))
@@ -168,26 +184,36 @@ def test_helseid_with_its_own_pid_and_security_level_claims(
     assert "Logg inn med HelseID" in client.get(reverse("accounts:login")).content.decode()
     eid_login(client, provider, "helseid-sub", provider_name="helseid")
     assert int(client.session["_auth_user_id"]) == clinician.user.pk
+    assert assertion_alg(provider) == "RS256"
     assert Identity.objects.filter(provider="helseid", subject="helseid-sub").exists()
 
 
 @pytest.mark.parametrize(
-    ("tamper", "reason", "words"),
+    ("tamper", "reason", "message"),
     [
-        ("bad_signature", "bad_signature", "ugyldig signatur"),
-        ("wrong_audience", "wrong_audience", "annen tjeneste"),
-        ("expired", "expired_token", "utløpt"),
-        ("stale_nonce", "nonce_mismatch", "gjenbrukt svar"),
+        ("bad_signature", "bad_signature", "Innloggingen kunne ikke bekreftes (ugyldig signatur)."),
+        (
+            "wrong_audience",
+            "wrong_audience",
+            "Innloggingen var ment for en annen tjeneste og godtas ikke.",
+        ),
+        ("expired", "expired_token", "Innloggingen var utløpt. Logg inn på nytt."),
+        (
+            "stale_nonce",
+            "nonce_mismatch",
+            "Innloggingen kunne ikke bekreftes (gjenbrukt svar). Logg inn på nytt.",
+        ),
+        ("wrong_issuer", "bad_claims", "Innloggingen kunne ikke bekreftes."),
     ],
 )
 def test_a_bad_id_token_is_refused_with_a_clear_page(
-    client: Client, provider: Provider, persona: Any, tamper: str, reason: str, words: str
+    client: Client, provider: Provider, persona: Any, tamper: str, reason: str, message: str
 ) -> None:
     provider.add_user("sub-" + tamper, pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
     provider.tamper = tamper
     response = eid_login(client, provider, "sub-" + tamper)
     assert response.status_code == 403
-    assert words in response.content.decode()
+    assert shown_refusal(response) == message
     assert not logged_in(client)
     assert not Identity.objects.filter(subject="sub-" + tamper).exists()
     assert AuditEvent.objects.get(action="nnrr.login.refused").detail["reason"] == reason
@@ -263,14 +289,12 @@ def test_an_account_is_never_bound_by_e_mail(
 def test_a_new_signing_key_is_fetched_when_the_token_names_an_unknown_key(
     client: Client, provider: Provider, persona: Any
 ) -> None:
-    from joserfc.jwk import RSAKey
-
     clinician = persona("clinician")
     provider.add_user("sub-rotate", pid=national_id_of(clinician), acr=ACR_HIGH)
     eid_login(client, provider, "sub-rotate")
     client.logout()
     fetched = provider.jwks_requests
-    provider.rotated_key = RSAKey.generate_key(2048, parameters={"kid": "rotated-key"})
+    provider.rotated_key = ROTATED_KEY
     provider.tamper = "rotate"
     eid_login(client, provider, "sub-rotate")
     assert logged_in(client)
@@ -573,3 +597,220 @@ def test_the_end_session_url_joins_an_endpoint_with_its_own_query(
 
     monkeypatch.setattr(oidc, "metadata", unreachable)
     assert oidc.end_session_url(config, "a.b.c", "https://nnrr.example/") == ""
+
+
+# --- Tokens and keys that cannot be trusted, each refused for its own reason ---------------------
+
+
+def shown_refusal(response: Any) -> str:
+    """The refusal's message as the page shows it, word for word."""
+    html = response.content.decode()
+    return html.split('<p class="ds-paragraph">', 1)[1].split("</p>", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("tamper", "reason", "message"),
+    [
+        ("not_a_token", "bad_token", "Innloggingen kunne ikke bekreftes."),
+        ("alg_none", "bad_token", "Innloggingen kunne ikke bekreftes (ukjent algoritme)."),
+        ("unreadable_jwks", "bad_jwks", "Innloggingstjenestens nøkler kunne ikke leses."),
+        (
+            "unknown_kid",
+            "unknown_key",
+            "Innloggingen kunne ikke bekreftes (ukjent nøkkel). Prøv igjen.",
+        ),
+    ],
+)
+def test_a_token_that_cannot_be_verified_is_refused_with_its_reason_and_message(
+    client: Client, provider: Provider, persona: Any, tamper: str, reason: str, message: str
+) -> None:
+    provider.add_user("sub-" + tamper, pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
+    provider.tamper = tamper
+    response = eid_login(client, provider, "sub-" + tamper)
+    assert response.status_code == 403 and not logged_in(client)
+    assert refusal_reason() == reason
+    assert shown_refusal(response) == message
+
+
+@pytest.mark.parametrize("claim", ["sub", "exp", "iat", "iss"])
+def test_an_id_token_without_a_required_claim_is_refused(
+    client: Client, provider: Provider, persona: Any, claim: str
+) -> None:
+    provider.add_user("sub-no-" + claim, pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
+    provider.tamper = "without_" + claim
+    response = eid_login(client, provider, "sub-no-" + claim)
+    assert response.status_code == 403 and not logged_in(client)
+    assert not Identity.objects.filter(issuer=provider.url).exists()
+
+
+@pytest.mark.parametrize("tamper", ["PS256", "RS512", "clock_ahead", "duplicate_kid"])
+def test_a_valid_id_token_is_accepted_whatever_its_rsa_algorithm_or_small_clock_difference(
+    client: Client, provider: Provider, persona: Any, tamper: str
+) -> None:
+    """PS256 and RS512 (not only RS256), a provider clock up to a minute ahead, and a JWKS that
+    lists a second key under the signing key's kid after it."""
+    clinician = persona("clinician")
+    provider.add_user("sub-ok-" + tamper, pid=national_id_of(clinician), acr=ACR_HIGH)
+    provider.tamper = tamper
+    response = eid_login(client, provider, "sub-ok-" + tamper)
+    assert response.status_code == 302, shown_refusal(response)
+    assert int(client.session["_auth_user_id"]) == clinician.user.pk
+
+
+def test_the_providers_keys_are_fetched_once_while_tokens_name_a_known_key(
+    client: Client, provider: Provider, persona: Any
+) -> None:
+    clinician = persona("clinician")
+    provider.add_user("sub-cached", pid=national_id_of(clinician), acr=ACR_HIGH)
+    eid_login(client, provider, "sub-cached")
+    client.logout()
+    eid_login(client, provider, "sub-cached")
+    assert logged_in(client)
+    assert provider.jwks_requests == 1
+
+
+def test_an_unknown_key_is_looked_up_again_only_after_the_minimum_interval(
+    client: Client, provider: Provider, persona: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tokens naming unknown keys cannot make us fetch the provider's keys again and again."""
+    monkeypatch.setattr(oidc, "JWKS_MIN_REFRESH_SECONDS", 600)
+    provider.add_user("sub-flood", pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
+    eid_login(client, provider, "sub-flood")
+    client.logout()
+    provider.tamper = "unknown_kid"
+    response = eid_login(client, provider, "sub-flood")
+    assert response.status_code == 403 and refusal_reason() == "unknown_key"
+    assert provider.jwks_requests == 1  # fetched for the first login, not again since
+
+
+# --- Every refusal of the login flow: its reason in the audit trail, its words on the page -------
+
+
+@pytest.mark.parametrize(
+    ("tamper", "message"),
+    [
+        ("discovery_not_an_object", "Innloggingstjenesten svarte ikke som ventet."),
+        (
+            "discovery_of_another_issuer",
+            "Innloggingstjenesten oppga en annen utsteder enn den som er satt opp.",
+        ),
+        ("discovery_without_jwks_uri", "Innloggingstjenesten svarte ikke som ventet."),
+    ],
+)
+def test_a_provider_describing_itself_wrongly_is_not_used(
+    client: Client, provider: Provider, db: Any, tamper: str, message: str
+) -> None:
+    provider.tamper = tamper
+    response = client.get(reverse("accounts:oidc_start", args=["idporten"]))
+    assert response.status_code == 403
+    assert shown_refusal(response) == message
+    reasons = {
+        "discovery_not_an_object": "provider_unreachable",
+        "discovery_of_another_issuer": "issuer_mismatch",
+        "discovery_without_jwks_uri": "bad_discovery",
+    }
+    assert refusal_reason() == reasons[tamper]
+
+
+def test_an_unreachable_provider_is_explained_and_tried_again_at_the_next_login(
+    client: Client, provider: Provider, db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("localhost", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("NNRR_IDPORTEN_ISSUER", f"http://localhost:{port}")
+    response = client.get(reverse("accounts:oidc_start", args=["idporten"]))
+    assert response.status_code == 403
+    assert shown_refusal(response) == (
+        "Innloggingstjenesten svarer ikke akkurat nå. Prøv igjen om litt."
+    )
+    assert refusal_reason() == "provider_unreachable"
+    monkeypatch.setenv("NNRR_IDPORTEN_ISSUER", provider.url)  # back again: nothing was cached
+    assert client.get(reverse("accounts:oidc_start", args=["idporten"])).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("tamper", "reason", "message"),
+    [
+        ("no_id_token", "no_id_token", "Innloggingstjenesten sendte ikke ID-token."),
+        ("userinfo_fails", "userinfo_failed", "Innloggingstjenesten svarte ikke som ventet."),
+    ],
+)
+def test_a_provider_answer_without_what_the_login_needs_is_refused(
+    client: Client, provider: Provider, persona: Any, tamper: str, reason: str, message: str
+) -> None:
+    provider.add_user("sub-" + tamper, pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
+    provider.tamper = tamper
+    response = eid_login(client, provider, "sub-" + tamper)
+    assert response.status_code == 403 and not logged_in(client)
+    assert refusal_reason() == reason
+    assert shown_refusal(response) == message
+
+
+def test_the_refusals_of_the_callback_are_worded_for_the_person(
+    client: Client, provider: Provider, persona: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import requests
+
+    callback = reverse("accounts:oidc_callback", args=["idporten"])
+    # Cancelled at the provider.
+    start = client.get(reverse("accounts:oidc_start", args=["idporten"]))
+    denied = requests.post(
+        start["Location"], data={"action": "deny"}, allow_redirects=False, timeout=5
+    )
+    location = urlsplit(denied.headers["Location"])
+    response = client.get(f"{location.path}?{location.query}")
+    assert refusal_reason() == "provider_error"
+    assert shown_refusal(response) == "Innloggingen ble avbrutt eller avvist."
+    # A state this browser never started.
+    response = client.get(f"{callback}?state=unknown&code=x")
+    assert refusal_reason() == "state_mismatch"
+    assert shown_refusal(response) == (
+        "Innloggingen passet ikke med denne nettleserøkten. Start innloggingen på nytt."
+    )
+    # Back without a code.
+    start = client.get(reverse("accounts:oidc_start", args=["idporten"]))
+    state = parse_qs(urlsplit(start["Location"]).query)["state"][0]
+    response = client.get(f"{callback}?state={state}")
+    assert refusal_reason() == "no_code"
+    assert shown_refusal(response) == "Innloggingstjenesten sendte ikke noe svar å logge inn med."
+    # Too low a level, and no number.
+    provider.add_user(
+        "sub-words-low", pid=national_id_of(persona("clinician")), acr="idporten-loa-low"
+    )
+    response = eid_login(client, provider, "sub-words-low")
+    assert shown_refusal(response) == (
+        "Du logget inn med et for lavt sikkerhetsnivå. Registeret krever høyt sikkerhetsnivå "
+        "(for eksempel BankID eller Buypass)."
+    )
+    provider.add_user("sub-words-nopid", acr=ACR_HIGH)
+    response = eid_login(client, provider, "sub-words-nopid")
+    assert shown_refusal(response) == "Innloggingstjenesten oppga ikke fødselsnummeret ditt."
+    # The provider refusing the token request (a wrong client secret).
+    monkeypatch.delenv("NNRR_IDPORTEN_PRIVATE_KEY_FILE")
+    monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_SECRET", "not-the-secret")
+    provider.add_user("sub-words-secret", pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
+    response = eid_login(client, provider, "sub-words-secret")
+    assert refusal_reason() == "token_request_failed"
+    assert shown_refusal(response) == "Innloggingstjenesten godtok ikke innloggingen. Prøv igjen."
+
+
+def test_a_login_left_at_the_provider_for_more_than_15_minutes_is_started_again(
+    client: Client, provider: Provider, persona: Any
+) -> None:
+    provider.add_user("sub-slow", pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
+    start = client.get(reverse("accounts:oidc_start", args=["idporten"]))
+    callback = provider.authorize(start["Location"], "sub-slow")
+    session = client.session
+    pending = session[oidc.PENDING_SESSION_KEY]
+    for entry in pending.values():
+        entry["started"] -= 901
+    session[oidc.PENDING_SESSION_KEY] = pending
+    session.save()
+    response = client.get(callback)
+    assert response.status_code == 403 and not logged_in(client)
+    assert refusal_reason() == "stale_login"
+    assert shown_refusal(response) == "Innloggingen tok for lang tid. Start på nytt."
+    assert not provider.token_requests  # refused before the code was used
