@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import os
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -44,6 +45,16 @@ from tests.api.token_provider import TokenProvider, start_token_provider
 # a busy CI machine would otherwise turn into a failure of a correct test.
 hypothesis_settings.register_profile("nnrr", deadline=None)
 hypothesis_settings.load_profile("nnrr")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """In a mutation run, load the URLconf (every view, and scipy and matplotlib behind the
+    reports) once, here: mutmut collects the tests in one process and forks it for each mutant,
+    and each fork's first ``reverse()`` or request would otherwise load it again (seconds)."""
+    if "MUTANT_UNDER_TEST" in os.environ:
+        from django.urls import get_resolver
+
+        get_resolver().url_patterns  # noqa: B018 - loading it is the point
 
 
 @pytest.fixture(autouse=True)
