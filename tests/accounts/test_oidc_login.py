@@ -71,10 +71,10 @@ def eid_login(
     return client.get(callback)
 
 
-def assertion_alg(provider: Provider) -> str:
-    """The signing algorithm of the client assertion in the last token request."""
+def assertion_header(provider: Provider, name: str) -> str:
+    """A header of the client assertion in the last token request (its "alg", its "kid")."""
     assertion = provider.token_requests[-1]["client_assertion"]
-    return str(jws.extract_compact(assertion.encode()).protected["alg"])
+    return str(jws.extract_compact(assertion.encode()).protected[name])
 
 
 def logged_in(client: Client) -> bool:
@@ -108,7 +108,9 @@ def test_a_known_person_logs_in_with_id_porten_and_is_bound_to_the_subject(
     # The provider saw a PKCE verifier and a signed client assertion, never a secret.
     request = provider.token_requests[-1]
     assert request["code_verifier"] and request["client_assertion"]
-    assert assertion_alg(provider) == "ES256"  # signed with the EC key the client registered
+    # Signed with the EC key the client registered, named by the key id in its JWK.
+    assert assertion_header(provider, "alg") == "ES256"
+    assert assertion_header(provider, "kid") == "nnrr-client-key"
     assert "client_secret" not in request and not request["authorization"]
     event = AuditEvent.objects.get(action="nnrr.login.succeeded")
     assert event.actor == clinician.user and event.detail["provider"] == "idporten"
@@ -151,6 +153,14 @@ def test_id_porten_with_a_client_secret(
     eid_login(client, provider, "sub-secret")
     assert logged_in(client)
     assert provider.token_requests[-1]["authorization"].startswith("Basic ")
+    assert "client_secret" not in provider.token_requests[-1]
+    # Registered for client_secret_post: the secret goes in the form, not in a header.
+    client.logout()
+    monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_AUTH_METHOD", "client_secret_post")
+    eid_login(client, provider, "sub-secret")
+    assert logged_in(client)
+    assert provider.token_requests[-1]["client_secret"] == CLIENT_SECRET
+    assert not provider.token_requests[-1]["authorization"]
 
 
 def test_a_wrong_client_secret_is_refused(
@@ -172,6 +182,7 @@ def test_helseid_with_its_own_pid_and_security_level_claims(
     monkeypatch.setenv("NNRR_HELSEID_ISSUER", provider.url)
     monkeypatch.setenv("NNRR_HELSEID_CLIENT_ID", CLIENT_ID)
     monkeypatch.setenv("NNRR_HELSEID_PRIVATE_KEY_FILE", str(key_file))
+    monkeypatch.setenv("NNRR_HELSEID_KEY_ID", "helseid-nokkel-1")
     monkeypatch.setenv("NNRR_HELSEID_SCOPES", "openid profile")
     clinician = persona("clinician")
     provider.add_user(
@@ -184,7 +195,8 @@ def test_helseid_with_its_own_pid_and_security_level_claims(
     assert "Logg inn med HelseID" in client.get(reverse("accounts:login")).content.decode()
     eid_login(client, provider, "helseid-sub", provider_name="helseid")
     assert int(client.session["_auth_user_id"]) == clinician.user.pk
-    assert assertion_alg(provider) == "RS256"
+    assert assertion_header(provider, "alg") == "RS256"
+    assert assertion_header(provider, "kid") == "helseid-nokkel-1"  # NNRR_HELSEID_KEY_ID
     assert Identity.objects.filter(provider="helseid", subject="helseid-sub").exists()
 
 
@@ -204,6 +216,11 @@ def test_helseid_with_its_own_pid_and_security_level_claims(
             "Innloggingen kunne ikke bekreftes (gjenbrukt svar). Logg inn på nytt.",
         ),
         ("wrong_issuer", "bad_claims", "Innloggingen kunne ikke bekreftes."),
+        (
+            "two_audiences_no_party",
+            "wrong_audience",
+            "Innloggingen var ment for en annen tjeneste og godtas ikke.",
+        ),
     ],
 )
 def test_a_bad_id_token_is_refused_with_a_clear_page(
@@ -643,12 +660,23 @@ def test_an_id_token_without_a_required_claim_is_refused(
     assert not Identity.objects.filter(issuer=provider.url).exists()
 
 
-@pytest.mark.parametrize("tamper", ["PS256", "RS512", "clock_ahead", "duplicate_kid"])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        "PS256",
+        "RS512",
+        "clock_ahead",
+        "duplicate_kid",
+        "audience_as_a_string",
+        "two_audiences_authorised_party_us",
+    ],
+)
 def test_a_valid_id_token_is_accepted_whatever_its_rsa_algorithm_or_small_clock_difference(
     client: Client, provider: Provider, persona: Any, tamper: str
 ) -> None:
-    """PS256 and RS512 (not only RS256), a provider clock up to a minute ahead, and a JWKS that
-    lists a second key under the signing key's kid after it."""
+    """PS256 and RS512 (not only RS256), a provider clock up to a minute ahead, a JWKS that
+    lists a second key under the signing key's kid after it, an audience given as a string, and
+    two audiences with us as the authorised party."""
     clinician = persona("clinician")
     provider.add_user("sub-ok-" + tamper, pid=national_id_of(clinician), acr=ACR_HIGH)
     provider.tamper = tamper
@@ -814,3 +842,18 @@ def test_a_login_left_at_the_provider_for_more_than_15_minutes_is_started_again(
     assert refusal_reason() == "stale_login"
     assert shown_refusal(response) == "Innloggingen tok for lang tid. Start på nytt."
     assert not provider.token_requests  # refused before the code was used
+
+
+def test_a_login_started_in_two_tabs_finishes_in_either(
+    client: Client, provider: Provider, persona: Any
+) -> None:
+    clinician = persona("clinician")
+    provider.add_user("sub-tabs", pid=national_id_of(clinician), acr=ACR_HIGH)
+    first = client.get(reverse("accounts:oidc_start", args=["idporten"]))
+    second = client.get(reverse("accounts:oidc_start", args=["idporten"]))
+    first_callback = provider.authorize(first["Location"], "sub-tabs")
+    second_callback = provider.authorize(second["Location"], "sub-tabs")
+    assert client.get(first_callback).status_code == 302
+    # The first tab's login did not forget the second one's.
+    assert client.get(second_callback).status_code == 302, refusal_reason()
+    assert int(client.session["_auth_user_id"]) == clinician.user.pk
