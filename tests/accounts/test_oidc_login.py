@@ -857,3 +857,15 @@ def test_a_login_started_in_two_tabs_finishes_in_either(
     # The first tab's login did not forget the second one's.
     assert client.get(second_callback).status_code == 302, refusal_reason()
     assert int(client.session["_auth_user_id"]) == clinician.user.pk
+
+
+def test_an_unknown_assurance_level_is_refused_even_where_the_lowest_level_is_accepted(
+    client: Client, provider: Provider, persona: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NNRR_IDPORTEN_ACR_VALUES", "idporten-loa-low")
+    clinician = persona("clinician")
+    provider.add_user("sub-any-level", pid=national_id_of(clinician), acr="level9")
+    response = eid_login(client, provider, "sub-any-level")
+    assert response.status_code == 403 and refusal_reason() == "low_assurance"
+    provider.add_user("sub-low-level", pid=national_id_of(clinician), acr="idporten-loa-low")
+    assert eid_login(client, provider, "sub-low-level").status_code == 302
