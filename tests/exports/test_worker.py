@@ -562,3 +562,47 @@ def test_a_job_is_refused_when_its_membership_ended_though_the_user_has_the_role
     assert run_export_job(job.pk) == ExportJob.State.FAILED
     job.refresh_from_db()
     assert "gjelder ikke lenger" in job.error and not job.archive_path.exists()
+
+
+# --- Refusals before a job is queued ------------------------------------------------------------
+
+
+def order(persona: Any, purpose: str = "Kvalitetsarbeid", **options: Any) -> Any:
+    who = persona("local_admin")
+    return request_export(
+        actor=who.actor,
+        profile=Profile.from_membership(who.membership),
+        filters=ExportFilters(),
+        options=ExportOptions(**{"format": "csv", **options}),
+        purpose=purpose,
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"format": "pdf"}, "Ukjent format: pdf (bruk csv, xlsx, sav, dta eller r)."),
+        (
+            {"identifiable": True},
+            "Du har ikke tillatelse til identifiserbar eksport. Den gis særskilt av registeret, "
+            "i tillegg til eksportretten.",
+        ),
+    ],
+)
+def test_a_refused_order_gives_the_reason_in_full_and_logs_it_with_the_format(
+    persona: Any, options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(services.ExportRefused) as refused:
+        order(persona, **options)
+    assert str(refused.value) == message
+    event = AuditEvent.objects.get(action="nnrr.export.refused")
+    assert event.detail["reason"] == message
+    assert event.detail["format"] == options.get("format", "csv")
+    assert not ExportJob.objects.exists()
+
+
+def test_the_purpose_may_be_2000_characters_and_no_more(persona: Any) -> None:
+    job, _password = order(persona, purpose="x" * 2000)
+    assert job.purpose == "x" * 2000
+    with pytest.raises(services.ExportRefused, match="høyst 2000 tegn"):
+        order(persona, purpose="x" * 2001)
