@@ -606,3 +606,14 @@ def test_each_form_row_names_the_wording_it_was_answered_under(
     # Forms stored without a record of their wording have it missing, not guessed.
     assert any(r["Ordlyd_ODI"] == "" for r in pre if r["SkjemaGUID"] != str(answered.pk))
     assert "Ordlyd_ODI" in files["Kodebok.csv"].decode("utf-8-sig")
+
+
+def test_an_export_without_a_progress_display_writes_every_row(
+    persona: Any, st_olavs_data: dict[str, Any], tmp_path: Path, monkeypatch: Any
+) -> None:
+    from nnrr.exports import services
+
+    monkeypatch.setattr(services, "PROGRESS_EVERY", 1)  # every row is a progress step
+    files, _ = run_export(persona, tmp_path, "csv")
+    assert len(read_csv(files["Behandlerskjema.csv"])) == 3
+    assert len(read_csv(files["Forlop.csv"])) == 3

@@ -202,6 +202,22 @@ def test_withdrawn_deleted_and_purged_courses_never_appear(
     assert course_ids(courses) == [courses["b"].pk]
 
 
+def test_another_units_course_never_appears_in_a_local_export(courses: dict[str, Any]) -> None:
+    add_course(
+        make_patient(HAUKELAND, name="Hauk Annenenhet", born=dt.date(1975, 5, 5)),
+        HAUKELAND,
+        visit=VISIT_B,
+        seed=36,
+    )
+    assert counts(courses) == dict.fromkeys(ALL, 2)
+    assert counts(courses, age_min=0) == dict.fromkeys(ALL, 2)
+    for kind in ALL:
+        assert {r["unit_id"] for r in rows(courses, kind)} == {ST_OLAVS}
+    assert sorted(course_ids(courses), key=str) == sorted(
+        [courses["a"].pk, courses["b"].pk], key=str
+    )
+
+
 def test_a_course_without_consent_never_appears(courses: dict[str, Any]) -> None:
     add_course(
         make_patient(ST_OLAVS, name="Uten Samtykke", born=dt.date(1990, 1, 1)),
