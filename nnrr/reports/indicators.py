@@ -77,15 +77,18 @@ OUTCOME_COLUMNS: dict[str, Any] = {
     "benefit6": number(SIX, "UseOfTreatment"),
     "satisfaction6": number(SIX, "TreatmentSatisfaction"),
 }
-# Derived columns (need the ones above first).
-OUTCOME_DERIVED: dict[str, Any] = {
-    "odi_gain": F("odi0") - F("odi6"),
-    "rest_gain": F("rest0") - F("rest6"),
-    "active_gain": F("active0") - F("active6"),
-    "odi_rel": relative_drop("odi0", "odi6"),
-    "rest_rel": relative_drop("rest0", "rest6"),
-    "active_rel": relative_drop("active0", "active6"),
-}
+
+
+def outcome_derived() -> dict[str, Any]:
+    """Derived columns (need the ones above first), built with each query."""
+    return {
+        "odi_gain": F("odi0") - F("odi6"),
+        "rest_gain": F("rest0") - F("rest6"),
+        "active_gain": F("active0") - F("active6"),
+        "odi_rel": relative_drop("odi0", "odi6"),
+        "rest_rel": relative_drop("rest0", "rest6"),
+        "active_rel": relative_drop("active0", "active6"),
+    }
 
 
 @dataclass(frozen=True)
@@ -351,7 +354,7 @@ def process_frame() -> QuerySet:
 
 
 def outcome_frame() -> QuerySet:
-    return frame.with_follow_up(frame.courses()).alias(**OUTCOME_COLUMNS).alias(**OUTCOME_DERIVED)
+    return frame.with_follow_up(frame.courses()).alias(**OUTCOME_COLUMNS).alias(**outcome_derived())
 
 
 def frame_for(indicator: Indicator) -> QuerySet:

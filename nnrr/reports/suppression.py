@@ -235,14 +235,16 @@ def protect(
                 pinned = _line_determined(line, values, hidden, primary_set, small)
                 if pinned is not None and hide_beside(pinned):
                     changed = True
-        # Exact: every hidden cell against all lines together.
-        pinned_cell = None
+        # Exact: every hidden cell against all lines together. A pinned cell whose lines have
+        # nothing left to hide does not end the search: hiding a cell beside another pinned
+        # one may free it too. Stop only when no pinned cell has anything beside it to hide.
         index, constraints, bounds = _program(values, lines, primary_set, hidden, small)
-        for cell in sorted(hidden, key=repr):
-            if _determined(cell, values[cell], index, constraints, bounds):
-                pinned_cell = cell
-                break
-        if pinned_cell is None or not hide_beside(pinned_cell):
+        pinned_cells = (
+            cell
+            for cell in sorted(hidden, key=repr)
+            if _determined(cell, values[cell], index, constraints, bounds)
+        )
+        if not any(hide_beside(cell) for cell in pinned_cells):
             break
     secondary = frozenset(hidden - primary_set)
     return Suppressed(primary_set, secondary, small)

@@ -301,3 +301,97 @@ def test_coverage_takes_the_latest_entered_figure_of_the_years_asked_for(db: Any
 
 
 UNN = 601032
+
+
+def test_the_indicator_table_sorts_by_share_puts_small_units_last_and_flags_low_coverage(
+    db: Any, tmp_path: Any, settings: Any
+) -> None:
+    from django.utils import timezone
+
+    from tests.reports.builders import course
+
+    override = tmp_path / "targets.toml"
+    override.write_text("[presentation]\nmin_denominator = 3\n")
+    settings.REPORTS_CONFIG = str(override)
+    team = {"Treatment_InvidualInterdisciplinary": 1, "Treatment_GroupInterdisciplinary2018": 0}
+    for unit, with_team, without in ((ST_OLAVS, 1, 2), (HAUKELAND, 1, 1)):
+        for answers in [team] * with_team + [{}] * without:
+            course(unit, "2024-03-03", clinician=answers, baseline={})
+    now = timezone.now()
+    for unit, eligible in ((ST_OLAVS, 5), (UNN, 1)):  # 3 of 5 is 60 %; UNN 0 of 1
+        CoverageEntry.objects.create(
+            unit=Unit.objects.get(pk=unit), year=2024, half=1, eligible=eligible, entered_at=now
+        )
+    tverr = ind.BY_ID["nnrr_tverrfaglig_behandling"]
+    counted = ind.counted([tverr, ind.COVERAGE], 2024, 2024)
+    units = Unit.objects.filter(pk__in=[ST_OLAVS, HAUKELAND, UNN])
+    table = ind.table(counted[tverr.id], units, counted[ind.COVERAGE.id])
+    got = [
+        (row.unit.pk, row.shares[2024].numerator, row.shares[2024].denominator, row.suppressed)
+        for row in table.rows
+    ]
+    # St. Olavs (1 of 3) is the one unit at the limit; of the two under it, Haukeland's 1 of 2
+    # comes before UNN, which has no course at all.
+    assert got == [(ST_OLAVS, 1, 3, False), (HAUKELAND, 1, 2, True), (UNN, 0, 0, True)]
+    # Coverage exactly 60 % is not flagged; no coverage figure is not flagged; 0 of 1 is.
+    assert [row.low_coverage for row in table.rows] == [False, False, True]
+    assert (table.indicator, table.years, table.latest) == (tverr, (2024,), 2024)
+    assert (table.national[2024].numerator, table.national[2024].denominator) == (2, 5)
+    assert (table.goal, table.minimum) == (0.30, None)
+    without_coverage = ind.table(counted[tverr.id], units, None)
+    assert not any(row.low_coverage for row in without_coverage.rows)
+    # The rest of the country beside a unit without courses is the whole country.
+    assert counted[tverr.id].rest(UNN, 2024) == counted[tverr.id].national(2024)
+
+
+def test_of_two_coverage_figures_entered_at_the_same_time_the_last_stored_counts(db: Any) -> None:
+    from django.utils import timezone
+
+    now = timezone.now()
+    st_olavs = Unit.objects.get(pk=ST_OLAVS)
+    for eligible in (4, 9, 6):
+        CoverageEntry.objects.create(
+            unit=st_olavs, year=2024, half=2, eligible=eligible, entered_at=now
+        )
+    assert ind.eligible(2024, 2024) == {(ST_OLAVS, 2024): 6}
+
+
+def test_the_shares_without_a_place_beside_an_indicator_come_last_each_once() -> None:
+    order = [i.id for i in ind.report_order()]
+    assert len(order) == len(set(order)) == len(ind.INDICATORS) + len(ind.OTHER_SHARES)
+    assert order[-2:] == ["nnrr_livsstilsraad", "nnrr_arbeidsfunksjon_kartlagt"]
+
+
+def test_a_pain_of_1_before_and_0_after_is_a_clinically_important_improvement(db: Any) -> None:
+    from tests.reports.builders import course
+
+    course(
+        ST_OLAVS,
+        "2024-01-20",
+        clinician={},
+        baseline={"PainExperiencesNoActivity": 1, "PainExperiencesActivity": 1},
+        six={"PainExperiencesNoActivity": 0, "PainExperiencesActivity": 1},
+    )
+    counts = ind.counted(
+        [
+            ind.BY_ID[i]
+            for i in (
+                "nnrr_bedring_smerte_hvile",
+                "nnrr_bedring_smerte_aktiv",
+                "bedring_smerte_hvile_6mnd_v2",
+                "bedring_smerte_aktiv_6mnd_v2",
+            )
+        ],
+        2024,
+        2024,
+    )
+    got = {
+        i: (c.unit(ST_OLAVS, 2024).numerator, c.unit(ST_OLAVS, 2024).denominator)
+        for i, c in counts.items()
+    }
+    assert got == {
+        "nnrr_bedring_smerte_hvile": (1, 1),  # (1 − 0) ÷ 1 = 1 ≥ 0.30
+        "nnrr_bedring_smerte_aktiv": (0, 1),  # unchanged
+        "bedring_smerte_hvile_6mnd_v2": (0, 1),  # 1 point lower: not 2
+        "bedring_smerte_aktiv_6mnd_v2": (0, 1),  # 0 points lower
+    }

@@ -11,12 +11,13 @@ import math
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from nnrr.reports import content
-from nnrr.reports.suppression import Line, Suppressed, protect
+from nnrr.reports.suppression import Line, Suppressed, feasible_range, note, protect
 
 SMALL = 5
 
@@ -151,3 +152,124 @@ def test_a_table_without_small_counts_hides_nothing() -> None:
     values = {"a": 5, "b": 9, "t": 14}
     hidden = protect(values=values, lines=[Line("t", ("a", "b"))], primary=set(), small=SMALL)
     assert not hidden.primary and not hidden.secondary
+
+
+def _two_units_table(small: int) -> tuple[dict[Any, int], list[Line]]:
+    """Two other units (A and B, both masked) and the whole country, by sex; ``small`` is each
+    of the three "<5" (A's Kvinne, B's Mann and B's total):
+
+             A           B      Hele landet
+    Kvinne   small       0      small
+    Mann     6           small  6 + small
+    Totalt   6 + small   small  6 + 2 small
+    """
+    values = {
+        ("Kvinne", "A"): small,
+        ("Mann", "A"): 6,
+        ("Totalt", "A"): 6 + small,
+        ("Kvinne", "B"): 0,
+        ("Mann", "B"): small,
+        ("Totalt", "B"): small,
+        ("Kvinne", "all"): small,
+        ("Mann", "all"): 6 + small,
+        ("Totalt", "all"): 6 + 2 * small,
+    }
+    lines = [Line(("Totalt", c), (("Kvinne", c), ("Mann", c))) for c in ("A", "B", "all")]
+    lines += [Line((r, "all"), ((r, "A"), (r, "B"))) for r in ("Kvinne", "Mann", "Totalt")]
+    return values, lines
+
+
+@pytest.mark.parametrize("small", [1, 4])  # both "<5" at their least, and at their most
+def test_small_counts_given_away_only_by_all_the_sums_together_are_protected(small: int) -> None:
+    values, lines = _two_units_table(small)
+    primary = {("Kvinne", "A"), ("Mann", "B"), ("Totalt", "B")}
+    # Hiding A's total and the country's Kvinne and Mann leaves two hidden cells in every sum,
+    # yet the country's total = A's Kvinne + 6 + B's Mann, and both are "<5": with 8 or 14
+    # there, both must be 1, or both 4.
+    line_by_line = primary | {("Totalt", "A"), ("Kvinne", "all"), ("Mann", "all")}
+    reader = feasible_range(
+        key=("Kvinne", "A"),
+        values=values,
+        lines=lines,
+        primary=primary,
+        hidden=line_by_line,
+        small=SMALL,
+    )
+    assert reader == (small, small)
+    hidden = protect(values=values, lines=lines, primary=primary, small=SMALL)
+    assert hidden.secondary == line_by_line - primary | {("Mann", "A")}
+    for cell in hidden.primary | hidden.secondary:
+        assert _another_value_exists(cell, values, lines, hidden), f"{cell} is determined"
+
+
+def test_the_reader_takes_a_small_count_as_1_to_4_and_any_other_hidden_count_as_at_least_0() -> (
+    None
+):
+    # Totalt 9 = Kvinne "<5" + Mann (hidden) + Ikke svart 0.
+    values = {"Kvinne": 4, "Mann": 5, "Ikke svart": 0, "Totalt": 9}
+    lines = [Line("Totalt", ("Kvinne", "Mann", "Ikke svart"))]
+    hidden = {"Kvinne", "Mann"}
+
+    def reader(key: str, primary: set[str]) -> tuple[float, float]:
+        return feasible_range(
+            key=key, values=values, lines=lines, primary=primary, hidden=hidden, small=SMALL
+        )
+
+    assert reader("Kvinne", {"Kvinne"}) == (1, 4)
+    assert reader("Mann", {"Kvinne"}) == (5, 8)
+    # Neither a "<5": anything from 0 to the total.
+    assert reader("Kvinne", set()) == (0, 9)
+    assert reader("Mann", set()) == (0, 9)
+    # A "<5" in no sum at all.
+    alone = feasible_range(key="a", values={"a": 3}, lines=[], primary={"a"}, hidden={"a"}, small=5)
+    assert alone == (1, 4)
+
+
+def test_a_table_with_hidden_cells_says_what_the_marks_mean() -> None:
+    hidden = protect(
+        values={"Kvinne": 5, "Mann": 4, "Totalt": 9},
+        lines=[Line("Totalt", ("Kvinne", "Mann"))],
+        primary={"Mann"},
+        small=SMALL,
+    )
+    assert (hidden.mark("Mann"), hidden.mark("Kvinne"), hidden.mark("Totalt")) == ("<5", "x", None)
+    assert note(hidden.small) == (
+        "«<5»: færre enn 5 forløp hos en annen enhet. «x»: skjult for at et tall under 5 ikke "
+        "skal kunne regnes ut av summene."
+    )
+
+
+def test_a_small_count_beside_only_the_readers_own_figures_stays_marked_and_nothing_else_goes() -> (
+    None
+):
+    # Totalt 5 = own 3 + other "<5": the reader knows both 5 and 3, so nothing can protect the
+    # other unit's 2 in this table; the cells are left as they are, and the report is still made.
+    hidden = protect(
+        values={"own": 3, "other": 2, "Totalt": 5},
+        lines=[Line("Totalt", ("own", "other"))],
+        primary={"other"},
+        small=SMALL,
+        known={"own", "Totalt"},
+    )
+    assert hidden.mark("other") == "<5"
+    assert hidden.secondary == frozenset()
+
+
+def test_a_given_away_count_with_nothing_left_beside_it_does_not_stop_the_protection() -> None:
+    """Unit 1's whole column and the total beside it are hidden already, and its 4 still follows
+    from the rest; the cells that free it are beside other given-away cells (the country's rows).
+    This table once came back with six hidden counts a reader could work out."""
+    column_0 = [0, 4, 0, 2]
+    column_1 = [1, 2, 0, 1]
+    values: dict[Any, int] = {}
+    for row, (a, b) in enumerate(zip(column_0, column_1, strict=True)):
+        values.update({(row, 0): a, (row, 1): b, (row, "all"): a + b})
+    values.update(
+        {("total", 0): 6, ("total", 1): 4, ("total", "all"): 10},
+    )
+    lines = [Line(("total", c), tuple((r, c) for r in range(4))) for c in (0, 1, "all")]
+    lines += [Line((r, "all"), ((r, 0), (r, 1))) for r in (*range(4), "total")]
+    primary = {k for k, n in values.items() if k[1] in (0, 1) and 0 < n < SMALL}
+    hidden = protect(values=values, lines=lines, primary=primary, small=SMALL)
+    for cell in hidden.primary | hidden.secondary:
+        assert _another_value_exists(cell, values, lines, hidden), f"{cell} is determined"
