@@ -155,9 +155,9 @@ class Batch:
     was not read in advance is read when asked for, so a single message is applied as a batch of
     one. Lives for one transaction; ``today`` is the day a clinician's role must be valid on."""
 
-    def __init__(self, *, today: dt.date | None = None) -> None:
+    def __init__(self, *, today: dt.date | None = None, units: Units | None = None) -> None:
         self.today = today or oslo_date(timezone.now())
-        self.units = Units()
+        self.units = units or Units()
         self._appointments: dict[AppointmentKey, Appointment] = {}
         self._owners: dict[tuple[int, str], User | None] = {}
         self._people: dict[int, UnitRecords] = {}
@@ -583,13 +583,13 @@ def process_pending(*, worker_id: str, now: dt.datetime, limit: int = 1000) -> i
 
     Claiming a batch of messages and applying it share one transaction: the rows are locked
     (``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, so workers never wait on each other),
-    what the batch needs is read once (:class:`Batch`), each message is applied in a savepoint
-    (one that fails is recorded with its reason and the others go on) and its state written
-    conditionally on its still being RECEIVED, the batch's audit events are written together,
-    and everything commits together. A worker killed mid-batch commits nothing
-    of that batch: the messages are still RECEIVED and the next worker applies them; nothing is
-    applied twice because the course changes and the message's new state are one commit
-    (docs/decisions/0022-appointment-feeds.md)."""
+    what the batch needs is read once (:class:`Batch`), the messages are applied in order (a
+    message that fails is recorded with its reason and the others are kept: see
+    :func:`_apply_messages`), each one's state is written conditionally on its still being
+    RECEIVED, the batch's audit events are written together, and everything commits together.
+    A worker killed mid-batch commits nothing of that batch: the messages are still RECEIVED and
+    the next worker applies them; nothing is applied twice because the course changes and the
+    message's new state are one commit (docs/decisions/0022-appointment-feeds.md)."""
     done = 0
     while done < limit:
         size = min(BATCH, limit - done)
@@ -609,74 +609,98 @@ def process_pending(*, worker_id: str, now: dt.datetime, limit: int = 1000) -> i
 def _apply_messages(
     messages: list[InboundMessage], *, worker_id: str, now: dt.datetime
 ) -> list[Outcome]:
-    """Apply claimed (locked) messages in order inside the caller's transaction, each in a
-    savepoint of its own, and write what became of each."""
-    batch = Batch(today=oslo_date(now))
-    batch.units.load(
+    """Apply claimed (locked) messages in order inside the caller's transaction, and write what
+    became of each. First all in one savepoint; when one of them fails, that savepoint undoes
+    them all and they are applied again each in a savepoint of its own, so the one that failed is
+    recorded with its reason and the others are kept. (A savepoint for every message would cost
+    two statements of the ten a new appointment takes, and a message seldom fails.)"""
+    units = Units()
+    units.load(
         m.unit_id if m.transport == InboundMessage.Transport.FHIR else unit_pk(m.unit_code)
         for m in messages
     )
-    readings = [_read(message, batch) for message in messages]
-    events = [
-        (reading.unit, reading.event)
-        for reading in readings
-        if not isinstance(reading, Exception) and reading.unit and reading.event
-    ]
-    batch.load_appointments(appointment_key(unit, event) for unit, event in events)
-    bookings = [
-        (unit, event)
-        for unit, event in events
-        if event.kind in (EventKind.BOOK, EventKind.MOVE)
-        and batch.appointment(appointment_key(unit, event)).course_id is None
-    ]
-    batch.load_people((unit, event.national_id) for unit, event in bookings)
-    batch.load_owners((unit.pk, event.clinician) for unit, event in bookings)
-    outcomes = []
-    with recorded_together():
-        for message, reading in zip(messages, readings, strict=True):
-            outcome = _apply_one(message=message, reading=reading, batch=batch, now=now)
-            _settle(message, outcome, worker_id=worker_id, now=now)
-            outcomes.append(outcome)
-            if after_apply_hook is not None:
-                after_apply_hook(message)
+    readings = [_read(message, units) for message in messages]
+    try:
+        return _apply_in_order(messages, readings, units, worker_id=worker_id, now=now)
+    except Exception:
+        return _apply_in_order(
+            messages, readings, units, worker_id=worker_id, now=now, each_in_savepoint=True
+        )
+
+
+def _apply_in_order(
+    messages: list[InboundMessage],
+    readings: list[Parsed | Exception],
+    units: Units,
+    *,
+    worker_id: str,
+    now: dt.datetime,
+    each_in_savepoint: bool = False,
+) -> list[Outcome]:
+    with transaction.atomic():
+        batch = Batch(today=oslo_date(now), units=units)
+        events = [
+            (reading.unit, reading.event)
+            for reading in readings
+            if not isinstance(reading, Exception) and reading.unit and reading.event
+        ]
+        batch.load_appointments(appointment_key(unit, event) for unit, event in events)
+        bookings = [
+            (unit, event)
+            for unit, event in events
+            if event.kind in (EventKind.BOOK, EventKind.MOVE)
+            and batch.appointment(appointment_key(unit, event)).course_id is None
+        ]
+        batch.load_people((unit, event.national_id) for unit, event in bookings)
+        batch.load_owners((unit.pk, event.clinician) for unit, event in bookings)
+        outcomes = []
+        with recorded_together():
+            for message, reading in zip(messages, readings, strict=True):
+                outcome = _apply_one(
+                    message=message,
+                    reading=reading,
+                    batch=batch,
+                    now=now,
+                    in_savepoint=each_in_savepoint,
+                )
+                _settle(message, outcome, worker_id=worker_id, now=now)
+                outcomes.append(outcome)
+                if after_apply_hook is not None:
+                    after_apply_hook(message)
     return outcomes
 
 
 def _settle(message: InboundMessage, outcome: Outcome, *, worker_id: str, now: dt.datetime) -> None:
     """Write what became of ``message``, conditionally on its still being RECEIVED."""
-    message.attempts += 1
+    pending = InboundMessage.objects.filter(pk=message.pk, state=MessageState.RECEIVED)
     if outcome.state == MessageState.RECEIVED:  # met a concurrent write: applied next pass
-        InboundMessage.objects.filter(pk=message.pk, state=MessageState.RECEIVED).update(
-            attempts=message.attempts
-        )
+        pending.update(attempts=message.attempts + 1)
         return
-    InboundMessage.objects.filter(pk=message.pk, state=MessageState.RECEIVED).update(
+    pending.update(
         state=outcome.state,
         outcome=outcome.text[:300],
         course=outcome.course,
         unit=message.unit,
         processed_at=now,
         processed_by=worker_id[:64],
-        attempts=message.attempts,
+        attempts=message.attempts + 1,
     )
-    message.state, message.outcome = outcome.state, outcome.text[:300]
-    message.course = outcome.course
 
 
-def _read(message: InboundMessage, batch: Batch) -> Parsed | Exception:
-    """The stored message read again (the units it names are in ``batch``: no query)."""
+def _read(message: InboundMessage, units: Units) -> Parsed | Exception:
+    """The stored message read again (the units it names are in ``units``: no query)."""
     from nnrr.appointments import fhirfeed, hl7feed
 
     try:
         if message.transport == InboundMessage.Transport.FHIR:
             return fhirfeed.read(
                 message.raw,
-                unit=batch.units.unit(message.unit_id),
+                unit=units.unit(message.unit_id),
                 source=message.source,
                 message_id=message.message_id,
                 received_at=message.received_at,
             )
-        return hl7feed.read(message.raw, units=batch.units)
+        return hl7feed.read(message.raw, units=units)
     except DatabaseError:
         raise  # the batch's transaction cannot go on; it is tried again as a whole
     except Exception as exc:  # one unreadable message never stops the feed; it waits for staff
@@ -696,7 +720,10 @@ def _apply_one(
     reading: Parsed | Exception,
     batch: Batch,
     now: dt.datetime,
+    in_savepoint: bool,
 ) -> Outcome:
+    """What applying one message did; without ``in_savepoint`` a failure is raised (the caller
+    undoes the batch)."""
     from nnrr.appointments import hl7feed
 
     if isinstance(reading, Exception):
@@ -707,16 +734,23 @@ def _apply_one(
         return Outcome(MessageState.FAILED, hl7feed.unknown_unit(reading.unit_code))
     assert reading.event is not None
     message.unit = reading.unit
+
+    def apply() -> Outcome:
+        assert reading.unit is not None and reading.event is not None
+        return apply_event(
+            unit=reading.unit,
+            event=reading.event,
+            now=now,
+            referral_date_given=message.referral_date_given,
+            transport=message.transport,
+            batch=batch,
+        )
+
+    if not in_savepoint:
+        return apply()
     try:
         with transaction.atomic():
-            return apply_event(
-                unit=reading.unit,
-                event=reading.event,
-                now=now,
-                referral_date_given=message.referral_date_given,
-                transport=message.transport,
-                batch=batch,
-            )
+            return apply()
     except (IntegrityError, OperationalError) as exc:
         # Another worker wrote the same row at the same moment (two messages registering one new
         # patient): nothing of this message was kept; it stays RECEIVED for the next pass.

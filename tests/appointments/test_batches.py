@@ -96,16 +96,13 @@ def test_a_later_message_for_the_same_appointment_follows_a_failed_one_in_the_ba
     booking = receive("B-1", nid)
     move = receive("B-1", nid, trigger="S14", minutes=1, start=oslo(2026, 4, 8, 9, 0))
     real_book = scheduling.book_course
-    calls = 0
 
-    def breaks_once(**kwargs: Any) -> Course:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            raise RuntimeError("broken")
+    def breaks_for_the_first_date(**kwargs: Any) -> Course:
+        if kwargs["planned_date"] == START.date():
+            raise RuntimeError("broken")  # after the patient is registered
         return real_book(**kwargs)
 
-    monkeypatch.setattr(scheduling, "book_course", breaks_once)
+    monkeypatch.setattr(scheduling, "book_course", breaks_for_the_first_date)
 
     assert services.process_pending(worker_id="w", now=BOOKED_AT) == 2
 
