@@ -41,7 +41,7 @@ def receive(block: bytes, *, now: dt.datetime, units: services.Units | None = No
             error=hl7feed.ERR_INTERNAL,
         )
     try:
-        services.store_message(
+        stored = services.store_message(
             transport="mllp",
             raw=text,
             now=now,
@@ -62,6 +62,9 @@ def receive(block: bytes, *, now: dt.datetime, units: services.Units | None = No
             ack="AE",
             error=hl7feed.ERR_INTERNAL,
         )
+    else:
+        if not parsed.failure:
+            services.read_at_intake.keep(stored.pk, hl7feed.replace(parsed, message=None))
     return hl7feed.ack(parsed).encode("utf-8")
 
 

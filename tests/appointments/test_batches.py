@@ -193,3 +193,19 @@ def test_a_batch_once_applied_is_not_applied_again() -> None:
     assert Course.objects.count() == 4
     assert audited("nnrr.appointment.book") == 4
     assert set(InboundMessage.objects.values_list("processed_by", flat=True)) == {"first"}
+
+
+def test_messages_stored_before_a_restart_are_read_again_from_their_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    people = [new_national_id() for _ in range(3)]
+    messages = [receive(f"B-{i}", nid) for i, nid in enumerate(people)]
+    # A new process: what the listener read when it stored them is gone.
+    monkeypatch.setattr(services, "read_at_intake", services.ReadAtIntake())
+
+    assert services.process_pending(worker_id="after-restart", now=BOOKED_AT) == 3
+
+    for message, nid in zip(messages, people, strict=True):
+        message.refresh_from_db()
+        assert message.state == MessageState.APPLIED
+        assert message.course == Course.objects.get(patient__national_id=nid)
