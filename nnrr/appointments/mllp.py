@@ -64,7 +64,7 @@ def receive(block: bytes, *, now: dt.datetime, units: services.Units | None = No
         )
     else:
         if not parsed.failure:
-            services.read_at_intake.keep(stored.pk, hl7feed.replace(parsed, message=None))
+            services.read_at_intake.keep(stored, hl7feed.replace(parsed, message=None))
     return hl7feed.ack(parsed).encode("utf-8")
 
 

@@ -15,14 +15,14 @@ import os
 import socket
 import threading
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -244,18 +244,20 @@ class ReadAtIntake:
 
     def __init__(self, size: int = 1000) -> None:
         self.size = size
-        self._kept: OrderedDict[int, Parsed] = OrderedDict()
+        self._kept: OrderedDict[int, tuple[str, Parsed]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def keep(self, pk: int, parsed: Parsed) -> None:
+    def keep(self, message: InboundMessage, parsed: Parsed) -> None:
         with self._lock:
-            self._kept[pk] = parsed
+            self._kept[message.pk] = (message.raw, parsed)
             while len(self._kept) > self.size:
                 self._kept.popitem(last=False)
 
-    def take(self, pk: int) -> Parsed | None:
+    def take(self, message: InboundMessage) -> Parsed | None:
+        """What was read of ``message`` (the same row and text), if it was kept."""
         with self._lock:
-            return self._kept.pop(pk, None)
+            raw, parsed = self._kept.pop(message.pk, ("", None))
+        return parsed if raw == message.raw else None
 
 
 read_at_intake = ReadAtIntake()
@@ -690,28 +692,41 @@ def _apply_in_order(
                     now=now,
                     in_savepoint=each_in_savepoint,
                 )
-                _settle(message, outcome, worker_id=worker_id, now=now)
                 outcomes.append(outcome)
                 if after_apply_hook is not None:
                     after_apply_hook(message)
+            _settle(messages, outcomes, worker_id=worker_id, now=now)
     return outcomes
 
 
-def _settle(message: InboundMessage, outcome: Outcome, *, worker_id: str, now: dt.datetime) -> None:
-    """Write what became of ``message``, conditionally on its still being RECEIVED."""
-    pending = InboundMessage.objects.filter(pk=message.pk, state=MessageState.RECEIVED)
-    if outcome.state == MessageState.RECEIVED:  # met a concurrent write: applied next pass
-        pending.update(attempts=message.attempts + 1)
-        return
-    pending.update(
-        state=outcome.state,
-        outcome=outcome.text[:300],
-        course=outcome.course,
-        unit=message.unit,
-        processed_at=now,
-        processed_by=worker_id[:64],
-        attempts=message.attempts + 1,
-    )
+def _settle(
+    messages: list[InboundMessage], outcomes: list[Outcome], *, worker_id: str, now: dt.datetime
+) -> None:
+    """Write what became of the messages, conditionally on their still being RECEIVED: their
+    courses in one statement, then one for each different result (a batch of new appointments
+    has one)."""
+    pending = InboundMessage.objects.filter(state=MessageState.RECEIVED)
+    with_course = []
+    results: dict[tuple[str, str, int | None], list[int]] = defaultdict(list)
+    for message, outcome in zip(messages, outcomes, strict=True):
+        if outcome.course is not None:
+            message.course = outcome.course
+            with_course.append(message)
+        # RECEIVED: the message met a concurrent write and is applied on the next pass.
+        results[(outcome.state, outcome.text[:300], message.unit_id)].append(message.pk)
+    pending.bulk_update(with_course, ["course"])
+    for (state, text, unit_id), pks in results.items():
+        if state == MessageState.RECEIVED:
+            pending.filter(pk__in=pks).update(attempts=F("attempts") + 1)
+            continue
+        pending.filter(pk__in=pks).update(
+            state=state,
+            outcome=text,
+            unit_id=unit_id,
+            processed_at=now,
+            processed_by=worker_id[:64],
+            attempts=F("attempts") + 1,
+        )
 
 
 def _read(message: InboundMessage, units: Units) -> Parsed | Exception:
@@ -719,7 +734,7 @@ def _read(message: InboundMessage, units: Units) -> Parsed | Exception:
     ``units``: no query)."""
     from nnrr.appointments import fhirfeed, hl7feed
 
-    kept = read_at_intake.take(message.pk)
+    kept = read_at_intake.take(message)
     if kept is not None and kept.unit is not None:
         return replace(kept, unit=units.unit(kept.unit.pk))  # the unit as it is now
     try:
