@@ -11,10 +11,15 @@ its own process, the way ``bin/serve`` starts it, on ``--port``. One MLLP connec
 2. the ceiling: ``--messages`` new appointments the same way, timed to the last ACK (stored and
    acknowledged) and to the last course stored.
 
+Then, with the listener stopped, in the benchmark's own process and one after the other (no
+overlap): storing ``--messages`` more as the listener does in a burst (the units looked up
+once), and applying them in one ``process_pending`` call; each timed, with the SQL statements
+counted per message.
+
 Printed: messages/s acknowledged and messages/s applied, the 100-message time against the target
-(under a second), and a check that every message made exactly one course. Results also go to
-``bench/results/appointments-postgresql.json``. Exit status 1 when the target is missed or a
-course is missing or doubled.
+(under a second), the separate storing and applying figures, and a check that every message made
+exactly one course. Results also go to ``bench/results/appointments-postgresql.json``. Exit
+status 1 when the target is missed or a course is missing or doubled.
 """
 
 from __future__ import annotations
@@ -122,6 +127,38 @@ def run(port: int, texts: list[str], label: str) -> dict[str, float]:
     }
 
 
+def separately(texts: list[str]) -> dict[str, float]:
+    """Store the messages as the listener does, then apply them, in this process: the time and
+    the SQL statements of each step, per message."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from nnrr.appointments import mllp, services
+
+    count = len(texts)
+    with CaptureQueriesContext(connection) as stored:
+        started = time.perf_counter()
+        units = services.Units()  # the listener looks the units up once a second
+        for text in texts:
+            mllp.receive(text.encode(), now=timezone.now(), units=units)
+        storing = time.perf_counter() - started
+    with CaptureQueriesContext(connection) as applied:
+        started = time.perf_counter()
+        done = services.process_pending(worker_id="bench", now=timezone.now(), limit=count)
+        applying = time.perf_counter() - started
+    if done != count:
+        sys.exit(f"{done} of {count} messages applied")
+    return {
+        "messages": count,
+        "store_ms": storing / count * 1000,
+        "store_statements": len(stored) / count,
+        "apply_ms": applying / count * 1000,
+        "apply_statements": len(applied) / count,
+        "applied_per_s": count / applying,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=2000)
@@ -159,8 +196,12 @@ def main() -> int:
     finally:
         listener.terminate()
         listener.wait(30)
+    from nnrr.questionnaires.definitions import all_definitions
+
+    all_definitions()  # read once, as the listener does before it opens the port
+    alone = separately(messages(args.messages, rng, "ONE"))
     courses = Course.objects.count()
-    expected = DAY + args.messages
+    expected = DAY + 2 * args.messages
     print("\nSIU^S12 through MLLP to a stored course, PostgreSQL, one connection")
     for name, result in (("a day (100)", day), (f"ceiling ({args.messages})", ceiling)):
         print(
@@ -168,10 +209,24 @@ def main() -> int:
             f"({result['acknowledged_per_s']:.0f}/s), applied {result['applied_s']:.2f} s "
             f"({result['applied_per_s']:.0f}/s)"
         )
-    print(f"courses stored: {courses} of {expected}")
+    print(
+        f"one step at a time ({alone['messages']}): storing {alone['store_ms']:.1f} ms and "
+        f"{alone['store_statements']:.1f} statements a message; applying "
+        f"{alone['apply_ms']:.1f} ms and {alone['apply_statements']:.1f} statements a message "
+        f"({alone['applied_per_s']:.0f}/s)"
+    )
+    print(f"courses stored: {courses} of {expected}\nMachine afterwards: {machine()}")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     (RESULTS_DIR / "appointments-postgresql.json").write_text(
-        json.dumps({"machine": machine(), "day": day, "ceiling": ceiling, "courses": courses})
+        json.dumps(
+            {
+                "machine": machine(),
+                "day": day,
+                "ceiling": ceiling,
+                "separately": alone,
+                "courses": courses,
+            }
+        )
     )
     problems = []
     if day["applied_s"] >= TARGET_DAY_SECONDS:

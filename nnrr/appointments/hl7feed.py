@@ -19,8 +19,8 @@ from django.utils.translation import gettext_noop
 from hl7.datatypes import parse_datetime
 
 from nnrr.accounts.models import Unit
-from nnrr.appointments.models import MAPPABLE_FIELDS, EventKind, FeedSettings
-from nnrr.appointments.services import AppointmentEvent
+from nnrr.appointments.models import MAPPABLE_FIELDS, EventKind
+from nnrr.appointments.services import AppointmentEvent, Units, unit_pk
 from nnrr.lib.dates import OSLO, oslo_date
 from nnrr.lib.national_id import NationalIdError, parse_national_id
 
@@ -192,9 +192,10 @@ def _failed(parsed: Parsed, failure: str, ack: str, error: str) -> Parsed:
     return replace(parsed, failure=failure, ack=ack, error=error)
 
 
-def read(text: str) -> Parsed:
+def read(text: str, *, units: Units | None = None) -> Parsed:
     """Read one SIU message with the default profile. Never raises: what is wrong is in
-    ``failure`` with the ACK code to answer."""
+    ``failure`` with the ACK code to answer. The unit and its feed settings are looked up in
+    ``units`` (the processor reads them for its batch)."""
     text = _normalise(text)
     if not text.startswith("MSH"):
         return Parsed(
@@ -220,8 +221,8 @@ def read(text: str) -> Parsed:
         message_id=_value(msh, 10),
         message_type="^".join(p for p in (_value(msh, 9, 1, 1), _value(msh, 9, 1, 2)) if p),
     )
-    if base.unit_code.isdigit():
-        base = replace(base, unit=Unit.objects.filter(pk=int(base.unit_code)).first())
+    units = units or Units()
+    base = replace(base, unit=units.unit(unit_pk(base.unit_code)))
     if not base.message_id:
         return _failed(base, gettext_noop("MSH-10 (meldings-id) mangler."), "AR", ERR_REQUIRED)
     if _value(msh, 9, 1, 1) != "SIU":
@@ -244,7 +245,7 @@ def read(text: str) -> Parsed:
     if base.unit is None:
         return _failed(base, unknown_unit(base.unit_code), "AE", ERR_UNKNOWN_KEY)
     sch, pid = _first(message, "SCH"), _first(message, "PID")
-    settings_row = FeedSettings.objects.filter(unit=base.unit).first()
+    settings_row = units.feed_settings(base.unit)
     field_map = (settings_row.field_map if settings_row else None) or {}
     try:
         mapped = {

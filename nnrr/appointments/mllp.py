@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import math
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -23,12 +25,13 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 1024 * 1024
 
 
-def receive(block: bytes, *, now: dt.datetime) -> bytes:
+def receive(block: bytes, *, now: dt.datetime, units: services.Units | None = None) -> bytes:
     """One framed message in, its ACK out. The message is committed to the database before the
-    ACK is written; if it cannot be stored the answer is AE, so the sender keeps it and resends."""
+    ACK is written; if it cannot be stored the answer is AE, so the sender keeps it and resends.
+    ``units``: the units (and their feed settings) already looked up."""
     text = hl7feed.decode(block)
     try:
-        parsed = hl7feed.read(text)
+        parsed = hl7feed.read(text, units=units)
     except Exception:  # the unit's look-up needs the database; answer AE, never drop it
         log.exception("an HL7 message could not be read")
         parsed = hl7feed.Parsed(
@@ -38,7 +41,7 @@ def receive(block: bytes, *, now: dt.datetime) -> bytes:
             error=hl7feed.ERR_INTERNAL,
         )
     try:
-        services.store_message(
+        stored = services.store_message(
             transport="mllp",
             raw=text,
             now=now,
@@ -59,13 +62,36 @@ def receive(block: bytes, *, now: dt.datetime) -> bytes:
             ack="AE",
             error=hl7feed.ERR_INTERNAL,
         )
+    else:
+        if not parsed.failure:
+            services.read_at_intake.keep(stored, hl7feed.replace(parsed, message=None))
     return hl7feed.ack(parsed).encode("utf-8")
 
 
+# How long the database thread trusts its connection and what it looked up: a burst of messages
+# is not checked and looked up message by message.
+FRESH_SECONDS = 1.0
+
+
+class _Intake(threading.local):
+    def __init__(self) -> None:
+        self.units = services.Units()
+        self.checked = -math.inf
+
+
+_intake = _Intake()
+
+
 def _receive_on_thread(block: bytes) -> bytes:
-    # A thread of the pool keeps its database connection between messages: drop a broken one.
-    close_old_connections()
-    return receive(block, now=timezone.now())
+    moment = time.monotonic()
+    if moment - _intake.checked > FRESH_SECONDS:
+        # The thread keeps its database connection between messages: drop a broken one (it is
+        # checked before use), and look the units up again. What intake looks up only decides
+        # the ACK; the processor reads the units afresh for each batch it applies.
+        close_old_connections()
+        _intake.units = services.Units()
+        _intake.checked = moment
+    return receive(block, now=timezone.now(), units=_intake.units)
 
 
 class Processor(threading.Thread):
@@ -80,14 +106,18 @@ class Processor(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self) -> None:
+        checked = -math.inf
         while not self.stopping.is_set():
             self.wake.wait(self.poll)
             self.wake.clear()
             try:
-                close_old_connections()
+                if time.monotonic() - checked > FRESH_SECONDS:
+                    close_old_connections()  # a broken connection is dropped, checked before use
+                    checked = time.monotonic()
                 services.process_pending(worker_id=self.worker_id, now=timezone.now())
             except Exception:
                 log.exception("processing received appointments failed; retrying")
+                checked = -math.inf
         connections.close_all()
 
     def stop(self) -> None:

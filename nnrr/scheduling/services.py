@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 # Texts stored in the database stay in the registry's language; pages translate them on display.
 from django.utils.translation import gettext_noop
 
-from nnrr.accounts.models import Unit
+from nnrr.accounts.models import Unit, User
 from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
 from nnrr.lib.dates import oslo_date
@@ -223,22 +223,26 @@ def book_course(
     referral_date: dt.date,
     planned_date: dt.date,
     now: dt.datetime,
+    owner: User | None = None,
 ) -> Course:
-    """Create a forløp with its Behandlerskjema (Kladd, owned by its creator) and plan the
-    pre-treatment questionnaire (sent 16 days before the consultation). Consent belongs to the
-    course: a new course asks for it again, also after an earlier withdrawal."""
+    """Create a forløp with its Behandlerskjema (Kladd, owned by its creator, or by ``owner``:
+    the clinician a booking system names) and plan the pre-treatment questionnaire (sent 16 days
+    before the consultation). Consent belongs to the course: a new course asks for it again, also
+    after an earlier withdrawal."""
     if patient.unit_id != unit.pk:
         # One unit's course never hangs on another unit's record of the person.
         raise ValueError("the patient record belongs to another unit")
     validate_booking_dates(referral_date, planned_date, today=oslo_date(now))
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction (the appointment feed's, a re-created course's):
+    # a failure here undoes the caller's work too, as it would anyway.
+    with transaction.atomic(savepoint=False):
         course = Course.objects.create(
             patient=patient,
             unit=unit,
             referral_date=referral_date,
             planned_consultation_date=planned_date,
             created_by=actor.user,
-            owner=actor.user,
+            owner=owner or actor.user,
         )
         Response.objects.create(
             course=course,

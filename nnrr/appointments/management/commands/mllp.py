@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from nnrr.appointments import mllp, services
+from nnrr.questionnaires.definitions import all_definitions
 
 
 class Command(BaseCommand):
@@ -23,6 +24,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Read the form definitions (a booking names the Behandlerskjema's version) before the
+        # port opens, so the first message of the day does not wait for them.
+        all_definitions()
         worker_id = services.new_worker_id()
         processor = mllp.Processor(poll=options["poll"], worker_id=worker_id)
         processor.start()
