@@ -86,8 +86,9 @@ def _receive_on_thread(block: bytes) -> bytes:
     moment = time.monotonic()
     if moment - _intake.checked > FRESH_SECONDS:
         # The thread keeps its database connection between messages: drop a broken one (it is
-        # checked before use), and look the units up again. What intake looks up only decides
-        # the ACK; the processor reads the units afresh for each batch it applies.
+        # checked before use), and look the units up again. So a message is read (and
+        # acknowledged) with its unit's field map as it was at most a second ago; the processor
+        # looks the units and their filters up afresh for each batch it applies.
         close_old_connections()
         _intake.units = services.Units()
         _intake.checked = moment

@@ -67,7 +67,7 @@ def test_a_nested_block_leaves_its_events_to_the_outer_one() -> None:
     assert actions() == ["nnrr.test.inner", "nnrr.test.outer"]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_outside_a_transaction_the_block_is_refused() -> None:
     with pytest.raises(RuntimeError), recorded_together():
         record("nnrr.test.x")  # pragma: no cover
