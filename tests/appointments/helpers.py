@@ -72,12 +72,10 @@ def send(text: str, *, now: dt.datetime, process: bool = True) -> Reply:
     return Reply(ack=hl7.parse(raw.decode("utf-8")), message=stored)
 
 
-PORT = 2576
-
-
 class Listener:
     """The MLLP listener on a thread of the test process; with ``processing`` its processor
-    thread applies what arrives, as in ``nnrr mllp``."""
+    thread applies what arrives, as in ``nnrr mllp``. It listens on a free port the system
+    gives (``port``), so parallel test processes never meet on one."""
 
     def __init__(self, *, processing: bool = False) -> None:
         self.processor = mllp.Processor(poll=0.2, worker_id="test-listener") if processing else None
@@ -85,6 +83,7 @@ class Listener:
         self.stop: asyncio.Event | None = None
         self.started = threading.Event()
         self.stored = 0
+        self.port = 0
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
@@ -94,13 +93,17 @@ class Listener:
             self.stop = asyncio.Event()
             await mllp.serve(
                 host="127.0.0.1",
-                port=PORT,
+                port=0,
                 on_stored=self._count,
-                ready=lambda server: self.started.set(),
+                ready=self._ready,
                 stop=self.stop,
             )
 
         self.loop.run_until_complete(main())
+
+    def _ready(self, server: Any) -> None:
+        self.port = server.sockets[0].getsockname()[1]
+        self.started.set()
 
     def _count(self) -> None:
         self.stored += 1

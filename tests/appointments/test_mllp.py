@@ -16,7 +16,7 @@ from nnrr.appointments import mllp, services
 from nnrr.appointments.models import InboundMessage, MessageState
 from nnrr.lib.dates import oslo_date
 from nnrr.patients.models import Course
-from tests.appointments.helpers import PORT, Listener, new_national_id, oslo, siu
+from tests.appointments.helpers import Listener, new_national_id, oslo, siu
 from tests.conftest import ST_OLAVS
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -54,7 +54,7 @@ def test_messages_sent_over_a_socket_are_stored_acknowledged_and_applied(
         message_id="SOCK-MSG-2",
     )
 
-    with MLLPClient("127.0.0.1", PORT) as client:
+    with MLLPClient("127.0.0.1", listener.port) as client:
         first = hl7.parse(client.send_message(booking).decode("utf-8").strip("\x0b\x1c\r"))
         # The message is in the database when its ACK arrives.
         assert InboundMessage.objects.filter(message_id="SOCK-MSG-1").exists()
@@ -98,7 +98,7 @@ def test_a_message_in_pieces_and_two_in_one_packet_each_get_their_ack(
     ]
     frames = [b"\x0b" + t + b"\x1c\r" for t in texts]
 
-    with MLLPClient("127.0.0.1", PORT) as client:
+    with MLLPClient("127.0.0.1", listener.port) as client:
         client.socket.sendall(frames[0][:40])
         client.socket.sendall(frames[0][40:] + frames[1] + frames[2])
         received = b""

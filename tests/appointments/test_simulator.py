@@ -17,7 +17,7 @@ from nnrr.appointments.models import InboundMessage, MessageState
 from nnrr.demo.management.commands import demo as demo_command
 from nnrr.patients.models import Course
 from nnrr.scheduling.models import Order, OrderState
-from tests.appointments.helpers import PORT, Listener
+from tests.appointments.helpers import Listener
 from tests.conftest import ST_OLAVS
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -47,7 +47,7 @@ def test_the_simulators_messages_create_move_and_cancel_courses_by_themselves(
 
         monkeypatch.setattr(demo_command, "hand_out", processed_first)
     out = StringIO()
-    with Listener(processing=threads):
+    with Listener(processing=threads) as listener:
         call_command(
             "demo",
             "appointments",
@@ -56,7 +56,7 @@ def test_the_simulators_messages_create_move_and_cancel_courses_by_themselves(
             "--count",
             "10",
             "--port",
-            str(PORT),
+            str(listener.port),
             stdout=out,
         )
         settle(threads)
