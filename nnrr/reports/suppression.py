@@ -226,6 +226,25 @@ def protect(
         hidden.add(min(candidates, key=lambda c: c[:4])[4])
         return True
 
+    def hide_near(cell: Key) -> bool:
+        """Hide a cell beside ``cell``; when its sums have nothing left to hide, beside the
+        hidden cells of those sums, one sum further out at a time (a cell there can free the
+        sums that pin it)."""
+        seen = {cell}
+        frontier = [cell]
+        while frontier:
+            if any(hide_beside(c) for c in frontier):
+                return True
+            further = []
+            for c in frontier:
+                for line in lines_of.get(c, []):
+                    for k in line.cells:
+                        if k in hidden and k not in seen:
+                            seen.add(k)
+                            further.append(k)
+            frontier = further
+        return False
+
     while True:
         # Cheap: one line at a time, until no line pins a cell.
         changed = True
@@ -236,15 +255,16 @@ def protect(
                 if pinned is not None and hide_beside(pinned):
                     changed = True
         # Exact: every hidden cell against all lines together. A pinned cell whose lines have
-        # nothing left to hide does not end the search: hiding a cell beside another pinned
-        # one may free it too. Stop only when no pinned cell has anything beside it to hide.
+        # nothing left to hide does not end the search: hiding a cell further out, or beside
+        # another pinned one, may free it too. Stop only when nothing near a pinned cell is
+        # left to hide.
         index, constraints, bounds = _program(values, lines, primary_set, hidden, small)
         pinned_cells = (
             cell
             for cell in sorted(hidden, key=repr)
             if _determined(cell, values[cell], index, constraints, bounds)
         )
-        if not any(hide_beside(cell) for cell in pinned_cells):
+        if not any(hide_near(cell) for cell in pinned_cells):
             break
     secondary = frozenset(hidden - primary_set)
     return Suppressed(primary_set, secondary, small)
