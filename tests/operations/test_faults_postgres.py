@@ -139,8 +139,13 @@ from tests.scheduling.test_two_workers_postgres import _due_orders
 set_up = unscoped("the test's set-up across units")  # held: entered for the whole script
 set_up.__enter__()
 plan = traffic.prepare(staff=1, patients=1, bookings_per_staff=1)
-orders = _due_orders({DUE})
 now = timezone.now()
+# Booked ahead from the start: a past consultation would be purged by a running worker.
+orders = _due_orders(
+    {DUE},
+    referral_date=oslo_date(now) - dt.timedelta(days=5),
+    planned_date=oslo_date(now) + dt.timedelta(days=7),
+)
 for i, order in enumerate(orders):
     Order.objects.filter(pk=order.pk).update(
         send_at=now + dt.timedelta(seconds=5 + {SPREAD} * i / {DUE}),

@@ -48,7 +48,13 @@ DUE = 150  # questionnaires due now: the two workers send them while the load ru
 def _due_now(count: int) -> list[Order]:
     """Orders whose questionnaire is due at this moment, as booking leaves them."""
     now = timezone.now()
-    orders = _due_orders(count)
+    # Created booked ahead: a course created with a past consultation would be purged by the
+    # workers already running before the dates below are set.
+    orders = _due_orders(
+        count,
+        referral_date=oslo_date(now) - dt.timedelta(days=5),
+        planned_date=oslo_date(now) + dt.timedelta(days=7),
+    )
     Order.objects.filter(pk__in=[o.pk for o in orders]).update(
         send_at=now - dt.timedelta(minutes=1),
         remind_at=now + dt.timedelta(days=5),

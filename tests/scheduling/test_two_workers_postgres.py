@@ -49,7 +49,12 @@ def _postgres_only() -> None:
         pytest.skip("two workers competing for rows need PostgreSQL")
 
 
-def _due_orders(count: int) -> list[Order]:
+def _due_orders(
+    count: int,
+    *,
+    referral_date: dt.date = dt.date(2026, 2, 20),
+    planned_date: dt.date = dt.date(2026, 3, 19),
+) -> list[Order]:
     unit = Unit.objects.get(pk=ST_OLAVS)
     patients = Patient.objects.bulk_create(
         Patient(
@@ -67,8 +72,8 @@ def _due_orders(count: int) -> list[Order]:
         Course(
             patient=p,
             unit=unit,
-            referral_date=dt.date(2026, 2, 20),
-            planned_consultation_date=dt.date(2026, 3, 19),
+            referral_date=referral_date,
+            planned_consultation_date=planned_date,
         )
         for p in patients
     )
