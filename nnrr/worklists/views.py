@@ -17,6 +17,7 @@ from nnrr.accounts.profiles import Profile, Right
 from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
 from nnrr.lib.dates import oslo_date
+from nnrr.lib.urls import RowUrl
 from nnrr.patients.models import ConsentLogEntry
 from nnrr.scheduling import services as scheduling
 from nnrr.scheduling.models import OrderState
@@ -117,9 +118,18 @@ ROW_LABELS = {
 
 
 def _with_actions(courses: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows with what each offers, from the services' own rules (the template shows it)."""
+    """The rows with what each offers, from the services' own rules, and the links it offers
+    them by (reversed once a page, ``nnrr.lib.urls``); the template shows them."""
+    patient_url = RowUrl("patients:detail")
+    fill_url = RowUrl("questionnaires:fill")
+    owner_url = RowUrl("patients:course_owner")
+    delete_url = RowUrl("patients:course_delete")
     for course in courses:
         course["can_be_deleted"] = scheduling.course_can_be_deleted(course["form_status"])
+        course["patient_url"] = patient_url(course["patient_id"])
+        course["fill_url"] = fill_url(course["form_id"]) if course["form_id"] else None
+        course["owner_url"] = owner_url(course["id"])
+        course["delete_url"] = delete_url(course["id"]) if course["can_be_deleted"] else None
     return courses
 
 
@@ -173,6 +183,14 @@ def _labelled(rows: list[dict[str, Any]], key: str, labels: dict[str, Any]) -> l
     return rows
 
 
+def _with_patient_links(orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The waiting orders with the link to each one's patient (reversed once a page)."""
+    patient_url = RowUrl("patients:detail")
+    for order in orders:
+        order["patient_url"] = patient_url(order["course__patient_id"])
+    return orders
+
+
 def _page_number(raw: str | None) -> int:
     try:
         return max(1, min(int(raw or 1), 100_000))
@@ -198,7 +216,9 @@ def consent(request: HttpRequest) -> HttpResponse:
         {
             "title": LISTS["consent"],
             "page": page,
-            "waiting_rows": _labelled(list(page.object_list), "state", dict(OrderState.choices)),
+            "waiting_rows": _with_patient_links(
+                _labelled(list(page.object_list), "state", dict(OrderState.choices))
+            ),
             "log_rows": _labelled(entries[:50], "reason", dict(ConsentLogEntry.Reason.choices)),
             "log_number": log_number,
             "log_previous": log_number - 1 if log_number > 1 else None,

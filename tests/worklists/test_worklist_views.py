@@ -258,3 +258,34 @@ def test_arbeidsliste_opens_the_first_list_with_rows(as_persona: Any, persona: A
     assert "Utgått planlagt konsultasjonsdato" in opened.content.decode()
     book(persona("clinician"), make_patient(ST_OLAVS))
     assert client.get(reverse("worklists:index"))["Location"] == reverse("worklists:mine")
+
+
+def test_each_worklist_row_links_to_its_own_patient_form_and_course(
+    persona: Any, as_persona: Any
+) -> None:
+    clinician = persona("clinician")
+    courses = [
+        book(clinician, make_patient(ST_OLAVS, name=name), planned_in_days=3)
+        for name in ("Rad Første", "Rad Andre")
+    ]
+    html = as_persona("clinician").get(reverse("worklists:mine")).content.decode()
+    for course in courses:
+        row = html.split(course.patient.name, 1)[0].rsplit("<tr>", 1)[1]
+        row += html.split(course.patient.name, 1)[1].split("</tr>", 1)[0]
+        form = Response.objects.get(course=course, kind=FormKind.CLINICIAN)
+        assert f'href="{reverse("patients:detail", args=[course.patient_id])}"' in row
+        assert f'href="{reverse("questionnaires:fill", args=[form.pk])}"' in row
+        assert f'href="{reverse("patients:course_owner", args=[course.pk])}?back=' in row
+        assert f'href="{reverse("patients:course_delete", args=[course.pk])}?back=' in row
+
+
+def test_each_waiting_patient_links_to_its_own_patient_page(persona: Any, as_persona: Any) -> None:
+    clerk = persona("clerk")
+    courses = [
+        book(clerk, make_patient(ST_OLAVS, name=name), planned_in_days=20 + n)
+        for n, name in enumerate(("Venter Første", "Venter Andre"))
+    ]
+    html = as_persona("clinician").get(reverse("worklists:consent")).content.decode()
+    for course in courses:
+        link = f'<a class="ds-link" href="{reverse("patients:detail", args=[course.patient_id])}">'
+        assert f"{link}{course.patient.name}</a>" in html
