@@ -17,7 +17,7 @@ from nnrr.accounts.profiles import Profile, Right
 from nnrr.audit.context import Actor
 from nnrr.audit.services import record_event
 from nnrr.lib.dates import oslo_date
-from nnrr.lib.urls import RowUrl
+from nnrr.lib.links import RowUrl
 from nnrr.patients.models import ConsentLogEntry
 from nnrr.scheduling import services as scheduling
 from nnrr.scheduling.models import OrderState
@@ -119,7 +119,7 @@ ROW_LABELS = {
 
 def _with_actions(courses: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows with what each offers, from the services' own rules, and the links it offers
-    them by (reversed once a page, ``nnrr.lib.urls``); the template shows them."""
+    them by (reversed once a page, ``nnrr.lib.links``); the template shows them."""
     patient_url = RowUrl("patients:detail")
     fill_url = RowUrl("questionnaires:fill")
     owner_url = RowUrl("patients:course_owner")

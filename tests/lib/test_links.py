@@ -7,7 +7,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from nnrr.lib.urls import RowUrl
+from nnrr.lib.links import RowUrl
 
 
 @pytest.mark.parametrize(
