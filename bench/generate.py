@@ -429,14 +429,18 @@ def _years_back(day: dt.date, years: int) -> dt.date:
 
 
 def _audit_events() -> None:
-    """Every course's "nnrr.course.created" event, as booking writes it, at its referral."""
+    """Every course's "nnrr.course.created" event, as booking writes it, on its referral day:
+    at a moment of the working day (08:00 to about 17:00) drawn from the course's id, as a
+    clinic books through the day. (All at 10:00, a unit's day of bookings shared one instant,
+    and the Logg's newest page sorted hundreds of events with the same time.)"""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO audit_auditevent (at, actor_name, role, unit_id, action, outcome, "
             "patient_id, object_type, object_id, detail) "
-            "SELECT (c.referral_date + time '10:00') AT TIME ZONE 'Europe/Oslo', "
+            "SELECT (c.referral_date + time '08:00' + (hashtext(c.id::text) & 32767) "
+            "* interval '1 second') AT TIME ZONE 'Europe/Oslo', "
             "'Synthetic booking', 'pasientansvarlig', c.unit_id, 'nnrr.course.created', 'ok', "
             "c.patient_id, 'patients.course', c.id::text, jsonb_build_object("
             "'referral_date', c.referral_date::text, "

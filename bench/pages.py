@@ -5,8 +5,9 @@
 
 For each size a database is migrated and seeded (on PostgreSQL by ``bench/generate.py``: a block
 of ``nnrr.demo.bulk`` courses, copied back in time for the larger sizes; on SQLite by
-``nnrr.demo.bulk.seed``; no answers), then, in-process through ``django.test.Client``, a
-Pasientansvarlig at St. Olavs (the biggest unit) requests:
+``nnrr.demo.bulk.seed``; no answers; then at every size a full page of rows in each worklist
+and the Logg, booked and deleted through the services), then, in-process through
+``django.test.Client``, a Pasientansvarlig at St. Olavs (the biggest unit) requests:
 
 - the front page ``/`` (worklist counts, the red dot),
 - the patient search, a POST of the number to ``/pasient/sok/`` (a redirect; only that request
@@ -62,6 +63,7 @@ PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 # NNRR_BENCH_DB_PREFIX keeps several checkouts on one server apart (default nnrr_bench).
 PG_DATABASE = os.environ.get("NNRR_BENCH_DB_PREFIX", "nnrr_bench")
 ST_OLAVS = 104293
+PAGE = 50  # rows on a page of the worklists and the Logg
 COLLEAGUES = 10  # users per unit who own its courses; the bench user is one at St. Olavs
 BARE_PATH = "/bench/bare/"
 TARGET_GROWTH = 1.5  # largest size against the smallest, per page
@@ -142,7 +144,9 @@ def use_database(size: int, sqlite_file: Path | None, keep: bool) -> bool:
         exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if keep and exists:
             with psycopg.connect(f"{PG_SERVER}/{name}") as kept:
-                ready = kept.execute("SELECT to_regclass('bench_fixture')").fetchone()
+                ready = kept.execute("SELECT to_regclass('bench_fixture_v3')").fetchone()
+            # The table's name carries the fixture's version: a database kept with an older
+            # fixture is made afresh.
             if ready and ready[0]:
                 return True
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -205,6 +209,43 @@ def analyze() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+
+
+def fill_pages(actor: Any, unit: Any, shown: Any, now: dt.datetime) -> None:
+    """A full page in every list at every size, made the way the clinic makes them: a page of
+    the bench user's courses booked ahead (waiting for their pre-treatment form: "Mine",
+    "Avdelingens", "Pasienter uten informasjon om samtykke"), a page of courses past their
+    planned date ("Utgått"), and a page of courses deleted before consent (the statutory log
+    under the consent list); the Logg has all their events. Without them the smallest size
+    showed 11 rows where the larger ones showed 50, and a page's time "against its own at the
+    smallest size" compared rows, not data."""
+    from nnrr.lib.dates import oslo_date
+    from nnrr.patients.models import Patient
+    from nnrr.scheduling import services as scheduling
+
+    today = oslo_date(now)
+    patients = list(
+        Patient.objects.filter(unit=unit).exclude(pk=shown.pk).order_by("national_id")[:PAGE]
+    )
+    if not patients:
+        sys.exit("The seeded data has no other patient at St. Olavs; use a larger --sizes.")
+
+    def book(n: int, planned_in: int) -> Any:
+        return scheduling.book_course(
+            actor=actor,
+            patient=patients[n % len(patients)],
+            unit=unit,
+            referral_date=today - dt.timedelta(days=max(0, -planned_in) + 10),
+            planned_date=today + dt.timedelta(days=planned_in),
+            now=now,
+        )
+
+    for n in range(PAGE + 1):
+        book(n, 20 + n % 30)
+        book(n, -2 - n % 30)
+        scheduling.delete_course(
+            actor=actor, course=book(n, 40), reason="Pasienten møtte ikke", now=now
+        )
 
 
 def prepare(now: dt.datetime, seed_seconds: float) -> dict[str, Any]:
@@ -308,17 +349,18 @@ def prepare(now: dt.datetime, seed_seconds: float) -> dict[str, Any]:
             planned_date=today - dt.timedelta(days=3),
             now=now,
         )
+    fill_pages(actor, unit, patient, now)
     admin = User.objects.create(username="bench-audit", full_name="Bench Lokal Registeransvarlig")
     admin_membership = Membership.objects.create(
         user=admin, unit=unit, role=Role.LOKAL_REGISTERANSVARLIG
     )
     with connection.cursor() as cursor:  # marks the database complete, for --keep
         cursor.execute(
-            "CREATE TABLE bench_fixture (membership_id bigint, admin_membership_id bigint, "
+            "CREATE TABLE bench_fixture_v3 (membership_id bigint, admin_membership_id bigint, "
             "patient_id uuid, seed_seconds float)"
         )
         cursor.execute(
-            "INSERT INTO bench_fixture VALUES (%s, %s, %s, %s)",
+            "INSERT INTO bench_fixture_v3 VALUES (%s, %s, %s, %s)",
             [membership.pk, admin_membership.pk, patient.pk, seed_seconds],
         )
     return kept_fixture()
@@ -332,7 +374,7 @@ def kept_fixture() -> dict[str, Any]:
     from nnrr.patients.models import Patient
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT * FROM bench_fixture")
+        cursor.execute("SELECT * FROM bench_fixture_v3")
         membership_id, admin_membership_id, patient_id, seed_seconds = cursor.fetchone()
     membership = Membership.objects.select_related("user").get(pk=membership_id)
     admin_membership = Membership.objects.select_related("user").get(pk=admin_membership_id)
