@@ -10,10 +10,13 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+if TYPE_CHECKING:
+    from nnrr.reports.stats import Share
 
 DEFAULTS = Path(__file__).parent / "data" / "indicators.toml"
 # Ids of earlier versions of indicators.md: a configuration file that still names one sets the
@@ -40,6 +43,23 @@ class ReportConfig:
 
     def target(self, ind_id: str) -> Target:
         return self.targets.get(ind_id, Target(None, None))
+
+    # The two presentation rules of indicators.md, defined here once for every report, table,
+    # chart and note that applies them.
+
+    def too_few(self, share: Share) -> bool:
+        """A share on fewer courses than ``min_denominator`` is not shown, only marked."""
+        return share.denominator < self.min_denominator
+
+    @property
+    def too_few_mark(self) -> str:
+        """What is shown instead: «N<30» with the default threshold."""
+        return f"N<{self.min_denominator}"
+
+    def coverage_low(self, coverage: Share) -> bool:
+        """A unit's coverage below ``coverage_flag_below`` is flagged (``*``); a unit without a
+        coverage figure is not."""
+        return coverage.denominator > 0 and (coverage.value or 0) < self.coverage_flag_below
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from nnrr.lib.dates import oslo_date
+from nnrr.reports import config as report_config
 from nnrr.reports import content
 from nnrr.reports.models import ReportDocument
 
@@ -118,6 +119,7 @@ def render(document: ReportDocument, progress: Callable[[int, str], None]) -> by
                 "reports": reports,
                 "period": f"{start:%d.%m.%Y}–{stop:%d.%m.%Y}",
                 "made": made,
+                "config": report_config.load(),
             },
         )
     return weasyprint.HTML(string=html).write_pdf()

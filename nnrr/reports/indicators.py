@@ -12,15 +12,13 @@ indicators of one year rule are counted in a single aggregate query grouped by u
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, ExpressionWrapper, F, FloatField, Q, QuerySet, Value
 from django.db.models.functions import Cast, NullIf
 
-from nnrr.accounts.models import Unit
-from nnrr.reports import config as report_config
 from nnrr.reports import frame
 from nnrr.reports.frame import BASELINE, CLINICIAN, SIX, number, ticked
 from nnrr.reports.models import CoverageEntry
@@ -513,57 +511,3 @@ def coverage_cells(first_year: int, last_year: int) -> dict[Key, Share]:
         if denominator > 0:
             cells[key] = Share(min(counts.get(key, 0), denominator), denominator)
     return cells
-
-
-# --- Presentation -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UnitRow:
-    unit: Unit
-    shares: dict[int, Share]
-    suppressed: bool  # N<30 in the latest year: numbers not shown
-    low_coverage: bool
-
-
-@dataclass
-class IndicatorTable:
-    indicator: Indicator
-    years: tuple[int, ...]
-    rows: list[UnitRow]
-    national: dict[int, Share]
-    goal: float | None
-    minimum: float | None
-
-    @property
-    def latest(self) -> int:
-        return self.years[-1]
-
-
-def table(
-    counts: Counts,
-    units: Iterable[Unit],
-    coverage: Counts | None,
-) -> IndicatorTable:
-    """Rows per unit, sorted by the latest year's share (N<30 units last)."""
-    cfg = report_config.load()
-    latest = counts.years[-1]
-    rows = []
-    for unit in units:
-        shares = {year: counts.unit(unit.pk, year) for year in counts.years}
-        suppressed = shares[latest].denominator < cfg.min_denominator
-        low = False
-        if coverage is not None:
-            cov = coverage.unit(unit.pk, latest)
-            low = cov.denominator > 0 and (cov.value or 0) < cfg.coverage_flag_below
-        rows.append(UnitRow(unit, shares, suppressed, low))
-    rows.sort(key=lambda r: (r.suppressed, -(r.shares[latest].value or 0), r.unit.short_name))
-    target = cfg.target(counts.indicator.id)
-    return IndicatorTable(
-        counts.indicator,
-        counts.years,
-        rows,
-        {year: counts.national(year) for year in counts.years},
-        target.goal,
-        target.minimum,
-    )

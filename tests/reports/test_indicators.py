@@ -76,29 +76,6 @@ def test_coverage_uses_the_newest_entry_of_each_half_year(fixture: None) -> None
     assert cov.unit(HAUKELAND, 2024).denominator == 0
 
 
-def test_targets_come_from_configuration(tmp_path: Any, settings: Any, fixture: None) -> None:
-    override = tmp_path / "targets.toml"
-    override.write_text(
-        "[presentation]\nmin_denominator = 2\n"
-        "[goals]\nnnrr_jobb_ny_v1 = { goal = 0.55, minimum = 0.45 }\n"
-    )
-    settings.REPORTS_CONFIG = str(override)
-    counts = ind.counted([ind.BY_ID["nnrr_jobb_ny_v1"]], 2024, 2024)["nnrr_jobb_ny_v1"]
-    units = Unit.objects.filter(pk__in=[ST_OLAVS, HAUKELAND])
-    table = ind.table(counts, units, None)
-    assert (table.goal, table.minimum) == (0.55, 0.45)
-    by_unit = {row.unit.pk: row for row in table.rows}
-    assert not by_unit[ST_OLAVS].suppressed  # 3 ≥ 2
-    assert by_unit[HAUKELAND].suppressed  # 0 < 2
-
-
-def test_units_below_the_minimum_denominator_are_suppressed(fixture: None) -> None:
-    counts = ind.counted([ind.BY_ID["nnrr_tverrfaglig_behandling"]], 2023, 2024)
-    table = ind.table(counts["nnrr_tverrfaglig_behandling"], Unit.objects.filter(pk=ST_OLAVS), None)
-    # 8 < 30 in the latest year: the unit is shown as N<30 (for every year).
-    assert table.rows[0].suppressed
-
-
 def test_other_shares_without_target(db: Any) -> None:
     from tests.reports.builders import course
 
@@ -220,20 +197,6 @@ def test_coverage_is_capped_at_100_percent(db: Any) -> None:
     assert ind.registrations(2024, 2024)[(ST_OLAVS, 2024)] == 3  # the count stays as registered
 
 
-@pytest.mark.parametrize(("n", "suppressed"), [(29, True), (30, False)])
-def test_the_indicator_table_suppresses_a_unit_exactly_below_30(
-    db: Any, n: int, suppressed: bool
-) -> None:
-    from tests.reports.builders import course
-
-    for _ in range(n):
-        course(ST_OLAVS, "2024-03-03", clinician={}, baseline={})
-    counts = ind.counted([ind.BY_ID["nnrr_tverrfaglig_behandling"]], 2024, 2024)
-    table = ind.table(counts["nnrr_tverrfaglig_behandling"], Unit.objects.filter(pk=ST_OLAVS), None)
-    assert table.rows[0].suppressed is suppressed
-    assert table.rows[0].shares[2024].denominator == n
-
-
 def test_counts_are_kept_while_the_data_do_not_change_and_not_at_all_with_no_cache_time(
     db: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -303,45 +266,23 @@ def test_coverage_takes_the_latest_entered_figure_of_the_years_asked_for(db: Any
 UNN = 601032
 
 
-def test_the_indicator_table_sorts_by_share_puts_small_units_last_and_flags_low_coverage(
-    db: Any, tmp_path: Any, settings: Any
+def test_the_rest_of_the_country_beside_a_unit_without_courses_is_the_whole_country(
+    db: Any,
 ) -> None:
-    from django.utils import timezone
-
     from tests.reports.builders import course
 
-    override = tmp_path / "targets.toml"
-    override.write_text("[presentation]\nmin_denominator = 3\n")
-    settings.REPORTS_CONFIG = str(override)
     team = {"Treatment_InvidualInterdisciplinary": 1, "Treatment_GroupInterdisciplinary2018": 0}
     for unit, with_team, without in ((ST_OLAVS, 1, 2), (HAUKELAND, 1, 1)):
         for answers in [team] * with_team + [{}] * without:
             course(unit, "2024-03-03", clinician=answers, baseline={})
-    now = timezone.now()
-    for unit, eligible in ((ST_OLAVS, 5), (UNN, 1)):  # 3 of 5 is 60 %; UNN 0 of 1
-        CoverageEntry.objects.create(
-            unit=Unit.objects.get(pk=unit), year=2024, half=1, eligible=eligible, entered_at=now
-        )
-    tverr = ind.BY_ID["nnrr_tverrfaglig_behandling"]
-    counted = ind.counted([tverr, ind.COVERAGE], 2024, 2024)
-    units = Unit.objects.filter(pk__in=[ST_OLAVS, HAUKELAND, UNN])
-    table = ind.table(counted[tverr.id], units, counted[ind.COVERAGE.id])
-    got = [
-        (row.unit.pk, row.shares[2024].numerator, row.shares[2024].denominator, row.suppressed)
-        for row in table.rows
+    tverr = ind.counted([ind.BY_ID["nnrr_tverrfaglig_behandling"]], 2024, 2024)[
+        "nnrr_tverrfaglig_behandling"
     ]
-    # St. Olavs (1 of 3) is the one unit at the limit; of the two under it, Haukeland's 1 of 2
-    # comes before UNN, which has no course at all.
-    assert got == [(ST_OLAVS, 1, 3, False), (HAUKELAND, 1, 2, True), (UNN, 0, 0, True)]
-    # Coverage exactly 60 % is not flagged; no coverage figure is not flagged; 0 of 1 is.
-    assert [row.low_coverage for row in table.rows] == [False, False, True]
-    assert (table.indicator, table.years, table.latest) == (tverr, (2024,), 2024)
-    assert (table.national[2024].numerator, table.national[2024].denominator) == (2, 5)
-    assert (table.goal, table.minimum) == (0.30, None)
-    without_coverage = ind.table(counted[tverr.id], units, None)
-    assert not any(row.low_coverage for row in without_coverage.rows)
-    # The rest of the country beside a unit without courses is the whole country.
-    assert counted[tverr.id].rest(UNN, 2024) == counted[tverr.id].national(2024)
+    national = tverr.national(2024)
+    assert (national.numerator, national.denominator) == (2, 5)
+    assert tverr.rest(UNN, 2024) == national
+    rest = tverr.rest(ST_OLAVS, 2024)
+    assert (rest.numerator, rest.denominator) == (1, 2)
 
 
 def test_of_two_coverage_figures_entered_at_the_same_time_the_last_stored_counts(db: Any) -> None:

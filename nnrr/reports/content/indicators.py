@@ -46,24 +46,22 @@ def indicator_report(choices: Choices) -> Report:
             low_cov = False
             if len(col.unit_ids) == 1:
                 (only,) = col.unit_ids
-                cov = coverage.unit(only, latest)
-                low_cov = cov.denominator > 0 and (cov.value or 0) < cfg.coverage_flag_below
+                low_cov = cfg.coverage_low(coverage.unit(only, latest))
             groups.append((col, shares, low_cov))
 
         # Units sorted by the latest year (own unit and the summary columns keep their place
         # in tables; the chart sorts all bars).
         def sort_key(item: tuple[Column, dict[int, Share], bool]) -> tuple[bool, float]:
             share = item[1][latest]
-            hidden = share.denominator < cfg.min_denominator
-            return (hidden, -(share.value or 0))
+            return (cfg.too_few(share), -(share.value or 0))
 
         ordered = sorted(groups, key=sort_key)
         bars = []
         for col, shares, low_cov in ordered:
             share = shares[latest]
             label = col.label + (" *" if low_cov else "")
-            if share.denominator < cfg.min_denominator:
-                bars.append(charts.Bar(label, None, note="N<30", highlight=col.own))
+            if cfg.too_few(share):
+                bars.append(charts.Bar(label, None, note=cfg.too_few_mark, highlight=col.own))
             else:
                 low, high = share.interval or (None, None)
                 bars.append(charts.Bar(label, share.value, low, high, highlight=col.own))
@@ -74,12 +72,12 @@ def indicator_report(choices: Choices) -> Report:
         )
         rows = []
         for col, shares, low_cov in ordered:
-            hidden = shares[latest].denominator < cfg.min_denominator
+            hidden = cfg.too_few(shares[latest])
             cells = []
             for year in choices.years:
                 share = shares[year]
                 if hidden:
-                    cells.append("N<30")
+                    cells.append(cfg.too_few_mark)
                 elif not share.denominator:
                     cells.append("–")
                 else:
@@ -89,7 +87,7 @@ def indicator_report(choices: Choices) -> Report:
                         f"N={share.denominator}"
                     )
             if adjusted_shares is not None:
-                cells.append("N<30" if hidden else _adjusted_cell(adjusted_shares, col))
+                cells.append(cfg.too_few_mark if hidden else _adjusted_cell(adjusted_shares, col))
             label = col.label + (" *" if low_cov else "")
             rows.append((label, cells))
         language = (get_language() or "nb")[:2]
@@ -107,7 +105,8 @@ def indicator_report(choices: Choices) -> Report:
             "year": choices.year_label(latest),
             "goal": goal_text,
         } + "; ".join(
-            f"{bar.label}: {'N<30' if bar.value is None else percent(bar.value)}" for bar in bars
+            f"{bar.label}: {cfg.too_few_mark if bar.value is None else percent(bar.value)}"
+            for bar in bars
         )
         chart = charts.indicator_chart(
             f"{title}, {choices.year_label(latest)}",
@@ -129,7 +128,9 @@ def indicator_report(choices: Choices) -> Report:
                 else _("For få forløp til å justere for pasientsammensetning dette året.")
             )
         if any(low for _c, _s, low in groups):
-            notes.append(_("* Dekningsgrad < 60 %"))
+            notes.append(
+                _("* Dekningsgrad < %(limit)s") % {"limit": percent(cfg.coverage_flag_below)}
+            )
         sections.append(
             Section(
                 title,
@@ -157,10 +158,10 @@ def indicator_report(choices: Choices) -> Report:
         _("Kvalitetsindikatorer"),
         _(
             "Andeler med 95 %% eksakte (Clopper–Pearson) konfidensintervall. Enheter med færre "
-            "enn %(n)s i nevneren siste år vises som «N<30». Prosessindikatorer teller etter "
+            "enn %(n)s i nevneren siste år vises som «%(mark)s». Prosessindikatorer teller etter "
             "besøksår, resultatindikatorer etter oppfølgingsår (besøksdato + 6 måneder)."
         )
-        % {"n": cfg.min_denominator},
+        % {"n": cfg.min_denominator, "mark": cfg.too_few_mark},
         sections,
     )
 
