@@ -10,6 +10,7 @@ from django.utils import timezone
 from nnrr.accounts.models import Unit
 from nnrr.patients.models import Course
 from nnrr.questionnaires.models import FormKind, FormStatus, Response
+from nnrr.reports.models import CoverageEntry
 from tests.conftest import make_patient
 
 
@@ -69,3 +70,14 @@ def course(
     if twelve is not None or twelve_scores is not None:
         form(FormKind.FOLLOW_UP_12, FormStatus.FERDIGSTILT, twelve or {}, twelve_scores or {})
     return made
+
+
+def coverage(unit: int, eligible: int, *, year: int = 2024, half: int = 1) -> CoverageEntry:
+    """The unit's reported number of eligible patients for a half-year («Dekningsgrad»)."""
+    return CoverageEntry.objects.create(
+        unit=Unit.objects.get(pk=unit),
+        year=year,
+        half=half,
+        eligible=eligible,
+        entered_at=timezone.now(),
+    )

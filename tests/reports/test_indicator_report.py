@@ -7,16 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
 from nnrr.accounts.models import Unit
 from nnrr.reports import config as report_config
 from nnrr.reports import content
 from nnrr.reports import indicators as ind
-from nnrr.reports.models import CoverageEntry
 from nnrr.reports.stats import Share
 from tests.conftest import HAUKELAND, ST_OLAVS, UNN_TROMSO
-from tests.reports.builders import course
+from tests.reports.builders import course, coverage
 
 pytestmark = pytest.mark.django_db
 
@@ -46,16 +44,6 @@ def rows(section: Any) -> dict[str, str]:
 def booked(unit: int, *, with_team: int, without: int) -> None:
     for answers in [TEAM] * with_team + [{}] * without:
         course(unit, "2024-03-03", clinician=answers, baseline={})
-
-
-def covered(unit: int, eligible: int) -> None:
-    CoverageEntry.objects.create(
-        unit=Unit.objects.get(pk=unit),
-        year=2024,
-        half=1,
-        eligible=eligible,
-        entered_at=timezone.now(),
-    )
 
 
 def test_units_are_ordered_by_share_with_the_too_few_last_and_marked_by_the_configured_limit(
@@ -98,8 +86,8 @@ def test_low_coverage_is_flagged_below_the_configured_share(
     extra = f"coverage_flag_below = {limit}\n" if limit else ""
     configure(tmp_path, settings, f"[presentation]\nmin_denominator = 3\n{extra}")
     booked(ST_OLAVS, with_team=1, without=2)
-    covered(ST_OLAVS, 5)  # 3 registered of 3 + 5 eligible: 60 %
-    covered(UNN_TROMSO, 1)  # nothing registered of 1: 0 %
+    coverage(ST_OLAVS, 5)  # 3 registered of 3 + 5 eligible: 60 %
+    coverage(UNN_TROMSO, 1)  # nothing registered of 1: 0 %
     _built, section = indicator_section("nnrr_tverrfaglig_behandling")
     labels = [label for label, _cells in section.table.rows]
     starred = [label for label in labels if label.endswith(" *")]

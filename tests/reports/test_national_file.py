@@ -318,17 +318,11 @@ def test_the_coverage_row_keeps_the_registered_count_above_the_eligible(db: Any)
 
 
 def test_a_unit_reporting_no_eligible_patients_gets_no_coverage_row(db: Any) -> None:
-    from tests.reports.builders import course
+    from tests.reports.builders import course, coverage
 
     course(HAUKELAND, "2024-03-03", clinician={}, baseline={})
     for unit, eligible in ((ST_OLAVS, 0), (HAUKELAND, 1)):
-        CoverageEntry.objects.create(
-            unit=Unit.objects.get(pk=unit),
-            year=2024,
-            half=1,
-            eligible=eligible,
-            entered_at=timezone.now(),
-        )
+        coverage(unit, eligible)
     out = io.StringIO()
     national_file.write(out, 2024, 2024)
     dg = [r for r in _rows(out.getvalue()) if r["ind_id"] == "nnrr_dg"]
