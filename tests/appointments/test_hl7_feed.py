@@ -39,18 +39,29 @@ def nid() -> str:
     return new_national_id()
 
 
+def booking(nid: str, **changes: Any) -> str:
+    """The SIU^S12 booking appointment A-1 of ``nid`` at St. Olavs on 1 April, sent on 2 March,
+    with ``changes`` to any of its fields (``start=None`` leaves the start out)."""
+    fields: dict[str, Any] = {
+        "trigger": "S12",
+        "unit": ST_OLAVS,
+        "sent_at": BOOKED_AT,
+        "appointment_id": "A-1",
+        "national_id": nid,
+        "start": START,
+        "referral_date": REFERRAL,
+    }
+    fields.update(changes)
+    return siu(**{key: value for key, value in fields.items() if value is not None})
+
+
 @pytest.fixture
 def new(nid: str) -> Callable[..., Reply]:
     """Send one SIU for appointment A-1 of the test patient at St. Olavs."""
 
     def send_one(trigger: str = "S12", *, now: dt.datetime = BOOKED_AT, **kw: Any) -> Reply:
-        kw.setdefault("unit", ST_OLAVS)
-        kw.setdefault("appointment_id", "A-1")
-        kw.setdefault("national_id", nid)
-        kw.setdefault("start", START)
-        kw.setdefault("referral_date", REFERRAL)
         kw.setdefault("sent_at", now)
-        return send(siu(trigger=trigger, **kw), now=now + dt.timedelta(seconds=5))
+        return send(booking(nid, trigger=trigger, **kw), now=now + dt.timedelta(seconds=5))
 
     return send_one
 
@@ -137,15 +148,7 @@ def test_a_clinician_without_a_role_at_the_unit_leaves_the_course_unowned(
 
 
 def test_the_same_message_twice_changes_nothing(nid: str) -> None:
-    text = siu(
-        trigger="S12",
-        unit=ST_OLAVS,
-        sent_at=BOOKED_AT,
-        appointment_id="A-1",
-        national_id=nid,
-        start=START,
-        referral_date=REFERRAL,
-    )
+    text = booking(nid)
     first = send(text, now=BOOKED_AT)
     second = send(text, now=BOOKED_AT + dt.timedelta(minutes=1))
 
@@ -401,9 +404,9 @@ def test_a_message_that_is_not_hl7_is_answered_ar_and_kept_with_its_reason() -> 
 
 
 def test_a_message_type_other_than_siu_is_rejected(nid: str) -> None:
-    text = siu(
-        trigger="S12", unit=ST_OLAVS, sent_at=BOOKED_AT, appointment_id="A-1", national_id=nid
-    ).replace("SIU^S12^SIU_S12", "ADT^A01^ADT_A01")
+    text = booking(nid, start=None, referral_date=None).replace(
+        "SIU^S12^SIU_S12", "ADT^A01^ADT_A01"
+    )
 
     reply = send(text, now=BOOKED_AT)
 
@@ -414,14 +417,7 @@ def test_a_message_type_other_than_siu_is_rejected(nid: str) -> None:
 
 def test_a_booking_without_a_start_time_is_answered_ae(nid: str) -> None:
     reply = send(
-        siu(
-            trigger="S12",
-            unit=ST_OLAVS,
-            sent_at=BOOKED_AT,
-            appointment_id="A-1",
-            national_id=nid,
-            referral_date=REFERRAL,
-        ),
+        booking(nid, start=None),
         now=BOOKED_AT,
     )
 
@@ -431,15 +427,7 @@ def test_a_booking_without_a_start_time_is_answered_ae(nid: str) -> None:
 
 
 def test_extra_segments_and_newline_separators_are_tolerated(nid: str) -> None:
-    text = siu(
-        trigger="S12",
-        unit=ST_OLAVS,
-        sent_at=BOOKED_AT,
-        appointment_id="A-1",
-        national_id=nid,
-        start=START,
-        referral_date=REFERRAL,
-    )
+    text = booking(nid)
     text = text.replace("RGS|1|A\r", "RGS|1|A\rZXX|custom|segment\rNTE|1||merknad\r")
 
     reply = send(text.replace("\r", "\r\n"), now=BOOKED_AT)
@@ -449,15 +437,7 @@ def test_extra_segments_and_newline_separators_are_tolerated(nid: str) -> None:
 
 
 def test_the_start_is_read_from_sch_11_when_there_is_no_ais(nid: str) -> None:
-    text = siu(
-        trigger="S12",
-        unit=ST_OLAVS,
-        sent_at=BOOKED_AT,
-        appointment_id="A-1",
-        national_id=nid,
-        start=START,
-        referral_date=REFERRAL,
-    )
+    text = booking(nid)
     text = "\r".join(seg for seg in text.split("\r") if not seg.startswith("AIS")) + "\r"
 
     send(text, now=BOOKED_AT)
@@ -525,14 +505,11 @@ def test_every_event_is_audited_with_its_source_and_message_id(
 def test_messages_are_processed_oldest_first_across_batches(nid: str) -> None:
     for i in range(60):
         send(
-            siu(
+            booking(
+                nid,
                 trigger="S12" if i == 0 else "S14",
-                unit=ST_OLAVS,
                 sent_at=BOOKED_AT + dt.timedelta(minutes=i),
-                appointment_id="A-1",
-                national_id=nid,
                 start=START + dt.timedelta(days=i % 5),
-                referral_date=REFERRAL,
             ),
             now=BOOKED_AT + dt.timedelta(minutes=i),
             process=False,
@@ -592,14 +569,8 @@ def test_a_move_of_a_course_staff_deleted_waits_for_the_local_registrar(
 
 
 def test_a_message_in_iso_8859_1_keeps_the_norwegian_letters(nid: str) -> None:
-    text = siu(
-        trigger="S12",
-        unit=ST_OLAVS,
-        sent_at=BOOKED_AT,
-        appointment_id="A-1",
-        national_id=nid,
-        start=START,
-        referral_date=REFERRAL,
+    text = booking(
+        nid,
         family_name="Ødegård",
         given_name="Åse",
     ).replace("UNICODE UTF-8", "8859/1")
@@ -645,14 +616,7 @@ def test_a_unit_may_read_the_referral_date_and_appointment_id_from_other_fields(
     FeedSettings.objects.create(
         unit_id=ST_OLAVS, field_map={"referral_date": "RF1.F9", "appointment_id": "SCH.F1"}
     )
-    text = siu(
-        trigger="S12",
-        unit=ST_OLAVS,
-        sent_at=BOOKED_AT,
-        appointment_id="FILLER-9",
-        national_id=nid,
-        start=START,
-    )
+    text = booking(nid, appointment_id="FILLER-9", referral_date=None)
     # This system sends the placer's id in SCH-1 and the referral's date in RF1-9.
     text = text.replace("SCH||FILLER-9^DIPS|", "SCH|PLACER-7^DIPS|FILLER-9^DIPS|")
     text = text.replace("RGS|1|A", "RF1|A|||||REF-1||20260101|20260215\rRGS|1|A")
