@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from nnrr.accounts.middleware import LOGIN_TIME_SESSION_KEY
 from nnrr.accounts.models import AccessApplication, Membership, Role, Unit, User
+from nnrr.administration import services as access_admin
 from nnrr.audit.models import AuditEvent
 from nnrr.lib.dates import today_oslo
 from tests.conftest import HAUKELAND, ST_OLAVS
@@ -243,7 +244,6 @@ def test_the_last_registry_administrator_cannot_be_removed(as_persona: Any, pers
 
 def test_the_last_registry_administrator_is_guarded_in_the_service(persona: Any) -> None:
     from nnrr.accounts.profiles import Profile
-    from nnrr.administration import services as access_admin
 
     first = persona("national_admin")
     other_user = User.objects.create(username="reg3", full_name="Rolf Reg")
@@ -410,7 +410,6 @@ def test_today_as_end_date_is_allowed_and_the_role_works_through_it(
 def test_an_ended_roles_past_date_may_be_sent_back_unchanged(persona: Any) -> None:
     """Changing only the export permission of an ended role sends its old date again."""
     from nnrr.accounts.profiles import Profile
-    from nnrr.administration import services as access_admin
 
     admin = persona("national_admin")
     exporter = persona("exporter")
@@ -569,8 +568,6 @@ def profile_of(who: Any) -> Any:
 
 
 def test_the_registry_administrator_cannot_grant_themselves_a_role_either(persona: Any) -> None:
-    from nnrr.administration import services as access_admin
-
     admin = persona("national_admin")
     with pytest.raises(access_admin.Refused, match="deg selv"):
         access_admin.grant(
@@ -588,8 +585,6 @@ def test_the_registry_administrator_cannot_grant_themselves_a_role_either(person
 def test_the_local_lead_cannot_grant_the_identifiable_export_permission(
     persona: Any, applicant: User
 ) -> None:
-    from nnrr.administration import services as access_admin
-
     lead = persona("local_admin")
     with pytest.raises(access_admin.Refused, match="identifiserbar eksport"):
         access_admin.grant(
@@ -606,8 +601,6 @@ def test_the_local_lead_cannot_grant_the_identifiable_export_permission(
 def test_the_local_lead_cannot_switch_on_the_identifiable_export_permission(
     persona: Any, as_persona: Any
 ) -> None:
-    from nnrr.administration import services as access_admin
-
     lead, clinician = persona("local_admin"), persona("clinician")
     changed = access_admin.change(
         profile_of(lead),
@@ -628,8 +621,6 @@ def test_the_local_lead_cannot_switch_on_the_identifiable_export_permission(
 def test_the_administrator_switches_the_identifiable_export_permission_on_and_off(
     persona: Any,
 ) -> None:
-    from nnrr.administration import services as access_admin
-
     admin, exporter = persona("national_admin"), persona("exporter")
     on = access_admin.change(
         profile_of(admin),
@@ -659,8 +650,6 @@ def test_the_administrator_switches_the_identifiable_export_permission_on_and_of
 def test_a_membership_granted_to_end_today_is_accepted_and_yesterday_is_refused(
     persona: Any, applicant: User
 ) -> None:
-    from nnrr.administration import services as access_admin
-
     lead = persona("local_admin")
     with pytest.raises(access_admin.Refused, match="fortiden"):
         access_admin.grant(
@@ -704,8 +693,6 @@ def test_a_role_cannot_be_changed_under_an_existing_membership(
 def test_granting_another_role_adds_a_membership_and_leaves_the_existing_one(
     persona: Any,
 ) -> None:
-    from nnrr.administration import services as access_admin
-
     admin, clinician = persona("national_admin"), persona("clinician")
     added = access_admin.grant(
         profile_of(admin),
@@ -725,8 +712,6 @@ def test_granting_another_role_adds_a_membership_and_leaves_the_existing_one(
 def test_the_local_lead_cannot_escalate_a_member_of_the_unit_to_a_data_or_national_role(
     persona: Any,
 ) -> None:
-    from nnrr.administration import services as access_admin
-
     lead, clinician = persona("local_admin"), persona("clinician")
     for role in (
         Role.REGISTERADMINISTRATOR,
@@ -741,8 +726,6 @@ def test_the_local_lead_cannot_escalate_a_member_of_the_unit_to_a_data_or_nation
 
 
 def test_the_local_lead_cannot_change_or_end_a_form_role_at_another_unit(persona: Any) -> None:
-    from nnrr.administration import services as access_admin
-
     lead, hanne = persona("local_admin"), persona("haukeland_clinician")
     with pytest.raises(access_admin.Refused, match="denne tilgangen"):
         access_admin.end_now(profile_of(lead), lead.actor, hanne.membership)
@@ -764,8 +747,6 @@ def _application(applicant: User, roles: list[str], **extra: Any) -> AccessAppli
 def test_the_approval_e_mail_names_the_roles_and_the_unit_word_for_word(
     persona: Any, applicant: User, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from nnrr.administration import services as access_admin
-
     lead = persona("local_admin")
     application = _application(applicant, [Role.PASIENTANSVARLIG])
     with django_capture_on_commit_callbacks(execute=True):
@@ -783,8 +764,6 @@ def test_the_approval_e_mail_names_the_roles_and_the_unit_word_for_word(
 def test_the_rejection_e_mail_gives_the_reason_word_for_word_and_the_decision_is_recorded(
     persona: Any, applicant: User, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from nnrr.administration import services as access_admin
-
     lead = persona("local_admin")
     application = _application(applicant, [Role.PASIENTANSVARLIG])
     before = timezone.now()
@@ -814,8 +793,6 @@ def test_the_rejection_e_mail_gives_the_reason_word_for_word_and_the_decision_is
 def test_the_approval_is_recorded_with_the_end_date_and_grants_each_role(
     persona: Any, applicant: User
 ) -> None:
-    from nnrr.administration import services as access_admin
-
     admin = persona("national_admin")
     until = _today() + dt.timedelta(days=30)
     application = _application(
@@ -842,8 +819,6 @@ def test_the_approval_is_recorded_with_the_end_date_and_grants_each_role(
 
 
 def test_an_application_already_decided_is_not_decided_again(persona: Any, applicant: User) -> None:
-    from nnrr.administration import services as access_admin
-
     lead = persona("local_admin")
     application = _application(applicant, [Role.PASIENTANSVARLIG])
     access_admin.reject(profile_of(lead), lead.actor, application, reason="Nei")
@@ -855,8 +830,6 @@ def test_an_application_already_decided_is_not_decided_again(persona: Any, appli
 def test_only_active_administrators_of_active_users_count_as_another_administrator(
     persona: Any,
 ) -> None:
-    from nnrr.administration import services as access_admin
-
     first = persona("national_admin")
     acting_user = User.objects.create(username="reg5", full_name="Rita Reg")
     acting = Membership.objects.create(
@@ -880,8 +853,6 @@ def test_only_active_administrators_of_active_users_count_as_another_administrat
 def test_units_are_saved_only_by_the_administrator_with_old_and_new_values_in_the_audit(
     persona: Any,
 ) -> None:
-    from nnrr.administration import services as access_admin
-
     admin, lead = persona("national_admin"), persona("local_admin")
     unit = Unit.objects.get(pk=HAUKELAND)
     old = {
@@ -927,8 +898,6 @@ def test_units_are_saved_only_by_the_administrator_with_old_and_new_values_in_th
 def test_the_unit_of_the_last_administrator_cannot_be_deactivated_but_can_be_renamed(
     persona: Any,
 ) -> None:
-    from nnrr.administration import services as access_admin
-
     admin = persona("national_admin")
     unn = Unit.objects.get(pk=UNN)
     values = {
@@ -952,8 +921,6 @@ def test_the_unit_of_the_last_administrator_cannot_be_deactivated_but_can_be_ren
 def test_granting_a_role_held_already_updates_that_membership_and_audits_old_and_new(
     persona: Any,
 ) -> None:
-    from nnrr.administration import services as access_admin
-
     admin, exporter = persona("national_admin"), persona("exporter")
     Membership.objects.create(user=exporter.user, unit_id=HAUKELAND, role=Role.DATADUMPRAPPORTLESER)
     until = _today() + dt.timedelta(days=5)
@@ -1023,8 +990,6 @@ def test_ones_own_pending_application_is_shown_without_the_decision_buttons(
 def test_the_local_lead_cannot_reject_an_application_for_a_data_role_at_their_own_unit(
     persona: Any, applicant: User, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from nnrr.administration import services as access_admin
-
     lead = persona("local_admin")
     application = _application(applicant, [Role.DATADUMPRAPPORTLESER])
     with (
@@ -1040,8 +1005,6 @@ def test_the_local_lead_cannot_reject_an_application_for_a_data_role_at_their_ow
 def test_a_local_lead_cannot_decide_a_form_role_application_at_another_unit(
     persona: Any, applicant: User
 ) -> None:
-    from nnrr.administration import services as access_admin
-
     other = persona("haukeland_local_admin")
     application = _application(applicant, [Role.PASIENTANSVARLIG])  # at St. Olavs
     with pytest.raises(access_admin.Refused, match="bare Registeradministrator"):
@@ -1056,8 +1019,6 @@ def test_a_local_lead_cannot_decide_a_form_role_application_at_another_unit(
 def test_a_membership_change_is_audited_against_that_membership_and_its_person(
     persona: Any,
 ) -> None:
-    from nnrr.administration import services as access_admin
-
     admin, exporter = persona("national_admin"), persona("exporter")
     until = _today() + dt.timedelta(days=10)
     access_admin.change(profile_of(admin), admin.actor, exporter.membership, valid_until=until)
@@ -1071,8 +1032,6 @@ def test_a_membership_change_is_audited_against_that_membership_and_its_person(
 
 
 def test_an_approval_is_audited_against_the_application(persona: Any, applicant: User) -> None:
-    from nnrr.administration import services as access_admin
-
     lead = persona("local_admin")
     application = _application(applicant, [Role.PASIENTANSVARLIG])
     access_admin.approve(profile_of(lead), lead.actor, application, valid_until=None)
@@ -1086,8 +1045,6 @@ def test_an_approval_is_audited_against_the_application(persona: Any, applicant:
 def test_a_new_past_end_date_is_refused_with_the_way_to_end_a_role_at_once(
     persona: Any,
 ) -> None:
-    from nnrr.administration import services as access_admin
-
     lead, clinician = persona("local_admin"), persona("clinician")
     with pytest.raises(access_admin.Refused) as refused:
         access_admin.change(
@@ -1106,7 +1063,6 @@ def test_a_new_past_end_date_is_refused_with_the_way_to_end_a_role_at_once(
 
 
 def _submit(applicant: User, **overrides: Any) -> AccessApplication:
-    from nnrr.administration import services as access_admin
     from nnrr.audit.context import Actor
 
     values: dict[str, Any] = {
@@ -1158,8 +1114,6 @@ def test_the_work_e_mail_of_an_application_becomes_the_persons_e_mail(applicant:
 def test_the_service_refuses_a_second_pending_application_of_the_same_person(
     applicant: User,
 ) -> None:
-    from nnrr.administration import services as access_admin
-
     _submit(applicant)
     # Two submissions at once pass the page's check together; the service holds the line.
     with pytest.raises(access_admin.AlreadyPending) as refused:
@@ -1173,8 +1127,6 @@ def test_the_service_refuses_a_second_pending_application_of_the_same_person(
 def test_another_persons_pending_application_or_ones_decided_one_does_not_block_applying(
     persona: Any, applicant: User
 ) -> None:
-    from nnrr.administration import services as access_admin
-
     other = User.objects.create(username="ola", full_name="Ola Annen")
     _submit(other)
     first = _submit(applicant)  # Ola's pending application is Ola's
@@ -1188,8 +1140,6 @@ def test_another_persons_pending_application_or_ones_decided_one_does_not_block_
 def test_the_approval_e_mail_lists_every_role_granted(
     persona: Any, applicant: User, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from nnrr.administration import services as access_admin
-
     admin = persona("national_admin")
     application = _application(applicant, [Role.PASIENTANSVARLIG, Role.RAPPORTLESER])
     with django_capture_on_commit_callbacks(execute=True):
