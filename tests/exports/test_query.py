@@ -310,7 +310,10 @@ def test_the_national_role_exports_every_unit_or_the_chosen_known_ones(persona: 
     [
         ({"forms": ()}, "minst én skjematype"),
         ({"forms": ("1b", "9x")}, "Ukjent skjematype: 9x"),
-        ({"forms": ("9x", "1b", "8y")}, "Ukjent skjematype: 9x, 8y \\(bruk"),
+        (
+            {"forms": ("9x", "1b", "8y")},
+            r"^Ukjent skjematype: 9x, 8y \(bruk 1a, 1b, 2 eller 3\)\.$",
+        ),
         ({"statuses": ()}, "minst én skjemastatus"),
         ({"statuses": (4,)}, "Ukjent skjemastatus"),
         ({"period_by": "year"}, "besøksdato eller skjemadato"),
@@ -571,3 +574,19 @@ def test_forms_of_the_same_day_come_in_the_order_of_their_ids(courses: dict[str,
     ids = [r["SkjemaGUID"] for r in same_day]
     assert ids == sorted(ids)
     assert ids[0] == str(uuid.UUID("0" * 32)) and ids[-1] == str(uuid.UUID("f" * 32))
+
+
+def test_a_form_without_any_date_has_no_age_and_is_left_out_of_an_age_band(
+    courses: dict[str, Any],
+) -> None:
+    main = Response.objects.get(course=courses["b"], kind=FormKind.CLINICIAN)
+    answers = dict(main.answers)
+    answers.pop("S1b_DateOfCompletion")
+    Response.objects.filter(pk=main.pk).update(answers=answers, form_date=None)
+    assert {r["course_id"]: r["age"] for r in rows(courses, "1b")} == {
+        courses["a"].pk: 44,
+        courses["b"].pk: None,
+    }
+    assert [r["course_id"] for r in rows(courses, "1b", age_min=0)] == [courses["a"].pk]
+    assert counts(courses, forms=("1b",), age_min=0) == {"1b": 1}
+    assert course_ids(courses, age_max=120) == [courses["a"].pk]
