@@ -83,3 +83,12 @@ def test_the_password_is_24_characters_that_cannot_be_misread() -> None:
     assert set("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789") == set(
         pseudonym.PASSWORD_ALPHABET
     )
+
+
+def test_a_units_pseudonym_is_keyed_by_the_hmac_of_its_reshid() -> None:
+    """Decision 0013: the unit's key is HMAC-SHA256("unit:" + reshID) under the installation key;
+    a unit's exports made before and after an upgrade name a patient alike only if this holds."""
+    unit_key = hmac.new(b"registry-key", b"unit:104293", hashlib.sha256).digest()
+    scoped = Pseudonymiser(b"registry-key", unit_scoped=True)
+    assert scoped.patient(NUMBER, 104293) == expected(unit_key, b"patient:", NUMBER)
+    assert scoped.patient(NUMBER, 102959) != scoped.patient(NUMBER, 104293)

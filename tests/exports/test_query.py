@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import uuid
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from nnrr.accounts.profiles import Profile
 from nnrr.exports.pseudonym import Pseudonymiser
 from nnrr.exports.query import (
+    FIELDS,
     PERIOD_RULES,
     ExportFilters,
     RowBuilder,
@@ -20,6 +22,7 @@ from nnrr.exports.query import (
 )
 from nnrr.patients.models import Course
 from nnrr.questionnaires.models import FormKind, FormStatus, Response
+from nnrr.questionnaires.validation import shown_items
 from tests.conftest import HAUKELAND, ST_OLAVS, make_patient
 from tests.exports.conftest import add_course
 
@@ -298,7 +301,7 @@ def test_the_national_role_exports_every_unit_or_the_chosen_known_ones(persona: 
     assert export_units(admin, ExportFilters(units=(ST_OLAVS, HAUKELAND))) == sorted(
         [ST_OLAVS, HAUKELAND]
     )
-    with pytest.raises(ExportRefused, match="Ukjent enhet \\(reshID\\): 1, 2"):
+    with pytest.raises(ExportRefused, match=r"^Ukjent enhet \(reshID\): 1, 2\.$"):
         export_units(admin, ExportFilters(units=(2, ST_OLAVS, 1)))
 
 
@@ -307,6 +310,10 @@ def test_the_national_role_exports_every_unit_or_the_chosen_known_ones(persona: 
     [
         ({"forms": ()}, "minst én skjematype"),
         ({"forms": ("1b", "9x")}, "Ukjent skjematype: 9x"),
+        (
+            {"forms": ("9x", "1b", "8y")},
+            r"^Ukjent skjematype: 9x, 8y \(bruk 1a, 1b, 2 eller 3\)\.$",
+        ),
         ({"statuses": ()}, "minst én skjemastatus"),
         ({"statuses": (4,)}, "Ukjent skjemastatus"),
         ({"period_by": "year"}, "besøksdato eller skjemadato"),
@@ -422,3 +429,164 @@ def test_the_course_table_has_the_referral_date_and_no_waiting_time_without_a_vi
     assert table[courses["a"].pk]["waiting_days"] == 40
     assert table[courses["b"].pk]["referral_date"] == VISIT_B - dt.timedelta(days=40)
     assert table[courses["b"].pk]["waiting_days"] is None
+
+
+FORM_ID = uuid.UUID("11111111-1111-4111-8111-111111111111")
+MAIN_ID = uuid.UUID("22222222-2222-4222-8222-222222222222")
+NUMBER = "01017012345"
+# A pre-treatment form whose answers show the neck items and the sick-leave percentage.
+ANSWERS = {"IsNeckPainMainProblem": 1, "S2_SickLeave": 1, "S2_SickLeave_Percent": 50}
+
+
+def fetched(**changes: Any) -> tuple[Any, ...]:
+    """One form as the export query fetches it (``FIELDS``, in their order)."""
+    values: dict[str, Any] = {
+        "id": FORM_ID,
+        "kind": FormKind.PRE_TREATMENT.value,
+        "status": FormStatus.FERDIGSTILT.value,
+        "definition_version": "1.0",
+        "answers": ANSWERS,
+        "scores": {"OdiScore": 22.0},
+        "form_date": dt.date(2024, 3, 4),
+        # 23:30 UTC on 4 March is 00:30 on 5 March in Oslo (winter time).
+        "last_update": dt.datetime(2024, 3, 4, 23, 30, 15, 999_999, tzinfo=dt.UTC),
+        "completed_at": dt.datetime(2024, 3, 4, 23, 10, tzinfo=dt.UTC),
+        "course_id": 7,
+        "course__referral_date": dt.date(2024, 1, 20),
+        "course__unit_id": ST_OLAVS,
+        "course__unit__name": "St. Olavs hospital",
+        "course__patient__national_id": NUMBER,
+        "course__patient__name": "Anne Alder",
+        "course__patient__birth_date": dt.date(1980, 3, 1),
+        "course__patient__sex": "F",
+        "main_id": MAIN_ID,
+        # The visit (Besøksdato) the day before her 44th birthday; the form is dated after it.
+        "visit": "2024-02-29",
+        "wording": {"ODI": "odi-no-2.1"},
+    }
+    values.update(changes)
+    return tuple(values[field] for field in FIELDS)
+
+
+def test_a_fetched_form_becomes_the_row_every_export_column_reads() -> None:
+    pseudonyms = Pseudonymiser(b"k", unit_scoped=True)
+    row = RowBuilder(pseudonyms, identifiable=True).build(fetched())
+    shown = shown_items(FormKind.PRE_TREATMENT, "1.0", ANSWERS)
+    assert {"NdiHeadache", "S2_SickLeave_Percent"} <= shown  # shown because of these answers
+    assert row == {
+        "PasientGUID": Pseudonymiser(b"k", unit_scoped=True).patient(NUMBER, ST_OLAVS),
+        "SkjemaGUID": str(FORM_ID),
+        "HovedskjemaGUID": str(MAIN_ID),
+        "unit_id": ST_OLAVS,
+        "unit_name": "St. Olavs hospital",
+        "kind": "1a",
+        "major": 1,
+        "minor": 0,
+        "status": FormStatus.FERDIGSTILT.value,
+        "form_date": dt.date(2024, 3, 4),
+        "last_update": dt.datetime(2024, 3, 5, 0, 30, 15),  # Oslo time, whole seconds
+        "age": 43,  # on the visit day, not on the form's date
+        "gender": 2,
+        "visit_date": dt.date(2024, 2, 29),
+        "completed_date": dt.date(2024, 3, 5),  # the Oslo day it was completed
+        "answers": ANSWERS,
+        "scores": {"OdiScore": 22.0},
+        "wording": {"ODI": "odi-no-2.1"},
+        "course_id": 7,
+        "referral_date": dt.date(2024, 1, 20),
+        "shown": shown,
+        "national_id": NUMBER,
+        "patient_name": "Anne Alder",
+    }
+    # The unit's own pseudonym: another unit's record of the same person has another one.
+    assert row["PasientGUID"] != pseudonyms.patient(NUMBER, HAUKELAND)
+
+
+def test_a_de_identified_row_has_no_national_id_or_name() -> None:
+    row = RowBuilder(Pseudonymiser(b"k"), identifiable=False).build(fetched())
+    assert "national_id" not in row and "patient_name" not in row
+    assert NUMBER not in row.values() and "Anne Alder" not in row.values()
+    assert row["PasientGUID"] == Pseudonymiser(b"k").patient(NUMBER)
+
+
+def test_a_row_without_a_visit_or_stored_times_falls_back_to_the_forms_own_date() -> None:
+    row = RowBuilder(Pseudonymiser(b"k"), identifiable=False).build(
+        fetched(
+            visit=None,
+            main_id=None,
+            last_update=None,
+            completed_at=None,
+            answers=None,
+            scores=None,
+            wording=None,
+            course__patient__sex="M",
+        )
+    )
+    assert row["visit_date"] is None
+    assert row["age"] == 44  # on the form's date, 4 March
+    assert row["HovedskjemaGUID"] is None
+    assert row["last_update"] is None
+    assert row["completed_date"] == dt.date(2024, 3, 4)
+    assert (row["answers"], row["scores"], row["wording"]) == ({}, {}, {})
+    assert row["shown"] == shown_items(FormKind.PRE_TREATMENT, "1.0", {})
+    assert row["gender"] == 1
+
+
+@pytest.mark.parametrize(
+    ("version", "major", "minor"),
+    [("1.0", 1, 0), ("2.13", 2, 13), ("3", 3, None), ("x.y", None, None), ("", None, None)],
+)
+def test_the_form_version_is_split_into_its_major_and_minor_number(
+    version: str, major: int | None, minor: int | None
+) -> None:
+    row = RowBuilder(Pseudonymiser(b"k"), identifiable=False).build(
+        fetched(definition_version=version)
+    )
+    assert (row["major"], row["minor"]) == (major, minor)
+
+
+@pytest.mark.parametrize(("sex", "gender"), [("M", 1), ("F", 2), ("", None), (None, None)])
+def test_the_patients_sex_becomes_the_registrys_gender_code(sex: Any, gender: Any) -> None:
+    row = RowBuilder(Pseudonymiser(b"k"), identifiable=False).build(
+        fetched(course__patient__sex=sex)
+    )
+    assert row["gender"] == gender
+
+
+def test_forms_of_the_same_day_come_in_the_order_of_their_ids(courses: dict[str, Any]) -> None:
+    """Two exports of the same data list a day's forms alike (not in the order they were saved)."""
+    made = [
+        add_course(
+            make_patient(ST_OLAVS, name=f"Samme Dag {seed}", born=dt.date(1990, 1, 1)),
+            ST_OLAVS,
+            visit=VISIT_A,
+            seed=seed,
+        )
+        for seed in (37, 38)
+    ]
+    # Saved first, the larger id; saved last, the smaller.
+    for made_course, form_id in zip(made, ("f" * 32, "0" * 32), strict=True):
+        Response.objects.filter(course=made_course, kind=FormKind.CLINICIAN).update(
+            id=uuid.UUID(form_id)
+        )
+    same_day = [r for r in rows(courses, "1b") if r["form_date"] == VISIT_A]
+    assert len(same_day) == 3
+    ids = [r["SkjemaGUID"] for r in same_day]
+    assert ids == sorted(ids)
+    assert ids[0] == str(uuid.UUID("0" * 32)) and ids[-1] == str(uuid.UUID("f" * 32))
+
+
+def test_a_form_without_any_date_has_no_age_and_is_left_out_of_an_age_band(
+    courses: dict[str, Any],
+) -> None:
+    main = Response.objects.get(course=courses["b"], kind=FormKind.CLINICIAN)
+    answers = dict(main.answers)
+    answers.pop("S1b_DateOfCompletion")
+    Response.objects.filter(pk=main.pk).update(answers=answers, form_date=None)
+    assert {r["course_id"]: r["age"] for r in rows(courses, "1b")} == {
+        courses["a"].pk: 44,
+        courses["b"].pk: None,
+    }
+    assert [r["course_id"] for r in rows(courses, "1b", age_min=0)] == [courses["a"].pk]
+    assert counts(courses, forms=("1b",), age_min=0) == {"1b": 1}
+    assert course_ids(courses, age_max=120) == [courses["a"].pk]

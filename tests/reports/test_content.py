@@ -15,6 +15,7 @@ from django.utils import timezone
 from nnrr.accounts.models import Unit
 from nnrr.questionnaires.models import FormKind
 from nnrr.reports import content
+from nnrr.reports.content import common
 from nnrr.scheduling.models import Order
 from tests.conftest import HAUKELAND, ST_OLAVS, UNN_TROMSO
 from tests.reports.builders import course
@@ -166,3 +167,98 @@ def test_a_distribution_shows_shares_of_the_groups_total_and_the_totals_row(db: 
     assert cells(sex, "Kvinne") == {"St. Olavs": "0 (0 %)", "Resten av landet": "0 (0 %)"}
     assert cells(sex, "Totalt") == {"St. Olavs": "4", "Resten av landet": "6"}
     assert "St. Olavs: Kvinne 0 %, Mann 100 %" in sex.chart.alt
+
+
+OWN = content.Column("1", "Eget", frozenset({1}), False, own=True)
+
+
+def distribution(cols: list[Any], per_unit: dict[int, dict[str, int]], **kw: Any) -> Any:
+    return common.distribution_section("Kjønn", ["Mann", "Kvinne"], per_unit, cols, 5, **kw)
+
+
+def test_a_distribution_adds_every_units_categories_up_in_the_whole_countrys_column(
+    db: Any,
+) -> None:
+    from nnrr.reports import charts
+
+    cols = [
+        OWN,
+        content.Column("2", "Annen", frozenset({2}), False),
+        content.Column("national", "Hele landet", frozenset({1, 2}), False),
+    ]
+    # "Ukjent" is not a listed category: it counts in the totals only.
+    built = distribution(cols, {1: {"Mann": 3, "Kvinne": 1, "Ukjent": 2}, 2: {"Mann": 4}})
+    assert built.table.caption == "Kjønn: antall (andel)"
+    assert built.table.headers == ["Kategori", "Eget", "Annen", "Hele landet"]
+    assert built.table.rows == [
+        ("Mann", ["3 (50 %)", "4 (100 %)", "7 (70 %)"]),
+        ("Kvinne", ["1 (17 %)", "0 (0 %)", "1 (10 %)"]),
+        ("Totalt", ["6", "4", "10"]),
+    ]
+    # The chart: the own unit against the whole country, with its description.
+    alt = "Kjønn: Eget: Mann 50 %, Kvinne 17 %; Hele landet: Mann 70 %, Kvinne 10 %"
+    assert built.chart == charts.grouped_bars(
+        "Kjønn", ["Mann", "Kvinne"], {"Eget": [3 / 6, 1 / 6], "Hele landet": [7 / 10, 1 / 10]}, alt
+    )
+    assert (built.text, built.notes) == ("", [])
+
+
+@pytest.mark.parametrize(("women", "men_share"), [(1, "60 %"), (2, "55 %"), (4, "46 %")])
+def test_another_units_small_count_is_hidden_in_the_distributions_table_and_chart(
+    db: Any, women: int, men_share: str
+) -> None:
+    from nnrr.reports import suppression
+
+    rest = content.Column("rest", "Resten av landet", frozenset({2}), True)
+    built = distribution(
+        [OWN, rest],
+        {1: {"Mann": 3}, 2: {"Mann": 6, "Kvinne": women, "Ukjent": 3}},
+        text="Om tabellen",
+    )
+    # 1 to 4 women: "<5"; the 3 not listed are hidden with them (the total − 6 − 3 would give
+    # the count away).
+    assert built.table.rows == [
+        ("Mann", ["3 (100 %)", f"6 ({men_share})"]),
+        ("Kvinne", ["0 (0 %)", "<5"]),
+        ("Totalt", ["3", str(9 + women)]),
+    ]
+    assert built.chart.alt == (
+        f"Kjønn: Eget: Mann 100 %, Kvinne 0 %; Resten av landet: Mann {men_share}, Kvinne –"
+    )
+    assert built.text == "Om tabellen"
+    assert built.notes == [suppression.note(5)]
+
+
+def test_a_distribution_whose_total_is_hidden_shows_its_counts_without_shares(db: Any) -> None:
+    cols = [
+        OWN,
+        content.Column("2", "Annen", frozenset({2}), True),
+        content.Column("national", "Hele landet", frozenset({1, 2}), False),
+    ]
+    built = common.distribution_section(
+        "Kjønn",
+        ["Mann", "Kvinne", "Annet"],
+        {1: {"Mann": 3, "Kvinne": 1}, 2: {"Annet": 3}},
+        cols,
+        5,
+    )
+    # The country's total (7) would give the other unit's 3 away: hidden, and with it the
+    # country's shares (3 of 7); its counts of men and women are the own unit's and shown.
+    assert built.table.rows == [
+        ("Mann", ["3 (75 %)", "0", "3"]),
+        ("Kvinne", ["1 (25 %)", "0", "1"]),
+        ("Annet", ["0 (0 %)", "<5", "x"]),
+        ("Totalt", ["4", "<5", "x"]),
+    ]
+    assert built.chart.alt.endswith("Hele landet: Mann –, Kvinne –, Annet –")
+
+
+def test_with_two_units_the_rest_of_the_country_is_the_other_unit_masked_for_a_local_viewer(
+    db: Any,
+) -> None:
+    own = Unit.objects.get(pk=ST_OLAVS)
+    units = [own, Unit.objects.get(pk=HAUKELAND)]
+    rest = content.columns(content.OWN_VS_REST, own, units, False)[1]
+    assert (rest.unit_ids, rest.masked) == (frozenset({HAUKELAND}), True)
+    # The national role sees every unit's small counts.
+    assert not content.columns(content.OWN_VS_REST, own, units, True)[1].masked
