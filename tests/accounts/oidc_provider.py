@@ -48,6 +48,8 @@ RSA_CLIENT_KEY = RSAKey.generate_key(2048, parameters={"kid": "nnrr-client-rsa-k
 FOREIGN_KEY = RSAKey.generate_key(2048)
 # The provider's next signing key, for the key rotation test.
 ROTATED_KEY = RSAKey.generate_key(2048, parameters={"kid": "rotated-key"})
+# The key after that one: a rotation while the JWKS already lists two keys.
+NEXT_ROTATED_KEY = RSAKey.generate_key(2048, parameters={"kid": "rotated-key-2"})
 
 
 @dataclass

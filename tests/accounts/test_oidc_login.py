@@ -23,6 +23,7 @@ from nnrr.audit.models import AuditEvent
 from tests.accounts.oidc_provider import (
     CLIENT_ID,
     CLIENT_SECRET,
+    NEXT_ROTATED_KEY,
     ROTATED_KEY,
     Provider,
     start_provider,
@@ -709,6 +710,59 @@ def test_an_unknown_key_is_looked_up_again_only_after_the_minimum_interval(
     response = eid_login(client, provider, "sub-flood")
     assert response.status_code == 403 and refusal_reason() == "unknown_key"
     assert provider.jwks_requests == 1  # fetched for the first login, not again since
+
+
+class FakeClock:
+    """The login module's clocks, moved by hand: ``monotonic`` for the key cache, ``time`` real."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def monotonic(self) -> float:
+        return self.now
+
+    @staticmethod
+    def time() -> float:
+        import time
+
+        return time.time()
+
+
+def test_an_unknown_key_is_looked_up_again_exactly_when_the_minimum_interval_has_passed(
+    client: Client, provider: Provider, persona: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock(50_000.0)
+    monkeypatch.setattr(oidc, "time", clock)
+    monkeypatch.setattr(oidc, "JWKS_MIN_REFRESH_SECONDS", 600)
+    provider.add_user("sub-interval", pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
+    eid_login(client, provider, "sub-interval")
+    assert logged_in(client) and provider.jwks_requests == 1
+    client.logout()
+    provider.tamper = "unknown_kid"
+    clock.now += 599  # within the interval: the cached keys answer, and the token is refused
+    assert eid_login(client, provider, "sub-interval").status_code == 403
+    assert refusal_reason() == "unknown_key" and provider.jwks_requests == 1
+    clock.now += 1  # the interval has passed: the keys are fetched again (and still lack it)
+    assert eid_login(client, provider, "sub-interval").status_code == 403
+    assert refusal_reason() == "unknown_key" and provider.jwks_requests == 2
+
+
+def test_a_key_rotated_in_while_the_provider_publishes_two_keys_is_fetched_and_accepted(
+    client: Client, provider: Provider, persona: Any
+) -> None:
+    """The cached key set holds two keys, neither the token's: it is fetched again, not used."""
+    clinician = persona("clinician")
+    provider.add_user("sub-rotate-twice", pid=national_id_of(clinician), acr=ACR_HIGH)
+    provider.rotated_key = ROTATED_KEY
+    provider.tamper = "rotate"
+    eid_login(client, provider, "sub-rotate-twice")
+    assert logged_in(client) and provider.jwks_requests == 1
+    client.logout()
+    provider.rotated_key = NEXT_ROTATED_KEY
+    response = eid_login(client, provider, "sub-rotate-twice")
+    assert response.status_code == 302, refusal_reason()
+    assert int(client.session["_auth_user_id"]) == clinician.user.pk
+    assert provider.jwks_requests == 2
 
 
 # --- Every refusal of the login flow: its reason in the audit trail, its words on the page -------
