@@ -651,14 +651,18 @@ def test_a_token_that_cannot_be_verified_is_refused_with_its_reason_and_message(
 
 
 @pytest.mark.parametrize("claim", ["sub", "exp", "iat", "iss"])
-def test_an_id_token_without_a_required_claim_is_refused(
+def test_an_id_token_without_a_required_claim_is_refused_as_unconfirmed_not_expired(
     client: Client, provider: Provider, persona: Any, claim: str
 ) -> None:
+    """A token without ``exp`` is malformed: logging in again would not help, so the person is
+    not told that the login expired."""
     provider.add_user("sub-no-" + claim, pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
     provider.tamper = "without_" + claim
     response = eid_login(client, provider, "sub-no-" + claim)
     assert response.status_code == 403 and not logged_in(client)
     assert not Identity.objects.filter(issuer=provider.url).exists()
+    assert refusal_reason() == "bad_claims"
+    assert shown_refusal(response) == "Innloggingen kunne ikke bekreftes."
 
 
 @pytest.mark.parametrize(
