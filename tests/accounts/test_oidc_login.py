@@ -717,19 +717,20 @@ def test_an_unknown_key_is_looked_up_again_only_after_the_minimum_interval(
 
 
 class FakeClock:
-    """The login module's clocks, moved by hand: ``monotonic`` for the key cache, ``time`` real."""
+    """The login module's clocks, moved by hand: ``monotonic`` (the key cache) and ``time`` (the
+    pending login's start), each unless set the real one."""
 
-    def __init__(self, start: float) -> None:
-        self.now = start
+    def __init__(self, start: float | None = None, wall: float | None = None) -> None:
+        import time
+
+        self.now = time.monotonic() if start is None else start
+        self.wall = time.time() if wall is None else wall
 
     def monotonic(self) -> float:
         return self.now
 
-    @staticmethod
-    def time() -> float:
-        import time
-
-        return time.time()
+    def time(self) -> float:
+        return self.wall
 
 
 def test_an_unknown_key_is_looked_up_again_exactly_when_the_minimum_interval_has_passed(
@@ -900,6 +901,27 @@ def test_a_login_left_at_the_provider_for_more_than_15_minutes_is_started_again(
     assert refusal_reason() == "stale_login"
     assert shown_refusal(response) == "Innloggingen tok for lang tid. Start på nytt."
     assert not provider.token_requests  # refused before the code was used
+
+
+def test_a_login_may_take_15_minutes_at_the_provider_but_not_a_moment_more(
+    client: Client, provider: Provider, persona: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock(wall=1_800_000_000.0)
+    monkeypatch.setattr(oidc, "time", clock)
+    clinician = persona("clinician")
+    provider.add_user("sub-fifteen", pid=national_id_of(clinician), acr=ACR_HIGH)
+    start = client.get(reverse("accounts:oidc_start", args=["idporten"]))
+    callback = provider.authorize(start["Location"], "sub-fifteen")
+    clock.wall += 900
+    assert client.get(callback).status_code == 302, refusal_reason()
+    assert int(client.session["_auth_user_id"]) == clinician.user.pk
+    client.logout()
+    start = client.get(reverse("accounts:oidc_start", args=["idporten"]))
+    callback = provider.authorize(start["Location"], "sub-fifteen")
+    clock.wall += 900.5
+    response = client.get(callback)
+    assert response.status_code == 403 and not logged_in(client)
+    assert refusal_reason() == "stale_login"
 
 
 def test_a_login_started_in_two_tabs_finishes_in_either(
