@@ -9,7 +9,7 @@ running in a thread on a free port, with what a national eID provider adds on to
 - a test can make the provider misbehave (``provider.tamper = ...``): sign the ID token with a
   foreign key, address it to another client, name another issuer, let it be expired, carry a
   stale nonce, or sign with a new key (key rotation) that the JWKS then publishes; or answer the
-  userinfo request for another subject than the ID token's.
+  userinfo request for another subject than the ID token's, late, or not at all.
 
 The keys and the provider's application are made once per test process, when this module is
 imported: making an RSA key, and reading a private one (the library checks its primes), takes a
@@ -174,9 +174,11 @@ def _build_app(provider: Provider) -> flask.Flask:
                 response.set_data(flask.json.dumps({**body, "issuer": "https://idp.example"}))
             elif provider.tamper == "discovery_without_jwks_uri":
                 response.set_data(flask.json.dumps({**body, "jwks_uri": None}))
-        elif request.path == "/userinfo" and provider.tamper == "userinfo_fails":
+        elif request.path == "/userinfo" and provider.tamper in ("userinfo_fails", "userinfo_down"):
             response.set_data("Service Unavailable")
             response.status_code = 503
+        elif request.path == "/userinfo" and provider.tamper == "userinfo_slow":
+            time.sleep(3)
         elif request.path == "/userinfo" and provider.tamper == "userinfo_of_another_subject":
             body = response.get_json()
             body["sub"] = "another-subject"
@@ -212,8 +214,11 @@ def _tampered(provider: Provider, id_token: str) -> str:
         "pid_only_in_userinfo",
         "userinfo_of_another_subject",
         "userinfo_fails",
+        "userinfo_slow",
     ):
         claims.pop("pid", None)
+    elif provider.tamper == "name_only_in_userinfo":
+        claims.pop("name", None)
     elif provider.tamper == "rotate":
         assert provider.rotated_key is not None
         key = provider.rotated_key

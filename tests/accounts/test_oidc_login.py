@@ -407,6 +407,44 @@ def test_a_correctly_signed_id_token_naming_another_issuer_is_refused(
     assert not Identity.objects.filter(subject="sub-iss").exists()
 
 
+def test_the_userinfo_endpoint_is_not_asked_when_the_id_token_has_the_number_and_the_name(
+    client: Client, provider: Provider, persona: Any
+) -> None:
+    clinician = persona("clinician")
+    provider.add_user("sub-no-userinfo", pid=national_id_of(clinician), acr=ACR_HIGH, name="Kari")
+    provider.tamper = "userinfo_down"  # asking it would refuse the login
+    assert eid_login(client, provider, "sub-no-userinfo").status_code == 302, refusal_reason()
+    assert int(client.session["_auth_user_id"]) == clinician.user.pk
+
+
+def test_a_name_missing_from_the_id_token_is_taken_from_userinfo(
+    client: Client, provider: Provider, db: Any
+) -> None:
+    import datetime as dt
+    import random
+
+    from nnrr.demo.people import synthetic_id
+
+    number = synthetic_id(random.Random(13), dt.date(1979, 5, 5), "M")
+    provider.add_user("sub-name-info", pid=number, acr=ACR_HIGH, name="Ola Info")
+    provider.tamper = "name_only_in_userinfo"
+    assert eid_login(client, provider, "sub-name-info").status_code == 302
+    assert User.objects.get(national_id=number).full_name == "Ola Info"
+
+
+def test_a_userinfo_answer_slower_than_the_timeout_refuses_the_login(
+    client: Client, provider: Provider, persona: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The number is only in the userinfo answer, which comes after 3 s: with a 1.5 s timeout
+    the login is refused instead of waiting."""
+    monkeypatch.setattr(oidc, "HTTP_TIMEOUT", 1.5)
+    provider.add_user("sub-slow-info", pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
+    provider.tamper = "userinfo_slow"
+    response = eid_login(client, provider, "sub-slow-info")
+    assert response.status_code == 403 and not logged_in(client)
+    assert refusal_reason() == "userinfo_failed"
+
+
 def test_a_userinfo_answer_for_another_subject_is_not_believed(
     client: Client, provider: Provider, persona: Any
 ) -> None:
