@@ -115,6 +115,7 @@ def test_a_known_person_logs_in_with_id_porten_and_is_bound_to_the_subject(
     assert "client_secret" not in request and not request["authorization"]
     event = AuditEvent.objects.get(action="nnrr.login.succeeded")
     assert event.actor == clinician.user and event.detail["provider"] == "idporten"
+    assert event.detail["acr"] == ACR_HIGH  # the level logged in with, in the audit trail
     # The person's one profile is then taken without asking.
     page = client.get(response["Location"], follow=True).content.decode()
     assert '<h1 class="ds-heading" data-size="lg">St. Olavs hospital HF</h1>' in page
@@ -142,6 +143,50 @@ def test_the_authorization_request_carries_pkce_state_nonce_and_acr(
     assert query["acr_values"] == [ACR_HIGH]
     assert query["state"][0] and query["nonce"][0] and query["code_challenge"][0]
     assert query["scope"] == ["openid profile"]
+
+
+def test_every_level_asked_for_is_in_the_authorization_request(
+    client: Client, provider: Provider, db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NNRR_IDPORTEN_ACR_VALUES", "idporten-loa-substantial idporten-loa-high")
+    start = client.get(reverse("accounts:oidc_start", args=["idporten"]))
+    query = parse_qs(urlsplit(start["Location"]).query)
+    assert query["acr_values"] == ["idporten-loa-substantial idporten-loa-high"]
+
+
+def test_after_the_login_the_person_goes_on_to_the_page_they_asked_for(
+    client: Client, provider: Provider, persona: Any
+) -> None:
+    provider.add_user("sub-next", pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
+    reports = reverse("reports:index")
+    start = client.get(reverse("accounts:oidc_start", args=["idporten"]), {"next": reports})
+    response = client.get(provider.authorize(start["Location"], "sub-next"))
+    query = parse_qs(urlsplit(response["Location"]).query)
+    assert urlsplit(response["Location"]).path == reverse("accounts:choose_profile")
+    assert query == {"next": [reports]}
+    client.logout()
+    # Nothing asked for: the front page.
+    response = eid_login(client, provider, "sub-next")
+    assert parse_qs(urlsplit(response["Location"]).query) == {"next": ["/"]}
+
+
+def test_only_the_five_latest_logins_started_in_one_browser_stay_pending(
+    client: Client, provider: Provider, persona: Any
+) -> None:
+    clinician = persona("clinician")
+    provider.add_user("sub-six-tabs", pid=national_id_of(clinician), acr=ACR_HIGH)
+    callbacks = [
+        provider.authorize(
+            client.get(reverse("accounts:oidc_start", args=["idporten"]))["Location"],
+            "sub-six-tabs",
+        )
+        for _ in range(6)
+    ]
+    # The sixth start forgot the first; the second is still there.
+    response = client.get(callbacks[0])
+    assert response.status_code == 403 and refusal_reason() == "state_mismatch"
+    assert client.get(callbacks[1]).status_code == 302
+    assert int(client.session["_auth_user_id"]) == clinician.user.pk
 
 
 def test_id_porten_with_a_client_secret(
@@ -430,6 +475,12 @@ def test_a_name_missing_from_the_id_token_is_taken_from_userinfo(
     provider.tamper = "name_only_in_userinfo"
     assert eid_login(client, provider, "sub-name-info").status_code == 302
     assert User.objects.get(national_id=number).full_name == "Ola Info"
+    # Named nowhere: the account is made without a name.
+    client.logout()
+    nameless = synthetic_id(random.Random(17), dt.date(1981, 6, 6), "F")
+    provider.add_user("sub-nameless", pid=nameless, acr=ACR_HIGH)
+    assert eid_login(client, provider, "sub-nameless").status_code == 302
+    assert User.objects.get(national_id=nameless).full_name == ""
 
 
 def test_a_userinfo_answer_slower_than_the_timeout_refuses_the_login(
