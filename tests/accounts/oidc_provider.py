@@ -60,6 +60,7 @@ class Provider:
     tamper: str = ""
     token_requests: list[dict[str, Any]] = field(default_factory=list)
     jwks_requests: int = 0
+    discovery_requests: int = 0
     challenges: dict[str, str] = field(default_factory=dict)
     rotated_key: RSAKey | None = None
 
@@ -166,9 +167,17 @@ def _build_app(provider: Provider) -> flask.Flask:
                     [RSAKey.import_key(response.get_json()["keys"][0]), provider.rotated_key]
                 )
                 response.set_data(flask.json.dumps(keys.as_dict(private=False)))
-        elif request.path == "/.well-known/openid-configuration" and provider.tamper:
+        elif request.path == "/.well-known/openid-configuration":
+            provider.discovery_requests += 1
             body = response.get_json()
-            if provider.tamper == "discovery_not_an_object":
+            if provider.tamper == "discovery_slow":
+                time.sleep(3)
+            elif provider.tamper == "discovery_without_issuer":
+                del body["issuer"]
+                response.set_data(flask.json.dumps(body))
+            elif provider.tamper == "discovery_issuer_with_slash":
+                response.set_data(flask.json.dumps({**body, "issuer": body["issuer"] + "/"}))
+            elif provider.tamper == "discovery_not_an_object":
                 response.set_data(flask.json.dumps([body]))
             elif provider.tamper == "discovery_of_another_issuer":
                 response.set_data(flask.json.dumps({**body, "issuer": "https://idp.example"}))
@@ -270,6 +279,7 @@ def start_provider() -> Iterator[Provider]:
     provider.token_requests.clear()
     provider.challenges.clear()
     provider.jwks_requests = 0
+    provider.discovery_requests = 0
     server = werkzeug.serving.make_server("localhost", 0, _APP, threaded=True)
     provider.url = f"http://localhost:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})

@@ -45,6 +45,7 @@ def provider(provider_server: Provider, monkeypatch: pytest.MonkeyPatch, tmp_pat
     provider_server.rotated_key = None
     provider_server.token_requests.clear()
     provider_server.jwks_requests = 0
+    provider_server.discovery_requests = 0
     key_file = tmp_path / "client-key.json"
     key_file.write_text(json.dumps(provider_server.client_key.as_dict(private=True)))
     monkeypatch.setenv("NNRR_IDPORTEN_ISSUER", provider_server.url)
@@ -678,6 +679,32 @@ def test_the_assurance_level_is_read_from_acr_or_helseids_own_claims() -> None:
     assert oidc._assurance({}) == ""
 
 
+def test_the_login_url_joins_an_authorization_endpoint_with_its_own_query(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = oidc.ProviderConfig(
+        name="idporten", label="ID-porten", issuer="https://idp.example", client_id="klient"
+    )
+    answers = {"authorization_endpoint": "https://idp.example/authorize?ui_locales=nb"}
+    monkeypatch.setattr(oidc, "metadata", lambda _config: answers)
+    url = oidc.start(config, {}, "https://nnrr.example/callback", "")
+    assert url.startswith("https://idp.example/authorize?ui_locales=nb&response_type=code&")
+    answers["authorization_endpoint"] = "https://idp.example/authorize"
+    url = oidc.start(config, {}, "https://nnrr.example/callback", "")
+    assert url.startswith("https://idp.example/authorize?response_type=code&")
+
+
+def test_an_https_issuer_is_accepted_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.test import override_settings
+
+    monkeypatch.setenv("NNRR_IDPORTEN_ISSUER", "https://idporten.no")
+    monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_ID", "klient")
+    monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_SECRET", "hemmelig")
+    with override_settings(PRODUCTION=True):
+        config = oidc.provider_config("idporten")
+    assert config is not None and config.issuer == "https://idporten.no"
+
+
 def test_the_refusal_carries_its_message_for_the_person() -> None:
     refusal = oidc.LoginRefused("state_mismatch", "Start innloggingen på nytt.")
     assert str(refusal) == refusal.message == "Start innloggingen på nytt."
@@ -871,6 +898,10 @@ def test_a_key_rotated_in_while_the_provider_publishes_two_keys_is_fetched_and_a
             "Innloggingstjenesten oppga en annen utsteder enn den som er satt opp.",
         ),
         ("discovery_without_jwks_uri", "Innloggingstjenesten svarte ikke som ventet."),
+        (
+            "discovery_without_issuer",
+            "Innloggingstjenesten oppga en annen utsteder enn den som er satt opp.",
+        ),
     ],
 )
 def test_a_provider_describing_itself_wrongly_is_not_used(
@@ -884,8 +915,41 @@ def test_a_provider_describing_itself_wrongly_is_not_used(
         "discovery_not_an_object": "provider_unreachable",
         "discovery_of_another_issuer": "issuer_mismatch",
         "discovery_without_jwks_uri": "bad_discovery",
+        "discovery_without_issuer": "issuer_mismatch",
     }
     assert refusal_reason() == reasons[tamper]
+
+
+def test_a_discovery_document_naming_the_issuer_with_a_trailing_slash_is_the_same_issuer(
+    client: Client, provider: Provider, db: Any
+) -> None:
+    provider.tamper = "discovery_issuer_with_slash"
+    response = client.get(reverse("accounts:oidc_start", args=["idporten"]))
+    assert response.status_code == 302 and response["Location"].startswith(provider.url)
+
+
+def test_a_provider_slower_than_the_timeout_is_explained_as_not_answering(
+    client: Client, provider: Provider, db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its description comes after 3 s; with a 1.5 s timeout the login page says so at once."""
+    monkeypatch.setattr(oidc, "HTTP_TIMEOUT", 1.5)
+    provider.tamper = "discovery_slow"
+    response = client.get(reverse("accounts:oidc_start", args=["idporten"]))
+    assert response.status_code == 403
+    assert refusal_reason() == "provider_unreachable"
+
+
+def test_the_providers_description_is_fetched_again_after_an_hour_not_before(
+    client: Client, provider: Provider, db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock(start=50_000.0)
+    monkeypatch.setattr(oidc, "time", clock)
+    start = reverse("accounts:oidc_start", args=["idporten"])
+    assert client.get(start).status_code == 302 and provider.discovery_requests == 1
+    clock.now += 3599
+    assert client.get(start).status_code == 302 and provider.discovery_requests == 1
+    clock.now += 1
+    assert client.get(start).status_code == 302 and provider.discovery_requests == 2
 
 
 def test_an_unreachable_provider_is_explained_and_tried_again_at_the_next_login(
