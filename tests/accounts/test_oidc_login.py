@@ -575,14 +575,14 @@ def test_each_provider_is_configured_from_its_own_variables(
     monkeypatch.setenv("NNRR_IDPORTEN_ISSUER", "https://idporten.example/ ")
     monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_ID", "klient")
     monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_SECRET", "hemmelig")
-    monkeypatch.setenv("NNRR_IDPORTEN_SCOPES", "profile")
+    monkeypatch.setenv("NNRR_IDPORTEN_SCOPES", "profile email")
     idporten = oidc.provider_config("idporten")
     assert idporten is not None
     assert idporten.issuer == "https://idporten.example"
     assert idporten.label == "ID-porten" and idporten.client_secret == "hemmelig"
     assert idporten.secret_method == "client_secret_basic"
     assert idporten.acr_values == ("idporten-loa-high",) and idporten.minimum_rank == 3
-    assert idporten.scopes == ("openid", "profile")  # openid always asked for
+    assert idporten.scopes == ("openid", "profile", "email")  # openid always asked for
     assert idporten.pid_claims == ("pid",)
     monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_AUTH_METHOD", "client_secret_post")
     assert oidc.provider_config("idporten").secret_method == "client_secret_post"  # type: ignore[union-attr]
