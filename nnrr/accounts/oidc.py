@@ -29,7 +29,7 @@ from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from django.core.exceptions import ImproperlyConfigured
 from joserfc import jws, jwt
-from joserfc.errors import JoseError
+from joserfc.errors import ExpiredTokenError, JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
 PENDING_SESSION_KEY = "nnrr_oidc_pending"
@@ -382,7 +382,8 @@ def verify_id_token(config: ProviderConfig, id_token: str, nonce: str) -> dict[s
     try:
         registry.validate(claims)
     except JoseError as exc:
-        if "exp" in str(exc) or exc.__class__.__name__ == "ExpiredTokenError":
+        # Only a token past its expiry is "expired"; one without ``exp`` is malformed.
+        if isinstance(exc, ExpiredTokenError):
             raise LoginRefused(
                 "expired_token", "Innloggingen var utløpt. Logg inn på nytt."
             ) from exc

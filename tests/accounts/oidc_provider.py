@@ -9,7 +9,7 @@ running in a thread on a free port, with what a national eID provider adds on to
 - a test can make the provider misbehave (``provider.tamper = ...``): sign the ID token with a
   foreign key, address it to another client, name another issuer, let it be expired, carry a
   stale nonce, or sign with a new key (key rotation) that the JWKS then publishes; or answer the
-  userinfo request for another subject than the ID token's.
+  userinfo request for another subject than the ID token's, late, or not at all.
 
 The keys and the provider's application are made once per test process, when this module is
 imported: making an RSA key, and reading a private one (the library checks its primes), takes a
@@ -48,6 +48,8 @@ RSA_CLIENT_KEY = RSAKey.generate_key(2048, parameters={"kid": "nnrr-client-rsa-k
 FOREIGN_KEY = RSAKey.generate_key(2048)
 # The provider's next signing key, for the key rotation test.
 ROTATED_KEY = RSAKey.generate_key(2048, parameters={"kid": "rotated-key"})
+# The key after that one: a rotation while the JWKS already lists two keys.
+NEXT_ROTATED_KEY = RSAKey.generate_key(2048, parameters={"kid": "rotated-key-2"})
 
 
 @dataclass
@@ -58,6 +60,7 @@ class Provider:
     tamper: str = ""
     token_requests: list[dict[str, Any]] = field(default_factory=list)
     jwks_requests: int = 0
+    discovery_requests: int = 0
     challenges: dict[str, str] = field(default_factory=dict)
     rotated_key: RSAKey | None = None
 
@@ -164,17 +167,27 @@ def _build_app(provider: Provider) -> flask.Flask:
                     [RSAKey.import_key(response.get_json()["keys"][0]), provider.rotated_key]
                 )
                 response.set_data(flask.json.dumps(keys.as_dict(private=False)))
-        elif request.path == "/.well-known/openid-configuration" and provider.tamper:
+        elif request.path == "/.well-known/openid-configuration":
+            provider.discovery_requests += 1
             body = response.get_json()
-            if provider.tamper == "discovery_not_an_object":
+            if provider.tamper == "discovery_slow":
+                time.sleep(3)
+            elif provider.tamper == "discovery_without_issuer":
+                del body["issuer"]
+                response.set_data(flask.json.dumps(body))
+            elif provider.tamper == "discovery_issuer_with_slash":
+                response.set_data(flask.json.dumps({**body, "issuer": body["issuer"] + "/"}))
+            elif provider.tamper == "discovery_not_an_object":
                 response.set_data(flask.json.dumps([body]))
             elif provider.tamper == "discovery_of_another_issuer":
                 response.set_data(flask.json.dumps({**body, "issuer": "https://idp.example"}))
             elif provider.tamper == "discovery_without_jwks_uri":
                 response.set_data(flask.json.dumps({**body, "jwks_uri": None}))
-        elif request.path == "/userinfo" and provider.tamper == "userinfo_fails":
+        elif request.path == "/userinfo" and provider.tamper in ("userinfo_fails", "userinfo_down"):
             response.set_data("Service Unavailable")
             response.status_code = 503
+        elif request.path == "/userinfo" and provider.tamper == "userinfo_slow":
+            time.sleep(3)
         elif request.path == "/userinfo" and provider.tamper == "userinfo_of_another_subject":
             body = response.get_json()
             body["sub"] = "another-subject"
@@ -210,8 +223,11 @@ def _tampered(provider: Provider, id_token: str) -> str:
         "pid_only_in_userinfo",
         "userinfo_of_another_subject",
         "userinfo_fails",
+        "userinfo_slow",
     ):
         claims.pop("pid", None)
+    elif provider.tamper == "name_only_in_userinfo":
+        claims.pop("name", None)
     elif provider.tamper == "rotate":
         assert provider.rotated_key is not None
         key = provider.rotated_key
@@ -263,6 +279,7 @@ def start_provider() -> Iterator[Provider]:
     provider.token_requests.clear()
     provider.challenges.clear()
     provider.jwks_requests = 0
+    provider.discovery_requests = 0
     server = werkzeug.serving.make_server("localhost", 0, _APP, threaded=True)
     provider.url = f"http://localhost:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})

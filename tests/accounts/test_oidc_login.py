@@ -23,6 +23,7 @@ from nnrr.audit.models import AuditEvent
 from tests.accounts.oidc_provider import (
     CLIENT_ID,
     CLIENT_SECRET,
+    NEXT_ROTATED_KEY,
     ROTATED_KEY,
     Provider,
     start_provider,
@@ -44,6 +45,7 @@ def provider(provider_server: Provider, monkeypatch: pytest.MonkeyPatch, tmp_pat
     provider_server.rotated_key = None
     provider_server.token_requests.clear()
     provider_server.jwks_requests = 0
+    provider_server.discovery_requests = 0
     key_file = tmp_path / "client-key.json"
     key_file.write_text(json.dumps(provider_server.client_key.as_dict(private=True)))
     monkeypatch.setenv("NNRR_IDPORTEN_ISSUER", provider_server.url)
@@ -114,6 +116,7 @@ def test_a_known_person_logs_in_with_id_porten_and_is_bound_to_the_subject(
     assert "client_secret" not in request and not request["authorization"]
     event = AuditEvent.objects.get(action="nnrr.login.succeeded")
     assert event.actor == clinician.user and event.detail["provider"] == "idporten"
+    assert event.detail["acr"] == ACR_HIGH  # the level logged in with, in the audit trail
     # The person's one profile is then taken without asking.
     page = client.get(response["Location"], follow=True).content.decode()
     assert '<h1 class="ds-heading" data-size="lg">St. Olavs hospital HF</h1>' in page
@@ -141,6 +144,50 @@ def test_the_authorization_request_carries_pkce_state_nonce_and_acr(
     assert query["acr_values"] == [ACR_HIGH]
     assert query["state"][0] and query["nonce"][0] and query["code_challenge"][0]
     assert query["scope"] == ["openid profile"]
+
+
+def test_every_level_asked_for_is_in_the_authorization_request(
+    client: Client, provider: Provider, db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NNRR_IDPORTEN_ACR_VALUES", "idporten-loa-substantial idporten-loa-high")
+    start = client.get(reverse("accounts:oidc_start", args=["idporten"]))
+    query = parse_qs(urlsplit(start["Location"]).query)
+    assert query["acr_values"] == ["idporten-loa-substantial idporten-loa-high"]
+
+
+def test_after_the_login_the_person_goes_on_to_the_page_they_asked_for(
+    client: Client, provider: Provider, persona: Any
+) -> None:
+    provider.add_user("sub-next", pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
+    reports = reverse("reports:index")
+    start = client.get(reverse("accounts:oidc_start", args=["idporten"]), {"next": reports})
+    response = client.get(provider.authorize(start["Location"], "sub-next"))
+    query = parse_qs(urlsplit(response["Location"]).query)
+    assert urlsplit(response["Location"]).path == reverse("accounts:choose_profile")
+    assert query == {"next": [reports]}
+    client.logout()
+    # Nothing asked for: the front page.
+    response = eid_login(client, provider, "sub-next")
+    assert parse_qs(urlsplit(response["Location"]).query) == {"next": ["/"]}
+
+
+def test_only_the_five_latest_logins_started_in_one_browser_stay_pending(
+    client: Client, provider: Provider, persona: Any
+) -> None:
+    clinician = persona("clinician")
+    provider.add_user("sub-six-tabs", pid=national_id_of(clinician), acr=ACR_HIGH)
+    callbacks = [
+        provider.authorize(
+            client.get(reverse("accounts:oidc_start", args=["idporten"]))["Location"],
+            "sub-six-tabs",
+        )
+        for _ in range(6)
+    ]
+    # The sixth start forgot the first; the second is still there.
+    response = client.get(callbacks[0])
+    assert response.status_code == 403 and refusal_reason() == "state_mismatch"
+    assert client.get(callbacks[1]).status_code == 302
+    assert int(client.session["_auth_user_id"]) == clinician.user.pk
 
 
 def test_id_porten_with_a_client_secret(
@@ -406,6 +453,50 @@ def test_a_correctly_signed_id_token_naming_another_issuer_is_refused(
     assert not Identity.objects.filter(subject="sub-iss").exists()
 
 
+def test_the_userinfo_endpoint_is_not_asked_when_the_id_token_has_the_number_and_the_name(
+    client: Client, provider: Provider, persona: Any
+) -> None:
+    clinician = persona("clinician")
+    provider.add_user("sub-no-userinfo", pid=national_id_of(clinician), acr=ACR_HIGH, name="Kari")
+    provider.tamper = "userinfo_down"  # asking it would refuse the login
+    assert eid_login(client, provider, "sub-no-userinfo").status_code == 302, refusal_reason()
+    assert int(client.session["_auth_user_id"]) == clinician.user.pk
+
+
+def test_a_name_missing_from_the_id_token_is_taken_from_userinfo(
+    client: Client, provider: Provider, db: Any
+) -> None:
+    import datetime as dt
+    import random
+
+    from nnrr.demo.people import synthetic_id
+
+    number = synthetic_id(random.Random(13), dt.date(1979, 5, 5), "M")
+    provider.add_user("sub-name-info", pid=number, acr=ACR_HIGH, name="Ola Info")
+    provider.tamper = "name_only_in_userinfo"
+    assert eid_login(client, provider, "sub-name-info").status_code == 302
+    assert User.objects.get(national_id=number).full_name == "Ola Info"
+    # Named nowhere: the account is made without a name.
+    client.logout()
+    nameless = synthetic_id(random.Random(17), dt.date(1981, 6, 6), "F")
+    provider.add_user("sub-nameless", pid=nameless, acr=ACR_HIGH)
+    assert eid_login(client, provider, "sub-nameless").status_code == 302
+    assert User.objects.get(national_id=nameless).full_name == ""
+
+
+def test_a_userinfo_answer_slower_than_the_timeout_refuses_the_login(
+    client: Client, provider: Provider, persona: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The number is only in the userinfo answer, which comes after 3 s: with a 1.5 s timeout
+    the login is refused instead of waiting."""
+    monkeypatch.setattr(oidc, "HTTP_TIMEOUT", 1.5)
+    provider.add_user("sub-slow-info", pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
+    provider.tamper = "userinfo_slow"
+    response = eid_login(client, provider, "sub-slow-info")
+    assert response.status_code == 403 and not logged_in(client)
+    assert refusal_reason() == "userinfo_failed"
+
+
 def test_a_userinfo_answer_for_another_subject_is_not_believed(
     client: Client, provider: Provider, persona: Any
 ) -> None:
@@ -484,14 +575,14 @@ def test_each_provider_is_configured_from_its_own_variables(
     monkeypatch.setenv("NNRR_IDPORTEN_ISSUER", "https://idporten.example/ ")
     monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_ID", "klient")
     monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_SECRET", "hemmelig")
-    monkeypatch.setenv("NNRR_IDPORTEN_SCOPES", "profile")
+    monkeypatch.setenv("NNRR_IDPORTEN_SCOPES", "profile email")
     idporten = oidc.provider_config("idporten")
     assert idporten is not None
     assert idporten.issuer == "https://idporten.example"
     assert idporten.label == "ID-porten" and idporten.client_secret == "hemmelig"
     assert idporten.secret_method == "client_secret_basic"
     assert idporten.acr_values == ("idporten-loa-high",) and idporten.minimum_rank == 3
-    assert idporten.scopes == ("openid", "profile")  # openid always asked for
+    assert idporten.scopes == ("openid", "profile", "email")  # openid always asked for
     assert idporten.pid_claims == ("pid",)
     monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_AUTH_METHOD", "client_secret_post")
     assert oidc.provider_config("idporten").secret_method == "client_secret_post"  # type: ignore[union-attr]
@@ -588,6 +679,32 @@ def test_the_assurance_level_is_read_from_acr_or_helseids_own_claims() -> None:
     assert oidc._assurance({}) == ""
 
 
+def test_the_login_url_joins_an_authorization_endpoint_with_its_own_query(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = oidc.ProviderConfig(
+        name="idporten", label="ID-porten", issuer="https://idp.example", client_id="klient"
+    )
+    answers = {"authorization_endpoint": "https://idp.example/authorize?ui_locales=nb"}
+    monkeypatch.setattr(oidc, "metadata", lambda _config: answers)
+    url = oidc.start(config, {}, "https://nnrr.example/callback", "")
+    assert url.startswith("https://idp.example/authorize?ui_locales=nb&response_type=code&")
+    answers["authorization_endpoint"] = "https://idp.example/authorize"
+    url = oidc.start(config, {}, "https://nnrr.example/callback", "")
+    assert url.startswith("https://idp.example/authorize?response_type=code&")
+
+
+def test_an_https_issuer_is_accepted_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.test import override_settings
+
+    monkeypatch.setenv("NNRR_IDPORTEN_ISSUER", "https://idporten.no")
+    monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_ID", "klient")
+    monkeypatch.setenv("NNRR_IDPORTEN_CLIENT_SECRET", "hemmelig")
+    with override_settings(PRODUCTION=True):
+        config = oidc.provider_config("idporten")
+    assert config is not None and config.issuer == "https://idporten.no"
+
+
 def test_the_refusal_carries_its_message_for_the_person() -> None:
     refusal = oidc.LoginRefused("state_mismatch", "Start innloggingen på nytt.")
     assert str(refusal) == refusal.message == "Start innloggingen på nytt."
@@ -650,14 +767,18 @@ def test_a_token_that_cannot_be_verified_is_refused_with_its_reason_and_message(
 
 
 @pytest.mark.parametrize("claim", ["sub", "exp", "iat", "iss"])
-def test_an_id_token_without_a_required_claim_is_refused(
+def test_an_id_token_without_a_required_claim_is_refused_as_unconfirmed_not_expired(
     client: Client, provider: Provider, persona: Any, claim: str
 ) -> None:
+    """A token without ``exp`` is malformed: logging in again would not help, so the person is
+    not told that the login expired."""
     provider.add_user("sub-no-" + claim, pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
     provider.tamper = "without_" + claim
     response = eid_login(client, provider, "sub-no-" + claim)
     assert response.status_code == 403 and not logged_in(client)
     assert not Identity.objects.filter(issuer=provider.url).exists()
+    assert refusal_reason() == "bad_claims"
+    assert shown_refusal(response) == "Innloggingen kunne ikke bekreftes."
 
 
 @pytest.mark.parametrize(
@@ -711,6 +832,60 @@ def test_an_unknown_key_is_looked_up_again_only_after_the_minimum_interval(
     assert provider.jwks_requests == 1  # fetched for the first login, not again since
 
 
+class FakeClock:
+    """The login module's clocks, moved by hand: ``monotonic`` (the key cache) and ``time`` (the
+    pending login's start), each unless set the real one."""
+
+    def __init__(self, start: float | None = None, wall: float | None = None) -> None:
+        import time
+
+        self.now = time.monotonic() if start is None else start
+        self.wall = time.time() if wall is None else wall
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return self.wall
+
+
+def test_an_unknown_key_is_looked_up_again_exactly_when_the_minimum_interval_has_passed(
+    client: Client, provider: Provider, persona: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock(50_000.0)
+    monkeypatch.setattr(oidc, "time", clock)
+    monkeypatch.setattr(oidc, "JWKS_MIN_REFRESH_SECONDS", 600)
+    provider.add_user("sub-interval", pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
+    eid_login(client, provider, "sub-interval")
+    assert logged_in(client) and provider.jwks_requests == 1
+    client.logout()
+    provider.tamper = "unknown_kid"
+    clock.now += 599  # within the interval: the cached keys answer, and the token is refused
+    assert eid_login(client, provider, "sub-interval").status_code == 403
+    assert refusal_reason() == "unknown_key" and provider.jwks_requests == 1
+    clock.now += 1  # the interval has passed: the keys are fetched again (and still lack it)
+    assert eid_login(client, provider, "sub-interval").status_code == 403
+    assert refusal_reason() == "unknown_key" and provider.jwks_requests == 2
+
+
+def test_a_key_rotated_in_while_the_provider_publishes_two_keys_is_fetched_and_accepted(
+    client: Client, provider: Provider, persona: Any
+) -> None:
+    """The cached key set holds two keys, neither the token's: it is fetched again, not used."""
+    clinician = persona("clinician")
+    provider.add_user("sub-rotate-twice", pid=national_id_of(clinician), acr=ACR_HIGH)
+    provider.rotated_key = ROTATED_KEY
+    provider.tamper = "rotate"
+    eid_login(client, provider, "sub-rotate-twice")
+    assert logged_in(client) and provider.jwks_requests == 1
+    client.logout()
+    provider.rotated_key = NEXT_ROTATED_KEY
+    response = eid_login(client, provider, "sub-rotate-twice")
+    assert response.status_code == 302, refusal_reason()
+    assert int(client.session["_auth_user_id"]) == clinician.user.pk
+    assert provider.jwks_requests == 2
+
+
 # --- Every refusal of the login flow: its reason in the audit trail, its words on the page -------
 
 
@@ -723,6 +898,10 @@ def test_an_unknown_key_is_looked_up_again_only_after_the_minimum_interval(
             "Innloggingstjenesten oppga en annen utsteder enn den som er satt opp.",
         ),
         ("discovery_without_jwks_uri", "Innloggingstjenesten svarte ikke som ventet."),
+        (
+            "discovery_without_issuer",
+            "Innloggingstjenesten oppga en annen utsteder enn den som er satt opp.",
+        ),
     ],
 )
 def test_a_provider_describing_itself_wrongly_is_not_used(
@@ -736,8 +915,41 @@ def test_a_provider_describing_itself_wrongly_is_not_used(
         "discovery_not_an_object": "provider_unreachable",
         "discovery_of_another_issuer": "issuer_mismatch",
         "discovery_without_jwks_uri": "bad_discovery",
+        "discovery_without_issuer": "issuer_mismatch",
     }
     assert refusal_reason() == reasons[tamper]
+
+
+def test_a_discovery_document_naming_the_issuer_with_a_trailing_slash_is_the_same_issuer(
+    client: Client, provider: Provider, db: Any
+) -> None:
+    provider.tamper = "discovery_issuer_with_slash"
+    response = client.get(reverse("accounts:oidc_start", args=["idporten"]))
+    assert response.status_code == 302 and response["Location"].startswith(provider.url)
+
+
+def test_a_provider_slower_than_the_timeout_is_explained_as_not_answering(
+    client: Client, provider: Provider, db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its description comes after 3 s; with a 1.5 s timeout the login page says so at once."""
+    monkeypatch.setattr(oidc, "HTTP_TIMEOUT", 1.5)
+    provider.tamper = "discovery_slow"
+    response = client.get(reverse("accounts:oidc_start", args=["idporten"]))
+    assert response.status_code == 403
+    assert refusal_reason() == "provider_unreachable"
+
+
+def test_the_providers_description_is_fetched_again_after_an_hour_not_before(
+    client: Client, provider: Provider, db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock(start=50_000.0)
+    monkeypatch.setattr(oidc, "time", clock)
+    start = reverse("accounts:oidc_start", args=["idporten"])
+    assert client.get(start).status_code == 302 and provider.discovery_requests == 1
+    clock.now += 3599
+    assert client.get(start).status_code == 302 and provider.discovery_requests == 1
+    clock.now += 1
+    assert client.get(start).status_code == 302 and provider.discovery_requests == 2
 
 
 def test_an_unreachable_provider_is_explained_and_tried_again_at_the_next_login(
@@ -842,6 +1054,27 @@ def test_a_login_left_at_the_provider_for_more_than_15_minutes_is_started_again(
     assert refusal_reason() == "stale_login"
     assert shown_refusal(response) == "Innloggingen tok for lang tid. Start på nytt."
     assert not provider.token_requests  # refused before the code was used
+
+
+def test_a_login_may_take_15_minutes_at_the_provider_but_not_a_moment_more(
+    client: Client, provider: Provider, persona: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock(wall=1_800_000_000.0)
+    monkeypatch.setattr(oidc, "time", clock)
+    clinician = persona("clinician")
+    provider.add_user("sub-fifteen", pid=national_id_of(clinician), acr=ACR_HIGH)
+    start = client.get(reverse("accounts:oidc_start", args=["idporten"]))
+    callback = provider.authorize(start["Location"], "sub-fifteen")
+    clock.wall += 900
+    assert client.get(callback).status_code == 302, refusal_reason()
+    assert int(client.session["_auth_user_id"]) == clinician.user.pk
+    client.logout()
+    start = client.get(reverse("accounts:oidc_start", args=["idporten"]))
+    callback = provider.authorize(start["Location"], "sub-fifteen")
+    clock.wall += 900.5
+    response = client.get(callback)
+    assert response.status_code == 403 and not logged_in(client)
+    assert refusal_reason() == "stale_login"
 
 
 def test_a_login_started_in_two_tabs_finishes_in_either(
