@@ -26,7 +26,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from joserfc import jws, jwt
-from joserfc.errors import JoseError
+from joserfc.errors import ExpiredTokenError, JoseError
 
 from nnrr.accounts import oidc
 from nnrr.api.models import MachineClient
@@ -107,7 +107,10 @@ def verify_access_token(token: str) -> tuple[str, set[str]]:
     try:
         registry.validate(claims)
     except JoseError as exc:
-        raise TokenRefused("expired" if "exp" in str(exc) else "bad_claims") from exc
+        # Only a token past its expiry is "expired"; one without ``exp`` is malformed.
+        raise TokenRefused(
+            "expired" if isinstance(exc, ExpiredTokenError) else "bad_claims"
+        ) from exc
     audience = claims.get("aud")
     audiences = audience if isinstance(audience, list) else [audience]
     if settings.FHIR_AUDIENCE not in audiences:

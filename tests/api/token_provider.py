@@ -43,6 +43,7 @@ class TokenProvider:
     # What a test can make the issuer do wrong: tokens that expired, or of another type.
     lifetime: int = 600
     token_type: str = "at+jwt"
+    without_expiry: bool = False  # a token with no "exp" claim at all
 
     def register(self, client_id: str, scopes: set[str]) -> RegisteredClient:
         client = RegisteredClient(RSAKey.generate_key(2048, parameters={"kid": client_id}), scopes)
@@ -104,18 +105,21 @@ def _build_app(provider: TokenProvider) -> flask.Flask:
             return flask.jsonify({"error": "invalid_scope"}), 400
         now = int(time.time())
         key = _provider_key()
+        claims = {
+            "iss": provider.url,
+            "aud": form.get("audience", AUDIENCE),
+            "client_id": client_id,
+            "sub": client_id,
+            "scope": " ".join(sorted(asked)),
+            "iat": min(now, now + provider.lifetime - 60),
+            "exp": now + provider.lifetime,
+            "jti": str(uuid.uuid4()),
+        }
+        if provider.without_expiry:
+            del claims["exp"]
         access_token = jwt.encode(
             {"alg": "RS256", "typ": provider.token_type, "kid": key.kid},
-            {
-                "iss": provider.url,
-                "aud": form.get("audience", AUDIENCE),
-                "client_id": client_id,
-                "sub": client_id,
-                "scope": " ".join(sorted(asked)),
-                "iat": min(now, now + provider.lifetime - 60),
-                "exp": now + provider.lifetime,
-                "jti": str(uuid.uuid4()),
-            },
+            claims,
             key,
             algorithms=["RS256"],
         )
