@@ -259,6 +259,7 @@ def issuer(token_provider: TokenProvider, settings: Any) -> TokenProvider:
     settings.FHIR_AUDIENCE = "nnrr:fhir"
     oidc.clear_cache()
     token_provider.lifetime, token_provider.token_type = 600, "at+jwt"
+    token_provider.without_expiry = False
     for client_id in (ST_OLAVS_CLIENT, HAUKELAND_CLIENT):
         if client_id not in token_provider.clients:
             token_provider.register(client_id, set(ALL_SCOPES))
