@@ -234,11 +234,13 @@ def _tampered(provider: Provider, id_token: str) -> str:
         header["kid"] = key.kid
     elif provider.tamper == "audience_as_a_string":
         claims["aud"] = CLIENT_ID
-    elif provider.tamper in ("two_audiences_authorised_party_us", "two_audiences_no_party"):
+    elif provider.tamper.startswith("two_audiences_"):
         claims["aud"] = [CLIENT_ID, "another-client"]
         claims.pop("azp", None)
         if provider.tamper == "two_audiences_authorised_party_us":
             claims["azp"] = CLIENT_ID
+        elif provider.tamper == "two_audiences_authorised_party_another":
+            claims["azp"] = "another-client"
     elif provider.tamper == "duplicate_kid":  # the mock's tokens name no key; this one does
         header["kid"] = key.kid
     elif provider.tamper == "unknown_kid":

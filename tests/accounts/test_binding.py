@@ -96,6 +96,15 @@ def test_a_subject_now_vouched_for_another_person_is_refused(bound: User) -> Non
     assert Identity.objects.filter(subject="sub-1").count() == 1
 
 
+def test_a_subject_bound_before_numbers_were_kept_with_identities_still_logs_in(
+    bound: User,
+) -> None:
+    """Identities from before migration 0004 have no number: the subject alone is theirs."""
+    Identity.objects.filter(subject="sub-1").update(national_id="")
+    user, created = bind(login(number(1)))
+    assert user == bound and not created
+
+
 def test_a_new_subject_is_bound_through_the_number_to_the_known_account(bound: User) -> None:
     user, created = bind(login(number(1), subject="sub-new", issuer=OTHER_ISSUER))
     assert user == bound and not created

@@ -8,6 +8,7 @@ authentication checked by the provider) → ID token verified against the provid
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -120,6 +121,26 @@ def test_a_known_person_logs_in_with_id_porten_and_is_bound_to_the_subject(
     # The person's one profile is then taken without asking.
     page = client.get(response["Location"], follow=True).content.decode()
     assert '<h1 class="ds-heading" data-size="lg">St. Olavs hospital HF</h1>' in page
+
+
+def test_after_an_eid_login_the_person_goes_on_to_the_page_asked_for(
+    client: Client, provider: Provider, persona: Any
+) -> None:
+    clinician = persona("clinician")
+    provider.add_user("sub-next", pid=national_id_of(clinician), acr=ACR_HIGH)
+    start = client.get(reverse("accounts:oidc_start", args=["idporten"]) + "?next=/rapporter/")
+    response = client.get(provider.authorize(start["Location"], "sub-next"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:choose_profile") + "?next=%2Frapporter%2F"
+
+
+def test_an_assurance_level_is_recognised_whatever_its_letter_case(
+    client: Client, provider: Provider, persona: Any
+) -> None:
+    """HelseID and ID-porten's older names are written "Level4"; the table has them as level4."""
+    provider.add_user("sub-level4", pid=national_id_of(persona("clinician")), acr="Level4")
+    response = eid_login(client, provider, "sub-level4")
+    assert response.status_code == 302 and logged_in(client)
 
 
 def test_the_second_login_uses_the_subject_even_if_the_number_record_changed(
@@ -265,6 +286,11 @@ def test_helseid_with_its_own_pid_and_security_level_claims(
         ("wrong_issuer", "bad_claims", "Innloggingen kunne ikke bekreftes."),
         (
             "two_audiences_no_party",
+            "wrong_audience",
+            "Innloggingen var ment for en annen tjeneste og godtas ikke.",
+        ),
+        (
+            "two_audiences_authorised_party_another",
             "wrong_audience",
             "Innloggingen var ment for en annen tjeneste og godtas ikke.",
         ),
@@ -429,6 +455,21 @@ def test_the_number_is_read_from_userinfo_when_the_id_token_lacks_it(
     provider.tamper = "pid_only_in_userinfo"
     eid_login(client, provider, "sub-userinfo")
     assert int(client.session["_auth_user_id"]) == clinician.user.pk
+
+
+def test_a_new_account_gets_its_name_from_userinfo_when_the_id_token_has_only_the_number(
+    client: Client, provider: Provider, db: Any
+) -> None:
+    import datetime as dt
+    import random
+
+    from nnrr.demo.people import synthetic_id
+
+    number = synthetic_id(random.Random(8), dt.date(1985, 6, 6), "M")
+    provider.add_user("sub-name-userinfo", pid=number, acr=ACR_HIGH, name="Ola Ny")
+    provider.tamper = "name_only_in_userinfo"
+    eid_login(client, provider, "sub-name-userinfo")
+    assert User.objects.get(national_id=number).full_name == "Ola Ny"
 
 
 def test_a_login_without_a_number_is_refused(client: Client, provider: Provider, db: Any) -> None:
@@ -884,6 +925,67 @@ def test_a_key_rotated_in_while_the_provider_publishes_two_keys_is_fetched_and_a
     assert response.status_code == 302, refusal_reason()
     assert int(client.session["_auth_user_id"]) == clinician.user.pk
     assert provider.jwks_requests == 2
+
+
+class _Clock:
+    """The login module's clock, moved forward by hand (``monotonic`` for the caches, ``time``
+    for the pending logins)."""
+
+    def __init__(self) -> None:
+        self.ahead = 0.0
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.ahead
+
+    def time(self) -> float:
+        return time.time() + self.ahead
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
+    moved = _Clock()
+    monkeypatch.setattr(oidc, "time", moved)
+    return moved
+
+
+def test_the_providers_description_is_read_again_once_it_is_an_hour_old(
+    client: Client, provider: Provider, db: Any, clock: _Clock
+) -> None:
+    assert client.get(reverse("accounts:oidc_start", args=["idporten"])).status_code == 302
+    provider.tamper = "discovery_of_another_issuer"
+    clock.ahead = oidc.DISCOVERY_TTL_SECONDS - 5
+    # Within the hour the description read at the first login is used.
+    assert client.get(reverse("accounts:oidc_start", args=["idporten"])).status_code == 302
+    clock.ahead = oidc.DISCOVERY_TTL_SECONDS + 5
+    response = client.get(reverse("accounts:oidc_start", args=["idporten"]))
+    assert response.status_code == 403 and refusal_reason() == "issuer_mismatch"
+
+
+def test_the_minimum_interval_between_key_lookups_counts_from_the_last_key_lookup(
+    client: Client,
+    provider: Provider,
+    persona: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    clock: _Clock,
+) -> None:
+    """Keys fetched again for a rotated key, minutes after the provider's description was read:
+    a token naming an unknown key right after that does not make us fetch them a third time."""
+    monkeypatch.setattr(oidc, "JWKS_MIN_REFRESH_SECONDS", 600)
+    provider.add_user("sub-interval", pid=national_id_of(persona("clinician")), acr=ACR_HIGH)
+    eid_login(client, provider, "sub-interval")
+    client.logout()
+    clock.ahead = 700
+    provider.rotated_key = ROTATED_KEY
+    provider.tamper = "rotate"
+    eid_login(client, provider, "sub-interval")
+    assert logged_in(client)
+    client.logout()
+    assert provider.jwks_requests == 2
+    clock.ahead = 800
+    provider.tamper = "unknown_kid"
+    response = eid_login(client, provider, "sub-interval")
+    assert response.status_code == 403 and refusal_reason() == "unknown_key"
+    assert provider.jwks_requests == 2  # 100 s after the last lookup: not again
 
 
 # --- Every refusal of the login flow: its reason in the audit trail, its words on the page -------

@@ -64,6 +64,23 @@ def test_a_membership_that_ended_yesterday_works_no_more(persona: Any) -> None:
     assert response.status_code == 302
 
 
+def test_a_membership_ends_at_midnight_in_norway_not_at_midnight_utc(
+    persona: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 23:30 UTC on 15 January it is 00:30 on the 16th in Oslo: a role whose last day was
+    the 15th works no more, one whose last day is the 16th does."""
+    monkeypatch.setattr(
+        "django.utils.timezone.now", lambda: dt.datetime(2026, 1, 15, 23, 30, tzinfo=dt.UTC)
+    )
+    membership = persona("clinician").membership
+    membership.valid_until = dt.date(2026, 1, 15)
+    membership.save()
+    assert not active_memberships().filter(pk=membership.pk).exists()
+    membership.valid_until = dt.date(2026, 1, 16)
+    membership.save()
+    assert active_memberships().filter(pk=membership.pk).exists()
+
+
 def test_a_membership_at_a_deactivated_unit_works_no_more(persona: Any) -> None:
     clinician = persona("clinician")
     Unit.objects.filter(pk=clinician.membership.unit_id).update(is_active=False)

@@ -18,7 +18,7 @@ from nnrr.accounts.models import AccessApplication, Membership, Role, Unit, User
 from nnrr.administration import services as access_admin
 from nnrr.audit.models import AuditEvent
 from nnrr.lib.dates import today_oslo
-from tests.conftest import HAUKELAND, ST_OLAVS
+from tests.conftest import HAUKELAND, ST_OLAVS, UNN_TROMSO
 
 
 def _today() -> dt.date:
@@ -1146,3 +1146,55 @@ def test_the_approval_e_mail_lists_every_role_granted(
         access_admin.approve(profile_of(admin), admin.actor, application, valid_until=None)
     (message,) = mail.outbox
     assert "godkjent: Pasientansvarlig, Rapportleser ved St. Olavs hospital HF." in message.body
+
+
+def test_no_role_is_granted_at_a_deactivated_unit(persona: Any, applicant: User) -> None:
+    admin = persona("national_admin")
+    Unit.objects.filter(pk=UNN_TROMSO).update(is_active=False)
+    with pytest.raises(access_admin.Refused, match="denne enheten"):
+        access_admin.grant(
+            profile_of(admin),
+            admin.actor,
+            user=applicant,
+            unit=Unit.objects.get(pk=UNN_TROMSO),
+            role=Role.PASIENTANSVARLIG,
+        )
+    assert not Membership.objects.filter(user=applicant).exists()
+
+
+def test_the_local_lead_sees_a_person_who_has_only_applied_to_their_unit(
+    as_persona: Any, applicant: User
+) -> None:
+    AccessApplication.objects.create(
+        applicant=applicant,
+        work_email="nina@stolav.no",
+        unit=Unit.objects.get(pk=ST_OLAVS),
+        roles=[Role.PASIENTANSVARLIG],
+        comment="Pasientbehandler",
+    )
+    stranger = User.objects.create(username="ola", full_name="Ola Annensted")
+    AccessApplication.objects.create(
+        applicant=stranger,
+        work_email="ola@helse-bergen.no",
+        unit=Unit.objects.get(pk=HAUKELAND),
+        roles=[Role.PASIENTANSVARLIG],
+        comment="Pasientbehandler",
+    )
+    page = as_persona("local_admin").get(reverse("accounts:users")).content.decode()
+    assert "Nina Ny" in page
+    assert "Ola Annensted" not in page
+
+
+def test_an_approved_application_is_neither_rejected_nor_approved_again(
+    persona: Any, applicant: User
+) -> None:
+    lead = persona("local_admin")
+    application = _application(applicant, [Role.PASIENTANSVARLIG])
+    access_admin.approve(profile_of(lead), lead.actor, application, valid_until=None)
+    with pytest.raises(access_admin.Refused, match="allerede behandlet"):
+        access_admin.reject(profile_of(lead), lead.actor, application, reason="Likevel ikke")
+    with pytest.raises(access_admin.Refused, match="allerede behandlet"):
+        access_admin.approve(profile_of(lead), lead.actor, application, valid_until=None)
+    application.refresh_from_db()
+    assert application.status == AccessApplication.Status.APPROVED
+    assert application.decision_reason == ""

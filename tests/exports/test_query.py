@@ -590,3 +590,29 @@ def test_a_form_without_any_date_has_no_age_and_is_left_out_of_an_age_band(
     assert [r["course_id"] for r in rows(courses, "1b", age_min=0)] == [courses["a"].pk]
     assert counts(courses, forms=("1b",), age_min=0) == {"1b": 1}
     assert course_ids(courses, age_max=120) == [courses["a"].pk]
+
+
+def test_the_day_a_patient_answered_is_the_day_in_norway(courses: dict[str, Any]) -> None:
+    """Answered at 00:30 in Oslo, 23:30 the day before in UTC: exported as the Oslo day."""
+    from nnrr.lib.dates import oslo_datetime
+    from nnrr.questionnaires.definitions import get_definition
+
+    day = dt.date(2024, 9, 1)
+    course = add_course(
+        make_patient(ST_OLAVS, name="Natt Svar", born=dt.date(1970, 1, 1)),
+        ST_OLAVS,
+        visit=VISIT_A,
+        seed=35,
+        follow_ups=(),
+    )
+    Response.objects.create(
+        course=course,
+        kind=FormKind.FOLLOW_UP_6,
+        status=FormStatus.FERDIGSTILT,
+        answers={},
+        definition_version=get_definition(FormKind.FOLLOW_UP_6).version,
+        completed_at=oslo_datetime(day, 0, 30),
+        form_date=day,
+    )
+    answered = {r["course_id"]: r["completed_date"] for r in rows(courses, FormKind.FOLLOW_UP_6)}
+    assert answered[course.pk] == day

@@ -606,3 +606,37 @@ def test_the_purpose_may_be_2000_characters_and_no_more(persona: Any) -> None:
     assert job.purpose == "x" * 2000
     with pytest.raises(services.ExportRefused, match="høyst 2000 tegn"):
         order(persona, purpose="x" * 2001)
+
+
+def test_a_purpose_written_over_several_lines_is_kept_as_one_line(persona: Any) -> None:
+    """The README's "Formål:" and the export log take the purpose as one line."""
+    job, _password = order(persona, purpose="  Kvalitetsarbeid\r\nfor   enheten\n")
+    assert job.purpose == "Kvalitetsarbeid for enheten"
+
+
+def test_a_job_is_refused_when_its_membership_now_has_another_role(
+    queued: Any, persona: Any
+) -> None:
+    """The operator changed the role in the admin site after the order (Lokal
+    registeransvarlig to Datadumprapportleser, which may export too): the order's access
+    no longer holds."""
+    from nnrr.accounts.models import Membership, Role
+
+    job, _password = queued("csv")
+    Membership.objects.filter(pk=persona("local_admin").membership.pk).update(
+        role=Role.DATADUMPRAPPORTLESER
+    )
+    assert run_export_job(job.pk) == ExportJob.State.FAILED
+    job.refresh_from_db()
+    assert "gjelder ikke lenger" in job.error and not job.archive_path.exists()
+
+
+def test_the_readme_gives_the_time_the_export_was_ordered_in_norway(queued: Any) -> None:
+    """Ordered at 09:15 UTC on 5 March (10:15 in Oslo) and built whenever the worker gets to it."""
+    job, password = queued("csv")
+    ExportJob.objects.filter(pk=job.pk).update(
+        created_at=dt.datetime(2026, 3, 5, 9, 15, tzinfo=dt.UTC)
+    )
+    assert run_export_job(job.pk) == ExportJob.State.READY
+    readme = open_archive(job.archive_path, password)["README.txt"].decode("utf-8")
+    assert "Tidspunkt: 05.03.2026 10:15\n" in readme

@@ -262,3 +262,24 @@ def test_with_two_units_the_rest_of_the_country_is_the_other_unit_masked_for_a_l
     assert (rest.unit_ids, rest.masked) == (frozenset({HAUKELAND}), True)
     # The national role sees every unit's small counts.
     assert not content.columns(content.OWN_VS_REST, own, units, True)[1].masked
+
+
+def test_a_distributions_chart_gives_no_share_of_a_hidden_total() -> None:
+    """Another unit's only patients are 3 men: the men and the total are "<5", its 0 women a
+    count; the chart shows no share of that hidden total (0 % of it would say there is one)."""
+    from nnrr.reports.content.common import Column, distribution_section
+
+    own = Column("1", "Egen", frozenset({1}), False, own=True)
+    rest = Column("rest", "Resten av landet", frozenset({2}), True)
+    built = distribution_section(
+        "Kjønn",
+        ["Mann", "Kvinne"],
+        {1: {"Mann": 6, "Kvinne": 4}, 2: {"Mann": 3}},
+        [own, rest],
+        5,
+    )
+    shown = dict(built.table.rows)
+    assert shown["Mann"] == ["6 (60 %)", "<5"]
+    assert shown["Kvinne"] == ["4 (40 %)", "0"]
+    assert shown["Totalt"] == ["10", "<5"]
+    assert built.chart.alt.endswith("Resten av landet: Mann –, Kvinne –")

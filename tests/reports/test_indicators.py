@@ -336,3 +336,21 @@ def test_a_pain_of_1_before_and_0_after_is_a_clinically_important_improvement(db
         "bedring_smerte_hvile_6mnd_v2": (0, 1),  # 1 point lower: not 2
         "bedring_smerte_aktiv_6mnd_v2": (0, 1),  # 0 points lower
     }
+
+
+def test_an_unchanged_sick_leave_percentage_is_not_a_lower_one(db: Any) -> None:
+    from tests.reports.builders import course
+
+    still_sick = {"S2_Working": False, "S2_SickLeave": True, "S2_NAV": False}
+    baseline = {"IsEmployed": 1, "S2_SickLeave": True, "S2_SickLeave_Percent": 50}
+    for percent in (50, 40):
+        course(
+            ST_OLAVS,
+            "2024-01-20",
+            clinician={},
+            baseline=baseline,
+            six={**still_sick, "S2_SickLeave_Percent": percent},
+        )
+    v2 = next(i for i in _work_indicators() if i.id.endswith("v2"))
+    share = ind.counted([v2], 2024, 2024)[v2.id].unit(ST_OLAVS, 2024)
+    assert (share.numerator, share.denominator) == (1, 2)  # 50 → 40 only
