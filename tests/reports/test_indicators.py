@@ -354,3 +354,28 @@ def test_an_unchanged_sick_leave_percentage_is_not_a_lower_one(db: Any) -> None:
     v2 = next(i for i in _work_indicators() if i.id.endswith("v2"))
     share = ind.counted([v2], 2024, 2024)[v2.id].unit(ST_OLAVS, 2024)
     assert (share.numerator, share.denominator) == (1, 2)  # 50 → 40 only
+
+
+def test_the_pain_indicators_count_only_courses_with_the_pain_answered_before_and_after(
+    db: Any,
+) -> None:
+    from tests.reports.builders import course
+
+    both = {"PainExperiencesNoActivity": 6, "PainExperiencesActivity": 6}
+    after = {"PainExperiencesNoActivity": 2, "PainExperiencesActivity": 2}
+    course(ST_OLAVS, "2024-01-20", clinician={}, baseline=both, six=after)  # counted
+    course(ST_OLAVS, "2024-01-20", clinician={}, baseline={}, six=after)  # none before
+    course(ST_OLAVS, "2024-01-20", clinician={}, baseline=both, six={"UseOfTreatment": 2})
+    course(ST_OLAVS, "2024-01-20", clinician={}, baseline=both)  # no 6-month form
+    ids = (
+        "nnrr_bedring_smerte_hvile",
+        "nnrr_bedring_smerte_aktiv",
+        "bedring_smerte_hvile_6mnd_v2",
+        "bedring_smerte_aktiv_6mnd_v2",
+    )
+    counts = ind.counted([ind.BY_ID[i] for i in ids], 2024, 2024)
+    got = {
+        i: (c.unit(ST_OLAVS, 2024).numerator, c.unit(ST_OLAVS, 2024).denominator)
+        for i, c in counts.items()
+    }
+    assert got == dict.fromkeys(ids, (1, 1))
