@@ -305,6 +305,18 @@ def test_the_national_role_exports_every_unit_or_the_chosen_known_ones(persona: 
         export_units(admin, ExportFilters(units=(2, ST_OLAVS, 1)))
 
 
+def test_a_national_export_of_every_unit_keeps_the_units_since_deactivated(persona: Any) -> None:
+    from nnrr.accounts.models import Unit
+    from nnrr.exports.query import export_units
+
+    # A unit that has closed still holds its courses: "every unit" is every unit the registry
+    # has had, as the export form lists them.
+    Unit.objects.filter(pk=HAUKELAND).update(is_active=False)
+    admin = Profile.from_membership(persona("national_admin").membership)
+    assert HAUKELAND in export_units(admin, ExportFilters())
+    assert export_units(admin, ExportFilters(units=(HAUKELAND,))) == [HAUKELAND]
+
+
 @pytest.mark.parametrize(
     ("filters", "message"),
     [
