@@ -397,9 +397,9 @@ def _course(filters: ExportFilters, parts: dict[str, Any]) -> dict[str, Any] | N
     main = parts.get(FormKind.CLINICIAN)
     if main is None or not _in_age_band(filters, main["age"]):
         return None
-    visit, referral = main["visit_date"], main["referral_date"]
-    parts["referral_date"] = referral
-    parts["waiting_days"] = (visit - referral).days if visit and referral else None
+    # The waiting time is the Behandlerskjema's column VentetidFraHenvisningTilBesok
+    # (nnrr.exports.columns), not a course-table column, as in the registry.
+    parts["referral_date"] = main["referral_date"]
     for kind, suffix in COURSE_SUFFIXES.items():
         parts[f"regstatus{suffix}"] = int(kind in parts)
     return parts

@@ -186,7 +186,6 @@ def test_the_course_table_takes_only_completed_patient_forms(courses: dict[str, 
     assert FormKind.FOLLOW_UP_6 not in table[c.pk]
     assert table[c.pk]["regstatus_pre"] == 1
     assert table[c.pk]["regstatus_post2"] == 1
-    assert table[courses["a"].pk]["waiting_days"] == 40
     # The draft 6-month form is still in its own table when drafts are chosen.
     assert counts(courses, statuses=statuses)["2"] == 3
 
@@ -428,9 +427,11 @@ def test_the_course_table_follows_the_behandlerskjemas_date_not_the_other_forms(
     ]
 
 
-def test_the_course_table_has_the_referral_date_and_no_waiting_time_without_a_visit_date(
+def test_the_referral_date_is_kept_and_the_waiting_time_is_empty_without_a_visit_date(
     courses: dict[str, Any],
 ) -> None:
+    from nnrr.exports.columns import registry_columns
+
     main = Response.objects.get(course=courses["b"], kind=FormKind.CLINICIAN)
     answers = dict(main.answers)
     answers.pop("S1b_DateOfCompletion")
@@ -438,9 +439,13 @@ def test_the_course_table_has_the_referral_date_and_no_waiting_time_without_a_vi
     builder = RowBuilder(Pseudonymiser(b"k"), identifiable=False)
     table = {r["course_id"]: r for r in course_rows(courses["profile"], ExportFilters(), builder)}
     assert table[courses["a"].pk]["referral_date"] == VISIT_A - dt.timedelta(days=40)
-    assert table[courses["a"].pk]["waiting_days"] == 40
     assert table[courses["b"].pk]["referral_date"] == VISIT_B - dt.timedelta(days=40)
-    assert table[courses["b"].pk]["waiting_days"] is None
+    # The Behandlerskjema's VentetidFraHenvisningTilBesok: visit − referral, or empty.
+    (waiting,) = [
+        c for c in registry_columns(FormKind.CLINICIAN) if c.name == "VentetidFraHenvisningTilBesok"
+    ]
+    assert waiting.get(table[courses["a"].pk][FormKind.CLINICIAN]) == 40
+    assert waiting.get(table[courses["b"].pk][FormKind.CLINICIAN]) is None
 
 
 FORM_ID = uuid.UUID("11111111-1111-4111-8111-111111111111")
