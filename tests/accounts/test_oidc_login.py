@@ -457,21 +457,6 @@ def test_the_number_is_read_from_userinfo_when_the_id_token_lacks_it(
     assert int(client.session["_auth_user_id"]) == clinician.user.pk
 
 
-def test_a_new_account_gets_its_name_from_userinfo_when_the_id_token_has_only_the_number(
-    client: Client, provider: Provider, db: Any
-) -> None:
-    import datetime as dt
-    import random
-
-    from nnrr.demo.people import synthetic_id
-
-    number = synthetic_id(random.Random(8), dt.date(1985, 6, 6), "M")
-    provider.add_user("sub-name-userinfo", pid=number, acr=ACR_HIGH, name="Ola Ny")
-    provider.tamper = "name_only_in_userinfo"
-    eid_login(client, provider, "sub-name-userinfo")
-    assert User.objects.get(national_id=number).full_name == "Ola Ny"
-
-
 def test_a_login_without_a_number_is_refused(client: Client, provider: Provider, db: Any) -> None:
     provider.add_user("sub-nopid", acr=ACR_HIGH, name="Uten Nummer")
     response = eid_login(client, provider, "sub-nopid")
